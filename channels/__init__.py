@@ -1,0 +1,1 @@
+"""Delivery channels behind one small protocol (see channels.base)."""

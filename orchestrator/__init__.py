@@ -1,0 +1,1 @@
+"""Omni: marketer-written YAML scenarios run as durable Temporal workflows."""

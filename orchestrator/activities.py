@@ -1,0 +1,180 @@
+"""Activities: everything with I/O or a clock lives here, never in workflow code."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from channels.base import Channel, Outbound, PermanentChannelError, TransientChannelError
+from orchestrator.contacts import ContactDirectory
+from orchestrator.durations import format_duration
+from orchestrator.expressions import (
+    ExpressionError,
+    condition_context,
+    evaluate,
+    resolve_time,
+    to_datetime,
+)
+from orchestrator.messages import EvalRequest, EvalResult, SendRequest, SendResult
+from orchestrator.policies import cap_reached, consent, quiet_until
+from orchestrator.sendlog import SendLog, SendRecord
+from orchestrator.templates import TemplateProblem, message_context, pick_locale, render
+
+log = logging.getLogger(__name__)
+
+
+class Activities:
+    """Holds the injected collaborators; the worker registers the bound methods."""
+
+    def __init__(
+        self,
+        *,
+        directory: ContactDirectory,
+        send_log: SendLog,
+        channels: dict[str, Channel],
+        default_timezone: str = "UTC",
+        link: Callable[[str], str] = lambda url: url,
+    ) -> None:
+        self.directory = directory
+        self.send_log = send_log
+        self.channels = channels
+        self.default_timezone = default_timezone
+        self.link = link
+
+    @activity.defn(name="send")
+    async def send(self, req: SendRequest) -> SendResult:
+        # A retried activity must not send twice: the log is checked before the provider.
+        done = await self.send_log.get(req.key)
+        if done is not None and done.status == "sent":
+            return SendResult("sent", reason="already sent", provider_id=done.provider_id)
+        now = to_datetime(req.now)
+        contact = await self.directory.get(req.customer_id)
+        if contact is None:
+            return await self._skip(req, now, "unknown_contact")
+        address = contact.address(req.channel)
+        if not address:
+            return await self._skip(req, now, f"no_address: no {req.channel} address on file")
+        decision = consent(
+            category=req.category,
+            channel=req.channel,
+            consents=contact.consents,
+            suppressions=contact.suppressions,
+        )
+        if not decision.allowed:
+            return await self._skip(req, now, decision.reason)
+        timezone = contact.timezone or self.default_timezone
+        if req.quiet_hours is not None:
+            until = quiet_until(now, req.quiet_hours, timezone)
+            if until is not None and req.quiet_hours.action == "wait":
+                return SendResult("deferred", reason="quiet_hours", retry_at=until.isoformat())
+            if until is not None:
+                return await self._skip(req, now, "quiet_hours")
+        if req.frequency_caps:
+            widest = max(cap.window_s for cap in req.frequency_caps)
+            history = await self.send_log.sent_since(
+                req.customer_id, now - timedelta(seconds=widest)
+            )
+            cap = cap_reached(req.frequency_caps, history, channel=req.channel, now=now)
+            if cap is not None:
+                scope = f"{cap.channel} " if cap.channel else ""
+                window = format_duration(cap.window_s)
+                return await self._skip(
+                    req, now, f"frequency_cap: {cap.limit} {scope}per {window} reached"
+                )
+        locale = pick_locale(req.sources, contact.locale)
+        context = message_context(
+            contact=contact.public(),
+            trigger=req.trigger,
+            event=req.event,
+            run=req.run,
+            timezone=timezone,
+            link=self.link,
+        )
+        try:
+            message = render(
+                req.channel,
+                req.sources[locale],
+                context,
+                locale=locale,
+                filename=f"{req.template}/{req.channel}",
+            )
+        except TemplateProblem as exc:
+            return await self._skip(req, now, f"template_error: {exc}", status="failed")
+        out = Outbound(
+            key=req.key,
+            channel=req.channel,
+            address=address,
+            message=message,
+            customer_id=req.customer_id,
+            scenario=req.scenario,
+            template=req.template,
+        )
+        try:
+            provider_id = await self.channels[req.channel].send(out)
+        except TransientChannelError as exc:
+            delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
+            raise ApplicationError(
+                f"{req.channel}: {exc}", type="TransientChannelError", next_retry_delay=delay
+            ) from None
+        except PermanentChannelError as exc:
+            return await self._skip(req, now, exc.reason, status="failed")
+        await self.send_log.record(
+            SendRecord(
+                key=req.key,
+                customer_id=req.customer_id,
+                scenario=req.scenario,
+                step=req.step,
+                channel=req.channel,
+                template=req.template,
+                status="sent",
+                at=now,
+                provider_id=provider_id,
+            )
+        )
+        return SendResult(
+            "sent",
+            provider_id=provider_id,
+            locale=locale,
+            preview=message.preview() if req.preview else "",
+        )
+
+    async def _skip(
+        self, req: SendRequest, now: datetime, reason: str, status: str = "skipped"
+    ) -> SendResult:
+        await self.send_log.record(
+            SendRecord(
+                key=req.key,
+                customer_id=req.customer_id,
+                scenario=req.scenario,
+                step=req.step,
+                channel=req.channel,
+                template=req.template,
+                status=status,
+                at=now,
+                reason=reason,
+            )
+        )
+        return SendResult(status, reason=reason)
+
+    @activity.defn(name="evaluate")
+    async def evaluate(self, req: EvalRequest) -> EvalResult:
+        contact = await self.directory.get(req.customer_id)
+        context = condition_context(
+            event=req.event,
+            trigger=req.trigger,
+            contact=contact.public() if contact else {},
+            engagement=req.engagement,
+        )
+        try:
+            if req.kind == "time":
+                return EvalResult(
+                    at=resolve_time(req.expression, req.offset_s, context).isoformat()
+                )
+            return EvalResult(value=bool(evaluate(req.expression, context)))
+        except ExpressionError as exc:
+            # Real event data may lack a field the sample had: the run records it and moves on.
+            return EvalResult(error=str(exc))

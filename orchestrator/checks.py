@@ -1,0 +1,192 @@
+"""Checks beyond the shape of the YAML: templates, expressions against samples, reachability."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import TemplateSyntaxError
+
+from orchestrator.errors import Problem
+from orchestrator.expressions import (
+    ExpressionError,
+    check_syntax,
+    condition_context,
+    evaluate,
+    resolve_time,
+)
+from orchestrator.model import Scenario, Step
+from orchestrator.samples import SAMPLE_CONTACT, sample_run
+from orchestrator.templates import TemplateProblem, message_context, render, template_files
+
+NO_ENGAGEMENT = {"opened": False, "clicked": False, "replied": False}
+
+
+class Checker:
+    def __init__(self, scenario: Scenario, templates_dir: Path) -> None:
+        self.s = scenario
+        self.templates_dir = templates_dir
+        self.problems: list[Problem] = []
+        self.trigger_sample: dict[str, Any] | None = scenario.samples.get(scenario.trigger.event)
+
+    def fail(self, line: int, message: str, hint: str = "", file: str | None = None) -> None:
+        self.problems.append(Problem(file or self.s.source, line, 1, message, hint))
+
+    def run(self, trigger_line: int) -> list[Problem]:
+        s = self.s
+        if self.trigger_sample is None:
+            self.fail(
+                trigger_line,
+                f"no sample data for the trigger event {s.trigger.event!r}",
+                f"add 'sample: {{{s.trigger.event}: {{...}}}}' with example event data; "
+                "templates and conditions are checked against it",
+            )
+        self.condition(s.trigger.when, trigger_line, self.trigger_sample, "trigger")
+        if s.trigger.per and self.trigger_sample is not None:
+            try:
+                evaluate(s.trigger.per, dict(self.trigger_sample))
+            except ExpressionError as exc:
+                self.fail(trigger_line, f"per: {exc}", "name a field present in the trigger data")
+        for match in s.goals + s.exits:
+            self.condition(match.when, trigger_line, s.samples.get(match.event), match.event)
+        self.steps(s.steps, self.trigger_sample)
+        return self.problems
+
+    def context(self, event: dict[str, Any] | None) -> dict[str, Any] | None:
+        if self.trigger_sample is None:
+            return None
+        return condition_context(
+            event=event if event is not None else self.trigger_sample,
+            trigger=self.trigger_sample,
+            contact=SAMPLE_CONTACT,
+            engagement=NO_ENGAGEMENT,
+        )
+
+    def condition(
+        self, source: str | None, line: int, event: dict[str, Any] | None, where: str
+    ) -> None:
+        if source is None:
+            return
+        try:
+            check_syntax(source)
+            ctx = self.context(event)
+            if ctx is not None and event is not None:
+                evaluate(source, ctx)
+        except ExpressionError as exc:
+            self.fail(
+                line,
+                f"{where} condition: {exc}",
+                "conditions are Jinja2 expressions over the event data, trigger, contact "
+                "and opened/clicked/replied/engaged; check names against 'sample:'",
+            )
+
+    def steps(self, steps: list[Step], event: dict[str, Any] | None) -> bool:
+        """Check a list; returns True when it always ends the run (a stop on every path)."""
+        for i, step in enumerate(steps):
+            if self.step(step, event):
+                if i + 1 < len(steps):
+                    nxt = steps[i + 1]
+                    self.fail(
+                        nxt.line,
+                        f"step {nxt.path} can never run: the run always stops before it",
+                        "remove it, or move it before the stop",
+                    )
+                return True
+        return False
+
+    def step(self, step: Step, event: dict[str, Any] | None) -> bool:
+        if step.kind == "stop":
+            return True
+        if step.kind == "wait_until" and step.at:
+            try:
+                check_syntax(step.at)
+                ctx = self.context(event)
+                if ctx is not None:
+                    resolve_time(step.at, step.at_offset_s, ctx)
+            except ExpressionError as exc:
+                self.fail(
+                    step.line,
+                    f"wait_until: {exc}",
+                    "write a timestamp field plus or minus a duration, e.g. "
+                    "webinar.starts_at - 24h",
+                )
+        for channel, template in [(c, step.template) for c in step.channels] + [
+            (r.channel, r.template) for r in step.rungs
+        ]:
+            if template:
+                self.template(template, channel, step, event)
+        if step.kind == "if":
+            self.condition(step.condition, step.line, event, "if")
+            always = step.condition in ("true", "false")
+            if always:
+                self.fail(
+                    step.line,
+                    f"if: {step.condition} makes one branch unreachable",
+                    "use a condition that depends on the run, or drop the if",
+                )
+            return self.steps(step.then, event) & (
+                bool(step.otherwise) and self.steps(step.otherwise, event)
+            )
+        if step.kind == "wait_for":
+            ends = []
+            for match in step.events:
+                sample = self.s.samples.get(match.event)
+                self.condition(match.when, step.line, sample, match.event)
+            sample = self.s.samples.get(step.events[0].event) if step.events else None
+            ends.append(bool(step.on_event) and self.steps(step.on_event, sample or event))
+            ends.append(bool(step.on_timeout) and self.steps(step.on_timeout, event))
+            return all(ends)
+        return False
+
+    def template(self, name: str, channel: str, step: Step, event: dict[str, Any] | None) -> None:
+        files = template_files(self.templates_dir, name, channel)
+        if not files:
+            self.fail(
+                step.line,
+                f"template {name}/{channel}.j2 not found under {self.templates_dir}",
+                f"create {self.templates_dir / name / channel}.j2",
+            )
+            return
+        if "" not in files:
+            variants = ", ".join(p.name for p in files.values())
+            self.fail(
+                step.line,
+                f"template {name} has locale variants ({variants}) but no "
+                f"default {channel}.j2 to fall back to",
+                f"add {self.templates_dir / name / channel}.j2 for other locales",
+            )
+        if self.trigger_sample is None:
+            return
+        for locale, path in files.items():
+            contact = dict(SAMPLE_CONTACT, locale=locale or "en")
+            ctx = message_context(
+                contact=contact,
+                trigger=self.trigger_sample,
+                event=event or self.trigger_sample,
+                run=sample_run(self.s.id, step.path),
+                timezone=contact["timezone"],
+                link=lambda url: url,
+            )
+            try:
+                render(
+                    channel,
+                    path.read_text(encoding="utf-8"),
+                    ctx,
+                    locale=locale,
+                    filename=str(path),
+                )
+            except TemplateSyntaxError as exc:
+                self.fail(
+                    exc.lineno or 1,
+                    f"template syntax error: {exc.message}",
+                    "check {{ }} and {% %} pairs; blocks are {% block name %}...{% endblock %}",
+                    file=str(path),
+                )
+            except TemplateProblem as exc:
+                self.fail(
+                    exc.line,
+                    f"template cannot render with the sample context: {exc}",
+                    "variables are contact, trigger fields (e.g. cart), event, run and "
+                    "money/date/link; add missing data to the scenario's 'sample:'",
+                    file=str(path),
+                )

@@ -1,0 +1,139 @@
+"""The customer profile and the directory the engine reads it from.
+
+The simulator uses the in-memory directory; the SQL store implements the same protocol.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from orchestrator.model import CHANNELS
+from orchestrator.timezones import UnknownTimezone, zone
+
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+CONTACT_KEYS = (
+    "id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "telegram_chat_id",
+    "push_subscriptions",
+    "timezone",
+    "locale",
+    "consents",
+    "attributes",
+    "suppressions",
+)
+
+
+class ContactInvalid(ValueError):
+    pass
+
+
+@dataclass
+class Contact:
+    id: str
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    telegram_chat_id: str | None = None
+    push_subscriptions: list[dict[str, Any]] = field(default_factory=list)
+    timezone: str | None = None
+    locale: str | None = None
+    consents: dict[str, bool] = field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)
+    #: channel -> reason (unsubscribed, stop, bounced, blocked, expired)
+    suppressions: dict[str, str] = field(default_factory=dict)
+
+    def address(self, channel: str) -> Any:
+        """The channel address, or None when the customer has none for it."""
+        return {
+            "email": self.email,
+            "sms": self.phone,
+            "telegram": self.telegram_chat_id,
+            "push": self.push_subscriptions or None,
+        }[channel]
+
+    def public(self) -> dict[str, Any]:
+        """The profile as templates and conditions see it."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Contact:
+        """Build a contact from API/CLI JSON; every problem names the field."""
+        if not isinstance(data, dict):
+            raise ContactInvalid("a contact must be a JSON object")
+        unknown = sorted(set(data) - set(CONTACT_KEYS))
+        if unknown:
+            raise ContactInvalid(
+                f"unknown contact field(s): {', '.join(unknown)}; known: {', '.join(CONTACT_KEYS)}"
+            )
+        if not isinstance(data.get("id"), (str, int)) or str(data.get("id")).strip() == "":
+            raise ContactInvalid("contact field 'id' is required (the shop's customer id)")
+        contact = cls(**{**data, "id": str(data["id"])})
+        for name in (
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "telegram_chat_id",
+            "timezone",
+            "locale",
+        ):
+            value = getattr(contact, name)
+            if value is not None and not isinstance(value, (str, int)):
+                raise ContactInvalid(f"contact field {name!r} must be text")
+            if isinstance(value, int):
+                setattr(contact, name, str(value))
+        if contact.phone is not None and not _E164.match(contact.phone):
+            raise ContactInvalid(
+                f"contact field 'phone' must be E.164 like +4915112345678, not {contact.phone!r}"
+            )
+        if contact.email is not None and "@" not in contact.email:
+            raise ContactInvalid(f"contact field 'email' is not an address: {contact.email!r}")
+        if contact.timezone is not None:
+            try:
+                zone(contact.timezone)
+            except UnknownTimezone as exc:
+                raise ContactInvalid(f"contact field 'timezone': {exc}") from None
+        for sub in contact.push_subscriptions:
+            keys = sub.get("keys") if isinstance(sub, dict) else None
+            if not (
+                isinstance(sub, dict)
+                and isinstance(sub.get("endpoint"), str)
+                and isinstance(keys, dict)
+                and "p256dh" in keys
+                and "auth" in keys
+            ):
+                raise ContactInvalid(
+                    "each push subscription needs endpoint, keys.p256dh and "
+                    "keys.auth, as the browser's PushSubscription.toJSON() gives"
+                )
+        for mapping in ("consents", "suppressions"):
+            for channel in getattr(contact, mapping):
+                if channel not in CHANNELS:
+                    raise ContactInvalid(f"contact field {mapping!r}: unknown channel {channel!r}")
+        if not all(isinstance(v, bool) for v in contact.consents.values()):
+            raise ContactInvalid("contact field 'consents' maps channel -> true/false")
+        return contact
+
+
+class ContactDirectory(Protocol):
+    async def get(self, contact_id: str) -> Contact | None: ...
+
+
+class InMemoryDirectory:
+    """Contacts held in a dict: for the simulator and workflow tests."""
+
+    def __init__(self, contacts: list[Contact] | None = None) -> None:
+        self._contacts = {c.id: c for c in contacts or []}
+
+    async def get(self, contact_id: str) -> Contact | None:
+        return self._contacts.get(contact_id)
+
+    def put(self, contact: Contact) -> None:
+        self._contacts[contact.id] = contact

@@ -1,0 +1,100 @@
+"""Conditions and time expressions in Jinja2 expression syntax (one language for marketers).
+
+Evaluation runs in a local activity, never in workflow code: its result is recorded in history,
+so a replay never re-evaluates it with newer code or data.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+
+from orchestrator.durations import DurationError, parse_duration
+
+_ENV = SandboxedEnvironment(undefined=StrictUndefined)
+_TIME_EXPR = re.compile(r"^(?P<expr>.+?)\s*(?P<sign>[+-])\s*(?P<dur>(?:\d+[wdhms])+)\s*$")
+
+
+class ExpressionError(ValueError):
+    """A condition or time expression that cannot be compiled or evaluated."""
+
+
+@lru_cache(maxsize=1024)
+def _compiled(source: str) -> Any:
+    try:
+        return _ENV.compile_expression(source, undefined_to_none=False)
+    except TemplateSyntaxError as exc:
+        raise ExpressionError(f"invalid expression {source!r}: {exc.message}") from None
+
+
+def check_syntax(source: str) -> None:
+    """Raise ExpressionError if ``source`` is not a valid Jinja2 expression."""
+    _compiled(source)
+
+
+def evaluate(source: str, context: dict[str, Any]) -> Any:
+    """Evaluate an expression; undefined names raise ExpressionError naming them."""
+    try:
+        return _compiled(source)(**context)
+    except ExpressionError:
+        raise
+    except Exception as exc:  # the sandbox raises several types; all mean "cannot evaluate"
+        raise ExpressionError(f"cannot evaluate {source!r}: {exc}") from None
+
+
+def split_time_expression(source: str) -> tuple[str, int]:
+    """``webinar.starts_at - 24h`` -> (``webinar.starts_at``, -86400)."""
+    match = _TIME_EXPR.match(source)
+    if not match:
+        return source.strip(), 0
+    try:
+        offset = int(parse_duration(match.group("dur")).total_seconds())
+    except DurationError as exc:
+        raise ExpressionError(str(exc)) from None
+    return match.group("expr"), -offset if match.group("sign") == "-" else offset
+
+
+def to_datetime(value: Any) -> datetime:
+    """A timestamp from event data (ISO text, epoch seconds or datetime), always aware."""
+    if isinstance(value, datetime):
+        result = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        result = datetime.fromtimestamp(value, UTC)
+    elif isinstance(value, str):
+        try:
+            result = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ExpressionError(f"{value!r} is not an ISO 8601 timestamp") from None
+    else:
+        raise ExpressionError(f"{value!r} is not a timestamp")
+    return result if result.tzinfo else result.replace(tzinfo=UTC)
+
+
+def resolve_time(expr: str, offset_s: int, context: dict[str, Any]) -> datetime:
+    return to_datetime(evaluate(expr, context)) + timedelta(seconds=offset_s)
+
+
+def condition_context(
+    *,
+    event: dict[str, Any],
+    trigger: dict[str, Any],
+    contact: dict[str, Any],
+    engagement: dict[str, bool],
+) -> dict[str, Any]:
+    """Names a condition can use: the event's own fields at top level (``order.cart_id``),
+    ``trigger``, ``event``, ``contact`` and the run's engagement (``opened``, ``clicked``,
+    ``replied``, ``engaged``)."""
+    context: dict[str, Any] = dict(event)
+    context.update(
+        trigger=trigger,
+        event=event,
+        contact=contact,
+        engaged=any(engagement.values()),
+        **{name: engagement.get(name, False) for name in ("opened", "clicked", "replied")},
+    )
+    return context

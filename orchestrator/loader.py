@@ -1,0 +1,109 @@
+"""Scenario folder -> validated Scenario definitions (with their templates and version)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+from orchestrator.checks import Checker
+from orchestrator.errors import Problem, ScenarioInvalid
+from orchestrator.model import Scenario, iter_steps
+from orchestrator.parser import Parser
+from orchestrator.templates import template_files
+from orchestrator.yaml_source import YamlProblem, load_located
+
+
+def scenario_files(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        files.extend(sorted(path.glob("*.y*ml")) if path.is_dir() else [path])
+    return [f for f in files if f.suffix in (".yaml", ".yml")]
+
+
+def load_file(path: Path, templates_dir: Path) -> tuple[Scenario | None, list[Problem]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Problem(str(path), 1, 1, f"cannot read file: {exc}", "")]
+    try:
+        doc = load_located(text, str(path))
+    except YamlProblem as exc:
+        return None, [exc.problem]
+    parser = Parser(doc)
+    scenario = parser.scenario()
+    if parser.problems:
+        return None, parser.problems
+    problems = Checker(scenario, templates_dir).run(doc.where(("trigger",))[0])
+    if problems:
+        return None, problems
+    attach_templates(scenario, templates_dir)
+    scenario.version = version_of(scenario)
+    return scenario, []
+
+
+def attach_templates(scenario: Scenario, templates_dir: Path) -> None:
+    """Copy every template the scenario uses into its definition, so a run renders the exact
+    text it started with even after marketers edit the files."""
+    for step in iter_steps(scenario.steps):
+        pairs = [(c, step.template) for c in step.channels] + [
+            (r.channel, r.template) for r in step.rungs
+        ]
+        for channel, name in pairs:
+            if name is None:
+                continue
+            files = template_files(templates_dir, name, channel)
+            scenario.templates[f"{name}/{channel}"] = {
+                locale: p.read_text(encoding="utf-8") for locale, p in files.items()
+            }
+
+
+def version_of(scenario: Scenario) -> str:
+    body = dataclasses.asdict(dataclasses.replace(scenario, version="", source=""))
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    return digest[:12]
+
+
+def load_all(paths: list[Path], templates_dir: Path) -> tuple[list[Scenario], list[Problem]]:
+    """Every scenario under ``paths``; problems include duplicate scenario ids."""
+    scenarios: list[Scenario] = []
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    files = scenario_files(paths)
+    if not files:
+        problems.append(
+            Problem(
+                ", ".join(map(str, paths)),
+                1,
+                1,
+                "no scenario files found",
+                "scenario files end in .yaml and live in scenarios/",
+            )
+        )
+    for path in files:
+        scenario, found = load_file(path, templates_dir)
+        problems.extend(found)
+        if scenario is None:
+            continue
+        if scenario.id in seen:
+            problems.append(
+                Problem(
+                    str(path),
+                    1,
+                    1,
+                    f"scenario id {scenario.id!r} is already used by {seen[scenario.id]}",
+                    "give every scenario its own id",
+                )
+            )
+            continue
+        seen[scenario.id] = str(path)
+        scenarios.append(scenario)
+    return scenarios, problems
+
+
+def load_or_raise(paths: list[Path], templates_dir: Path) -> dict[str, Scenario]:
+    scenarios, problems = load_all(paths, templates_dir)
+    if problems:
+        raise ScenarioInvalid(problems)
+    return {s.id: s for s in scenarios}

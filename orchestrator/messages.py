@@ -1,0 +1,139 @@
+"""Dataclasses crossing the workflow boundary: inputs, signals, queries, activity calls.
+
+New fields must get defaults so that recorded histories still replay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.model import FrequencyCap, QuietHours, Scenario
+
+
+@dataclass
+class EventSignal:
+    """A customer event delivered to a run; ``event_id`` makes redelivery harmless."""
+
+    name: str
+    event_id: str
+    customer_id: str = ""
+    occurred_at: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TimelineEntry:
+    """Something that happened in a run: kind is send, skip, event or exit."""
+
+    at: str
+    kind: str
+    step: str = ""
+    channel: str = ""
+    template: str = ""
+    status: str = ""
+    reason: str = ""
+    event: str = ""
+    preview: str = ""
+    deferred_from: str = ""
+    key: str = ""
+
+
+@dataclass
+class RunOptions:
+    #: Upsert search attributes (off on the time-skipping test server, which has none).
+    index: bool = True
+    #: Return rendered previews from sends (simulator only: previews are PII).
+    preview: bool = False
+    #: Restarts after which a run continues as new, keeping its history small.
+    max_restarts: int = 25
+    #: Timeline entries kept across continue-as-new.
+    keep_timeline: int = 200
+
+
+@dataclass
+class Carried:
+    """What survives continue-as-new."""
+
+    generation: int
+    trigger: EventSignal
+    seen_event_ids: list[str] = field(default_factory=list)
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    pending: list[EventSignal] = field(default_factory=list)
+    started_at: str = ""
+
+
+@dataclass
+class RunInput:
+    scenario: Scenario
+    customer_id: str
+    run_key: str
+    options: RunOptions = field(default_factory=RunOptions)
+    carried: Carried | None = None
+
+
+@dataclass
+class RunState:
+    scenario: str
+    version: str
+    customer_id: str
+    run_key: str
+    generation: int = 0
+    current_step: str = ""
+    next_wakeup: str = ""
+    outcome: str = ""
+    engagement: dict[str, bool] = field(default_factory=dict)
+    messages: list[TimelineEntry] = field(default_factory=list)
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    started_at: str = ""
+
+
+@dataclass
+class SendRequest:
+    key: str
+    scenario: str
+    category: str
+    step: str
+    channel: str
+    template: str
+    sources: dict[str, str]
+    customer_id: str
+    now: str
+    run: dict[str, Any]
+    trigger: dict[str, Any]
+    event: dict[str, Any]
+    quiet_hours: QuietHours | None = None
+    frequency_caps: list[FrequencyCap] = field(default_factory=list)
+    preview: bool = False
+
+
+@dataclass
+class SendResult:
+    """status: sent, skipped (reason), failed (reason) or deferred (retry_at)."""
+
+    status: str
+    reason: str = ""
+    retry_at: str = ""
+    provider_id: str = ""
+    preview: str = ""
+    locale: str = ""
+
+
+@dataclass
+class EvalRequest:
+    """Evaluate a condition (kind=condition) or a moment in time (kind=time)."""
+
+    kind: str
+    expression: str
+    customer_id: str
+    event: dict[str, Any]
+    trigger: dict[str, Any]
+    engagement: dict[str, bool] = field(default_factory=dict)
+    offset_s: int = 0
+
+
+@dataclass
+class EvalResult:
+    value: bool = False
+    at: str = ""
+    error: str = ""

@@ -1,0 +1,128 @@
+"""The validated scenario definition.
+
+These dataclasses travel inside the workflow input, so a run keeps the exact version it started
+with while marketers edit YAML. New fields must get defaults: old histories must still replay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+CHANNELS = ("email", "push", "telegram", "sms")
+REACTIONS = ("opened", "clicked", "replied")
+# Tracking (opens, clicks, replies) reaches a run as these events.
+REACTION_EVENTS = {
+    "message_opened": "opened",
+    "message_clicked": "clicked",
+    "message_replied": "replied",
+}
+
+
+@dataclass
+class EventMatch:
+    """An event name, optionally only when a condition on its data holds."""
+
+    event: str
+    when: str | None = None
+
+
+@dataclass
+class Trigger:
+    event: str
+    when: str | None = None
+    #: Dotted path into the trigger data that keys the run (``cart.id``); None: the customer.
+    per: str | None = None
+    #: What a new trigger event does to a running run: restart | ignore | signal.
+    again: str = "restart"
+
+
+@dataclass
+class QuietHours:
+    start: str
+    end: str
+    #: wait: hold the send until the window ends; skip: drop it with a recorded reason.
+    action: str = "wait"
+
+
+@dataclass
+class FrequencyCap:
+    """At most ``limit`` messages per ``window_s`` seconds to one customer, across scenarios."""
+
+    limit: int
+    window_s: int
+    channel: str | None = None
+
+
+@dataclass
+class Rung:
+    channel: str
+    template: str
+    #: How long to wait for a reaction before the next rung (None on the last rung: no wait).
+    wait_s: int | None = None
+
+
+@dataclass
+class Step:
+    """One step; ``kind`` says which of the optional fields apply."""
+
+    kind: str
+    path: str
+    line: int = 0
+    wait_s: int | None = None
+    at: str | None = None
+    at_offset_s: int = 0
+    late: str = "skip"
+    channels: list[str] = field(default_factory=list)
+    template: str | None = None
+    rungs: list[Rung] = field(default_factory=list)
+    condition: str | None = None
+    then: list[Step] = field(default_factory=list)
+    otherwise: list[Step] = field(default_factory=list)
+    events: list[EventMatch] = field(default_factory=list)
+    timeout_s: int | None = None
+    on_event: list[Step] = field(default_factory=list)
+    on_timeout: list[Step] = field(default_factory=list)
+    reason: str | None = None
+
+
+@dataclass
+class Scenario:
+    id: str
+    trigger: Trigger
+    steps: list[Step]
+    title: str = ""
+    description: str = ""
+    #: marketing needs per-channel consent; transactional only honours suppressions.
+    category: str = "marketing"
+    goals: list[EventMatch] = field(default_factory=list)
+    exits: list[EventMatch] = field(default_factory=list)
+    reaction: list[str] = field(default_factory=lambda: list(REACTIONS))
+    quiet_hours: QuietHours | None = None
+    frequency_caps: list[FrequencyCap] = field(default_factory=list)
+    #: "<template>/<channel>" -> locale ("" is the default) -> Jinja2 source.
+    templates: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Example event data by event name, for validation and the simulator.
+    samples: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source: str = ""
+    version: str = ""
+
+    def listens_to(self) -> set[str]:
+        """Every event name a running run of this scenario cares about."""
+        names = {self.trigger.event, *REACTION_EVENTS}
+        names.update(m.event for m in self.goals + self.exits)
+        stack = list(self.steps)
+        while stack:
+            step = stack.pop()
+            names.update(m.event for m in step.events)
+            stack.extend(step.then + step.otherwise + step.on_event + step.on_timeout)
+        return names
+
+
+def iter_steps(steps: list[Step]) -> list[Step]:
+    """Every step, depth first, nested branches included."""
+    out: list[Step] = []
+    for step in steps:
+        out.append(step)
+        out.extend(iter_steps(step.then + step.otherwise + step.on_event + step.on_timeout))
+    return out

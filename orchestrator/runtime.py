@@ -1,0 +1,39 @@
+"""Assembling a worker: shared by worker.py, the simulator, the dev stack and the tests."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from orchestrator.activities import Activities
+from orchestrator.workflow import ScenarioWorkflow
+
+# Our dataclass modules are passed through the sandbox: re-importing them per run would
+# multiply start-up cost and memory.
+PASSTHROUGH = ("orchestrator", "channels", "jinja2", "markupsafe", "yaml")
+
+
+def build_worker(
+    client: Client,
+    *,
+    task_queue: str,
+    activities: Activities,
+    max_cached_workflows: int = 1000,
+    max_concurrent_activities: int = 100,
+    fail_fast: bool = False,
+) -> Worker:
+    """fail_fast turns a workflow bug into a failed run instead of a retried task (simulator,
+    tests); production keeps retrying so a fixed deploy can resume the run."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[ScenarioWorkflow],
+        activities=[activities.send, activities.evaluate],
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+        ),
+        max_cached_workflows=max_cached_workflows,
+        max_concurrent_activities=max_concurrent_activities,
+        workflow_failure_exception_types=[Exception] if fail_fast else [],
+    )

@@ -1,0 +1,239 @@
+"""Run a scenario on Temporal's time-skipping test server and report its timeline.
+
+The real workflow and activity code runs; only delivery goes to recording outbox channels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from channels.outbox import OutboxChannel
+from orchestrator.activities import Activities
+from orchestrator.binaries import test_server
+from orchestrator.contacts import Contact, InMemoryDirectory
+from orchestrator.durations import DurationError, format_duration, parse_duration
+from orchestrator.ids import run_key, workflow_id
+from orchestrator.messages import EventSignal, RunInput, RunOptions, RunState, TimelineEntry
+from orchestrator.model import CHANNELS, Scenario
+from orchestrator.runtime import build_worker
+from orchestrator.samples import SAMPLE_CONTACT
+from orchestrator.sendlog import InMemorySendLog
+from orchestrator.workflow import ScenarioWorkflow
+
+_EVENT = re.compile(
+    r"^(?P<name>[a-z][a-z0-9_.]*)(?:@(?P<offset>[+]?[0-9wdhms]+))?(?::(?P<data>.*))?$", re.S
+)
+
+
+class SimulationInputError(ValueError):
+    pass
+
+
+@dataclass
+class SimEvent:
+    name: str
+    offset_s: int = 0
+    data: dict[str, Any] | None = None
+
+
+@dataclass
+class Simulation:
+    scenario: str
+    version: str
+    outcome: str
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "scenario": self.scenario,
+                "version": self.version,
+                "outcome": self.outcome,
+                "timeline": self.timeline,
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+
+    def to_text(self) -> str:
+        lines = [f"{self.scenario} (version {self.version})"]
+        for e in self.timeline:
+            offset = "+" + format_duration(e["offset_s"])
+            what = (
+                e["event"]
+                if e["kind"] == "event"
+                else " ".join(x for x in (e["channel"], e["template"]) if x)
+            )
+            if e["kind"] == "exit":
+                what = e["reason"]
+            line = f"  {offset:>10}  {e['kind']:<5}  {what}"
+            if e.get("step"):
+                line += f"  [{e['step']}]"
+            if e["kind"] == "skip" and e["reason"]:
+                line += f"  skipped: {e['reason']}"
+            if e["kind"] == "event" and e.get("reason"):
+                line += f"  ({e['reason']})"
+            if e.get("deferred_from_s") is not None:
+                line += f"  (deferred from +{format_duration(e['deferred_from_s'])}: quiet hours)"
+            lines.append(line)
+            if e.get("preview"):
+                lines.append(f"{'':14}> {e['preview']}")
+        lines.append(f"outcome: {self.outcome}")
+        return "\n".join(lines)
+
+
+def parse_event(text: str, scenario: Scenario) -> SimEvent:
+    """``NAME@OFFSET[:JSON]``: ``cart_updated``, ``order_placed@+3h``, ``x@1d2h:{"a": 1}``."""
+    match = _EVENT.match(text.strip())
+    if not match:
+        raise SimulationInputError(
+            f"--event {text!r}: write NAME@OFFSET[:JSON], e.g. order_placed@+3h or cart_updated@0"
+        )
+    offset = 0
+    if match.group("offset") and match.group("offset").lstrip("+") != "0":
+        try:
+            offset = int(parse_duration(match.group("offset").lstrip("+")).total_seconds())
+        except DurationError as exc:
+            raise SimulationInputError(f"--event {text!r}: {exc}") from None
+    data: dict[str, Any] | None = None
+    if match.group("data"):
+        try:
+            data = json.loads(match.group("data"))
+        except json.JSONDecodeError as exc:
+            raise SimulationInputError(f"--event {text!r}: data is not JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise SimulationInputError(f"--event {text!r}: data must be a JSON object")
+    name = match.group("name")
+    if data is None:
+        data = scenario.samples.get(name, {})
+    return SimEvent(name, offset, data)
+
+
+def default_contact() -> Contact:
+    return Contact.from_json(dict(SAMPLE_CONTACT))
+
+
+async def simulate(
+    scenario: Scenario,
+    events: list[SimEvent],
+    *,
+    contact: Contact | None = None,
+    env: WorkflowEnvironment | None = None,
+    start_at: datetime | None = None,
+) -> Simulation:
+    """Run the scenario against ``events`` (the first is the trigger, at offset 0)."""
+    if not events:
+        events = [SimEvent(scenario.trigger.event, 0, scenario.samples.get(scenario.trigger.event))]
+    if events[0].offset_s:
+        raise SimulationInputError("the first --event is the trigger and happens at offset 0")
+    contact = contact or default_contact()
+    if env is None:
+        async with await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=test_server()
+        ) as own:
+            return await _simulate(own, scenario, events, contact, start_at)
+    return await _simulate(env, scenario, events, contact, start_at)
+
+
+async def _simulate(
+    env: WorkflowEnvironment,
+    scenario: Scenario,
+    events: list[SimEvent],
+    contact: Contact,
+    start_at: datetime | None,
+) -> Simulation:
+    activities = Activities(
+        directory=InMemoryDirectory([contact]),
+        send_log=InMemorySendLog(),
+        channels={c: OutboxChannel(c) for c in CHANNELS},
+    )
+    queue = f"simulate-{uuid.uuid4()}"
+    trigger = events[0]
+    key = run_key(scenario, contact.id, trigger.data or {})
+    # A unique suffix keeps repeated simulations in one test server apart.
+    wid = f"{workflow_id(scenario.id, key)}#{uuid.uuid4().hex[:6]}"
+    async with build_worker(env.client, task_queue=queue, activities=activities, fail_fast=True):
+        if start_at is not None:
+            ahead = (start_at - await env.get_current_time()).total_seconds()
+            if ahead > 0:
+                await env.sleep(ahead)
+        started = await env.get_current_time()
+        handle: WorkflowHandle[Any, RunState] = await env.client.start_workflow(
+            ScenarioWorkflow.run,
+            RunInput(
+                scenario=scenario,
+                customer_id=contact.id,
+                run_key=key,
+                options=RunOptions(index=False, preview=True),
+            ),
+            id=wid,
+            task_queue=queue,
+            start_signal="event",
+            start_signal_args=[_signal(trigger, contact.id, 0)],
+            execution_timeout=timedelta(days=400),
+        )
+        late: list[dict[str, Any]] = []
+        for i, ev in enumerate(events[1:], start=1):
+            now = (await env.get_current_time() - started).total_seconds()
+            if ev.offset_s > now:
+                await env.sleep(ev.offset_s - now)
+            try:
+                await handle.signal("event", _signal(ev, contact.id, i))
+            except RPCError:
+                late.append(
+                    _entry_json(
+                        TimelineEntry(
+                            at="", kind="event", event=ev.name, reason="after the run ended"
+                        ),
+                        ev.offset_s,
+                    )
+                )
+        state = await asyncio.wait_for(handle.result(), timeout=120)
+    timeline = [
+        _entry_json(e, (datetime.fromisoformat(e.at) - started).total_seconds())
+        for e in state.timeline
+    ]
+    for entry in timeline:
+        if entry.pop("deferred_from"):
+            entry["deferred_from_s"] = _deferred_offset(state.timeline, entry, started)
+    timeline += late
+    return Simulation(scenario.id, scenario.version, state.outcome, timeline)
+
+
+def _deferred_offset(entries: list[TimelineEntry], entry: dict[str, Any], started: datetime) -> int:
+    for e in entries:
+        if e.key == entry.get("key") and e.deferred_from:
+            return int((datetime.fromisoformat(e.deferred_from) - started).total_seconds())
+    return 0
+
+
+def _signal(ev: SimEvent, customer_id: str, n: int) -> EventSignal:
+    return EventSignal(
+        name=ev.name, event_id=f"sim-{n}", customer_id=customer_id, data=ev.data or {}
+    )
+
+
+def _entry_json(e: TimelineEntry, offset: float) -> dict[str, Any]:
+    return {
+        "offset_s": int(round(offset)),
+        "kind": e.kind,
+        "channel": e.channel,
+        "template": e.template,
+        "step": e.step,
+        "status": e.status,
+        "reason": e.reason,
+        "event": e.event,
+        "preview": e.preview,
+        "deferred_from": e.deferred_from,
+        "key": e.key,
+    }

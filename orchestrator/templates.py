@@ -1,0 +1,192 @@
+"""Marketer templates: one Jinja2 file per message and channel, optional locale variants.
+
+``templates/abandoned_cart/reminder/email.j2`` and ``email.ru.j2`` hold blocks for the parts the
+channel needs (subject/html/text, title/body/url/icon, text/buttons, text).
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from html import unescape
+from pathlib import Path
+from typing import Any
+
+from jinja2 import StrictUndefined, Template
+from jinja2.sandbox import SandboxedEnvironment
+
+REQUIRED_BLOCKS = {
+    "email": ("subject", "html"),
+    "push": ("title", "body"),
+    "telegram": ("text",),
+    "sms": ("text",),
+}
+OPTIONAL_BLOCKS = {
+    "email": ("text",),
+    "push": ("url", "icon"),
+    "telegram": ("buttons",),
+    "sms": (),
+}
+
+_PLAIN = SandboxedEnvironment(
+    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
+)
+_HTML = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+@dataclass
+class Rendered:
+    """A message ready for a channel adapter."""
+
+    channel: str
+    locale: str
+    subject: str = ""
+    html: str = ""
+    text: str = ""
+    title: str = ""
+    body: str = ""
+    url: str = ""
+    icon: str = ""
+    buttons: list[tuple[str, str]] = field(default_factory=list)
+
+    def preview(self, limit: int = 160) -> str:
+        head = self.subject or self.title
+        main = self.text or self.body
+        joined = f"{head} | {main}" if head else main
+        joined = " ".join(joined.split())
+        return joined if len(joined) <= limit else joined[: limit - 1] + "…"
+
+
+class TemplateProblem(Exception):
+    """A template that cannot render; ``line`` is the template line when known."""
+
+    def __init__(self, message: str, line: int = 1) -> None:
+        self.line = line
+        super().__init__(message)
+
+
+def template_files(root: Path, name: str, channel: str) -> dict[str, Path]:
+    """Locale ("" for the default) -> file, for ``root/name/channel[.locale].j2``."""
+    folder = root / name
+    found: dict[str, Path] = {}
+    if not folder.is_dir():
+        return found
+    for path in sorted(folder.glob(f"{channel}*.j2")):
+        parts = path.name[: -len(".j2")].split(".")
+        if parts[0] != channel or len(parts) > 2:
+            continue
+        found[parts[1] if len(parts) == 2 else ""] = path
+    return found
+
+
+def pick_locale(available: list[str] | set[str] | dict[str, Any], wanted: str | None) -> str:
+    """Exact locale, then its language (``ru-RU`` -> ``ru``), then the default ("")."""
+    if wanted:
+        norm = wanted.replace("_", "-")
+        for candidate in (norm, norm.split("-")[0]):
+            for have in available:
+                if have.lower() == candidate.lower():
+                    return have
+    return ""
+
+
+@lru_cache(maxsize=512)
+def _compile(html: bool, source: str, filename: str) -> Template:
+    env = _HTML if html else _PLAIN
+    code = env.compile(source, filename=filename)
+    return env.template_class.from_code(env, code, env.make_globals(None))
+
+
+def _block(template: Template, name: str, context: dict[str, Any], filename: str) -> str:
+    block = template.blocks.get(name)
+    if block is None:
+        return ""
+    try:
+        return "".join(block(template.new_context(context))).strip()
+    except Exception as exc:
+        line = 1
+        for frame, lineno in traceback.walk_tb(exc.__traceback__):
+            if frame.f_code.co_filename == filename:
+                line = lineno
+        raise TemplateProblem(f"block {name!r}: {exc}", line) from None
+
+
+def render(
+    channel: str,
+    source: str,
+    context: dict[str, Any],
+    *,
+    locale: str = "",
+    filename: str = "<template>",
+) -> Rendered:
+    """Render every block the channel uses; missing required blocks are an error."""
+    plain = _compile(False, source, filename)
+    missing = [b for b in REQUIRED_BLOCKS[channel] if b not in plain.blocks]
+    if missing:
+        raise TemplateProblem(f"a {channel} template needs block(s): {', '.join(missing)}")
+    out = Rendered(channel=channel, locale=locale)
+    for name in REQUIRED_BLOCKS[channel] + OPTIONAL_BLOCKS[channel]:
+        if channel == "email" and name == "html":
+            out.html = _block(_compile(True, source, filename), "html", context, filename)
+        elif name == "buttons":
+            out.buttons = parse_buttons(_block(plain, name, context, filename))
+        else:
+            setattr(out, name, _block(plain, name, context, filename))
+    if channel == "email" and not out.text:
+        out.text = unescape(_TAGS.sub("", out.html)).strip()
+    return out
+
+
+def parse_buttons(text: str) -> list[tuple[str, str]]:
+    """One button a line: ``Label | https://url``."""
+    buttons = []
+    for raw in text.splitlines():
+        if not raw.strip():
+            continue
+        label, sep, url = raw.partition("|")
+        if not sep or not url.strip():
+            raise TemplateProblem(f"button line {raw.strip()!r} must read 'Label | https://url'")
+        buttons.append((label.strip(), url.strip()))
+    return buttons
+
+
+def helpers(timezone: str, link: Callable[[str], str]) -> dict[str, Any]:
+    """Functions templates may call: money, date (customer's time zone), link (tracked)."""
+    from orchestrator.expressions import to_datetime
+    from orchestrator.timezones import zone
+
+    def money(amount: Any, currency: str = "EUR") -> str:
+        symbols = {"EUR": "€", "USD": "$", "GBP": "£", "RUB": "₽"}
+        value = f"{float(amount):,.2f}"
+        symbol = symbols.get(currency.upper())
+        return (
+            f"{symbol}{value}"
+            if symbol and currency.upper() != "RUB"
+            else f"{value} {symbol or currency}"
+        )
+
+    def date(value: Any, fmt: str = "%d %b %Y, %H:%M") -> str:
+        return to_datetime(value).astimezone(zone(timezone)).strftime(fmt)
+
+    return {"money": money, "date": date, "link": link}
+
+
+def message_context(
+    *,
+    contact: dict[str, Any],
+    trigger: dict[str, Any],
+    event: dict[str, Any],
+    run: dict[str, Any],
+    timezone: str,
+    link: Callable[[str], str],
+) -> dict[str, Any]:
+    """Template variables: the trigger's fields at top level (``cart.total``), ``trigger``,
+    ``event`` (the latest event), ``contact``, ``run`` and the helper functions."""
+    context: dict[str, Any] = dict(trigger)
+    context.update(trigger=trigger, event=event, contact=contact, run=run)
+    context.update(helpers(timezone, link))
+    return context
