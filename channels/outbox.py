@@ -3,14 +3,26 @@ development stack's sink for channels without a configured provider."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+from pathlib import Path
+
 from channels.base import Outbound
 
 
 class OutboxChannel:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, file: Path | None = None) -> None:
         self.name = name
+        self.file = file
         self.sent: list[Outbound] = []
 
     async def send(self, out: Outbound) -> str:
         self.sent.append(out)
-        return f"outbox-{self.name}-{len(self.sent)}"
+        if self.file is not None:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            record = {"key": out.key, "channel": out.channel, "to": out.address,
+                      "customer_id": out.customer_id, "scenario": out.scenario,
+                      "template": out.template, "message": asdict(out.message)}
+            with self.file.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return f"outbox-{self.name}-{out.key}"

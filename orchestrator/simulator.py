@@ -180,7 +180,6 @@ async def _simulate(
             task_queue=queue,
             start_signal="event",
             start_signal_args=[_signal(trigger, contact.id, 0)],
-            execution_timeout=timedelta(days=400),
         )
         late: list[dict[str, Any]] = []
         for i, ev in enumerate(events[1:], start=1):

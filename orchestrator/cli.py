@@ -1,0 +1,173 @@
+"""The ``omni`` command: validate, schema, simulate, dev, worker, send-event."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from orchestrator.contacts import Contact, ContactInvalid
+from orchestrator.errors import ScenarioInvalid
+from orchestrator.loader import load_all, load_or_raise
+from orchestrator.model import Scenario
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="omni", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check scenarios and their templates")
+    p.add_argument("paths", nargs="*", type=Path, default=[Path("scenarios")])
+    p.add_argument("--templates", type=Path, default=Path("templates"))
+
+    sub.add_parser("schema", help="print the JSON Schema of the scenario format")
+
+    p = sub.add_parser("simulate", help="run a scenario on a time-skipping server")
+    p.add_argument("scenario", help="scenario id or YAML file")
+    p.add_argument("--contact", help="contact as a JSON object or a JSON file")
+    p.add_argument("--event", action="append", default=[], metavar="NAME@OFFSET[:JSON]",
+                   help="the first is the trigger; later ones at offsets like +3h or 1d2h")
+    p.add_argument("--start", help="UTC start time (ISO), to try quiet hours; default now")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--scenarios", type=Path, default=Path("scenarios"))
+    p.add_argument("--templates", type=Path, default=Path("templates"))
+
+    sub.add_parser("dev", help="Temporal dev server + worker on embedded defaults")
+    sub.add_parser("worker", help="run a worker against OMNI_TEMPORAL_ADDRESS")
+
+    p = sub.add_parser("send-event", help="send a customer event to the running stack")
+    p.add_argument("name")
+    p.add_argument("--customer", required=True, help="the shop's customer id")
+    p.add_argument("--data", default="{}", help="event data as a JSON object")
+    p.add_argument("--event-id", help="idempotency key (default: random)")
+    p.add_argument("--contact", help="contact JSON to store first (development stack)")
+
+    args = parser.parse_args(argv)
+    try:
+        return int(_COMMANDS[args.command](args))
+    except ScenarioInvalid as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except (ValueError, ContactInvalid) as exc:
+        print(f"omni {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _validate(args: argparse.Namespace) -> int:
+    missing = [p for p in args.paths if not p.exists()]
+    if missing:
+        print(f"omni validate: no such file or folder: {', '.join(map(str, missing))}",
+              file=sys.stderr)
+        return 1
+    scenarios, problems = load_all(args.paths, args.templates)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        return 1
+    for s in scenarios:
+        print(f"ok  {s.id}  version {s.version}  ({s.source})")
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from orchestrator.schema import scenario_schema
+
+    print(json.dumps(scenario_schema(), indent=2))
+    return 0
+
+
+def _find_scenario(ref: str, scenarios_dir: Path, templates: Path) -> Scenario:
+    if ref.endswith((".yaml", ".yml")):
+        found = load_or_raise([Path(ref)], templates)
+        return next(iter(found.values()))
+    found = load_or_raise([scenarios_dir], templates)
+    if ref not in found:
+        raise ValueError(f"no scenario {ref!r}; known: {', '.join(sorted(found))}")
+    return found[ref]
+
+
+def _load_json(text: str, what: str) -> Any:
+    source = Path(text).read_text(encoding="utf-8") if Path(text).is_file() else text
+    try:
+        return json.loads(source)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{what} is neither a JSON file nor JSON: {exc}") from None
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from orchestrator.simulator import parse_event, simulate
+
+    scenario = _find_scenario(args.scenario, args.scenarios, args.templates)
+    contact = Contact.from_json(_load_json(args.contact, "--contact")) if args.contact else None
+    events = [parse_event(e, scenario) for e in args.event]
+    if events and events[0].name != scenario.trigger.event:
+        raise ValueError(f"the first --event must be the trigger {scenario.trigger.event!r}")
+    start = datetime.fromisoformat(args.start.replace("Z", "+00:00")) if args.start else None
+    result = asyncio.run(simulate(scenario, events, contact=contact, start_at=start))
+    print(result.to_json() if args.json else result.to_text())
+    return 0
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from orchestrator.devstack import run_dev
+
+    return asyncio.run(run_dev())
+
+
+def _worker(args: argparse.Namespace) -> int:
+    import logging
+
+    import worker
+
+    logging.basicConfig(level=logging.INFO)
+    asyncio.run(worker.run(worker.WorkerConfig.from_env()))
+    return 0
+
+
+def _send_event(args: argparse.Namespace) -> int:
+    import worker
+    from orchestrator.filedirectory import FileDirectory
+    from orchestrator.messages import EventSignal
+    from orchestrator.router import Router
+
+    config = worker.WorkerConfig.from_env()
+    data = _load_json(args.data, "--data")
+    if not isinstance(data, dict):
+        raise ValueError("--data must be a JSON object")
+    if args.contact:
+        contact = Contact.from_json(_load_json(args.contact, "--contact"))
+        FileDirectory(config.data_dir / "contacts.json").put(contact)
+    event = EventSignal(name=args.name, event_id=args.event_id or str(uuid.uuid4()),
+                        customer_id=args.customer, occurred_at=datetime.now().astimezone().isoformat(),
+                        data=data)
+
+    async def send() -> int:
+        router = Router(await worker.connect(config), worker.load_scenarios(config),
+                        task_queue=config.task_queue)
+        routed = await router.route(event)
+        for wid in routed.started_or_signalled:
+            print(f"trigger  {wid}")
+        for wid in routed.signalled:
+            print(f"signal   {wid}")
+        for why in routed.skipped:
+            print(f"skipped  {why}")
+        if routed.unrouted:
+            print(f"no scenario took {event.name!r}")
+        return 0
+
+    return asyncio.run(send())
+
+
+_COMMANDS = {"validate": _validate, "schema": _schema, "simulate": _simulate, "dev": _dev,
+             "worker": _worker, "send-event": _send_event}
+
+if __name__ == "__main__":
+    sys.exit(main())

