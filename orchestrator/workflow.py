@@ -322,6 +322,7 @@ class ScenarioWorkflow:
                 step=path,
                 channel=channel,
                 template=template,
+                status="skipped",
                 reason="too_late: the moment for this send had already passed",
             )
             return SendResult("skipped", reason="too_late")

@@ -1,0 +1,23 @@
+"""Shared fixtures: one time-skipping Temporal server per test session (a fresh task queue
+per test keeps tests apart), and the project's scenario folders."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from orchestrator.binaries import test_server
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+TEMPLATES = ROOT / "templates"
+
+
+@pytest.fixture(scope="session")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=test_server())
+    async with env:
+        yield env

@@ -1,0 +1,124 @@
+"""Drive the real workflow on the time-skipping server with recording channels."""
+
+from __future__ import annotations
+
+import textwrap
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from channels.outbox import OutboxChannel
+from orchestrator.activities import Activities
+from orchestrator.contacts import Contact, InMemoryDirectory
+from orchestrator.ids import run_key, workflow_id
+from orchestrator.loader import load_or_raise
+from orchestrator.messages import EventSignal, RunInput, RunOptions, RunState
+from orchestrator.model import CHANNELS, Scenario
+from orchestrator.runtime import build_worker
+from orchestrator.sendlog import InMemorySendLog
+from orchestrator.workflow import ScenarioWorkflow
+
+FULL_CONTACT: dict[str, Any] = {
+    "id": "c1",
+    "first_name": "Alex",
+    "email": "alex@example.com",
+    "phone": "+15005550006",
+    "telegram_chat_id": "100200300",
+    "push_subscriptions": [{"endpoint": "https://push.test/1", "keys": {"p256dh": "k", "auth": "a"}}],
+    "timezone": "UTC",
+    "locale": "en",
+    "consents": {"email": True, "push": True, "telegram": True, "sms": True},
+}
+
+
+def write_scenario(tmp: Path, yaml_text: str, templates: dict[str, str]) -> Scenario:
+    """Write one scenario and its templates ("name/channel[.locale]" -> source) and load it."""
+    (tmp / "scenarios").mkdir(exist_ok=True)
+    (tmp / "scenarios" / "s.yaml").write_text(textwrap.dedent(yaml_text), encoding="utf-8")
+    for name, source in templates.items():
+        path = tmp / "templates" / f"{name}.j2"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source, encoding="utf-8")
+    return next(iter(load_or_raise([tmp / "scenarios"], tmp / "templates").values()))
+
+
+@dataclass
+class Run:
+    env: WorkflowEnvironment
+    scenario: Scenario
+    contact: Contact
+    options: RunOptions = field(default_factory=lambda: RunOptions(index=False, preview=True))
+    send_log: InMemorySendLog = field(default_factory=InMemorySendLog)
+    outbox: dict[str, OutboxChannel] = field(
+        default_factory=lambda: {c: OutboxChannel(c) for c in CHANNELS})
+    queue: str = field(default_factory=lambda: f"test-{uuid.uuid4()}")
+    handle: WorkflowHandle[Any, RunState] | None = None
+    started: datetime | None = None
+    worker: Worker | None = None
+
+    def activities(self) -> Activities:
+        return Activities(directory=InMemoryDirectory([self.contact]), send_log=self.send_log,
+                          channels=dict(self.outbox))
+
+    async def __aenter__(self) -> Run:
+        self.worker = build_worker(self.env.client, task_queue=self.queue,
+                                   activities=self.activities(), fail_fast=True)
+        await self.worker.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.worker is not None
+        await self.worker.__aexit__(None, None, None)
+
+    async def start(self, data: dict[str, Any] | None = None, *, at: datetime | None = None,
+                    event_id: str = "t0") -> None:
+        if at is not None:
+            ahead = (at - await self.env.get_current_time()).total_seconds()
+            assert ahead > 0, "start time must be in the test server's future"
+            await self.env.sleep(ahead)
+        self.started = await self.env.get_current_time()
+        data = data if data is not None else self.scenario.samples[self.scenario.trigger.event]
+        key = run_key(self.scenario, self.contact.id, data)
+        self.handle = await self.env.client.start_workflow(
+            ScenarioWorkflow.run,
+            RunInput(scenario=self.scenario, customer_id=self.contact.id, run_key=key,
+                     options=self.options),
+            id=f"{workflow_id(self.scenario.id, key)}/{uuid.uuid4().hex[:8]}",
+            task_queue=self.queue, start_signal="event",
+            start_signal_args=[self.event(self.scenario.trigger.event, data, event_id)],
+        )
+
+    def event(self, name: str, data: dict[str, Any] | None = None, event_id: str | None = None,
+              ) -> EventSignal:
+        return EventSignal(name=name, event_id=event_id or str(uuid.uuid4()),
+                           customer_id=self.contact.id, data=data or {})
+
+    async def at(self, offset_s: float) -> None:
+        """Skip time to ``offset_s`` seconds after the start."""
+        assert self.started is not None
+        now = (await self.env.get_current_time() - self.started).total_seconds()
+        if offset_s > now:
+            await self.env.sleep(offset_s - now)
+
+    async def signal(self, name: str, data: dict[str, Any] | None = None,
+                     event_id: str | None = None) -> None:
+        assert self.handle is not None
+        await self.handle.signal("event", self.event(name, data, event_id))
+
+    async def result(self) -> RunState:
+        assert self.handle is not None
+        return await self.handle.result()
+
+    def offset(self, at: str) -> int:
+        assert self.started is not None
+        return round((datetime.fromisoformat(at) - self.started).total_seconds())
+
+    def sends(self, state: RunState) -> list[tuple[int, str, str]]:
+        """(offset seconds, channel, status) of every message attempt, in order."""
+        return [(self.offset(m.at), m.channel, m.status or m.kind) for m in state.messages]
