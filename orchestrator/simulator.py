@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio.client import WorkflowHandle
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -119,6 +120,12 @@ def parse_event(text: str, scenario: Scenario) -> SimEvent:
     return SimEvent(name, offset, data)
 
 
+def quiet_runtime() -> Runtime:
+    """The SDK core logs to stdout; the simulator's stdout is its timeline (or JSON)."""
+    return Runtime(telemetry=TelemetryConfig(
+        logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))))
+
+
 def default_contact() -> Contact:
     return Contact.from_json(dict(SAMPLE_CONTACT))
 
@@ -139,7 +146,7 @@ async def simulate(
     contact = contact or default_contact()
     if env is None:
         async with await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=test_server()
+            test_server_existing_path=test_server(), runtime=quiet_runtime()
         ) as own:
             return await _simulate(own, scenario, events, contact, start_at)
     return await _simulate(env, scenario, events, contact, start_at)

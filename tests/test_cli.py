@@ -1,0 +1,54 @@
+"""The omni command as a marketer runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OMNI = str(Path(sys.executable).parent / "omni")
+
+
+def omni(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([OMNI, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_validate_shipped_scenarios_exit_zero() -> None:
+    done = omni("validate")
+    assert done.returncode == 0, done.stderr
+    assert "ok  abandoned_cart" in done.stdout
+
+
+def test_validate_reports_file_line_and_hint(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("scenario: bad\ntrigger: {event: x}\nsteps:\n  - wiat: 1h\n")
+    done = omni("validate", str(bad))
+    assert done.returncode == 1
+    assert f"{bad}:4:5: a step needs exactly one of" in done.stderr
+    assert "did you mean 'wait'?" in done.stderr
+
+
+def test_simulate_json_timeline() -> None:
+    done = omni(
+        "simulate", "abandoned_cart", "--json", "--start", "2099-01-05T10:00:00Z",
+        "--contact", json.dumps({"id": "42", "email": "a@example.com", "phone": "+15005550006",
+                                 "timezone": "UTC", "consents": {"email": True, "sms": True}}),
+        "--event", "cart_updated@0", "--event", "message_clicked@+30h",
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["scenario"] == "abandoned_cart" and result["outcome"] == "completed"
+    sends = [(e["offset_s"], e["kind"], e["channel"]) for e in result["timeline"]
+             if e["kind"] in ("send", "skip")]
+    assert sends == [(3600, "send", "email"), (5 * 3600, "skip", "push"),
+                     (5 * 3600, "skip", "telegram"), (5 * 3600, "send", "sms")]
+    kinds = {e["kind"] for e in result["timeline"]}
+    assert kinds <= {"send", "skip", "event", "exit"}
+
+
+def test_simulate_rejects_bad_event_syntax() -> None:
+    done = omni("simulate", "abandoned_cart", "--event", "cart_updated@soon")
+    assert done.returncode == 2
+    assert "cart_updated@soon" in done.stderr
