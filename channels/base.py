@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from orchestrator.templates import Rendered
@@ -21,12 +21,18 @@ class TransientChannelError(ChannelError):
 
 
 class PermanentChannelError(ChannelError):
-    """Will never work for this address; ``suppress`` marks the channel unusable for the contact."""
+    """Will never work for this address. ``reason`` starts with a short code
+    (``invalid_address``, ``blocked``, ``unsubscribed``, ``expired``, ``rejected``) followed by
+    the provider's words; ``suppress`` marks the channel unusable for this contact."""
 
     def __init__(self, reason: str, *, suppress: bool = False) -> None:
         self.reason = reason
         self.suppress = suppress
         super().__init__(reason)
+
+
+class ChannelMisconfigured(ChannelError):
+    """Bad credentials or settings: raised by ``check()`` at worker start and by omni doctor."""
 
 
 @dataclass
@@ -40,11 +46,32 @@ class Outbound:
     customer_id: str
     scenario: str
     template: str
+    #: Marketing mail carries List-Unsubscribe; transactional does not need to.
+    marketing: bool = True
+    #: One-click unsubscribe URL (https) for List-Unsubscribe / the footer; "" if none.
+    unsubscribe_url: str = ""
+    #: Tracking pixel URL for email opens; "" if none.
+    open_pixel_url: str = ""
+    #: Provider status callback URL (SMS delivery receipts); "" if none.
+    status_callback_url: str = ""
+
+
+@dataclass
+class Delivery:
+    """What the provider said: its message id, and addresses it reported gone for good
+    (e.g. expired push subscriptions, to delete from the profile)."""
+
+    provider_id: str
+    gone: list[str] = field(default_factory=list)
 
 
 class Channel(Protocol):
     name: str
 
-    async def send(self, out: Outbound) -> str:
-        """Deliver and return the provider's message id; raise a ChannelError on failure."""
+    async def send(self, out: Outbound) -> Delivery:
+        """Deliver and return the provider's answer; raise a ChannelError on failure."""
+        ...
+
+    async def check(self) -> None:
+        """Verify credentials/settings once; raise ChannelMisconfigured with a clear message."""
         ...

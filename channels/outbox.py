@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from channels.base import Outbound
+from channels.base import Delivery, Outbound
 
 
 class OutboxChannel:
@@ -16,7 +16,10 @@ class OutboxChannel:
         self.file = file
         self.sent: list[Outbound] = []
 
-    async def send(self, out: Outbound) -> str:
+    async def check(self) -> None:
+        return None
+
+    async def send(self, out: Outbound) -> Delivery:
         self.sent.append(out)
         if self.file is not None:
             self.file.parent.mkdir(parents=True, exist_ok=True)
@@ -25,4 +28,4 @@ class OutboxChannel:
                       "template": out.template, "message": asdict(out.message)}
             with self.file.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        return f"outbox-{self.name}-{out.key}"
+        return Delivery(provider_id=f"outbox-{self.name}-{out.key}")

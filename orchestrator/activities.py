@@ -105,6 +105,7 @@ class Activities:
         except TemplateProblem as exc:
             return await self._skip(req, now, f"template_error: {exc}", status="failed")
         out = Outbound(
+            marketing=req.category == "marketing",
             key=req.key,
             channel=req.channel,
             address=address,
@@ -114,7 +115,8 @@ class Activities:
             template=req.template,
         )
         try:
-            provider_id = await self.channels[req.channel].send(out)
+            delivery = await self.channels[req.channel].send(out)
+            provider_id = delivery.provider_id
         except TransientChannelError as exc:
             delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
             raise ApplicationError(

@@ -9,7 +9,7 @@ from harness import FULL_CONTACT
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from channels.base import Outbound, PermanentChannelError, TransientChannelError
+from channels.base import Delivery, Outbound, PermanentChannelError, TransientChannelError
 from channels.outbox import OutboxChannel
 from orchestrator.activities import Activities
 from orchestrator.contacts import Contact, InMemoryDirectory
@@ -27,7 +27,7 @@ class Failing:
         self.error = error
         self.calls = 0
 
-    async def send(self, out: Outbound) -> str:
+    async def send(self, out: Outbound) -> Delivery:
         self.calls += 1
         raise self.error
 
