@@ -1,0 +1,195 @@
+"""The customer profile in SQL: one row per customer with every address, consent (with source
+and time), push subscriptions and suppressions. Implements the engine's ContactDirectory."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, or_, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from orchestrator.contacts import Contact
+from orchestrator.store.tables import (
+    ConsentRow,
+    ContactRow,
+    PushSubscriptionRow,
+    SendRow,
+    SuppressionRow,
+)
+
+PROFILE_FIELDS = ("first_name", "last_name", "email", "phone", "telegram_chat_id", "locale",
+                  "timezone", "attributes")
+
+
+def address_hash(channel: str, address: str) -> str:
+    return hashlib.sha256(f"{channel}:{address.strip().lower()}".encode()).hexdigest()
+
+
+def _addresses(row: ContactRow, subs: list[PushSubscriptionRow]) -> list[tuple[str, str]]:
+    pairs = [("email", row.email), ("sms", row.phone), ("telegram", row.telegram_chat_id)]
+    out = [(ch, address_hash(ch, a)) for ch, a in pairs if a]
+    out += [("push", address_hash("push", s.endpoint)) for s in subs]
+    return out
+
+
+class SqlContacts:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def get(self, contact_id: str) -> Contact | None:
+        async with self.sessions() as s:
+            return await self._load(s, contact_id)
+
+    async def _load(self, s: AsyncSession, contact_id: str) -> Contact | None:
+        row = await s.get(ContactRow, contact_id)
+        if row is None:
+            return None
+        consents = (await s.scalars(select(ConsentRow).where(ConsentRow.contact_id == contact_id))).all()
+        subs = list((await s.scalars(
+            select(PushSubscriptionRow).where(PushSubscriptionRow.contact_id == contact_id)
+            .order_by(PushSubscriptionRow.id))).all())
+        keys = _addresses(row, subs)
+        cond = SuppressionRow.contact_id == contact_id
+        if keys:
+            cond = or_(cond, tuple_(SuppressionRow.channel, SuppressionRow.address_hash).in_(keys))
+        suppressions = (await s.scalars(select(SuppressionRow).where(cond))).all()
+        return Contact(
+            id=row.id, first_name=row.first_name, last_name=row.last_name, email=row.email,
+            phone=row.phone, telegram_chat_id=row.telegram_chat_id, locale=row.locale,
+            timezone=row.timezone, attributes=dict(row.attributes or {}),
+            consents={c.channel: c.granted for c in consents},
+            push_subscriptions=[{"endpoint": p.endpoint, "keys": {"p256dh": p.p256dh,
+                                                                    "auth": p.auth}} for p in subs],
+            suppressions={x.channel: x.reason for x in suppressions},
+        )
+
+    async def upsert(self, fields: dict[str, Any], *, source: str) -> Contact:
+        """Create or update; only the fields given change. Validated as a Contact first, so
+        bad input changes nothing."""
+        contact_id = str(fields["id"])
+        merged = Contact.from_json({k: v for k, v in fields.items() if k != "suppressions"})
+        now = datetime.now(UTC)
+        async with self.sessions() as s, s.begin():
+            row = await s.get(ContactRow, contact_id)
+            if row is None:
+                row = ContactRow(id=contact_id, attributes={}, created_at=now, updated_at=now)
+                s.add(row)
+            for name in PROFILE_FIELDS:
+                if name in fields:
+                    setattr(row, name, getattr(merged, name))
+            row.updated_at = now
+            await s.flush()
+            for channel, granted in merged.consents.items():
+                await self._consent(s, contact_id, channel, granted, source, now)
+            if "push_subscriptions" in fields:
+                for sub in merged.push_subscriptions:
+                    await self._add_sub(s, contact_id, sub, now)
+        contact = await self.get(contact_id)
+        assert contact is not None
+        return contact
+
+    async def set_consent(self, contact_id: str, channel: str, granted: bool, source: str) -> bool:
+        async with self.sessions() as s, s.begin():
+            if await s.get(ContactRow, contact_id) is None:
+                return False
+            await self._consent(s, contact_id, channel, granted, source, datetime.now(UTC))
+            if granted:  # an explicit new opt-in lifts an unsubscribe on that channel
+                await self._unsuppress(s, contact_id, channel, ("unsubscribed", "stop"))
+        return True
+
+    async def _consent(self, s: AsyncSession, contact_id: str, channel: str, granted: bool,
+                       source: str, now: datetime) -> None:
+        row = await s.get(ConsentRow, (contact_id, channel))
+        if row is None:
+            s.add(ConsentRow(contact_id=contact_id, channel=channel, granted=granted,
+                             source=source, at=now))
+        elif row.granted != granted:
+            row.granted, row.source, row.at = granted, source, now
+
+    async def add_push_subscription(self, contact_id: str, sub: dict[str, Any]) -> bool:
+        async with self.sessions() as s, s.begin():
+            if await s.get(ContactRow, contact_id) is None:
+                return False
+            await self._add_sub(s, contact_id, sub, datetime.now(UTC))
+        return True
+
+    async def _add_sub(self, s: AsyncSession, contact_id: str, sub: dict[str, Any],
+                       now: datetime) -> None:
+        existing = await s.scalar(select(PushSubscriptionRow).where(
+            PushSubscriptionRow.contact_id == contact_id,
+            PushSubscriptionRow.endpoint == sub["endpoint"]))
+        if existing is None:
+            s.add(PushSubscriptionRow(contact_id=contact_id, endpoint=sub["endpoint"],
+                                      p256dh=sub["keys"]["p256dh"], auth=sub["keys"]["auth"],
+                                      created_at=now))
+        else:
+            existing.p256dh, existing.auth = sub["keys"]["p256dh"], sub["keys"]["auth"]
+
+    async def remove_push_subscriptions(self, endpoints: list[str]) -> int:
+        async with self.sessions() as s, s.begin():
+            done = await s.execute(delete(PushSubscriptionRow).where(
+                PushSubscriptionRow.endpoint.in_(endpoints)))
+        return int(getattr(done, "rowcount", 0) or 0)
+
+    async def suppress(self, contact_id: str, channel: str, reason: str) -> bool:
+        """Stop marketing on ``channel`` for this customer (every scenario at once)."""
+        now = datetime.now(UTC)
+        async with self.sessions() as s, s.begin():
+            contact = await self._load(s, contact_id)
+            if contact is None:
+                return False
+            address = contact.address(channel)
+            addresses = [a["endpoint"] for a in address] if channel == "push" and address else (
+                [str(address)] if address else [""])
+            for addr in addresses:
+                key = address_hash(channel, addr or f"contact:{contact_id}")
+                row = await s.scalar(select(SuppressionRow).where(
+                    SuppressionRow.channel == channel, SuppressionRow.address_hash == key))
+                if row is None:
+                    s.add(SuppressionRow(contact_id=contact_id, channel=channel, address_hash=key,
+                                         reason=reason, at=now))
+        return True
+
+    async def unsuppress(self, contact_id: str, channel: str) -> None:
+        async with self.sessions() as s, s.begin():
+            await self._unsuppress(s, contact_id, channel, None)
+
+    async def _unsuppress(self, s: AsyncSession, contact_id: str, channel: str,
+                          reasons: tuple[str, ...] | None) -> None:
+        """Lift suppressions held by the customer or by their current address (which may
+        predate an erasure)."""
+        row = await s.get(ContactRow, contact_id)
+        if row is None:
+            return
+        subs = list((await s.scalars(select(PushSubscriptionRow).where(
+            PushSubscriptionRow.contact_id == contact_id))).all())
+        keys = [k for ch, k in _addresses(row, subs) if ch == channel]
+        cond = [SuppressionRow.channel == channel,
+                or_(SuppressionRow.contact_id == contact_id, SuppressionRow.address_hash.in_(keys))]
+        if reasons is not None:
+            cond.append(SuppressionRow.reason.in_(reasons))
+        await s.execute(delete(SuppressionRow).where(*cond))
+
+    async def find(self, channel: str, address: str) -> str | None:
+        """The customer id holding this address (inbound SMS, Telegram chats)."""
+        column = {"sms": ContactRow.phone, "telegram": ContactRow.telegram_chat_id,
+                  "email": ContactRow.email}[channel]
+        async with self.sessions() as s:
+            return await s.scalar(select(ContactRow.id).where(column == address).limit(1))
+
+    async def erase(self, contact_id: str) -> bool:
+        """GDPR erasure: the profile goes; suppressions stay as address hashes only, so an
+        opted-out address is never messaged again; the send log keeps no customer id."""
+        async with self.sessions() as s, s.begin():
+            row = await s.get(ContactRow, contact_id)
+            if row is None:
+                return False
+            await s.execute(update(SuppressionRow).where(SuppressionRow.contact_id == contact_id)
+                            .values(contact_id=None))
+            await s.execute(update(SendRow).where(SendRow.customer_id == contact_id).values(
+                customer_id="erased:" + hashlib.sha256(contact_id.encode()).hexdigest()[:16],
+                body=None))
+            await s.delete(row)
+        return True

@@ -1,0 +1,66 @@
+"""The send log in SQL (see orchestrator.sendlog for the protocol)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from orchestrator.sendlog import SendRecord
+from orchestrator.store.tables import SendRow
+
+
+class SqlSendLog:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def get(self, key: str) -> SendRecord | None:
+        async with self.sessions() as s:
+            row = await s.get(SendRow, key)
+        if row is None:
+            return None
+        return SendRecord(key=row.key, customer_id=row.customer_id, scenario=row.scenario,
+                          step=row.step, channel=row.channel, template=row.template,
+                          status=row.status, at=row.sent_at or row.created_at, reason=row.reason,
+                          provider_id=row.provider_id)
+
+    async def record(self, entry: SendRecord) -> None:
+        async with self.sessions() as s, s.begin():
+            row = await s.get(SendRow, entry.key)
+            if row is None:
+                row = SendRow(key=entry.key, created_at=entry.at)
+                s.add(row)
+            elif row.status == "sent":
+                return  # a sent message stays sent; a late duplicate must not overwrite it
+            row.run_id = entry.key.split("/g", 1)[0]
+            row.customer_id, row.scenario, row.step = entry.customer_id, entry.scenario, entry.step
+            row.channel, row.template, row.status = entry.channel, entry.template, entry.status
+            row.reason, row.provider_id = entry.reason, entry.provider_id
+            row.sent_at = entry.at if entry.status == "sent" else None
+
+    async def sent_since(self, customer_id: str, since: datetime) -> list[tuple[datetime, str]]:
+        async with self.sessions() as s:
+            rows = (await s.execute(select(SendRow.sent_at, SendRow.channel).where(
+                SendRow.customer_id == customer_id, SendRow.status == "sent",
+                SendRow.sent_at > since))).all()
+        return [(at, ch) for at, ch in rows if at is not None]
+
+    async def mark(self, key: str, field: str, at: datetime) -> bool:
+        """Set opened_at / clicked_at / delivered_at once (the first time counts)."""
+        column = {"opened": SendRow.opened_at, "clicked": SendRow.clicked_at,
+                  "delivered": SendRow.delivered_at}[field]
+        async with self.sessions() as s, s.begin():
+            done = await s.execute(update(SendRow).where(SendRow.key == key, column.is_(None))
+                                   .values({column.key: at}))
+        return bool(getattr(done, "rowcount", 0))
+
+    async def by_provider_id(self, provider_id: str) -> SendRecord | None:
+        async with self.sessions() as s:
+            key = await s.scalar(select(SendRow.key).where(SendRow.provider_id == provider_id))
+        return await self.get(key) if key else None
+
+    async def set_status(self, key: str, status: str, reason: str = "") -> None:
+        async with self.sessions() as s, s.begin():
+            await s.execute(update(SendRow).where(SendRow.key == key).values(
+                status=status, reason=reason))

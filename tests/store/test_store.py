@@ -1,0 +1,108 @@
+"""Contacts, consents, suppressions, erasure and the send log on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from orchestrator.contacts import ContactInvalid
+from orchestrator.sendlog import SendRecord
+from orchestrator.store.contacts import SqlContacts
+from orchestrator.store.sendlog import SqlSendLog
+
+SUB = {"endpoint": "https://push.test/a", "keys": {"p256dh": "p", "auth": "a"}}
+T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+async def test_upsert_is_partial_and_keeps_consent_source(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    store = SqlContacts(db)
+    await store.upsert({"id": "42", "email": "a@example.com", "first_name": "Alex",
+                        "consents": {"email": True}, "push_subscriptions": [SUB]}, source="signup")
+    contact = await store.upsert({"id": "42", "phone": "+4915112345678"}, source="api")
+    assert (contact.email, contact.phone, contact.first_name) == (
+        "a@example.com", "+4915112345678", "Alex")
+    assert contact.consents == {"email": True}
+    assert contact.push_subscriptions == [SUB]
+    await store.add_push_subscription("42", {**SUB, "endpoint": "https://push.test/b"})
+    again = await store.get("42")
+    assert again is not None and len(again.push_subscriptions) == 2
+
+
+async def test_bad_input_changes_nothing(db: async_sessionmaker[AsyncSession]) -> None:
+    store = SqlContacts(db)
+    await store.upsert({"id": "7", "phone": "+4915112345678"}, source="api")
+    with pytest.raises(ContactInvalid, match="phone"):
+        await store.upsert({"id": "7", "phone": "0151 123", "first_name": "X"}, source="api")
+    contact = await store.get("7")
+    assert contact is not None and contact.phone == "+4915112345678" and contact.first_name is None
+
+
+async def test_suppression_blocks_channel_and_survives_erasure(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    store = SqlContacts(db)
+    await store.upsert({"id": "9", "email": "b@example.com", "consents": {"email": True}},
+                       source="api")
+    assert await store.suppress("9", "email", "unsubscribed")
+    contact = await store.get("9")
+    assert contact is not None and contact.suppressions == {"email": "unsubscribed"}
+    assert await store.erase("9")
+    assert await store.get("9") is None
+    # The same address under a new profile is still suppressed (kept as a hash only).
+    reborn = await store.upsert({"id": "10", "email": "B@example.com"}, source="api")
+    assert reborn.suppressions == {"email": "unsubscribed"}
+    # A fresh explicit opt-in lifts it.
+    await store.set_consent("10", "email", True, source="preference-centre")
+    lifted = await store.get("10")
+    assert lifted is not None and lifted.suppressions == {}
+
+
+async def test_find_by_address(db: async_sessionmaker[AsyncSession]) -> None:
+    store = SqlContacts(db)
+    await store.upsert({"id": "5", "phone": "+15005550006", "telegram_chat_id": "777"},
+                       source="api")
+    assert await store.find("sms", "+15005550006") == "5"
+    assert await store.find("telegram", "777") == "5"
+    assert await store.find("sms", "+15005550007") is None
+
+
+async def test_send_log_idempotency_cap_window_and_marks(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    log = SqlSendLog(db)
+    sent = SendRecord(key="cart/cart-1/g0/steps.2.rung1/email", customer_id="42",
+                      scenario="cart", step="steps.2.rung1", channel="email",
+                      template="cart/reminder", status="sent", at=T0, provider_id="<m1@x>")
+    await log.record(sent)
+    # A late retry that reports a failure must not overwrite the sent row.
+    await log.record(SendRecord(**{**sent.__dict__, "status": "failed", "reason": "x"}))
+    got = await log.get(sent.key)
+    assert got is not None and got.status == "sent" and got.at == T0
+    await log.record(SendRecord(**{**sent.__dict__, "key": "k2", "channel": "sms",
+                                   "at": T0 + timedelta(hours=2)}))
+    window = await log.sent_since("42", T0 - timedelta(seconds=1))
+    assert sorted(ch for _, ch in window) == ["email", "sms"]
+    assert await log.sent_since("42", T0) == [(T0 + timedelta(hours=2), "sms")]
+    assert await log.mark(sent.key, "opened", T0 + timedelta(minutes=5))
+    assert not await log.mark(sent.key, "opened", T0 + timedelta(minutes=9))  # first one counts
+    found = await log.by_provider_id("<m1@x>")
+    assert found is not None and found.key == sent.key
+
+
+async def test_migrations_match_the_tables(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from orchestrator.store.db import make_engine
+    from orchestrator.store.tables import Base
+
+    engine = make_engine(db_url)
+    async with engine.connect() as conn:
+        diff = await conn.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata))
+    await engine.dispose()
+    assert diff == []
