@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from orchestrator.expressions import ExpressionError, condition_context, evaluate
 from orchestrator.ids import RunKeyError, run_key, workflow_id
@@ -35,13 +36,45 @@ class Routed:
         return not (self.started_or_signalled or self.signalled)
 
 
+class RunIndex(Protocol):
+    """Where the router finds a customer's runs (the SQL store keeps one)."""
+
+    async def add(self, workflow_id: str, scenario: str, customer_id: str) -> None: ...
+
+    async def for_customer(self, customer_id: str, scenarios: list[str]) -> list[str]: ...
+
+    async def remove(self, workflow_id: str) -> None: ...
+
+
+class VisibilityRunIndex:
+    """Asks Temporal's visibility store: needs no database, but costs a query per event."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    async def add(self, workflow_id: str, scenario: str, customer_id: str) -> None:
+        return None
+
+    async def for_customer(self, customer_id: str, scenarios: list[str]) -> list[str]:
+        ids = ", ".join(f'"{_quote(s)}"' for s in scenarios)
+        query = (f'OmniCustomerId = "{_quote(customer_id)}" AND OmniScenario IN ({ids}) '
+                 f'AND ExecutionStatus = "Running"')
+        return [wf.id async for wf in self.client.list_workflows(query)
+                if wf.status == WorkflowExecutionStatus.RUNNING]
+
+    async def remove(self, workflow_id: str) -> None:
+        return None
+
+
 class Router:
     def __init__(self, client: Client, scenarios: dict[str, Scenario], *, task_queue: str,
-                 options: RunOptions | None = None) -> None:
+                 options: RunOptions | None = None, index: RunIndex | None = None) -> None:
         self.client = client
         self.scenarios = scenarios
         self.task_queue = task_queue
         self.options = options or RunOptions()
+        self.index = index or VisibilityRunIndex(client)
+        self._listeners: dict[str, list[str]] = {}
 
     async def route(self, event: EventSignal) -> Routed:
         routed = Routed()
@@ -65,26 +98,34 @@ class Router:
                 start_signal_args=[event],
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             )
+            await self.index.add(wid, s.id, event.customer_id)
             routed.started_or_signalled.append(wid)
-        listeners = [s.id for s in self.scenarios.values()
-                     if event.name in s.listens_to() and s.trigger.event != event.name]
+        listeners = self.listeners(event.name)
         if listeners:
-            await self._signal_running(event, listeners, routed)
+            for wid in await self.index.for_customer(event.customer_id, listeners):
+                await self.signal(wid, event, routed)
         return routed
 
-    async def _signal_running(self, event: EventSignal, scenario_ids: list[str],
-                              routed: Routed) -> None:
-        ids = ", ".join(f'"{_quote(s)}"' for s in scenario_ids)
-        query = (f'OmniCustomerId = "{_quote(event.customer_id)}" AND OmniScenario IN ({ids}) '
-                 f'AND ExecutionStatus = "Running"')
-        async for wf in self.client.list_workflows(query):
-            if wf.status != WorkflowExecutionStatus.RUNNING:
-                continue
-            try:
-                await self.client.get_workflow_handle(wf.id).signal(ScenarioWorkflow.event, event)
-                routed.signalled.append(wf.id)
-            except RPCError as exc:  # the run ended between listing and signalling
-                log.info("run %s did not take %s: %s", wf.id, event.name, exc)
+    def listeners(self, name: str) -> list[str]:
+        """Scenarios whose running runs care about ``name`` (other than as their trigger)."""
+        if name not in self._listeners:
+            self._listeners[name] = [s.id for s in self.scenarios.values()
+                                     if name in s.listens_to() and s.trigger.event != name]
+        return self._listeners[name]
+
+    def knows(self, name: str) -> bool:
+        return any(name in s.listens_to() for s in self.scenarios.values())
+
+    async def signal(self, wid: str, event: EventSignal, routed: Routed) -> None:
+        """Signal one run; a run that has ended leaves the index."""
+        try:
+            await self.client.get_workflow_handle(wid).signal(ScenarioWorkflow.event, event)
+            routed.signalled.append(wid)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                await self.index.remove(wid)
+            else:
+                raise
 
 
 def _trigger_holds(s: Scenario, event: EventSignal) -> bool:

@@ -164,3 +164,17 @@ class TokenUseRow(Base):
 
     token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     used_at: Mapped[datetime]
+
+
+class RunRow(Base):
+    """Runs the router started, so a later event finds them without a visibility query.
+    Rows of ended runs are removed when a signal finds the run closed."""
+
+    __tablename__ = "runs"
+
+    workflow_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    scenario: Mapped[str] = mapped_column(String(100))
+    customer_id: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_runs_customer_scenario", "customer_id", "scenario"),)
