@@ -19,8 +19,16 @@ from orchestrator.store.tables import (
     SuppressionRow,
 )
 
-PROFILE_FIELDS = ("first_name", "last_name", "email", "phone", "telegram_chat_id", "locale",
-                  "timezone", "attributes")
+PROFILE_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "telegram_chat_id",
+    "locale",
+    "timezone",
+    "attributes",
+)
 
 
 def address_hash(channel: str, address: str) -> str:
@@ -46,22 +54,37 @@ class SqlContacts:
         row = await s.get(ContactRow, contact_id)
         if row is None:
             return None
-        consents = (await s.scalars(select(ConsentRow).where(ConsentRow.contact_id == contact_id))).all()
-        subs = list((await s.scalars(
-            select(PushSubscriptionRow).where(PushSubscriptionRow.contact_id == contact_id)
-            .order_by(PushSubscriptionRow.id))).all())
+        consents = (
+            await s.scalars(select(ConsentRow).where(ConsentRow.contact_id == contact_id))
+        ).all()
+        subs = list(
+            (
+                await s.scalars(
+                    select(PushSubscriptionRow)
+                    .where(PushSubscriptionRow.contact_id == contact_id)
+                    .order_by(PushSubscriptionRow.id)
+                )
+            ).all()
+        )
         keys = _addresses(row, subs)
         cond = SuppressionRow.contact_id == contact_id
         if keys:
             cond = or_(cond, tuple_(SuppressionRow.channel, SuppressionRow.address_hash).in_(keys))
         suppressions = (await s.scalars(select(SuppressionRow).where(cond))).all()
         return Contact(
-            id=row.id, first_name=row.first_name, last_name=row.last_name, email=row.email,
-            phone=row.phone, telegram_chat_id=row.telegram_chat_id, locale=row.locale,
-            timezone=row.timezone, attributes=dict(row.attributes or {}),
+            id=row.id,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            email=row.email,
+            phone=row.phone,
+            telegram_chat_id=row.telegram_chat_id,
+            locale=row.locale,
+            timezone=row.timezone,
+            attributes=dict(row.attributes or {}),
             consents={c.channel: c.granted for c in consents},
-            push_subscriptions=[{"endpoint": p.endpoint, "keys": {"p256dh": p.p256dh,
-                                                                    "auth": p.auth}} for p in subs],
+            push_subscriptions=[
+                {"endpoint": p.endpoint, "keys": {"p256dh": p.p256dh, "auth": p.auth}} for p in subs
+            ],
             suppressions={x.channel: x.reason for x in suppressions},
         )
 
@@ -99,12 +122,22 @@ class SqlContacts:
                 await self._unsuppress(s, contact_id, channel, ("unsubscribed", "stop"))
         return True
 
-    async def _consent(self, s: AsyncSession, contact_id: str, channel: str, granted: bool,
-                       source: str, now: datetime) -> None:
+    async def _consent(
+        self,
+        s: AsyncSession,
+        contact_id: str,
+        channel: str,
+        granted: bool,
+        source: str,
+        now: datetime,
+    ) -> None:
         row = await s.get(ConsentRow, (contact_id, channel))
         if row is None:
-            s.add(ConsentRow(contact_id=contact_id, channel=channel, granted=granted,
-                             source=source, at=now))
+            s.add(
+                ConsentRow(
+                    contact_id=contact_id, channel=channel, granted=granted, source=source, at=now
+                )
+            )
         elif row.granted != granted:
             row.granted, row.source, row.at = granted, source, now
 
@@ -115,22 +148,33 @@ class SqlContacts:
             await self._add_sub(s, contact_id, sub, datetime.now(UTC))
         return True
 
-    async def _add_sub(self, s: AsyncSession, contact_id: str, sub: dict[str, Any],
-                       now: datetime) -> None:
-        existing = await s.scalar(select(PushSubscriptionRow).where(
-            PushSubscriptionRow.contact_id == contact_id,
-            PushSubscriptionRow.endpoint == sub["endpoint"]))
+    async def _add_sub(
+        self, s: AsyncSession, contact_id: str, sub: dict[str, Any], now: datetime
+    ) -> None:
+        existing = await s.scalar(
+            select(PushSubscriptionRow).where(
+                PushSubscriptionRow.contact_id == contact_id,
+                PushSubscriptionRow.endpoint == sub["endpoint"],
+            )
+        )
         if existing is None:
-            s.add(PushSubscriptionRow(contact_id=contact_id, endpoint=sub["endpoint"],
-                                      p256dh=sub["keys"]["p256dh"], auth=sub["keys"]["auth"],
-                                      created_at=now))
+            s.add(
+                PushSubscriptionRow(
+                    contact_id=contact_id,
+                    endpoint=sub["endpoint"],
+                    p256dh=sub["keys"]["p256dh"],
+                    auth=sub["keys"]["auth"],
+                    created_at=now,
+                )
+            )
         else:
             existing.p256dh, existing.auth = sub["keys"]["p256dh"], sub["keys"]["auth"]
 
     async def remove_push_subscriptions(self, endpoints: list[str]) -> int:
         async with self.sessions() as s, s.begin():
-            done = await s.execute(delete(PushSubscriptionRow).where(
-                PushSubscriptionRow.endpoint.in_(endpoints)))
+            done = await s.execute(
+                delete(PushSubscriptionRow).where(PushSubscriptionRow.endpoint.in_(endpoints))
+            )
         return int(getattr(done, "rowcount", 0) or 0)
 
     async def suppress(self, contact_id: str, channel: str, reason: str) -> bool:
@@ -141,41 +185,65 @@ class SqlContacts:
             if contact is None:
                 return False
             address = contact.address(channel)
-            addresses = [a["endpoint"] for a in address] if channel == "push" and address else (
-                [str(address)] if address else [""])
+            addresses = (
+                [a["endpoint"] for a in address]
+                if channel == "push" and address
+                else ([str(address)] if address else [""])
+            )
             for addr in addresses:
                 key = address_hash(channel, addr or f"contact:{contact_id}")
-                row = await s.scalar(select(SuppressionRow).where(
-                    SuppressionRow.channel == channel, SuppressionRow.address_hash == key))
+                row = await s.scalar(
+                    select(SuppressionRow).where(
+                        SuppressionRow.channel == channel, SuppressionRow.address_hash == key
+                    )
+                )
                 if row is None:
-                    s.add(SuppressionRow(contact_id=contact_id, channel=channel, address_hash=key,
-                                         reason=reason, at=now))
+                    s.add(
+                        SuppressionRow(
+                            contact_id=contact_id,
+                            channel=channel,
+                            address_hash=key,
+                            reason=reason,
+                            at=now,
+                        )
+                    )
         return True
 
     async def unsuppress(self, contact_id: str, channel: str) -> None:
         async with self.sessions() as s, s.begin():
             await self._unsuppress(s, contact_id, channel, None)
 
-    async def _unsuppress(self, s: AsyncSession, contact_id: str, channel: str,
-                          reasons: tuple[str, ...] | None) -> None:
+    async def _unsuppress(
+        self, s: AsyncSession, contact_id: str, channel: str, reasons: tuple[str, ...] | None
+    ) -> None:
         """Lift suppressions held by the customer or by their current address (which may
         predate an erasure)."""
         row = await s.get(ContactRow, contact_id)
         if row is None:
             return
-        subs = list((await s.scalars(select(PushSubscriptionRow).where(
-            PushSubscriptionRow.contact_id == contact_id))).all())
+        subs = list(
+            (
+                await s.scalars(
+                    select(PushSubscriptionRow).where(PushSubscriptionRow.contact_id == contact_id)
+                )
+            ).all()
+        )
         keys = [k for ch, k in _addresses(row, subs) if ch == channel]
-        cond = [SuppressionRow.channel == channel,
-                or_(SuppressionRow.contact_id == contact_id, SuppressionRow.address_hash.in_(keys))]
+        cond = [
+            SuppressionRow.channel == channel,
+            or_(SuppressionRow.contact_id == contact_id, SuppressionRow.address_hash.in_(keys)),
+        ]
         if reasons is not None:
             cond.append(SuppressionRow.reason.in_(reasons))
         await s.execute(delete(SuppressionRow).where(*cond))
 
     async def find(self, channel: str, address: str) -> str | None:
         """The customer id holding this address (inbound SMS, Telegram chats)."""
-        column = {"sms": ContactRow.phone, "telegram": ContactRow.telegram_chat_id,
-                  "email": ContactRow.email}[channel]
+        column = {
+            "sms": ContactRow.phone,
+            "telegram": ContactRow.telegram_chat_id,
+            "email": ContactRow.email,
+        }[channel]
         async with self.sessions() as s:
             return await s.scalar(select(ContactRow.id).where(column == address).limit(1))
 
@@ -186,10 +254,18 @@ class SqlContacts:
             row = await s.get(ContactRow, contact_id)
             if row is None:
                 return False
-            await s.execute(update(SuppressionRow).where(SuppressionRow.contact_id == contact_id)
-                            .values(contact_id=None))
-            await s.execute(update(SendRow).where(SendRow.customer_id == contact_id).values(
-                customer_id="erased:" + hashlib.sha256(contact_id.encode()).hexdigest()[:16],
-                body=None))
+            await s.execute(
+                update(SuppressionRow)
+                .where(SuppressionRow.contact_id == contact_id)
+                .values(contact_id=None)
+            )
+            await s.execute(
+                update(SendRow)
+                .where(SendRow.customer_id == contact_id)
+                .values(
+                    customer_id="erased:" + hashlib.sha256(contact_id.encode()).hexdigest()[:16],
+                    body=None,
+                )
+            )
             await s.delete(row)
         return True

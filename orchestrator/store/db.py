@@ -19,9 +19,9 @@ def normalise_url(url: str) -> str:
     """Accept the URLs people paste (postgres://, postgresql://) and pick the async drivers."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix):]
+            return "postgresql+asyncpg://" + url[len(prefix) :]
     if url.startswith("sqlite:///"):
-        return "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
     return url
 
 

@@ -20,14 +20,24 @@ class SqlRunIndex:
         async with self.sessions() as s, s.begin():
             dialect = s.bind.dialect.name
             insert = pg_insert if dialect == "postgresql" else sqlite_insert
-            await s.execute(insert(RunRow).values(
-                workflow_id=workflow_id, scenario=scenario, customer_id=customer_id,
-                started_at=datetime.now(UTC)).on_conflict_do_nothing())
+            await s.execute(
+                insert(RunRow)
+                .values(
+                    workflow_id=workflow_id,
+                    scenario=scenario,
+                    customer_id=customer_id,
+                    started_at=datetime.now(UTC),
+                )
+                .on_conflict_do_nothing()
+            )
 
     async def for_customer(self, customer_id: str, scenarios: list[str]) -> list[str]:
         async with self.sessions() as s:
-            rows = await s.scalars(select(RunRow.workflow_id).where(
-                RunRow.customer_id == customer_id, RunRow.scenario.in_(scenarios)))
+            rows = await s.scalars(
+                select(RunRow.workflow_id).where(
+                    RunRow.customer_id == customer_id, RunRow.scenario.in_(scenarios)
+                )
+            )
             return list(rows)
 
     async def remove(self, workflow_id: str) -> None:
@@ -36,5 +46,6 @@ class SqlRunIndex:
 
     async def all_for_customer(self, customer_id: str) -> list[str]:
         async with self.sessions() as s:
-            return list(await s.scalars(select(RunRow.workflow_id).where(
-                RunRow.customer_id == customer_id)))
+            return list(
+                await s.scalars(select(RunRow.workflow_id).where(RunRow.customer_id == customer_id))
+            )

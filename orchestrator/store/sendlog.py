@@ -20,10 +20,18 @@ class SqlSendLog:
             row = await s.get(SendRow, key)
         if row is None:
             return None
-        return SendRecord(key=row.key, customer_id=row.customer_id, scenario=row.scenario,
-                          step=row.step, channel=row.channel, template=row.template,
-                          status=row.status, at=row.sent_at or row.created_at, reason=row.reason,
-                          provider_id=row.provider_id)
+        return SendRecord(
+            key=row.key,
+            customer_id=row.customer_id,
+            scenario=row.scenario,
+            step=row.step,
+            channel=row.channel,
+            template=row.template,
+            status=row.status,
+            at=row.sent_at or row.created_at,
+            reason=row.reason,
+            provider_id=row.provider_id,
+        )
 
     async def record(self, entry: SendRecord) -> None:
         async with self.sessions() as s, s.begin():
@@ -41,18 +49,28 @@ class SqlSendLog:
 
     async def sent_since(self, customer_id: str, since: datetime) -> list[tuple[datetime, str]]:
         async with self.sessions() as s:
-            rows = (await s.execute(select(SendRow.sent_at, SendRow.channel).where(
-                SendRow.customer_id == customer_id, SendRow.status == "sent",
-                SendRow.sent_at > since))).all()
+            rows = (
+                await s.execute(
+                    select(SendRow.sent_at, SendRow.channel).where(
+                        SendRow.customer_id == customer_id,
+                        SendRow.status == "sent",
+                        SendRow.sent_at > since,
+                    )
+                )
+            ).all()
         return [(at, ch) for at, ch in rows if at is not None]
 
     async def mark(self, key: str, field: str, at: datetime) -> bool:
         """Set opened_at / clicked_at / delivered_at once (the first time counts)."""
-        column = {"opened": SendRow.opened_at, "clicked": SendRow.clicked_at,
-                  "delivered": SendRow.delivered_at}[field]
+        column = {
+            "opened": SendRow.opened_at,
+            "clicked": SendRow.clicked_at,
+            "delivered": SendRow.delivered_at,
+        }[field]
         async with self.sessions() as s, s.begin():
-            done = await s.execute(update(SendRow).where(SendRow.key == key, column.is_(None))
-                                   .values({column.key: at}))
+            done = await s.execute(
+                update(SendRow).where(SendRow.key == key, column.is_(None)).values({column.key: at})
+            )
         return bool(getattr(done, "rowcount", 0))
 
     async def by_provider_id(self, provider_id: str) -> SendRecord | None:
@@ -62,5 +80,6 @@ class SqlSendLog:
 
     async def set_status(self, key: str, status: str, reason: str = "") -> None:
         async with self.sessions() as s, s.begin():
-            await s.execute(update(SendRow).where(SendRow.key == key).values(
-                status=status, reason=reason))
+            await s.execute(
+                update(SendRow).where(SendRow.key == key).values(status=status, reason=reason)
+            )

@@ -71,7 +71,8 @@ class ConsentRow(Base):
     __tablename__ = "consents"
 
     contact_id: Mapped[str] = mapped_column(
-        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     granted: Mapped[bool]
     source: Mapped[str] = mapped_column(String(200), default="")
@@ -86,7 +87,8 @@ class SuppressionRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     contact_id: Mapped[str | None] = mapped_column(
-        ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
     channel: Mapped[str] = mapped_column(String(16))
     address_hash: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(200))
@@ -100,7 +102,8 @@ class PushSubscriptionRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     contact_id: Mapped[str] = mapped_column(
-        ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
     endpoint: Mapped[str] = mapped_column(Text)
     p256dh: Mapped[str] = mapped_column(String(200))
     auth: Mapped[str] = mapped_column(String(100))

@@ -20,11 +20,22 @@ async def test_upsert_is_partial_and_keeps_consent_source(
     db: async_sessionmaker[AsyncSession],
 ) -> None:
     store = SqlContacts(db)
-    await store.upsert({"id": "42", "email": "a@example.com", "first_name": "Alex",
-                        "consents": {"email": True}, "push_subscriptions": [SUB]}, source="signup")
+    await store.upsert(
+        {
+            "id": "42",
+            "email": "a@example.com",
+            "first_name": "Alex",
+            "consents": {"email": True},
+            "push_subscriptions": [SUB],
+        },
+        source="signup",
+    )
     contact = await store.upsert({"id": "42", "phone": "+4915112345678"}, source="api")
     assert (contact.email, contact.phone, contact.first_name) == (
-        "a@example.com", "+4915112345678", "Alex")
+        "a@example.com",
+        "+4915112345678",
+        "Alex",
+    )
     assert contact.consents == {"email": True}
     assert contact.push_subscriptions == [SUB]
     await store.add_push_subscription("42", {**SUB, "endpoint": "https://push.test/b"})
@@ -45,8 +56,9 @@ async def test_suppression_blocks_channel_and_survives_erasure(
     db: async_sessionmaker[AsyncSession],
 ) -> None:
     store = SqlContacts(db)
-    await store.upsert({"id": "9", "email": "b@example.com", "consents": {"email": True}},
-                       source="api")
+    await store.upsert(
+        {"id": "9", "email": "b@example.com", "consents": {"email": True}}, source="api"
+    )
     assert await store.suppress("9", "email", "unsubscribed")
     contact = await store.get("9")
     assert contact is not None and contact.suppressions == {"email": "unsubscribed"}
@@ -63,8 +75,9 @@ async def test_suppression_blocks_channel_and_survives_erasure(
 
 async def test_find_by_address(db: async_sessionmaker[AsyncSession]) -> None:
     store = SqlContacts(db)
-    await store.upsert({"id": "5", "phone": "+15005550006", "telegram_chat_id": "777"},
-                       source="api")
+    await store.upsert(
+        {"id": "5", "phone": "+15005550006", "telegram_chat_id": "777"}, source="api"
+    )
     assert await store.find("sms", "+15005550006") == "5"
     assert await store.find("telegram", "777") == "5"
     assert await store.find("sms", "+15005550007") is None
@@ -74,16 +87,27 @@ async def test_send_log_idempotency_cap_window_and_marks(
     db: async_sessionmaker[AsyncSession],
 ) -> None:
     log = SqlSendLog(db)
-    sent = SendRecord(key="cart/cart-1/g0/steps.2.rung1/email", customer_id="42",
-                      scenario="cart", step="steps.2.rung1", channel="email",
-                      template="cart/reminder", status="sent", at=T0, provider_id="<m1@x>")
+    sent = SendRecord(
+        key="cart/cart-1/g0/steps.2.rung1/email",
+        customer_id="42",
+        scenario="cart",
+        step="steps.2.rung1",
+        channel="email",
+        template="cart/reminder",
+        status="sent",
+        at=T0,
+        provider_id="<m1@x>",
+    )
     await log.record(sent)
     # A late retry that reports a failure must not overwrite the sent row.
     await log.record(SendRecord(**{**sent.__dict__, "status": "failed", "reason": "x"}))
     got = await log.get(sent.key)
     assert got is not None and got.status == "sent" and got.at == T0
-    await log.record(SendRecord(**{**sent.__dict__, "key": "k2", "channel": "sms",
-                                   "at": T0 + timedelta(hours=2)}))
+    await log.record(
+        SendRecord(
+            **{**sent.__dict__, "key": "k2", "channel": "sms", "at": T0 + timedelta(hours=2)}
+        )
+    )
     window = await log.sent_since("42", T0 - timedelta(seconds=1))
     assert sorted(ch for _, ch in window) == ["email", "sms"]
     assert await log.sent_since("42", T0) == [(T0 + timedelta(hours=2), "sms")]
@@ -103,6 +127,7 @@ async def test_migrations_match_the_tables(db_url: str) -> None:
     engine = make_engine(db_url)
     async with engine.connect() as conn:
         diff = await conn.run_sync(
-            lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata))
+            lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+        )
     await engine.dispose()
     assert diff == []

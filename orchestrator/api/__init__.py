@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): events, contacts, tracking, unsubscribe and provider webhooks."""

@@ -1,0 +1,28 @@
+"""The FastAPI application. Only tracking, unsubscribe, webhooks and health are open."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from orchestrator.api import contacts, events
+from orchestrator.api.limits import BodyLimit
+from orchestrator.api.services import Services
+
+
+def create_app(svc: Services) -> FastAPI:
+    app = FastAPI(
+        title="Omni",
+        summary="Customer events in; durable omnichannel scenarios out.",
+        version="0.1.0",
+    )
+    app.state.services = svc
+    app.include_router(events.router)
+    app.include_router(contacts.router)
+
+    app.add_middleware(BodyLimit, limit=svc.settings.max_body_bytes)
+
+    @app.get("/health", tags=["health"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,83 @@
+"""/v1/contacts: one profile per customer across channels; DELETE erases it (GDPR)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Response, status
+from temporalio.service import RPCError
+
+from orchestrator.api.auth import require_key
+from orchestrator.api.events import services
+from orchestrator.api.models import ConsentIn, PushSubscriptionIn
+from orchestrator.api.services import Services
+from orchestrator.contacts import ContactInvalid
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1/contacts", tags=["contacts"], dependencies=[Depends(require_key)])
+Svc = Annotated[Services, Depends(services)]
+
+
+@router.put("/{contact_id}")
+async def put_contact(
+    contact_id: str, body: Annotated[dict[str, Any], Body()], svc: Svc
+) -> dict[str, Any]:
+    """Create the contact or update the fields given (others keep their values)."""
+    if "id" in body and str(body["id"]) != contact_id:
+        raise HTTPException(422, detail="id: the body's id differs from the URL's")
+    try:
+        contact = await svc.contacts.upsert({**body, "id": contact_id}, source="api")
+    except ContactInvalid as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    return contact.public()
+
+
+@router.get("/{contact_id}")
+async def get_contact(contact_id: str, svc: Svc) -> dict[str, Any]:
+    contact = await svc.contacts.get(contact_id)
+    if contact is None:
+        raise HTTPException(404, detail=f"no contact {contact_id!r}")
+    return contact.public()
+
+
+@router.delete("/{contact_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def erase_contact(contact_id: str, svc: Svc) -> Response:
+    """Erase the profile; suppressions stay as address hashes; running runs are cancelled."""
+    for wid in await svc.runs.all_for_customer(contact_id):
+        try:
+            await svc.client.get_workflow_handle(wid).cancel()
+        except RPCError as exc:  # already ended
+            log.info("cancel %s: %s", wid, exc)
+        await svc.runs.remove(wid)
+    if not await svc.contacts.erase(contact_id):
+        raise HTTPException(404, detail=f"no contact {contact_id!r}")
+    return Response(status_code=204)
+
+
+@router.post("/{contact_id}/consents")
+async def change_consent(contact_id: str, body: ConsentIn, svc: Svc) -> dict[str, Any]:
+    if not await svc.contacts.set_consent(contact_id, body.channel, body.granted, body.source):
+        raise HTTPException(404, detail=f"no contact {contact_id!r}")
+    if not body.granted:
+        await svc.contacts.suppress(contact_id, body.channel, "unsubscribed")
+    contact = await svc.contacts.get(contact_id)
+    assert contact is not None
+    return contact.public()
+
+
+@router.post("/{contact_id}/push-subscriptions", status_code=201)
+async def add_push_subscription(
+    contact_id: str, body: PushSubscriptionIn, svc: Svc
+) -> dict[str, Any]:
+    if "p256dh" not in body.keys or "auth" not in body.keys:
+        raise HTTPException(422, detail="keys: needs p256dh and auth")
+    try:
+        ok = await svc.contacts.add_push_subscription(
+            contact_id, {"endpoint": body.endpoint, "keys": body.keys}
+        )
+    except ContactInvalid as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    if not ok:
+        raise HTTPException(404, detail=f"no contact {contact_id!r}")
+    return {"endpoint": body.endpoint}

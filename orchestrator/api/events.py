@@ -1,0 +1,80 @@
+"""POST /v1/events: one event or a batch, routed to every scenario and run it concerns."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from temporalio.service import RPCError
+
+from orchestrator.api.auth import require_key
+from orchestrator.api.models import EventBatch, EventIn, EventResult, EventsAccepted
+from orchestrator.api.services import Services
+from orchestrator.contacts import Contact, ContactInvalid
+from orchestrator.messages import EventSignal
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1", tags=["events"], dependencies=[Depends(require_key)])
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+@router.post("/events", status_code=status.HTTP_202_ACCEPTED, response_model=EventsAccepted)
+async def post_events(
+    payload: EventIn | EventBatch, svc: Annotated[Services, Depends(services)]
+) -> EventsAccepted:
+    """Accept events; the same ``event_id`` twice does nothing the second time."""
+    events = payload.events if isinstance(payload, EventBatch) else [payload]
+    # Validate everything before changing anything: a bad batch is rejected whole.
+    for i, ev in enumerate(events):
+        if ev.contact is not None:
+            try:
+                Contact.from_json({**ev.contact, "id": ev.customer_id})
+            except ContactInvalid as exc:
+                raise HTTPException(422, detail=f"events[{i}].contact: {exc}") from None
+        if svc.settings.strict_events and not svc.router.knows(ev.name):
+            raise HTTPException(
+                422, detail=f"events[{i}].name: no scenario uses {ev.name!r} (strict mode)"
+            )
+    return EventsAccepted(results=[await _one(ev, svc) for ev in events])
+
+
+async def _one(ev: EventIn, svc: Services) -> EventResult:
+    if not await svc.events.claim(ev.event_id, ev.name, ev.customer_id):
+        previous = await svc.events.result(ev.event_id)
+        return EventResult(event_id=ev.event_id, status="duplicate", runs=previous.get("runs", []))
+    try:
+        if ev.contact is not None:
+            await svc.contacts.upsert(
+                {**ev.contact, "id": ev.customer_id}, source=f"event:{ev.name}"
+            )
+        signal = EventSignal(
+            name=ev.name,
+            event_id=ev.event_id,
+            customer_id=ev.customer_id,
+            occurred_at=ev.occurred_at.isoformat() if ev.occurred_at else "",
+            data=ev.data,
+        )
+        routed = await svc.router.route(signal)
+    except RPCError as exc:
+        await svc.events.release(ev.event_id)
+        log.warning("routing %s failed: %s", ev.event_id, exc)
+        raise HTTPException(
+            503, detail="Temporal is unavailable; retry with the same event_id"
+        ) from None
+    except BaseException:
+        await svc.events.release(ev.event_id)
+        raise
+    runs = routed.started_or_signalled + routed.signalled
+    await svc.events.complete(ev.event_id, {"runs": runs})
+    return EventResult(
+        event_id=ev.event_id,
+        status="accepted",
+        runs=runs,
+        skipped=routed.skipped,
+        unknown_event=not svc.router.knows(ev.name),
+    )

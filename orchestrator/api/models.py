@@ -1,0 +1,59 @@
+"""Request and response bodies; validation errors become 422s naming the field."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NAME = r"^[a-z][a-z0-9_.]*$"
+
+
+class EventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=NAME, max_length=100, examples=["cart_updated"])
+    customer_id: str = Field(min_length=1, max_length=128, examples=["42"])
+    event_id: str = Field(
+        min_length=1, max_length=200, description="Idempotency key: the same id twice does nothing"
+    )
+    occurred_at: datetime | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+    contact: dict[str, Any] | None = Field(
+        default=None, description="Contact fields to upsert before routing (id is implied)"
+    )
+
+
+class EventBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[EventIn] = Field(min_length=1, max_length=500)
+
+
+class EventResult(BaseModel):
+    event_id: str
+    status: str = Field(description="accepted or duplicate")
+    runs: list[str] = Field(default_factory=list, description="runs started or signalled")
+    skipped: list[str] = Field(default_factory=list)
+    unknown_event: bool = False
+
+
+class EventsAccepted(BaseModel):
+    results: list[EventResult]
+
+
+class ConsentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: str = Field(pattern=r"^(email|push|telegram|sms)$")
+    granted: bool
+    source: str = Field(default="api", max_length=200)
+
+
+class PushSubscriptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: str = Field(pattern=r"^https://", max_length=2000)
+    keys: dict[str, str]
+    expirationTime: int | None = None

@@ -1,0 +1,107 @@
+"""The API served by uvicorn on a free port, a real SQLite (or PostgreSQL) database, a Temporal
+dev server and a worker whose channels record what they send."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from harness import write_scenario
+from temporalio.testing import WorkflowEnvironment
+from tests_store_url import migrated_sqlite
+
+from channels.outbox import OutboxChannel
+from orchestrator.activities import Activities
+from orchestrator.api.app import create_app
+from orchestrator.api.serve import serving
+from orchestrator.api.services import ApiSettings, Services, build_services
+from orchestrator.devserver import start_dev_server
+from orchestrator.model import CHANNELS
+from orchestrator.runtime import build_worker
+from orchestrator.store.db import make_engine, sessions
+
+SCENARIO = """
+scenario: quick_cart
+trigger: {event: cart_updated, when: cart.total > 0, per: cart.id}
+goal: {event: order_placed, when: order.cart_id == trigger.cart.id}
+steps:
+  - wait: 1h
+  - escalate:
+      - email: quick/reminder
+        wait: 4h
+      - sms: quick/reminder
+sample:
+  cart_updated: {cart: {id: c-1, total: 5}}
+  order_placed: {order: {cart_id: c-1}}
+"""
+TEMPLATES = {
+    "quick/reminder/email": "{% block subject %}s{% endblock %}{% block html %}h{% endblock %}",
+    "quick/reminder/sms": "{% block text %}t{% endblock %}",
+}
+
+
+@pytest.fixture(scope="module")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await start_dev_server()
+    async with env:
+        yield env
+
+
+@dataclass
+class Api:
+    client: httpx.AsyncClient
+    key: str
+    svc: Services
+    outbox: dict[str, OutboxChannel]
+    #: Unique per test: workflow ids must not collide across tests on one dev server.
+    cart: str = ""
+
+    @property
+    def wid(self) -> str:
+        return f"quick_cart/cart-{self.cart}"
+
+    def event(
+        self, event_id: str, name: str = "cart_updated", customer: str = "42", **extra: object
+    ) -> dict[str, object]:
+        data = {"cart": {"id": self.cart, "total": 30}}
+        return {
+            "name": name,
+            "customer_id": customer,
+            "event_id": f"{self.cart}-{event_id}",
+            "data": data,
+            **extra,
+        }
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+@pytest.fixture
+async def api(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Api]:
+    scenario = write_scenario(tmp_path, SCENARIO, TEMPLATES)
+    url = await migrated_sqlite(tmp_path)
+    engine = make_engine(url)
+    factory = sessions(engine)
+    queue = f"api-{uuid.uuid4()}"
+    svc = build_services(
+        dev_env.client,
+        factory,
+        {scenario.id: scenario},
+        task_queue=queue,
+        settings=ApiSettings(max_body_bytes=64_000),
+    )
+    outbox = {c: OutboxChannel(c) for c in CHANNELS}
+    activities = Activities(directory=svc.contacts, send_log=svc.send_log, channels=dict(outbox))
+    key = await svc.keys.create("test shop")
+    async with (
+        build_worker(dev_env.client, task_queue=queue, activities=activities),
+        serving(create_app(svc)) as base,
+        httpx.AsyncClient(base_url=base) as client,
+    ):
+        yield Api(client, key, svc, outbox, cart=f"c-{uuid.uuid4().hex[:10]}")
+    await engine.dispose()
