@@ -11,17 +11,22 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.service import TLSConfig
 
 from channels.base import Channel
 from channels.outbox import OutboxChannel
 from orchestrator.activities import Activities
-from orchestrator.filedirectory import FileDirectory
+from orchestrator.api.app import create_app
+from orchestrator.api.serve import serving
+from orchestrator.api.services import ApiSettings, build_services
 from orchestrator.loader import load_or_raise
 from orchestrator.model import CHANNELS, Scenario
 from orchestrator.runtime import build_worker
-from orchestrator.sendlog import InMemorySendLog
+from orchestrator.store.contacts import SqlContacts
+from orchestrator.store.db import default_url, make_engine, sessions
+from orchestrator.store.sendlog import SqlSendLog
 
 log = logging.getLogger("omni.worker")
 
@@ -48,6 +53,21 @@ class WorkerConfig:
     data_dir: Path = Path(".data")
     #: Time zone for customers whose profile has none.
     default_timezone: str = "UTC"
+    #: SQLAlchemy URL of the customer store; default: SQLite under data_dir.
+    database_url: str = ""
+    #: Where the HTTP API listens.
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    #: The API's public base URL (https in production): tracking links, unsubscribe, webhooks.
+    public_base_url: str = "http://127.0.0.1:8000"
+    #: Reject events no scenario knows (422) instead of reporting them.
+    strict_events: bool = False
+    #: Largest accepted request body in bytes.
+    max_body_bytes: int = 1_048_576
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or default_url(self.data_dir)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> WorkerConfig:
@@ -69,6 +89,12 @@ class WorkerConfig:
             templates_dir=path("OMNI_TEMPLATES_DIR") or defaults.templates_dir,
             data_dir=path("OMNI_DATA_DIR") or defaults.data_dir,
             default_timezone=e.get("OMNI_DEFAULT_TIMEZONE", defaults.default_timezone),
+            database_url=e.get("DATABASE_URL", ""),
+            api_host=e.get("OMNI_API_HOST", defaults.api_host),
+            api_port=int(e.get("OMNI_API_PORT", defaults.api_port)),
+            public_base_url=e.get("OMNI_PUBLIC_URL", defaults.public_base_url).rstrip("/"),
+            strict_events=e.get("OMNI_STRICT_EVENTS", "").lower() in ("1", "true", "yes"),
+            max_body_bytes=int(e.get("OMNI_MAX_BODY_BYTES", defaults.max_body_bytes)),
         )
 
     def tls(self) -> TLSConfig | bool:
@@ -76,16 +102,22 @@ class WorkerConfig:
             raise ValueError("set both OMNI_TEMPORAL_TLS_CERT and OMNI_TEMPORAL_TLS_KEY for mTLS")
         if self.tls_cert and self.tls_key:
             return TLSConfig(
-                client_cert=self.tls_cert.read_bytes(), client_private_key=self.tls_key.read_bytes(),
-                server_root_ca_cert=self.tls_ca.read_bytes() if self.tls_ca else None)
+                client_cert=self.tls_cert.read_bytes(),
+                client_private_key=self.tls_key.read_bytes(),
+                server_root_ca_cert=self.tls_ca.read_bytes() if self.tls_ca else None,
+            )
         if self.tls_ca:
             return TLSConfig(server_root_ca_cert=self.tls_ca.read_bytes())
         return self.api_key is not None
 
 
 async def connect(config: WorkerConfig) -> Client:
-    return await Client.connect(config.temporal_address, namespace=config.namespace,
-                                api_key=config.api_key, tls=config.tls())
+    return await Client.connect(
+        config.temporal_address,
+        namespace=config.namespace,
+        api_key=config.api_key,
+        tls=config.tls(),
+    )
 
 
 def load_scenarios(config: WorkerConfig) -> dict[str, Scenario]:
@@ -93,23 +125,72 @@ def load_scenarios(config: WorkerConfig) -> dict[str, Scenario]:
     return load_or_raise([config.scenarios_dir], config.templates_dir)
 
 
-def build_activities(config: WorkerConfig) -> Activities:
+def open_store(config: WorkerConfig) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
+    engine = make_engine(config.db_url)
+    return engine, sessions(engine)
+
+
+def build_channels(config: WorkerConfig) -> dict[str, Channel]:
+    """Every channel without a configured provider records to the development outbox."""
     outbox = config.data_dir / "outbox"
-    channels: dict[str, Channel] = {
-        name: OutboxChannel(name, file=outbox / f"{name}.jsonl") for name in CHANNELS
-    }
-    return Activities(directory=FileDirectory(config.data_dir / "contacts.json"),
-                      send_log=InMemorySendLog(), channels=channels,
-                      default_timezone=config.default_timezone)
+    return {name: OutboxChannel(name, file=outbox / f"{name}.jsonl") for name in CHANNELS}
 
 
-async def run(config: WorkerConfig, client: Client | None = None) -> None:
+def build_activities(
+    config: WorkerConfig, factory: async_sessionmaker[AsyncSession], channels: dict[str, Channel]
+) -> Activities:
+    return Activities(
+        directory=SqlContacts(factory),
+        send_log=SqlSendLog(factory),
+        channels=channels,
+        default_timezone=config.default_timezone,
+    )
+
+
+async def run(
+    config: WorkerConfig, client: Client | None = None, channels: dict[str, Channel] | None = None
+) -> None:
+    scenarios = load_scenarios(config)
+    channels = channels if channels is not None else build_channels(config)
+    for channel in channels.values():
+        await channel.check()  # a misconfigured provider fails here, loudly, once
+    client = client or await connect(config)
+    engine, factory = open_store(config)
+    log.info(
+        "worker on %s/%s queue %s with %d scenarios",
+        config.temporal_address,
+        config.namespace,
+        config.task_queue,
+        len(scenarios),
+    )
+    try:
+        await build_worker(
+            client,
+            task_queue=config.task_queue,
+            activities=build_activities(config, factory, channels),
+        ).run()
+    finally:
+        await engine.dispose()
+
+
+async def run_api(config: WorkerConfig, client: Client | None = None) -> None:
+    """Serve the HTTP API until cancelled."""
     scenarios = load_scenarios(config)
     client = client or await connect(config)
-    log.info("worker on %s/%s queue %s with %d scenarios", config.temporal_address,
-             config.namespace, config.task_queue, len(scenarios))
-    await build_worker(client, task_queue=config.task_queue,
-                       activities=build_activities(config)).run()
+    engine, factory = open_store(config)
+    settings = ApiSettings(
+        strict_events=config.strict_events,
+        max_body_bytes=config.max_body_bytes,
+        public_base_url=config.public_base_url,
+    )
+    app = create_app(
+        build_services(client, factory, scenarios, task_queue=config.task_queue, settings=settings)
+    )
+    try:
+        async with serving(app, host=config.api_host, port=config.api_port):
+            await asyncio.Event().wait()
+    finally:
+        await engine.dispose()
 
 
 if __name__ == "__main__":

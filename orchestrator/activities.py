@@ -123,7 +123,13 @@ class Activities:
                 f"{req.channel}: {exc}", type="TransientChannelError", next_retry_delay=delay
             ) from None
         except PermanentChannelError as exc:
+            if exc.suppress:
+                await self.directory.suppress(
+                    req.customer_id, req.channel, exc.reason.split(":")[0]
+                )
             return await self._skip(req, now, exc.reason, status="failed")
+        if delivery.gone:
+            await self.directory.remove_push_subscriptions(delivery.gone)
         await self.send_log.record(
             SendRecord(
                 key=req.key,

@@ -30,8 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("simulate", help="run a scenario on a time-skipping server")
     p.add_argument("scenario", help="scenario id or YAML file")
     p.add_argument("--contact", help="contact as a JSON object or a JSON file")
-    p.add_argument("--event", action="append", default=[], metavar="NAME@OFFSET[:JSON]",
-                   help="the first is the trigger; later ones at offsets like +3h or 1d2h")
+    p.add_argument(
+        "--event",
+        action="append",
+        default=[],
+        metavar="NAME@OFFSET[:JSON]",
+        help="the first is the trigger; later ones at offsets like +3h or 1d2h",
+    )
     p.add_argument("--start", help="UTC start time (ISO), to try quiet hours; default now")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--scenarios", type=Path, default=Path("scenarios"))
@@ -40,12 +45,20 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("dev", help="Temporal dev server + worker on embedded defaults")
     sub.add_parser("worker", help="run a worker against OMNI_TEMPORAL_ADDRESS")
 
-    p = sub.add_parser("send-event", help="send a customer event to the running stack")
+    p = sub.add_parser("send-event", help="post a customer event to the API")
     p.add_argument("name")
     p.add_argument("--customer", required=True, help="the shop's customer id")
     p.add_argument("--data", default="{}", help="event data as a JSON object")
     p.add_argument("--event-id", help="idempotency key (default: random)")
-    p.add_argument("--contact", help="contact JSON to store first (development stack)")
+    p.add_argument("--contact", help="contact fields to upsert first, as JSON")
+    p.add_argument("--api", help="API base URL (default: OMNI_API_URL or the local API)")
+
+    sub.add_parser("api", help="serve the HTTP API (OMNI_API_HOST:OMNI_API_PORT)")
+    p = sub.add_parser("db", help="database schema")
+    p.add_argument("action", choices=["upgrade"])
+    p = sub.add_parser("api-key", help="API keys for the shop backend")
+    p.add_argument("action", choices=["create", "revoke"])
+    p.add_argument("name", help="a label (create) or the key id (revoke)")
 
     args = parser.parse_args(argv)
     try:
@@ -63,8 +76,10 @@ def main(argv: list[str] | None = None) -> int:
 def _validate(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not p.exists()]
     if missing:
-        print(f"omni validate: no such file or folder: {', '.join(map(str, missing))}",
-              file=sys.stderr)
+        print(
+            f"omni validate: no such file or folder: {', '.join(map(str, missing))}",
+            file=sys.stderr,
+        )
         return 1
     scenarios, problems = load_all(args.paths, args.templates)
     for problem in problems:
@@ -133,41 +148,97 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _send_event(args: argparse.Namespace) -> int:
+    import os
+
+    import httpx
+
     import worker
-    from orchestrator.filedirectory import FileDirectory
-    from orchestrator.messages import EventSignal
-    from orchestrator.router import Router
 
     config = worker.WorkerConfig.from_env()
     data = _load_json(args.data, "--data")
     if not isinstance(data, dict):
         raise ValueError("--data must be a JSON object")
+    body: dict[str, Any] = {
+        "name": args.name,
+        "customer_id": args.customer,
+        "event_id": args.event_id or str(uuid.uuid4()),
+        "data": data,
+        "occurred_at": datetime.now().astimezone().isoformat(),
+    }
     if args.contact:
-        contact = Contact.from_json(_load_json(args.contact, "--contact"))
-        FileDirectory(config.data_dir / "contacts.json").put(contact)
-    event = EventSignal(name=args.name, event_id=args.event_id or str(uuid.uuid4()),
-                        customer_id=args.customer, occurred_at=datetime.now().astimezone().isoformat(),
-                        data=data)
-
-    async def send() -> int:
-        router = Router(await worker.connect(config), worker.load_scenarios(config),
-                        task_queue=config.task_queue)
-        routed = await router.route(event)
-        for wid in routed.started_or_signalled:
-            print(f"trigger  {wid}")
-        for wid in routed.signalled:
-            print(f"signal   {wid}")
-        for why in routed.skipped:
-            print(f"skipped  {why}")
-        if routed.unrouted:
-            print(f"no scenario took {event.name!r}")
-        return 0
-
-    return asyncio.run(send())
+        body["contact"] = _load_json(args.contact, "--contact")
+    base = args.api or os.environ.get("OMNI_API_URL") or f"http://127.0.0.1:{config.api_port}"
+    key = os.environ.get("OMNI_API_KEY") or _dev_key(config.data_dir)
+    try:
+        answer = httpx.post(
+            f"{base.rstrip('/')}/v1/events",
+            json=body,
+            timeout=30,
+            headers={"Authorization": f"Bearer {key}"},
+        )
+    except httpx.HTTPError as exc:
+        raise ValueError(f"cannot reach the API at {base}: {exc}; is 'make run' up?") from None
+    print(json.dumps(answer.json(), indent=2))
+    return 0 if answer.status_code == 202 else 1
 
 
-_COMMANDS = {"validate": _validate, "schema": _schema, "simulate": _simulate, "dev": _dev,
-             "worker": _worker, "send-event": _send_event}
+def _dev_key(data_dir: Path) -> str:
+    path = data_dir / "dev-api-key"
+    if not path.exists():
+        raise ValueError("set OMNI_API_KEY (create one with 'omni api-key create NAME')")
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _api(args: argparse.Namespace) -> int:
+    import logging
+
+    import worker
+
+    logging.basicConfig(level=logging.INFO)
+    asyncio.run(worker.run_api(worker.WorkerConfig.from_env()))
+    return 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    import worker
+    from orchestrator.store.migrate import upgrade
+
+    config = worker.WorkerConfig.from_env()
+    upgrade(config.db_url)
+    print(f"database at head: {config.db_url.split('@')[-1]}")
+    return 0
+
+
+def _api_key(args: argparse.Namespace) -> int:
+    import worker
+    from orchestrator.api.keys import ApiKeys
+
+    async def act() -> int:
+        engine, factory = worker.open_store(worker.WorkerConfig.from_env())
+        try:
+            keys = ApiKeys(factory)
+            if args.action == "create":
+                print(await keys.create(args.name))
+                print("store it now: it is not shown again", file=sys.stderr)
+                return 0
+            return 0 if await keys.revoke(args.name) else 1
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(act())
+
+
+_COMMANDS = {
+    "validate": _validate,
+    "schema": _schema,
+    "simulate": _simulate,
+    "dev": _dev,
+    "worker": _worker,
+    "send-event": _send_event,
+    "api": _api,
+    "db": _db,
+    "api-key": _api_key,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

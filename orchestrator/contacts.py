@@ -125,6 +125,12 @@ class Contact:
 class ContactDirectory(Protocol):
     async def get(self, contact_id: str) -> Contact | None: ...
 
+    async def suppress(self, contact_id: str, channel: str, reason: str) -> bool:
+        """Never message this channel again (blocked bot, STOP, hard bounce...)."""
+        ...
+
+    async def remove_push_subscriptions(self, endpoints: list[str]) -> int: ...
+
 
 class InMemoryDirectory:
     """Contacts held in a dict: for the simulator and workflow tests."""
@@ -137,3 +143,18 @@ class InMemoryDirectory:
 
     def put(self, contact: Contact) -> None:
         self._contacts[contact.id] = contact
+
+    async def suppress(self, contact_id: str, channel: str, reason: str) -> bool:
+        contact = self._contacts.get(contact_id)
+        if contact is None:
+            return False
+        contact.suppressions[channel] = reason
+        return True
+
+    async def remove_push_subscriptions(self, endpoints: list[str]) -> int:
+        removed = 0
+        for contact in self._contacts.values():
+            keep = [s for s in contact.push_subscriptions if s.get("endpoint") not in endpoints]
+            removed += len(contact.push_subscriptions) - len(keep)
+            contact.push_subscriptions = keep
+        return removed

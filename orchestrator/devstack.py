@@ -1,21 +1,43 @@
-"""``omni dev``: the Temporal dev server (SQLite, UI) and a worker, on embedded defaults."""
+"""``omni dev``: the whole stack on one machine with no accounts — Temporal dev server (SQLite,
+UI), the customer store, the worker, the API, and local sinks for unconfigured channels."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import signal
+from pathlib import Path
 
 import worker
+from orchestrator.api.keys import ApiKeys
 from orchestrator.devserver import start_dev_server
+from orchestrator.store.migrate import upgrade_async
 
 TEMPORAL_PORT = 7233
 UI_PORT = 8233
 
 
+async def dev_api_key(config: worker.WorkerConfig) -> str:
+    """One key for local use, created on first start and kept in the data folder."""
+    path: Path = config.data_dir / "dev-api-key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    engine, factory = worker.open_store(config)
+    try:
+        key = await ApiKeys(factory).create("omni dev")
+    finally:
+        await engine.dispose()
+    path.write_text(key + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return key
+
+
 async def run_dev() -> int:
     config = worker.WorkerConfig.from_env()
     worker.load_scenarios(config)  # fail before starting anything if a scenario is broken
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    await upgrade_async(config.db_url)
+    key = await dev_api_key(config)
     db = config.data_dir / "temporal.db"
     env = await start_dev_server(db_file=db, port=TEMPORAL_PORT, ui=True, ui_port=UI_PORT)
     stop = asyncio.Event()
@@ -23,21 +45,37 @@ async def run_dev() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with env:
+        tasks = [
+            asyncio.create_task(worker.run(config, env.client)),
+            asyncio.create_task(worker.run_api(config, env.client)),
+        ]
+        await asyncio.sleep(0.5)
+        for task in tasks:
+            if task.done():
+                task.result()  # e.g. the API port is taken: say so and stop
+        api = f"http://{config.api_host}:{config.api_port}"
         print(f"Temporal dev server  127.0.0.1:{TEMPORAL_PORT}  (runs kept in {db})")
         print(f"Temporal UI          http://127.0.0.1:{UI_PORT}")
-        print(f"worker               task queue {config.task_queue!r}, scenarios in "
-              f"{config.scenarios_dir}/")
+        print(f"API                  {api}  (docs: {api}/docs)")
+        print(f"API key              {key}  (also in {config.data_dir / 'dev-api-key'})")
+        print(f"customer store       {config.db_url}")
+        print(
+            f"worker               task queue {config.task_queue!r}, scenarios in "
+            f"{config.scenarios_dir}/"
+        )
         print(f"outbox               {config.data_dir / 'outbox'}/<channel>.jsonl")
-        print("try:  .venv/bin/omni send-event cart_updated --customer 42 "
-              "--contact '{\"id\": \"42\", \"email\": \"alex@example.com\", "
-              "\"consents\": {\"email\": true}}' "
-              "--data '{\"cart\": {\"id\": \"c-1\", \"total\": 59.9, \"currency\": \"EUR\", "
-              "\"url\": \"https://shop.example/cart/c-1\", \"items\": []}}'")
-        print("Ctrl-C stops everything.")
-        task = asyncio.create_task(worker.run(config, env.client))
+        print(
+            "try:  .venv/bin/omni send-event cart_updated --customer 42 "
+            '--contact \'{"email": "alex@example.com", "consents": {"email": true}}\' '
+            '--data \'{"cart": {"id": "c-1", "total": 59.9, "currency": "EUR", '
+            '"url": "https://shop.example/cart/c-1", "items": []}}\''
+        )
+        print("Ctrl-C stops everything.", flush=True)
         await stop.wait()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     print("stopped")
     return 0

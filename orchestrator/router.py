@@ -57,18 +57,30 @@ class VisibilityRunIndex:
 
     async def for_customer(self, customer_id: str, scenarios: list[str]) -> list[str]:
         ids = ", ".join(f'"{_quote(s)}"' for s in scenarios)
-        query = (f'OmniCustomerId = "{_quote(customer_id)}" AND OmniScenario IN ({ids}) '
-                 f'AND ExecutionStatus = "Running"')
-        return [wf.id async for wf in self.client.list_workflows(query)
-                if wf.status == WorkflowExecutionStatus.RUNNING]
+        query = (
+            f'OmniCustomerId = "{_quote(customer_id)}" AND OmniScenario IN ({ids}) '
+            f'AND ExecutionStatus = "Running"'
+        )
+        return [
+            wf.id
+            async for wf in self.client.list_workflows(query)
+            if wf.status == WorkflowExecutionStatus.RUNNING
+        ]
 
     async def remove(self, workflow_id: str) -> None:
         return None
 
 
 class Router:
-    def __init__(self, client: Client, scenarios: dict[str, Scenario], *, task_queue: str,
-                 options: RunOptions | None = None, index: RunIndex | None = None) -> None:
+    def __init__(
+        self,
+        client: Client,
+        scenarios: dict[str, Scenario],
+        *,
+        task_queue: str,
+        options: RunOptions | None = None,
+        index: RunIndex | None = None,
+    ) -> None:
         self.client = client
         self.scenarios = scenarios
         self.task_queue = task_queue
@@ -92,9 +104,12 @@ class Router:
             wid = workflow_id(s.id, key)
             await self.client.start_workflow(
                 ScenarioWorkflow.run,
-                RunInput(scenario=s, customer_id=event.customer_id, run_key=key,
-                         options=self.options),
-                id=wid, task_queue=self.task_queue, start_signal="event",
+                RunInput(
+                    scenario=s, customer_id=event.customer_id, run_key=key, options=self.options
+                ),
+                id=wid,
+                task_queue=self.task_queue,
+                start_signal="event",
                 start_signal_args=[event],
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             )
@@ -109,8 +124,11 @@ class Router:
     def listeners(self, name: str) -> list[str]:
         """Scenarios whose running runs care about ``name`` (other than as their trigger)."""
         if name not in self._listeners:
-            self._listeners[name] = [s.id for s in self.scenarios.values()
-                                     if name in s.listens_to() and s.trigger.event != name]
+            self._listeners[name] = [
+                s.id
+                for s in self.scenarios.values()
+                if name in s.listens_to() and s.trigger.event != name
+            ]
         return self._listeners[name]
 
     def knows(self, name: str) -> bool:

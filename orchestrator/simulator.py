@@ -122,8 +122,11 @@ def parse_event(text: str, scenario: Scenario) -> SimEvent:
 
 def quiet_runtime() -> Runtime:
     """The SDK core logs to stdout; the simulator's stdout is its timeline (or JSON)."""
-    return Runtime(telemetry=TelemetryConfig(
-        logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))))
+    return Runtime(
+        telemetry=TelemetryConfig(
+            logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
+        )
+    )
 
 
 def default_contact() -> Contact:

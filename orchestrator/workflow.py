@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributePair
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from orchestrator import search
@@ -438,7 +438,7 @@ class ScenarioWorkflow:
     def _note(self, kind: str, **fields: str) -> None:
         self._timeline.append(TimelineEntry(at=workflow.now().isoformat(), kind=kind, **fields))
 
-    def _index(self, *updates: SearchAttributePair[str]) -> None:
+    def _index(self, *updates: SearchAttributeUpdate[str]) -> None:
         assert self._input is not None
         if self._input.options.index:
             workflow.upsert_search_attributes(list(updates))
