@@ -6,6 +6,7 @@ running one); any other event is signalled to the customer's running runs that l
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -30,6 +31,8 @@ class Routed:
     started_or_signalled: list[str] = field(default_factory=list)
     signalled: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    #: (workflow id, scenario) of every run started or reached by signal-with-start.
+    started: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def unrouted(self) -> bool:
@@ -80,16 +83,24 @@ class Router:
         task_queue: str,
         options: RunOptions | None = None,
         index: RunIndex | None = None,
+        record_runs: bool = True,
     ) -> None:
         self.client = client
         self.scenarios = scenarios
         self.task_queue = task_queue
         self.options = options or RunOptions()
         self.index = index or VisibilityRunIndex(client)
+        self.record_runs = record_runs
         self._listeners: dict[str, list[str]] = {}
+        self._known = {name for s in scenarios.values() for name in s.listens_to()}
 
     async def route(self, event: EventSignal) -> Routed:
+        """Start or reach every triggered run and signal every listening run, concurrently.
+
+        With ``record_runs`` off the caller persists ``routed.started`` itself (the API does,
+        in the same transaction as the event's result)."""
         routed = Routed()
+        starts = []
         for s in self.scenarios.values():
             if s.trigger.event != event.name:
                 continue
@@ -101,25 +112,31 @@ class Router:
             except RunKeyError as exc:
                 routed.skipped.append(str(exc))
                 continue
-            wid = workflow_id(s.id, key)
-            await self.client.start_workflow(
-                ScenarioWorkflow.run,
-                RunInput(
-                    scenario=s, customer_id=event.customer_id, run_key=key, options=self.options
-                ),
-                id=wid,
-                task_queue=self.task_queue,
-                start_signal="event",
-                start_signal_args=[event],
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            )
+            starts.append(self._start(s, key, event, routed))
+        await asyncio.gather(*starts, self._signal_listeners(event, routed))
+        return routed
+
+    async def _start(self, s: Scenario, key: str, event: EventSignal, routed: Routed) -> None:
+        wid = workflow_id(s.id, key)
+        await self.client.start_workflow(
+            ScenarioWorkflow.run,
+            RunInput(scenario=s, customer_id=event.customer_id, run_key=key, options=self.options),
+            id=wid,
+            task_queue=self.task_queue,
+            start_signal="event",
+            start_signal_args=[event],
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        if self.record_runs:
             await self.index.add(wid, s.id, event.customer_id)
-            routed.started_or_signalled.append(wid)
+        routed.started.append((wid, s.id))
+        routed.started_or_signalled.append(wid)
+
+    async def _signal_listeners(self, event: EventSignal, routed: Routed) -> None:
         listeners = self.listeners(event.name)
         if listeners:
             for wid in await self.index.for_customer(event.customer_id, listeners):
                 await self.signal(wid, event, routed)
-        return routed
 
     def listeners(self, name: str) -> list[str]:
         """Scenarios whose running runs care about ``name`` (other than as their trigger)."""
@@ -132,7 +149,7 @@ class Router:
         return self._listeners[name]
 
     def knows(self, name: str) -> bool:
-        return any(name in s.listens_to() for s in self.scenarios.values())
+        return name in self._known
 
     async def signal(self, wid: str, event: EventSignal, routed: Routed) -> None:
         """Signal one run; a run that has ended leaves the index."""

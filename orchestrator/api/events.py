@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Annotated
 
@@ -40,7 +41,18 @@ async def post_events(
             raise HTTPException(
                 422, detail=f"events[{i}].name: no scenario uses {ev.name!r} (strict mode)"
             )
-    return EventsAccepted(results=[await _one(ev, svc) for ev in events])
+    # Events of one customer keep their order; different customers are routed concurrently.
+    by_customer: dict[str, list[int]] = {}
+    for i, ev in enumerate(events):
+        by_customer.setdefault(ev.customer_id, []).append(i)
+    results: list[EventResult | None] = [None] * len(events)
+
+    async def in_order(indexes: list[int]) -> None:
+        for i in indexes:
+            results[i] = await _one(events[i], svc)
+
+    await asyncio.gather(*(in_order(ix) for ix in by_customer.values()))
+    return EventsAccepted(results=[r for r in results if r is not None])
 
 
 async def _one(ev: EventIn, svc: Services) -> EventResult:
@@ -70,7 +82,11 @@ async def _one(ev: EventIn, svc: Services) -> EventResult:
         await svc.events.release(ev.event_id)
         raise
     runs = routed.started_or_signalled + routed.signalled
-    await svc.events.complete(ev.event_id, {"runs": runs})
+    await svc.events.complete(
+        ev.event_id,
+        {"runs": runs},
+        [(wid, scenario, ev.customer_id) for wid, scenario in routed.started],
+    )
     return EventResult(
         event_id=ev.event_id,
         status="accepted",

@@ -11,6 +11,7 @@ from orchestrator.api.keys import ApiKeys
 from orchestrator.messages import RunOptions
 from orchestrator.model import Scenario
 from orchestrator.router import Router
+from orchestrator.store.batch import WriteBatcher
 from orchestrator.store.contacts import SqlContacts
 from orchestrator.store.events import EventLog
 from orchestrator.store.runs import SqlRunIndex
@@ -56,13 +57,16 @@ def build_services(
     settings: ApiSettings | None = None,
     options: RunOptions | None = None,
 ) -> Services:
-    runs = SqlRunIndex(sessions)
+    batcher = WriteBatcher(sessions)
+    runs = SqlRunIndex(sessions, batcher)
     return Services(
         client=client,
-        router=Router(client, scenarios, task_queue=task_queue, index=runs, options=options),
+        router=Router(
+            client, scenarios, task_queue=task_queue, index=runs, options=options, record_runs=False
+        ),
         contacts=SqlContacts(sessions),
         send_log=SqlSendLog(sessions),
-        events=EventLog(sessions),
+        events=EventLog(sessions, batcher),
         runs=runs,
         keys=ApiKeys(sessions),
         settings=settings or ApiSettings(),

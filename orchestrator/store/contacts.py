@@ -11,6 +11,7 @@ from sqlalchemy import delete, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orchestrator.contacts import Contact
+from orchestrator.store.db import write_lock
 from orchestrator.store.tables import (
     ConsentRow,
     ContactRow,
@@ -94,7 +95,7 @@ class SqlContacts:
         contact_id = str(fields["id"])
         merged = Contact.from_json({k: v for k, v in fields.items() if k != "suppressions"})
         now = datetime.now(UTC)
-        async with self.sessions() as s, s.begin():
+        async with write_lock(self.sessions), self.sessions() as s, s.begin():
             row = await s.get(ContactRow, contact_id)
             if row is None:
                 row = ContactRow(id=contact_id, attributes={}, created_at=now, updated_at=now)
@@ -114,7 +115,7 @@ class SqlContacts:
         return contact
 
     async def set_consent(self, contact_id: str, channel: str, granted: bool, source: str) -> bool:
-        async with self.sessions() as s, s.begin():
+        async with write_lock(self.sessions), self.sessions() as s, s.begin():
             if await s.get(ContactRow, contact_id) is None:
                 return False
             await self._consent(s, contact_id, channel, granted, source, datetime.now(UTC))
@@ -142,7 +143,7 @@ class SqlContacts:
             row.granted, row.source, row.at = granted, source, now
 
     async def add_push_subscription(self, contact_id: str, sub: dict[str, Any]) -> bool:
-        async with self.sessions() as s, s.begin():
+        async with write_lock(self.sessions), self.sessions() as s, s.begin():
             if await s.get(ContactRow, contact_id) is None:
                 return False
             await self._add_sub(s, contact_id, sub, datetime.now(UTC))
@@ -171,7 +172,7 @@ class SqlContacts:
             existing.p256dh, existing.auth = sub["keys"]["p256dh"], sub["keys"]["auth"]
 
     async def remove_push_subscriptions(self, endpoints: list[str]) -> int:
-        async with self.sessions() as s, s.begin():
+        async with write_lock(self.sessions), self.sessions() as s, s.begin():
             done = await s.execute(
                 delete(PushSubscriptionRow).where(PushSubscriptionRow.endpoint.in_(endpoints))
             )
@@ -180,7 +181,7 @@ class SqlContacts:
     async def suppress(self, contact_id: str, channel: str, reason: str) -> bool:
         """Stop marketing on ``channel`` for this customer (every scenario at once)."""
         now = datetime.now(UTC)
-        async with self.sessions() as s, s.begin():
+        async with write_lock(self.sessions), self.sessions() as s, s.begin():
             contact = await self._load(s, contact_id)
             if contact is None:
                 return False
@@ -210,7 +211,7 @@ class SqlContacts:
         return True
 
     async def unsuppress(self, contact_id: str, channel: str) -> None:
-        async with self.sessions() as s, s.begin():
+        async with write_lock(self.sessions), self.sessions() as s, s.begin():
             await self._unsuppress(s, contact_id, channel, None)
 
     async def _unsuppress(
@@ -250,7 +251,7 @@ class SqlContacts:
     async def erase(self, contact_id: str) -> bool:
         """GDPR erasure: the profile goes; suppressions stay as address hashes only, so an
         opted-out address is never messaged again; the send log keeps no customer id."""
-        async with self.sessions() as s, s.begin():
+        async with write_lock(self.sessions), self.sessions() as s, s.begin():
             row = await s.get(ContactRow, contact_id)
             if row is None:
                 return False

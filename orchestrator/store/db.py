@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             # WAL lets the API read while the worker writes; foreign keys are off by default.
             cur = conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode never corrupts; a power cut may lose the last commits, which
+            # event ids and the send log tolerate (the workflow drops repeated event ids).
+            cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
@@ -60,3 +65,15 @@ async def create_all(engine: AsyncEngine) -> None:
     """Tests only; real databases are migrated with ``omni db upgrade``."""
     async with engine.begin() as conn:
         await conn.run_sync(Base.metadata.create_all)
+
+
+_WRITE_LOCKS: dict[int, asyncio.Lock] = {}
+
+
+def write_lock(factory: async_sessionmaker[Any]) -> contextlib.AbstractAsyncContextManager[Any]:
+    """SQLite allows one writer: queueing writers on an asyncio lock is far faster than
+    letting them collide and back off inside SQLite's busy handler. PostgreSQL needs none."""
+    bind = factory.kw.get("bind")
+    if bind is None or bind.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    return _WRITE_LOCKS.setdefault(id(bind), asyncio.Lock())

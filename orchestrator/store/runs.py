@@ -9,15 +9,23 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from orchestrator.store.batch import WriteBatcher
+from orchestrator.store.db import write_lock
 from orchestrator.store.tables import RunRow
 
 
 class SqlRunIndex:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], batcher: WriteBatcher | None = None
+    ) -> None:
         self.sessions = sessions
+        self.batcher = batcher
 
     async def add(self, workflow_id: str, scenario: str, customer_id: str) -> None:
-        async with self.sessions() as s, s.begin():
+        if self.batcher is not None:
+            await self.batcher.add_run(workflow_id, scenario, customer_id)
+            return
+        async with write_lock(self.sessions), self.sessions() as s, s.begin():
             dialect = s.bind.dialect.name
             insert = pg_insert if dialect == "postgresql" else sqlite_insert
             await s.execute(
@@ -41,7 +49,7 @@ class SqlRunIndex:
             return list(rows)
 
     async def remove(self, workflow_id: str) -> None:
-        async with self.sessions() as s, s.begin():
+        async with write_lock(self.sessions), self.sessions() as s, s.begin():
             await s.execute(delete(RunRow).where(RunRow.workflow_id == workflow_id))
 
     async def all_for_customer(self, customer_id: str) -> list[str]:

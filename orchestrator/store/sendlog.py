@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orchestrator.sendlog import SendRecord
+from orchestrator.store.db import write_lock
 from orchestrator.store.tables import SendRow
 
 
@@ -34,7 +35,7 @@ class SqlSendLog:
         )
 
     async def record(self, entry: SendRecord) -> None:
-        async with self.sessions() as s, s.begin():
+        async with write_lock(self.sessions), self.sessions() as s, s.begin():
             row = await s.get(SendRow, entry.key)
             if row is None:
                 row = SendRow(key=entry.key, created_at=entry.at)
@@ -67,7 +68,7 @@ class SqlSendLog:
             "clicked": SendRow.clicked_at,
             "delivered": SendRow.delivered_at,
         }[field]
-        async with self.sessions() as s, s.begin():
+        async with write_lock(self.sessions), self.sessions() as s, s.begin():
             done = await s.execute(
                 update(SendRow).where(SendRow.key == key, column.is_(None)).values({column.key: at})
             )
@@ -79,7 +80,7 @@ class SqlSendLog:
         return await self.get(key) if key else None
 
     async def set_status(self, key: str, status: str, reason: str = "") -> None:
-        async with self.sessions() as s, s.begin():
+        async with write_lock(self.sessions), self.sessions() as s, s.begin():
             await s.execute(
                 update(SendRow).where(SendRow.key == key).values(status=status, reason=reason)
             )
