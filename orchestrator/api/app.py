@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from orchestrator.api import contacts, events
+from orchestrator.api import contacts, events, twilio_hooks
 from orchestrator.api.limits import BodyLimit
 from orchestrator.api.services import Services
 
@@ -18,6 +18,7 @@ def create_app(svc: Services) -> FastAPI:
     app.state.services = svc
     app.include_router(events.router)
     app.include_router(contacts.router)
+    app.include_router(twilio_hooks.router)
 
     app.add_middleware(BodyLimit, limit=svc.settings.max_body_bytes)
 
