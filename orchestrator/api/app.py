@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from orchestrator.api import contacts, events, twilio_hooks
 from orchestrator.api.limits import BodyLimit
@@ -21,6 +24,9 @@ def create_app(svc: Services) -> FastAPI:
     app.include_router(twilio_hooks.router)
 
     app.add_middleware(BodyLimit, limit=svc.settings.max_body_bytes)
+
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent.parent / "static"),
+              name="static")
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:
