@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from orchestrator.store.db import write_lock
+from orchestrator.store.db import dialect_of, write_lock
 from orchestrator.store.tables import EventRow, RunRow
 
 MAX_BATCH = 500
@@ -101,7 +101,7 @@ class WriteBatcher:
 
     async def _write(self, batch: _Pending) -> None:
         async with write_lock(self.sessions), self.sessions() as s, s.begin():
-            insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
+            insert = pg_insert if dialect_of(s) == "postgresql" else sqlite_insert
             new: set[str] = set()
             for chunk in _chunks(batch.claims):
                 rows = [r for r, _ in chunk]

@@ -77,3 +77,8 @@ def write_lock(factory: async_sessionmaker[Any]) -> contextlib.AbstractAsyncCont
     if bind is None or bind.dialect.name != "sqlite":
         return contextlib.nullcontext()
     return _WRITE_LOCKS.setdefault(id(bind), asyncio.Lock())
+
+
+def dialect_of(session: Any) -> str:
+    bind = session.bind
+    return str(bind.dialect.name) if bind is not None else ""

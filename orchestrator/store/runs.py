@@ -10,7 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orchestrator.store.batch import WriteBatcher
-from orchestrator.store.db import write_lock
+from orchestrator.store.db import dialect_of, write_lock
 from orchestrator.store.tables import RunRow
 
 
@@ -26,7 +26,7 @@ class SqlRunIndex:
             await self.batcher.add_run(workflow_id, scenario, customer_id)
             return
         async with write_lock(self.sessions), self.sessions() as s, s.begin():
-            dialect = s.bind.dialect.name
+            dialect = dialect_of(s)
             insert = pg_insert if dialect == "postgresql" else sqlite_insert
             await s.execute(
                 insert(RunRow)
