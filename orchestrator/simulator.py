@@ -121,12 +121,23 @@ def parse_event(text: str, scenario: Scenario) -> SimEvent:
 
 
 def quiet_runtime() -> Runtime:
-    """The SDK core logs to stdout; the simulator's stdout is its timeline (or JSON)."""
-    return Runtime(
-        telemetry=TelemetryConfig(
-            logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
+    """The SDK core logs to stdout; the simulator's stdout is its timeline (or JSON).
+
+    Installed as the process default: a second Runtime's threads outliving the interpreter
+    crashed it at exit (PyGILState_Release during finalisation)."""
+    global _RUNTIME
+    if _RUNTIME is None:
+        _RUNTIME = Runtime(
+            telemetry=TelemetryConfig(
+                logging=LoggingConfig(
+                    filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
+            )
         )
-    )
+        Runtime.set_default(_RUNTIME, error_if_already_set=False)
+    return _RUNTIME
+
+
+_RUNTIME: Runtime | None = None
 
 
 def default_contact() -> Contact:
