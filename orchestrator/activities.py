@@ -130,19 +130,7 @@ class Activities:
             return await self._skip(req, now, exc.reason, status="failed")
         if delivery.gone:
             await self.directory.remove_push_subscriptions(delivery.gone)
-        await self.send_log.record(
-            SendRecord(
-                key=req.key,
-                customer_id=req.customer_id,
-                scenario=req.scenario,
-                step=req.step,
-                channel=req.channel,
-                template=req.template,
-                status="sent",
-                at=now,
-                provider_id=provider_id,
-            )
-        )
+        await self._record(req, now, "sent", provider_id=provider_id)
         return SendResult(
             "sent",
             provider_id=provider_id,
@@ -153,6 +141,18 @@ class Activities:
     async def _skip(
         self, req: SendRequest, now: datetime, reason: str, status: str = "skipped"
     ) -> SendResult:
+        await self._record(req, now, status, reason=reason)
+        return SendResult(status, reason=reason)
+
+    async def _record(
+        self,
+        req: SendRequest,
+        now: datetime,
+        status: str,
+        *,
+        reason: str = "",
+        provider_id: str = "",
+    ) -> None:
         await self.send_log.record(
             SendRecord(
                 key=req.key,
@@ -164,9 +164,9 @@ class Activities:
                 status=status,
                 at=now,
                 reason=reason,
+                provider_id=provider_id,
             )
         )
-        return SendResult(status, reason=reason)
 
     @activity.defn(name="evaluate")
     async def evaluate(self, req: EvalRequest) -> EvalResult:

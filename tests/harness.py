@@ -30,11 +30,39 @@ FULL_CONTACT: dict[str, Any] = {
     "email": "alex@example.com",
     "phone": "+15005550006",
     "telegram_chat_id": "100200300",
-    "push_subscriptions": [{"endpoint": "https://push.test/1", "keys": {"p256dh": "k", "auth": "a"}}],
+    "push_subscriptions": [
+        {"endpoint": "https://push.test/1", "keys": {"p256dh": "k", "auth": "a"}}
+    ],
     "timezone": "UTC",
     "locale": "en",
     "consents": {"email": True, "push": True, "telegram": True, "sms": True},
 }
+
+
+# A short ladder for tests on the dev server, where time is real.
+QUICK_CART = """
+scenario: quick_cart
+trigger: {event: cart_updated, when: cart.total > 0, per: cart.id}
+goal: {event: order_placed, when: order.cart_id == trigger.cart.id}
+steps:
+  - wait: FIRST_WAIT
+  - escalate:
+      - email: quick/reminder
+        wait: RUNG_WAIT
+      - sms: quick/reminder
+sample:
+  cart_updated: {cart: {id: c-1, total: 5}}
+  order_placed: {order: {cart_id: c-1}}
+"""
+QUICK_TEMPLATES = {
+    "quick/reminder/email": "{% block subject %}s{% endblock %}{% block html %}h{% endblock %}",
+    "quick/reminder/sms": "{% block text %}t{% endblock %}",
+}
+
+
+def quick_cart(tmp: Path, *, first_wait: str = "1h", rung_wait: str = "4h") -> Scenario:
+    text = QUICK_CART.replace("FIRST_WAIT", first_wait).replace("RUNG_WAIT", rung_wait)
+    return write_scenario(tmp, text, QUICK_TEMPLATES)
 
 
 def write_scenario(tmp: Path, yaml_text: str, templates: dict[str, str]) -> Scenario:
@@ -56,19 +84,24 @@ class Run:
     options: RunOptions = field(default_factory=lambda: RunOptions(index=False, preview=True))
     send_log: InMemorySendLog = field(default_factory=InMemorySendLog)
     outbox: dict[str, OutboxChannel] = field(
-        default_factory=lambda: {c: OutboxChannel(c) for c in CHANNELS})
+        default_factory=lambda: {c: OutboxChannel(c) for c in CHANNELS}
+    )
     queue: str = field(default_factory=lambda: f"test-{uuid.uuid4()}")
     handle: WorkflowHandle[Any, RunState] | None = None
     started: datetime | None = None
     worker: Worker | None = None
 
     def activities(self) -> Activities:
-        return Activities(directory=InMemoryDirectory([self.contact]), send_log=self.send_log,
-                          channels=dict(self.outbox))
+        return Activities(
+            directory=InMemoryDirectory([self.contact]),
+            send_log=self.send_log,
+            channels=dict(self.outbox),
+        )
 
     async def __aenter__(self) -> Run:
-        self.worker = build_worker(self.env.client, task_queue=self.queue,
-                                   activities=self.activities(), fail_fast=True)
+        self.worker = build_worker(
+            self.env.client, task_queue=self.queue, activities=self.activities(), fail_fast=True
+        )
         await self.worker.__aenter__()
         return self
 
@@ -76,8 +109,13 @@ class Run:
         assert self.worker is not None
         await self.worker.__aexit__(None, None, None)
 
-    async def start(self, data: dict[str, Any] | None = None, *, at: datetime | None = None,
-                    event_id: str = "t0") -> None:
+    async def start(
+        self,
+        data: dict[str, Any] | None = None,
+        *,
+        at: datetime | None = None,
+        event_id: str = "t0",
+    ) -> None:
         if at is not None:
             ahead = (at - await self.env.get_current_time()).total_seconds()
             assert ahead > 0, "start time must be in the test server's future"
@@ -87,17 +125,30 @@ class Run:
         key = run_key(self.scenario, self.contact.id, data)
         self.handle = await self.env.client.start_workflow(
             ScenarioWorkflow.run,
-            RunInput(scenario=self.scenario, customer_id=self.contact.id, run_key=key,
-                     options=self.options),
+            RunInput(
+                scenario=self.scenario,
+                customer_id=self.contact.id,
+                run_key=key,
+                options=self.options,
+            ),
             id=f"{workflow_id(self.scenario.id, key)}/{uuid.uuid4().hex[:8]}",
-            task_queue=self.queue, start_signal="event",
+            task_queue=self.queue,
+            start_signal="event",
             start_signal_args=[self.event(self.scenario.trigger.event, data, event_id)],
         )
 
-    def event(self, name: str, data: dict[str, Any] | None = None, event_id: str | None = None,
-              ) -> EventSignal:
-        return EventSignal(name=name, event_id=event_id or str(uuid.uuid4()),
-                           customer_id=self.contact.id, data=data or {})
+    def event(
+        self,
+        name: str,
+        data: dict[str, Any] | None = None,
+        event_id: str | None = None,
+    ) -> EventSignal:
+        return EventSignal(
+            name=name,
+            event_id=event_id or str(uuid.uuid4()),
+            customer_id=self.contact.id,
+            data=data or {},
+        )
 
     async def at(self, offset_s: float) -> None:
         """Skip time to ``offset_s`` seconds after the start."""
@@ -106,8 +157,9 @@ class Run:
         if offset_s > now:
             await self.env.sleep(offset_s - now)
 
-    async def signal(self, name: str, data: dict[str, Any] | None = None,
-                     event_id: str | None = None) -> None:
+    async def signal(
+        self, name: str, data: dict[str, Any] | None = None, event_id: str | None = None
+    ) -> None:
         assert self.handle is not None
         await self.handle.signal("event", self.event(name, data, event_id))
 

@@ -32,18 +32,40 @@ def test_validate_reports_file_line_and_hint(tmp_path: Path) -> None:
 
 def test_simulate_json_timeline() -> None:
     done = omni(
-        "simulate", "abandoned_cart", "--json", "--start", "2099-01-05T10:00:00Z",
-        "--contact", json.dumps({"id": "42", "email": "a@example.com", "phone": "+15005550006",
-                                 "timezone": "UTC", "consents": {"email": True, "sms": True}}),
-        "--event", "cart_updated@0", "--event", "message_clicked@+30h",
+        "simulate",
+        "abandoned_cart",
+        "--json",
+        "--start",
+        "2099-01-05T10:00:00Z",
+        "--contact",
+        json.dumps(
+            {
+                "id": "42",
+                "email": "a@example.com",
+                "phone": "+15005550006",
+                "timezone": "UTC",
+                "consents": {"email": True, "sms": True},
+            }
+        ),
+        "--event",
+        "cart_updated@0",
+        "--event",
+        "message_clicked@+30h",
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["scenario"] == "abandoned_cart" and result["outcome"] == "completed"
-    sends = [(e["offset_s"], e["kind"], e["channel"]) for e in result["timeline"]
-             if e["kind"] in ("send", "skip")]
-    assert sends == [(3600, "send", "email"), (5 * 3600, "skip", "push"),
-                     (5 * 3600, "skip", "telegram"), (5 * 3600, "send", "sms")]
+    sends = [
+        (e["offset_s"], e["kind"], e["channel"])
+        for e in result["timeline"]
+        if e["kind"] in ("send", "skip")
+    ]
+    assert sends == [
+        (3600, "send", "email"),
+        (5 * 3600, "skip", "push"),
+        (5 * 3600, "skip", "telegram"),
+        (5 * 3600, "send", "sms"),
+    ]
     kinds = {e["kind"] for e in result["timeline"]}
     assert kinds <= {"send", "skip", "event", "exit"}
 

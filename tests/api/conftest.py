@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from harness import write_scenario
+from harness import quick_cart
 from temporalio.testing import WorkflowEnvironment
 from tests_store_url import migrated_sqlite
 
@@ -19,36 +19,9 @@ from orchestrator.activities import Activities
 from orchestrator.api.app import create_app
 from orchestrator.api.serve import serving
 from orchestrator.api.services import ApiSettings, Services, build_services
-from orchestrator.devserver import start_dev_server
 from orchestrator.model import CHANNELS
 from orchestrator.runtime import build_worker
 from orchestrator.store.db import make_engine, sessions
-
-SCENARIO = """
-scenario: quick_cart
-trigger: {event: cart_updated, when: cart.total > 0, per: cart.id}
-goal: {event: order_placed, when: order.cart_id == trigger.cart.id}
-steps:
-  - wait: 1h
-  - escalate:
-      - email: quick/reminder
-        wait: 4h
-      - sms: quick/reminder
-sample:
-  cart_updated: {cart: {id: c-1, total: 5}}
-  order_placed: {order: {cart_id: c-1}}
-"""
-TEMPLATES = {
-    "quick/reminder/email": "{% block subject %}s{% endblock %}{% block html %}h{% endblock %}",
-    "quick/reminder/sms": "{% block text %}t{% endblock %}",
-}
-
-
-@pytest.fixture(scope="module")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await start_dev_server()
-    async with env:
-        yield env
 
 
 @dataclass
@@ -83,7 +56,7 @@ class Api:
 
 @pytest.fixture
 async def api(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Api]:
-    scenario = write_scenario(tmp_path, SCENARIO, TEMPLATES)
+    scenario = quick_cart(tmp_path)
     url = await migrated_sqlite(tmp_path)
     engine = make_engine(url)
     factory = sessions(engine)

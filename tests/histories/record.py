@@ -47,10 +47,19 @@ async def main() -> None:
     async with await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=test_server()
     ) as env:
-        await record(env, "abandoned_cart", [(1800, "cart_updated", {"cart": {"id": "c-981", "total": 70}}), (7 * 3600, "message_opened", {})])
+        await record(
+            env,
+            "abandoned_cart",
+            [
+                (1800, "cart_updated", {"cart": {"id": "c-981", "total": 70}}),
+                (7 * 3600, "message_opened", {}),
+            ],
+        )
         await record(env, "webinar_reminder", [])
         await record(env, "welcome_series", [(3600, "message_opened", {})])
-        await record(env, "browse_followup", [(3600, "order_placed", {"order": {"product_ids": ["p-5"]}})])
+        await record(
+            env, "browse_followup", [(3600, "order_placed", {"order": {"product_ids": ["p-5"]}})]
+        )
 
 
 if __name__ == "__main__":

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import pytest
-from harness import FULL_CONTACT, write_scenario
+from harness import FULL_CONTACT, quick_cart
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
@@ -16,39 +15,12 @@ from channels.outbox import OutboxChannel
 from orchestrator import search
 from orchestrator.activities import Activities
 from orchestrator.contacts import Contact, InMemoryDirectory
-from orchestrator.devserver import start_dev_server
 from orchestrator.messages import EventSignal
 from orchestrator.model import CHANNELS
 from orchestrator.router import Router
 from orchestrator.runtime import build_worker
-from orchestrator.workflow import ScenarioWorkflow
 from orchestrator.sendlog import InMemorySendLog
-
-SCENARIO = """
-scenario: quick_cart
-trigger: {event: cart_updated, per: cart.id}
-goal: {event: order_placed, when: order.cart_id == trigger.cart.id}
-steps:
-  - wait: 1s
-  - escalate:
-      - email: quick/reminder
-        wait: 1h
-      - sms: quick/reminder
-sample:
-  cart_updated: {cart: {id: c-1}}
-  order_placed: {order: {cart_id: c-1}}
-"""
-TEMPLATES = {
-    "quick/reminder/email": "{% block subject %}s{% endblock %}{% block html %}h{% endblock %}",
-    "quick/reminder/sms": "{% block text %}t{% endblock %}",
-}
-
-
-@pytest.fixture(scope="module")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await start_dev_server()
-    async with env:
-        yield env
+from orchestrator.workflow import ScenarioWorkflow
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
@@ -61,17 +33,18 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0
 async def test_routed_run_is_searchable_and_converts(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    scenario = write_scenario(tmp_path, SCENARIO, TEMPLATES)
+    scenario = quick_cart(tmp_path, first_wait="1s", rung_wait="1h")
     customer = f"cust-{uuid.uuid4().hex[:8]}"
     contact = Contact.from_json({**FULL_CONTACT, "id": customer})
     email = OutboxChannel("email")
     channels = {c: OutboxChannel(c) for c in CHANNELS} | {"email": email}
     queue = f"dev-{uuid.uuid4()}"
-    activities = Activities(directory=InMemoryDirectory([contact]), send_log=InMemorySendLog(),
-                            channels=dict(channels))
+    activities = Activities(
+        directory=InMemoryDirectory([contact]), send_log=InMemorySendLog(), channels=dict(channels)
+    )
     router = Router(dev_env.client, {scenario.id: scenario}, task_queue=queue)
     async with build_worker(dev_env.client, task_queue=queue, activities=activities):
-        cart = {"cart": {"id": f"c-{customer}"}}
+        cart = {"cart": {"id": f"c-{customer}", "total": 5}}
         routed = await router.route(EventSignal("cart_updated", "e1", customer, data=cart))
         wid = f"quick_cart/cart-c-{customer}"
         assert routed.started_or_signalled == [wid]
@@ -86,8 +59,12 @@ async def test_routed_run_is_searchable_and_converts(
         handle = dev_env.client.get_workflow_handle_for(ScenarioWorkflow.run, wid)
 
         async def indexed() -> bool:
-            found = [w.id async for w in dev_env.client.list_workflows(
-                f'OmniCustomerId = "{customer}" AND OmniLastChannel = "email"')]
+            found = [
+                w.id
+                async for w in dev_env.client.list_workflows(
+                    f'OmniCustomerId = "{customer}" AND OmniLastChannel = "email"'
+                )
+            ]
             return found == [wid]
 
         await eventually(indexed)
@@ -96,8 +73,10 @@ async def test_routed_run_is_searchable_and_converts(
         assert routed.signalled == [wid]
         state = await asyncio.wait_for(handle.result(), timeout=15)
     assert state.outcome == "converted"
-    assert [e.event for e in state.timeline if e.kind == "event"] == ["cart_updated",
-                                                                       "order_placed"]
+    assert [e.event for e in state.timeline if e.kind == "event"] == [
+        "cart_updated",
+        "order_placed",
+    ]
     described = await handle.describe()
     attrs = described.typed_search_attributes
     assert attrs.get(search.SCENARIO) == "quick_cart"

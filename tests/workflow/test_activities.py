@@ -34,12 +34,22 @@ class Failing:
 
 def request(key: str = "wf/g0/steps.1/email", **changes: object) -> SendRequest:
     base = SendRequest(
-        key=key, scenario="s", category="marketing", step="steps.1", channel="email",
-        template="t/x", customer_id="c1", now=NOW.isoformat(), run={"id": "s/c1"},
-        trigger={"cart": {"id": "c-1"}}, event={},
-        sources={"": "{% block subject %}Hi {{ contact.first_name }}{% endblock %}"
-                     "{% block html %}<p>{{ cart.id }}</p>{% endblock %}",
-                 "ru": "{% block subject %}Привет{% endblock %}{% block html %}x{% endblock %}"},
+        key=key,
+        scenario="s",
+        category="marketing",
+        step="steps.1",
+        channel="email",
+        template="t/x",
+        customer_id="c1",
+        now=NOW.isoformat(),
+        run={"id": "s/c1"},
+        trigger={"cart": {"id": "c-1"}},
+        event={},
+        sources={
+            "": "{% block subject %}Hi {{ contact.first_name }}{% endblock %}"
+            "{% block html %}<p>{{ cart.id }}</p>{% endblock %}",
+            "ru": "{% block subject %}Привет{% endblock %}{% block html %}x{% endblock %}",
+        },
     )
     for name, value in changes.items():
         setattr(base, name, value)

@@ -36,22 +36,34 @@ async def morning(env: WorkflowEnvironment) -> datetime:
 
 async def webinar_at(env: WorkflowEnvironment, hours_ahead: float) -> dict[str, object]:
     starts = await env.get_current_time() + timedelta(hours=hours_ahead)
-    return {"webinar": {"id": "w-1", "title": "Live", "url": "https://shop.test/w",
-                        "starts_at": starts.isoformat()}}
+    return {
+        "webinar": {
+            "id": "w-1",
+            "title": "Live",
+            "url": "https://shop.test/w",
+            "starts_at": starts.isoformat(),
+        }
+    }
 
 
-async def test_webinar_reminders_fall_back_from_telegram_to_sms(time_env: WorkflowEnvironment) -> None:
+async def test_webinar_reminders_fall_back_from_telegram_to_sms(
+    time_env: WorkflowEnvironment,
+) -> None:
     async with Run(time_env, shipped("webinar_reminder"), contact(telegram_chat_id=None)) as run:
         data = await webinar_at(time_env, 48)
         await run.start(data)
         state = await run.result()
     assert run.sends(state) == [
         (24 * H, "email", "sent"),
-        (48 * H - 15 * 60, "telegram", "skipped"), (48 * H - 15 * 60, "sms", "sent"),
-        (48 * H, "telegram", "skipped"), (48 * H, "sms", "sent"),
+        (48 * H - 15 * 60, "telegram", "skipped"),
+        (48 * H - 15 * 60, "sms", "sent"),
+        (48 * H, "telegram", "skipped"),
+        (48 * H, "sms", "sent"),
     ]
-    assert [o.template for o in run.outbox["sms"].sent] == ["webinar/starting_soon",
-                                                            "webinar/started"]
+    assert [o.template for o in run.outbox["sms"].sent] == [
+        "webinar/starting_soon",
+        "webinar/started",
+    ]
 
 
 async def test_webinar_click_suppresses_the_late_nudges(time_env: WorkflowEnvironment) -> None:
@@ -106,7 +118,7 @@ async def test_if_else_on_engagement(time_env: WorkflowEnvironment) -> None:
         await run.start(at=await morning(time_env))
         await run.at(2 * H)
         await run.signal("message_opened")
-        state = await run.result()
+        await run.result()
     templates = [o.template for o in run.outbox["email"].sent]
     assert templates == ["welcome/hello", "welcome/tips", "welcome/first_order_discount"]
     assert run.outbox["push"].sent == []
@@ -121,7 +133,8 @@ async def test_state_query_mid_run(time_env: WorkflowEnvironment) -> None:
         assert state.current_step == "steps.2"
         assert run.offset(state.next_wakeup) == 2 * 24 * H
         assert [(m.channel, m.template, m.status) for m in state.messages] == [
-            ("email", "welcome/hello", "sent")]
+            ("email", "welcome/hello", "sent")
+        ]
         assert state.version == shipped("welcome_series").version
         await run.signal("order_placed")
         assert (await run.result()).outcome == "converted"
@@ -142,7 +155,8 @@ async def test_many_restarts_continue_as_new(time_env: WorkflowEnvironment) -> N
         await run.signal("order_placed", {"order": {"cart_id": "c-981"}})
         state = await run.result()
         first_history = await time_env.client.get_workflow_handle(
-            run.handle.id, run_id=first_run).fetch_history()
+            run.handle.id, run_id=first_run
+        ).fetch_history()
     assert state.generation == 5
     assert state.outcome == "converted"
     last = first_history.events[-1]

@@ -50,13 +50,17 @@ def contact(**changes: object) -> Contact:
     return Contact.from_json({**FULL_CONTACT, **changes})
 
 
-async def test_no_reaction_reaches_every_rung(time_env: WorkflowEnvironment, tmp_path: Path) -> None:
+async def test_no_reaction_reaches_every_rung(
+    time_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
     async with Run(time_env, ladder(tmp_path), contact()) as run:
         await run.start()
         state = await run.result()
     assert run.sends(state) == [
-        (1 * H, "email", "sent"), (5 * H, "push", "sent"),
-        (7 * H, "telegram", "sent"), (9 * H, "sms", "sent"),
+        (1 * H, "email", "sent"),
+        (5 * H, "push", "sent"),
+        (7 * H, "telegram", "sent"),
+        (9 * H, "sms", "sent"),
     ]
     assert state.outcome == "completed"
     assert [len(run.outbox[c].sent) for c in ("email", "push", "telegram", "sms")] == [1, 1, 1, 1]
@@ -110,8 +114,10 @@ async def test_missing_addresses_are_skipped_and_ladder_moves_on_at_once(
         await run.start()
         state = await run.result()
     assert run.sends(state) == [
-        (1 * H, "email", "sent"), (5 * H, "push", "skipped"),
-        (5 * H, "telegram", "skipped"), (5 * H, "sms", "sent"),
+        (1 * H, "email", "sent"),
+        (5 * H, "push", "skipped"),
+        (5 * H, "telegram", "skipped"),
+        (5 * H, "sms", "sent"),
     ]
     reasons = [m.reason for m in state.messages if m.status == "skipped"]
     assert all(r.startswith("no_address") for r in reasons)
@@ -174,8 +180,12 @@ async def test_frequency_cap_skips_once_reached(
         await run.start()
         state = await run.result()
     statuses = [(m.channel, m.status) for m in state.messages]
-    assert statuses == [("email", "sent"), ("push", "sent"), ("telegram", "skipped"),
-                        ("sms", "skipped")]
+    assert statuses == [
+        ("email", "sent"),
+        ("push", "sent"),
+        ("telegram", "skipped"),
+        ("sms", "skipped"),
+    ]
     assert state.messages[2].reason == "frequency_cap: 2 per 1d reached"
 
 
