@@ -241,6 +241,7 @@ _COMMANDS = {
     "api-key": _api_key,
 }
 
+
 def entry() -> None:
     """Console script: skip interpreter finalisation, where the Temporal SDK core's threads
     can still call into Python and abort the process (seen about once in twelve simulate runs)

@@ -66,9 +66,12 @@ class Parser:
     def __init__(self, doc: Located) -> None:
         self.doc = doc
         self.problems: list[Problem] = []
+        self.silenced: set[Path] = set()
 
     # -- helpers ---------------------------------------------------------------------------
     def fail(self, path: Path, message: str, hint: str = "", *, key: bool = False) -> None:
+        if path in self.silenced and not key:
+            return
         self.problems.append(self.doc.problem(path, message, hint, key=key))
 
     def mapping(
@@ -81,6 +84,10 @@ class Parser:
                 f"allowed keys: {', '.join(allowed)}",
             )
             return {}
+        unknown = [key for key in value if key not in allowed]
+        if unknown:
+            # Follow-on errors (e.g. "needs an event") would only repeat this one.
+            self.silenced.add(path)
         for key in value:
             if key not in allowed:
                 self.fail(

@@ -16,7 +16,7 @@ from orchestrator.model import CHANNELS, FrequencyCap, QuietHours
 from orchestrator.timezones import zone
 
 _WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-_CAP = re.compile(r"^\s*(\d+)\s+(?:(\w+)\s+)?(?:messages?\s+)?per\s+(\S+)\s*$")
+_CAP = re.compile(r"^\s*(\d+)\s+(?:(?!messages?\b)(\w+)\s+)?(?:messages?\s+)?per\s+(\S+)\s*$")
 CAP_HINT = "write '3 per 24h' (all channels) or '1 sms per 1d' (one channel)"
 WINDOW_HINT = "write the window as 'HH:MM-HH:MM' in the customer's time zone, e.g. '21:00-09:00'"
 

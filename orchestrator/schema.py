@@ -18,8 +18,9 @@ WINDOW = r"^\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*$"
 CAP = r"^\s*\d+\s+(\w+\s+)?(messages?\s+)?per\s+\S+\s*$"
 
 
-def _obj(props: dict[str, Any], required: list[str] | None = None,
-         description: str = "") -> dict[str, Any]:
+def _obj(
+    props: dict[str, Any], required: list[str] | None = None, description: str = ""
+) -> dict[str, Any]:
     out: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
     if required:
         out["required"] = required
@@ -32,8 +33,9 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/$defs/{name}"}
 
 
-def _step(kind: str, arg: dict[str, Any], extra: dict[str, Any] | None = None,
-          description: str = "") -> dict[str, Any]:
+def _step(
+    kind: str, arg: dict[str, Any], extra: dict[str, Any] | None = None, description: str = ""
+) -> dict[str, Any]:
     props = {kind: arg, **(extra or {})}
     assert set(props) == set(STEP_KEYS[kind]), kind
     return _obj(props, [kind], description)
@@ -41,64 +43,142 @@ def _step(kind: str, arg: dict[str, Any], extra: dict[str, Any] | None = None,
 
 def scenario_schema() -> dict[str, Any]:
     channel = {"enum": list(CHANNELS)}
-    match = {"oneOf": [
-        {"type": "string", "pattern": EVENT},
-        _obj({"event": {"type": "string", "pattern": EVENT},
-              "when": _ref("condition")}, ["event"]),
-    ]}
-    rung = {"type": "object", "minProperties": 1, "additionalProperties": False,
-            "properties": {**{c: _ref("template") for c in CHANNELS}, "wait": _ref("duration")},
-            "description": "One channel and its template; 'wait' for a reaction before the next"}
-    send = {"oneOf": [
-        {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
-         "properties": {c: _ref("template") for c in CHANNELS}},
-        _obj({"first_of": {"type": "array", "items": channel, "minItems": 1},
-              "template": _ref("template")}, ["first_of", "template"]),
-    ]}
+    match = {
+        "oneOf": [
+            {"type": "string", "pattern": EVENT},
+            _obj(
+                {"event": {"type": "string", "pattern": EVENT}, "when": _ref("condition")},
+                ["event"],
+            ),
+        ]
+    }
+    rung = {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": False,
+        "properties": {**{c: _ref("template") for c in CHANNELS}, "wait": _ref("duration")},
+        "description": "One channel and its template; 'wait' for a reaction before the next",
+    }
+    send = {
+        "oneOf": [
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "minProperties": 1,
+                "maxProperties": 1,
+                "properties": {c: _ref("template") for c in CHANNELS},
+            },
+            _obj(
+                {
+                    "first_of": {"type": "array", "items": channel, "minItems": 1},
+                    "template": _ref("template"),
+                },
+                ["first_of", "template"],
+            ),
+        ]
+    }
     steps = {"type": "array", "minItems": 1, "items": _ref("step")}
     step_kinds = [
         _step("wait", _ref("duration"), description="Sleep, e.g. wait: 1h"),
-        _step("wait_until", {"type": "string", "description": "e.g. webinar.starts_at - 24h"},
-              {"late": {"enum": ["skip", "send"]}}),
+        _step(
+            "wait_until",
+            {"type": "string", "description": "e.g. webinar.starts_at - 24h"},
+            {"late": {"enum": ["skip", "send"]}},
+        ),
         _step("send", send, description="send: {email: welcome/hello}"),
-        _step("escalate", {"type": "array", "items": rung, "minItems": 1},
-              description="A ladder that stops at the first reaction"),
+        _step(
+            "escalate",
+            {"type": "array", "items": rung, "minItems": 1},
+            description="A ladder that stops at the first reaction",
+        ),
         _step("if", _ref("condition"), {"then": _ref("steps"), "else": _ref("steps")}),
-        _step("wait_for", _obj({
-            "event": {"oneOf": [{"type": "string", "pattern": EVENT},
-                                {"type": "array", "items": {"type": "string", "pattern": EVENT}}]},
-            "when": _ref("condition"), "timeout": _ref("duration")}, ["event", "timeout"]),
-            {"on_event": _ref("steps"), "on_timeout": _ref("steps")}),
+        _step(
+            "wait_for",
+            _obj(
+                {
+                    "event": {
+                        "oneOf": [
+                            {"type": "string", "pattern": EVENT},
+                            {"type": "array", "items": {"type": "string", "pattern": EVENT}},
+                        ]
+                    },
+                    "when": _ref("condition"),
+                    "timeout": _ref("duration"),
+                },
+                ["event", "timeout"],
+            ),
+            {"on_event": _ref("steps"), "on_timeout": _ref("steps")},
+        ),
         _step("stop", {"type": ["string", "null"]}, description="End the run here"),
     ]
     top = {
-        "scenario": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*$",
-                     "description": "The scenario id, e.g. abandoned_cart"},
+        "scenario": {
+            "type": "string",
+            "pattern": r"^[a-z][a-z0-9_]*$",
+            "description": "The scenario id, e.g. abandoned_cart",
+        },
         "title": {"type": "string"},
         "description": {"type": "string"},
-        "category": {"enum": ["marketing", "transactional"],
-                     "description": "marketing needs consent per channel (default)"},
-        "trigger": {"oneOf": [{"type": "string", "pattern": EVENT}, _obj({
-            "event": {"type": "string", "pattern": EVENT},
-            "when": _ref("condition"),
-            "per": {"type": "string", "description": "e.g. cart.id; default: the customer"},
-            "again": {"enum": ["restart", "ignore", "signal"]},
-        }, ["event"])], "description": "The event that starts a run"},
-        "goal": {"oneOf": [match, {"type": "array", "items": match}],
-                 "description": "Events that end the run as converted, e.g. order_placed"},
-        "exit": {"oneOf": [match, {"type": "array", "items": match}],
-                 "description": "Events that end the run, not converted"},
-        "reaction": {"type": "array", "items": {"enum": list(REACTIONS)},
-                     "description": "What stops an escalation ladder"},
-        "quiet_hours": {"oneOf": [{"type": "string", "pattern": WINDOW}, _obj({
-            "window": {"type": "string", "pattern": WINDOW},
-            "action": {"enum": ["wait", "skip"]}}, ["window"])],
-            "description": "e.g. '21:00-09:00' in the customer's time zone"},
-        "frequency_cap": {"oneOf": [{"type": "string", "pattern": CAP},
-                                    {"type": "array", "items": {"type": "string", "pattern": CAP}}],
-                          "description": "e.g. '3 per 24h' or '1 sms per 7d'"},
-        "sample": {"type": "object", "additionalProperties": {"type": "object"},
-                   "description": "Example data per event name, for validate and simulate"},
+        "category": {
+            "enum": ["marketing", "transactional"],
+            "description": "marketing needs consent per channel (default)",
+        },
+        "trigger": {
+            "oneOf": [
+                {"type": "string", "pattern": EVENT},
+                _obj(
+                    {
+                        "event": {"type": "string", "pattern": EVENT},
+                        "when": _ref("condition"),
+                        "per": {
+                            "type": "string",
+                            "description": "e.g. cart.id; default: the customer",
+                        },
+                        "again": {"enum": ["restart", "ignore", "signal"]},
+                    },
+                    ["event"],
+                ),
+            ],
+            "description": "The event that starts a run",
+        },
+        "goal": {
+            "oneOf": [match, {"type": "array", "items": match}],
+            "description": "Events that end the run as converted, e.g. order_placed",
+        },
+        "exit": {
+            "oneOf": [match, {"type": "array", "items": match}],
+            "description": "Events that end the run, not converted",
+        },
+        "reaction": {
+            "type": "array",
+            "items": {"enum": list(REACTIONS)},
+            "description": "What stops an escalation ladder",
+        },
+        "quiet_hours": {
+            "oneOf": [
+                {"type": "string", "pattern": WINDOW},
+                _obj(
+                    {
+                        "window": {"type": "string", "pattern": WINDOW},
+                        "action": {"enum": ["wait", "skip"]},
+                    },
+                    ["window"],
+                ),
+            ],
+            "description": "e.g. '21:00-09:00' in the customer's time zone",
+        },
+        "frequency_cap": {
+            "oneOf": [
+                {"type": "string", "pattern": CAP},
+                {"type": "array", "items": {"type": "string", "pattern": CAP}},
+            ],
+            "description": "e.g. '3 per 24h' or '1 sms per 7d'",
+        },
+        "sample": {
+            "type": "object",
+            "additionalProperties": {"type": "object"},
+            "description": "Example data per event name, for validate and simulate",
+        },
         "steps": _ref("steps"),
     }
     assert set(top) == set(TOP_KEYS)
@@ -112,10 +192,15 @@ def scenario_schema() -> dict[str, Any]:
         **_obj(top, ["scenario", "trigger", "steps"]),
         "$defs": {
             "duration": {"type": "string", "pattern": DURATION, "description": DURATION_HINT},
-            "template": {"type": "string", "pattern": TEMPLATE,
-                         "description": "folder/message under templates/"},
-            "condition": {"type": ["string", "boolean"],
-                          "description": "A Jinja2 expression, e.g. cart.total > 0"},
+            "template": {
+                "type": "string",
+                "pattern": TEMPLATE,
+                "description": "folder/message under templates/",
+            },
+            "condition": {
+                "type": ["string", "boolean"],
+                "description": "A Jinja2 expression, e.g. cart.total > 0",
+            },
             "step": {"oneOf": step_kinds},
             "steps": steps,
         },

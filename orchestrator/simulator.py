@@ -10,7 +10,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from temporalio.client import WorkflowHandle
@@ -130,7 +130,8 @@ def quiet_runtime() -> Runtime:
         _RUNTIME = Runtime(
             telemetry=TelemetryConfig(
                 logging=LoggingConfig(
-                    filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
+                    filter=TelemetryFilter(core_level="ERROR", other_level="ERROR")
+                )
             )
         )
         Runtime.set_default(_RUNTIME, error_if_already_set=False)

@@ -15,11 +15,13 @@ class _KeepMail:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
         self.folder.mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns()}.eml"
         content = envelope.original_content or b""
-        (self.folder / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+        (self.folder / name).write_bytes(
+            content if isinstance(content, bytes) else content.encode()
+        )
         return "250 kept"
 
 

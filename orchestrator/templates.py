@@ -111,7 +111,8 @@ def _block(template: Template, name: str, context: dict[str, Any], filename: str
         line = 1
         for frame, lineno in traceback.walk_tb(exc.__traceback__):
             if frame.f_code.co_filename == filename:
-                line = lineno
+                # Compiled-code line -> template line (Jinja keeps the mapping).
+                line = template.get_corresponding_lineno(lineno)
         raise TemplateProblem(f"block {name!r}: {exc}", line) from None
 
 

@@ -25,8 +25,9 @@ def create_app(svc: Services) -> FastAPI:
 
     app.add_middleware(BodyLimit, limit=svc.settings.max_body_bytes)
 
-    app.mount("/static", StaticFiles(directory=Path(__file__).parent.parent / "static"),
-              name="static")
+    app.mount(
+        "/static", StaticFiles(directory=Path(__file__).parent.parent / "static"), name="static"
+    )
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:

@@ -25,8 +25,13 @@ START_WORDS = {"START", "UNSTOP", "YES"}
 HELP_WORDS = {"HELP", "INFO"}
 HELP_TEXT = "Reply STOP to stop messages, START to receive them again."
 # Error codes in a status callback that mean "never again on this number".
-SUPPRESSING = {"21610": "stop", "21211": "invalid_address", "21614": "invalid_address",
-               "30006": "invalid_address", "30005": "invalid_address"}
+SUPPRESSING = {
+    "21610": "stop",
+    "21211": "invalid_address",
+    "21614": "invalid_address",
+    "30006": "invalid_address",
+    "30005": "invalid_address",
+}
 
 
 async def verified_form(request: Request, svc: Services) -> dict[str, str]:
@@ -45,8 +50,10 @@ async def verified_form(request: Request, svc: Services) -> dict[str, str]:
 
 def twiml(message: str | None = None) -> Response:
     body = f"<Message>{escape(message)}</Message>" if message else ""
-    return Response(f'<?xml version="1.0" encoding="UTF-8"?><Response>{body}</Response>',
-                    media_type="application/xml")
+    return Response(
+        f'<?xml version="1.0" encoding="UTF-8"?><Response>{body}</Response>',
+        media_type="application/xml",
+    )
 
 
 @router.post("/status")
@@ -84,6 +91,7 @@ async def inbound(request: Request, svc: Svc) -> Response:
     if word in START_WORDS:
         await svc.contacts.unsuppress(customer, "sms")
         return twiml("You will receive messages again. Reply STOP to stop.")
-    await to_customer_runs(svc, customer, "message_replied", f"sms:{form.get('MessageSid', '')}",
-                           {"channel": "sms"})
+    await to_customer_runs(
+        svc, customer, "message_replied", f"sms:{form.get('MessageSid', '')}", {"channel": "sms"}
+    )
     return twiml()

@@ -23,13 +23,16 @@ def test_shipped_scenarios_conform(path: Path) -> None:
 BASE = {"scenario": "s", "trigger": "x", "steps": [{"wait": "1h"}]}
 
 
-@pytest.mark.parametrize("change", [
-    {"trigers": "x"},
-    {"steps": [{"send": {"fax": "a/b"}}]},
-    {"steps": [{"wait": "soon"}]},
-    {"steps": [{"escalate": [{"email": "a/b", "wiat": "1h"}]}]},
-    {"quiet_hours": "late"},
-    {"frequency_cap": "lots"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"trigers": "x"},
+        {"steps": [{"send": {"fax": "a/b"}}]},
+        {"steps": [{"wait": "soon"}]},
+        {"steps": [{"escalate": [{"email": "a/b", "wiat": "1h"}]}]},
+        {"quiet_hours": "late"},
+        {"frequency_cap": "lots"},
+    ],
+)
 def test_invalid_documents_are_rejected(change: dict[str, object]) -> None:
     assert list(VALIDATOR.iter_errors({**BASE, **change}))
