@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import activity
@@ -23,8 +22,13 @@ from orchestrator.messages import EvalRequest, EvalResult, SendRequest, SendResu
 from orchestrator.policies import cap_reached, consent, quiet_until
 from orchestrator.sendlog import SendLog, SendRecord
 from orchestrator.templates import TemplateProblem, message_context, pick_locale, render
+from orchestrator.tracking import Tracker
 
 log = logging.getLogger(__name__)
+
+
+def _identity(url: str) -> str:
+    return url
 
 
 class Activities:
@@ -37,13 +41,15 @@ class Activities:
         send_log: SendLog,
         channels: dict[str, Channel],
         default_timezone: str = "UTC",
-        link: Callable[[str], str] = lambda url: url,
+        tracker: Tracker | None = None,
+        status_callback_url: str = "",
     ) -> None:
         self.directory = directory
         self.send_log = send_log
         self.channels = channels
         self.default_timezone = default_timezone
-        self.link = link
+        self.tracker = tracker
+        self.status_callback_url = status_callback_url
 
     @activity.defn(name="send")
     async def send(self, req: SendRequest) -> SendResult:
@@ -86,13 +92,21 @@ class Activities:
                     req, now, f"frequency_cap: {cap.limit} {scope}per {window} reached"
                 )
         locale = pick_locale(req.sources, contact.locale)
+        link = _identity
+        if self.tracker is not None:
+            link = self.tracker.link(
+                run_id=str(req.run.get("id", "")),
+                message_key=req.key,
+                customer_id=req.customer_id,
+                channel=req.channel,
+            )
         context = message_context(
             contact=contact.public(),
             trigger=req.trigger,
             event=req.event,
             run=req.run,
             timezone=timezone,
-            link=self.link,
+            link=link,
         )
         try:
             message = render(
@@ -106,6 +120,8 @@ class Activities:
             return await self._skip(req, now, f"template_error: {exc}", status="failed")
         out = Outbound(
             marketing=req.category == "marketing",
+            status_callback_url=self.status_callback_url,
+            **self._email_urls(req),
             key=req.key,
             channel=req.channel,
             address=address,
@@ -137,6 +153,23 @@ class Activities:
             locale=locale,
             preview=message.preview() if req.preview else "",
         )
+
+    def _email_urls(self, req: SendRequest) -> dict[str, str]:
+        if self.tracker is None or req.channel != "email":
+            return {}
+        urls = {
+            "open_pixel_url": self.tracker.pixel_url(
+                run_id=str(req.run.get("id", "")), message_key=req.key, customer_id=req.customer_id
+            )
+        }
+        if req.category == "marketing":
+            urls["unsubscribe_url"] = self.tracker.unsubscribe_url(
+                customer_id=req.customer_id,
+                channel="email",
+                message_key=req.key,
+                run_id=str(req.run.get("id", "")),
+            )
+        return urls
 
     async def _skip(
         self, req: SendRequest, now: datetime, reason: str, status: str = "skipped"

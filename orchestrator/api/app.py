@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from orchestrator.api import contacts, events, twilio_hooks
+from orchestrator.api import contacts, events, telegram_hooks, tracking_routes, twilio_hooks
 from orchestrator.api.limits import BodyLimit
 from orchestrator.api.services import Services
 
@@ -22,6 +22,8 @@ def create_app(svc: Services) -> FastAPI:
     app.include_router(events.router)
     app.include_router(contacts.router)
     app.include_router(twilio_hooks.router)
+    app.include_router(telegram_hooks.router)
+    app.include_router(tracking_routes.router)
 
     app.add_middleware(BodyLimit, limit=svc.settings.max_body_bytes)
 

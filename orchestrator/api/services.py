@@ -16,6 +16,8 @@ from orchestrator.store.contacts import SqlContacts
 from orchestrator.store.events import EventLog
 from orchestrator.store.runs import SqlRunIndex
 from orchestrator.store.sendlog import SqlSendLog
+from orchestrator.store.tokens import TokenUses
+from orchestrator.tracking import Tracker
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class Services:
     events: EventLog
     runs: SqlRunIndex
     keys: ApiKeys
+    tokens: TokenUses
+    tracker: Tracker | None = None
     settings: ApiSettings = field(default_factory=ApiSettings)
 
 
@@ -56,6 +60,7 @@ def build_services(
     task_queue: str,
     settings: ApiSettings | None = None,
     options: RunOptions | None = None,
+    tracker: Tracker | None = None,
 ) -> Services:
     batcher = WriteBatcher(sessions)
     runs = SqlRunIndex(sessions, batcher)
@@ -69,5 +74,7 @@ def build_services(
         events=EventLog(sessions, batcher),
         runs=runs,
         keys=ApiKeys(sessions),
+        tokens=TokenUses(sessions),
+        tracker=tracker,
         settings=settings or ApiSettings(),
     )

@@ -17,11 +17,12 @@ from tests_store_url import migrated_sqlite
 from channels.outbox import OutboxChannel
 from orchestrator.activities import Activities
 from orchestrator.api.app import create_app
-from orchestrator.api.serve import serving
+from orchestrator.api.serve import free_port, serving
 from orchestrator.api.services import ApiSettings, Services, build_services
 from orchestrator.model import CHANNELS
 from orchestrator.runtime import build_worker
 from orchestrator.store.db import make_engine, sessions
+from orchestrator.tracking import Tracker
 
 
 @dataclass
@@ -61,19 +62,29 @@ async def api(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Api
     engine = make_engine(url)
     factory = sessions(engine)
     queue = f"api-{uuid.uuid4()}"
+    port = free_port()
+    tracker = Tracker(b"k" * 32, f"http://127.0.0.1:{port}")
     svc = build_services(
         dev_env.client,
         factory,
         {scenario.id: scenario},
         task_queue=queue,
-        settings=ApiSettings(max_body_bytes=64_000),
+        settings=ApiSettings(
+            max_body_bytes=64_000,
+            telegram_secret_token="tg-secret",
+            telegram_bot_username="omni_test_bot",
+            postal_address="Shop GmbH, Hauptstr. 1, Berlin",
+        ),
+        tracker=tracker,
     )
     outbox = {c: OutboxChannel(c) for c in CHANNELS}
-    activities = Activities(directory=svc.contacts, send_log=svc.send_log, channels=dict(outbox))
+    activities = Activities(
+        directory=svc.contacts, send_log=svc.send_log, channels=dict(outbox), tracker=tracker
+    )
     key = await svc.keys.create("test shop")
     async with (
         build_worker(dev_env.client, task_queue=queue, activities=activities),
-        serving(create_app(svc)) as base,
+        serving(create_app(svc), port=port) as base,
         httpx.AsyncClient(base_url=base) as client,
     ):
         yield Api(client, key, svc, outbox, cart=f"c-{uuid.uuid4().hex[:10]}")

@@ -1,0 +1,101 @@
+"""Telegram: deep-link /start linking a chat to a customer, /stop, replies as reactions.
+
+The same handler serves the webhook (secret-token header) and long polling (development)."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+
+from orchestrator.api.auth import require_key
+from orchestrator.api.events import services
+from orchestrator.api.reactions import to_customer_runs
+from orchestrator.api.services import Services
+from orchestrator.tracking import TokenError
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["webhooks"])
+Svc = Annotated[Services, Depends(services)]
+
+
+async def handle_update(svc: Services, update: dict[str, Any]) -> str:
+    """Apply one Bot API update; returns what was done (for logs and tests)."""
+    update_id = update.get("update_id")
+    if not isinstance(update_id, int):
+        return "ignored: no update_id"
+    if not await svc.tokens.first_use(f"tg-update:{update_id}"):
+        return "duplicate"
+    message = update.get("message") or {}
+    chat = (message.get("chat") or {}).get("id")
+    text = str(message.get("text") or "").strip()
+    if chat is None or not text:
+        return "ignored"
+    chat_id = str(chat)
+    command, _, arg = text.partition(" ")
+    command = command.split("@")[0].lower()
+    if command == "/start" and arg and svc.tracker is not None:
+        try:
+            customer = svc.tracker.telegram_customer(arg.strip())
+        except TokenError:
+            return "refused: bad link"
+        if not await svc.tokens.first_use(f"tg-link:{arg.strip()}"):
+            return "refused: link already used"
+        if await svc.contacts.get(customer) is None:
+            return "refused: unknown customer"
+        await svc.contacts.upsert(
+            {"id": customer, "telegram_chat_id": chat_id, "consents": {"telegram": True}},
+            source="telegram /start",
+        )
+        await svc.contacts.unsuppress(customer, "telegram")
+        return f"linked {customer}"
+    customer = await svc.contacts.find("telegram", chat_id)
+    if customer is None:
+        return "ignored: unknown chat"
+    if command == "/stop":
+        await svc.contacts.suppress(customer, "telegram", "stop")
+        return f"stopped {customer}"
+    await to_customer_runs(
+        svc, customer, "message_replied", f"tg:{update_id}", {"channel": "telegram"}
+    )
+    return f"reply from {customer}"
+
+
+@router.post("/webhooks/telegram")
+async def telegram_webhook(request: Request, svc: Svc) -> dict[str, str]:
+    secret = svc.settings.telegram_secret_token
+    if not secret:
+        raise HTTPException(404, detail="the Telegram webhook is not configured")
+    given = request.headers.get("x-telegram-bot-api-secret-token", "")
+    if not hmac.compare_digest(given.encode(), secret.encode()):
+        raise HTTPException(403, detail="bad secret token")
+    try:
+        update = await request.json()
+    except ValueError:
+        raise HTTPException(422, detail="body is not JSON") from None
+    if not isinstance(update, dict):
+        raise HTTPException(422, detail="an update is a JSON object")
+    return {"result": await handle_update(svc, update)}
+
+
+@router.post(
+    "/v1/contacts/{contact_id}/telegram-link",
+    tags=["contacts"],
+    dependencies=[Depends(require_key)],
+)
+async def telegram_link(contact_id: str, svc: Svc) -> dict[str, str]:
+    """A t.me deep link that connects the customer's Telegram chat when they press Start."""
+    if svc.tracker is None or not svc.settings.telegram_bot_username:
+        raise HTTPException(
+            409,
+            detail="set OMNI_TELEGRAM_BOT_USERNAME and the tracking secret to issue Telegram links",
+        )
+    if await svc.contacts.get(contact_id) is None:
+        raise HTTPException(404, detail=f"no contact {contact_id!r}")
+    try:
+        url = svc.tracker.telegram_link(svc.settings.telegram_bot_username, contact_id)
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    return {"url": url}
