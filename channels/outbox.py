@@ -23,9 +23,15 @@ class OutboxChannel:
         self.sent.append(out)
         if self.file is not None:
             self.file.parent.mkdir(parents=True, exist_ok=True)
-            record = {"key": out.key, "channel": out.channel, "to": out.address,
-                      "customer_id": out.customer_id, "scenario": out.scenario,
-                      "template": out.template, "message": asdict(out.message)}
+            record = {
+                "key": out.key,
+                "channel": out.channel,
+                "to": out.address,
+                "customer_id": out.customer_id,
+                "scenario": out.scenario,
+                "template": out.template,
+                "message": asdict(out.message),
+            }
             with self.file.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
         return Delivery(provider_id=f"outbox-{self.name}-{out.key}")

@@ -10,8 +10,9 @@ from collections.abc import Callable
 class TokenBucket:
     """``rate`` tokens a second, bursting to ``burst``; ``acquire`` waits for a token."""
 
-    def __init__(self, rate: float, burst: float | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, rate: float, burst: float | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate

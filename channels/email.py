@@ -1,0 +1,162 @@
+"""Email over SMTP (aiosmtplib): STARTTLS or implicit TLS, AUTH, one connection reused.
+
+Idempotency: the send log is checked before sending and written after. If the worker dies
+between the server's 250 and the log write, the retried activity sends again with the same
+Message-ID (derived from the idempotency key), which mail systems use to drop duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from dataclasses import dataclass
+
+import aiosmtplib
+
+from channels.base import (
+    ChannelMisconfigured,
+    Delivery,
+    Outbound,
+    PermanentChannelError,
+    TransientChannelError,
+)
+from channels.email_message import (
+    DkimKey,
+    bare_address,
+    build,
+    message_id,
+    sender_domain,
+    to_bytes,
+)
+from channels.ratelimit import TokenBucket
+
+INVALID_RECIPIENT = {550, 551, 553}
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    #: SMTP server host and port.
+    host: str
+    port: int = 587
+    #: "starttls" (port 587), "tls" (implicit TLS, port 465) or "none" (local sinks only).
+    security: str = "starttls"
+    #: AUTH credentials; empty username skips AUTH.
+    username: str = ""
+    password: str = ""
+    #: The From header, e.g. "Shop <news@shop.example>".
+    sender: str = "Omni <omni@localhost>"
+    reply_to: str = ""
+    #: Postal address appended to every message (CAN-SPAM).
+    postal_address: str = ""
+    #: Optional mailto for List-Unsubscribe, besides the https one-click link.
+    unsubscribe_mailto: str = ""
+    dkim: DkimKey | None = None
+    #: CA bundle for a private server certificate; None uses the system store.
+    ca_file: str | None = None
+    timeout: float = 30.0
+    #: Messages per second for this account, shared by every run in the worker.
+    rate_per_second: float = 50.0
+
+
+class EmailChannel:
+    name = "email"
+
+    def __init__(self, settings: EmailSettings) -> None:
+        self.settings = settings
+        self._smtp: aiosmtplib.SMTP | None = None
+        self._lock = asyncio.Lock()
+        self._rate = TokenBucket(settings.rate_per_second)
+
+    def _client(self) -> aiosmtplib.SMTP:
+        s = self.settings
+        context = ssl.create_default_context(cafile=s.ca_file)
+        return aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            timeout=s.timeout,
+            use_tls=s.security == "tls",
+            start_tls=s.security == "starttls",
+            tls_context=context,
+        )
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        smtp = self._client()
+        try:
+            await smtp.connect()
+            if self.settings.username:
+                await smtp.login(self.settings.username, self.settings.password)
+        except BaseException:
+            smtp.close()
+            raise
+
+        return smtp
+
+    async def _open(self) -> aiosmtplib.SMTP:
+        """Connect, turning configuration mistakes into ChannelMisconfigured."""
+        try:
+            return await self._connect()
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            raise ChannelMisconfigured(
+                f"SMTP login to {self.settings.host} refused ({exc.code})"
+            ) from None
+        except ssl.SSLError as exc:
+            raise ChannelMisconfigured(
+                f"TLS with {self.settings.host} failed: {exc.__class__.__name__}"
+            ) from None
+
+    async def check(self) -> None:
+        try:
+            smtp = await self._open()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise ChannelMisconfigured(
+                f"cannot reach SMTP {self.settings.host}:"
+                f"{self.settings.port}: {exc.__class__.__name__}"
+            ) from None
+        await smtp.quit()
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self._smtp is not None and self._smtp.is_connected:
+                await self._smtp.quit()
+            self._smtp = None
+
+    async def send(self, out: Outbound) -> Delivery:
+        s = self.settings
+        msg = build(
+            out,
+            sender=s.sender,
+            reply_to=s.reply_to,
+            postal_address=s.postal_address,
+            unsubscribe_mailto=s.unsubscribe_mailto,
+        )
+        raw = to_bytes(msg, s.dkim)
+        await self._rate.acquire()
+        async with self._lock:  # one connection, reused; SMTP is one transaction at a time
+            try:
+                if self._smtp is None or not self._smtp.is_connected:
+                    self._smtp = await self._open()
+                refused, _ = await self._smtp.sendmail(
+                    bare_address(s.sender), [str(out.address)], raw
+                )
+            except ChannelMisconfigured:
+                raise
+            except aiosmtplib.SMTPRecipientsRefused as exc:
+                raise _map_code(exc.recipients[0].code, exc.recipients[0].message) from None
+            except aiosmtplib.SMTPResponseException as exc:
+                self._smtp = None if exc.code >= 500 else self._smtp
+                raise _map_code(exc.code, exc.message) from None
+            except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+                self._smtp = None  # reconnect on the next message
+                raise TransientChannelError(f"SMTP: {exc.__class__.__name__}") from None
+        if refused:
+            code, text = next(iter(refused.values()))
+            raise _map_code(code, text)
+        return Delivery(provider_id=message_id(out.key, sender_domain(s.sender)))
+
+
+def _map_code(code: int, text: str) -> Exception:
+    if 400 <= code < 500:
+        return TransientChannelError(f"SMTP {code}: {text}")
+    if code in INVALID_RECIPIENT:
+        return PermanentChannelError(f"invalid_address: SMTP {code} {text}", suppress=True)
+    return PermanentChannelError(f"rejected: SMTP {code} {text}")
