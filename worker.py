@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -16,6 +16,8 @@ from temporalio.client import Client
 from temporalio.service import TLSConfig
 
 from channels.base import Channel
+from channels.email import EmailChannel, EmailSettings
+from channels.email_message import DkimKey
 from channels.outbox import OutboxChannel
 from orchestrator.activities import Activities
 from orchestrator.api.app import create_app
@@ -27,6 +29,7 @@ from orchestrator.runtime import build_worker
 from orchestrator.store.contacts import SqlContacts
 from orchestrator.store.db import default_url, make_engine, sessions
 from orchestrator.store.sendlog import SqlSendLog
+from orchestrator.tracking import Tracker
 
 log = logging.getLogger("omni.worker")
 
@@ -64,6 +67,43 @@ class WorkerConfig:
     strict_events: bool = False
     #: Largest accepted request body in bytes.
     max_body_bytes: int = 1_048_576
+    #: HMAC secret for tracking links (>= 32 bytes); comma-separated older secrets still verify.
+    tracking_secret: str = ""
+    tracking_previous: tuple[str, ...] = ()
+    #: SMTP server; unset: email goes to the development outbox.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    email_from: str = "Omni <omni@localhost>"
+    email_reply_to: str = ""
+    #: Postal address in every marketing email footer and the unsubscribe page (CAN-SPAM).
+    postal_address: str = ""
+    #: DKIM: selector, domain and PEM private key file; all three or none.
+    dkim_selector: str = ""
+    dkim_domain: str = ""
+    dkim_key_file: Path | None = None
+    #: Telegram webhook secret and the bot's username (for t.me deep links).
+    telegram_secret_token: str = ""
+    telegram_bot_username: str = ""
+    #: Twilio auth token, to verify webhook signatures.
+    twilio_auth_token: str = ""
+
+    def __repr__(self) -> str:
+        # Never print secrets (this object ends up in logs and tracebacks).
+        hidden = {
+            "api_key",
+            "tracking_secret",
+            "tracking_previous",
+            "smtp_password",
+            "telegram_secret_token",
+            "twilio_auth_token",
+        }
+        shown = ", ".join(
+            f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name not in hidden
+        )
+        return f"WorkerConfig({shown})"
 
     @property
     def db_url(self) -> str:
@@ -95,6 +135,22 @@ class WorkerConfig:
             public_base_url=e.get("OMNI_PUBLIC_URL", defaults.public_base_url).rstrip("/"),
             strict_events=e.get("OMNI_STRICT_EVENTS", "").lower() in ("1", "true", "yes"),
             max_body_bytes=int(e.get("OMNI_MAX_BODY_BYTES", defaults.max_body_bytes)),
+            tracking_secret=e.get("OMNI_TRACKING_SECRET", ""),
+            tracking_previous=tuple(x for x in e.get("OMNI_TRACKING_PREVIOUS", "").split(",") if x),
+            smtp_host=e.get("OMNI_SMTP_HOST", ""),
+            smtp_port=int(e.get("OMNI_SMTP_PORT", defaults.smtp_port)),
+            smtp_security=e.get("OMNI_SMTP_SECURITY", defaults.smtp_security),
+            smtp_username=e.get("OMNI_SMTP_USERNAME", ""),
+            smtp_password=e.get("OMNI_SMTP_PASSWORD", ""),
+            email_from=e.get("OMNI_EMAIL_FROM", defaults.email_from),
+            email_reply_to=e.get("OMNI_EMAIL_REPLY_TO", ""),
+            postal_address=e.get("OMNI_POSTAL_ADDRESS", ""),
+            dkim_selector=e.get("OMNI_DKIM_SELECTOR", ""),
+            dkim_domain=e.get("OMNI_DKIM_DOMAIN", ""),
+            dkim_key_file=path("OMNI_DKIM_KEY_FILE"),
+            telegram_secret_token=e.get("OMNI_TELEGRAM_SECRET_TOKEN", ""),
+            telegram_bot_username=e.get("OMNI_TELEGRAM_BOT_USERNAME", ""),
+            twilio_auth_token=e.get("OMNI_TWILIO_AUTH_TOKEN", ""),
         )
 
     def tls(self) -> TLSConfig | bool:
@@ -130,10 +186,49 @@ def open_store(config: WorkerConfig) -> tuple[AsyncEngine, async_sessionmaker[As
     return engine, sessions(engine)
 
 
+def tracker(config: WorkerConfig) -> Tracker | None:
+    if not config.tracking_secret:
+        return None
+    return Tracker(
+        config.tracking_secret.encode(),
+        config.public_base_url,
+        previous=tuple(p.encode() for p in config.tracking_previous),
+    )
+
+
+def email_settings(config: WorkerConfig) -> EmailSettings | None:
+    if not config.smtp_host:
+        return None
+    dkim = None
+    if config.dkim_selector or config.dkim_domain or config.dkim_key_file:
+        if not (config.dkim_selector and config.dkim_domain and config.dkim_key_file):
+            raise ValueError(
+                "DKIM needs OMNI_DKIM_SELECTOR, OMNI_DKIM_DOMAIN and OMNI_DKIM_KEY_FILE together"
+            )
+        dkim = DkimKey(config.dkim_selector, config.dkim_domain, config.dkim_key_file.read_bytes())
+    return EmailSettings(
+        host=config.smtp_host,
+        port=config.smtp_port,
+        security=config.smtp_security,
+        username=config.smtp_username,
+        password=config.smtp_password,
+        sender=config.email_from,
+        reply_to=config.email_reply_to,
+        postal_address=config.postal_address,
+        dkim=dkim,
+    )
+
+
 def build_channels(config: WorkerConfig) -> dict[str, Channel]:
-    """Every channel without a configured provider records to the development outbox."""
+    """Configured providers; every other channel records to the development outbox."""
     outbox = config.data_dir / "outbox"
-    return {name: OutboxChannel(name, file=outbox / f"{name}.jsonl") for name in CHANNELS}
+    channels: dict[str, Channel] = {
+        name: OutboxChannel(name, file=outbox / f"{name}.jsonl") for name in CHANNELS
+    }
+    email = email_settings(config)
+    if email is not None:
+        channels["email"] = EmailChannel(email)
+    return channels
 
 
 def build_activities(
@@ -144,6 +239,10 @@ def build_activities(
         send_log=SqlSendLog(factory),
         channels=channels,
         default_timezone=config.default_timezone,
+        tracker=tracker(config),
+        status_callback_url=f"{config.public_base_url}/webhooks/twilio/status"
+        if config.twilio_auth_token
+        else "",
     )
 
 
@@ -182,9 +281,20 @@ async def run_api(config: WorkerConfig, client: Client | None = None) -> None:
         strict_events=config.strict_events,
         max_body_bytes=config.max_body_bytes,
         public_base_url=config.public_base_url,
+        telegram_secret_token=config.telegram_secret_token or None,
+        telegram_bot_username=config.telegram_bot_username,
+        twilio_auth_token=config.twilio_auth_token or None,
+        postal_address=config.postal_address,
     )
     app = create_app(
-        build_services(client, factory, scenarios, task_queue=config.task_queue, settings=settings)
+        build_services(
+            client,
+            factory,
+            scenarios,
+            task_queue=config.task_queue,
+            settings=settings,
+            tracker=tracker(config),
+        )
     )
     try:
         async with serving(app, host=config.api_host, port=config.api_port):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import activity
@@ -92,7 +93,7 @@ class Activities:
                     req, now, f"frequency_cap: {cap.limit} {scope}per {window} reached"
                 )
         locale = pick_locale(req.sources, contact.locale)
-        link = _identity
+        link: Callable[[str], str] = _identity
         if self.tracker is not None:
             link = self.tracker.link(
                 run_id=str(req.run.get("id", "")),

@@ -272,7 +272,7 @@ class Parser:
         )
         window = data.get("window")
         try:
-            start, end = parse_window(window)
+            start, end = parse_window(str(window) if window is not None else "")
         except PolicyError as exc:
             self.fail(
                 path + ("window",) if not isinstance(value, str) else path, str(exc), exc.hint
@@ -442,6 +442,5 @@ class Parser:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: f"text {value!r}"}.get(
-        type(value), f"{type(value).__name__} {value!r}"
-    )
+    names: dict[type, str] = {dict: "a mapping", list: "a list", str: f"text {value!r}"}
+    return names.get(type(value), f"{type(value).__name__} {value!r}")

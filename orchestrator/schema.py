@@ -111,7 +111,7 @@ def scenario_schema() -> dict[str, Any]:
         ),
         _step("stop", {"type": ["string", "null"]}, description="End the run here"),
     ]
-    top = {
+    top: dict[str, Any] = {
         "scenario": {
             "type": "string",
             "pattern": r"^[a-z][a-z0-9_]*$",

@@ -51,9 +51,10 @@ async def handle_update(svc: Services, update: dict[str, Any]) -> str:
         )
         await svc.contacts.unsuppress(customer, "telegram")
         return f"linked {customer}"
-    customer = await svc.contacts.find("telegram", chat_id)
-    if customer is None:
+    known = await svc.contacts.find("telegram", chat_id)
+    if known is None:
         return "ignored: unknown chat"
+    customer = known
     if command == "/stop":
         await svc.contacts.suppress(customer, "telegram", "stop")
         return f"stopped {customer}"
