@@ -1,0 +1,215 @@
+"""End to end on a real Temporal dev server: event in through the API, email out through a
+real SMTP server, tracking back in through the API, and the run reacting."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from harness import write_scenario
+from peers.smtp import SmtpPeer
+from temporalio.testing import WorkflowEnvironment
+from tests_store_url import migrated_sqlite
+
+from channels.base import Channel
+from channels.email import EmailChannel, EmailSettings
+from channels.outbox import OutboxChannel
+from orchestrator.activities import Activities
+from orchestrator.api.app import create_app
+from orchestrator.api.serve import free_port, serving
+from orchestrator.api.services import ApiSettings, Services, build_services
+from orchestrator.runtime import build_worker
+from orchestrator.store.db import make_engine, sessions
+from orchestrator.tracking import Tracker
+
+LADDER = """
+scenario: e2e_cart
+trigger: {event: cart_updated, per: cart.id}
+goal: {event: order_placed}
+steps:
+  - wait: 1s
+  - escalate:
+      - email: e2e/reminder
+        wait: 3s
+      - push: e2e/reminder
+        wait: 1s
+      - telegram: e2e/reminder
+        wait: 1s
+      - sms: e2e/reminder
+        wait: 1s
+      - email: e2e/reminder
+sample:
+  cart_updated: {cart: {id: c-1, url: "https://shop.example/cart"}}
+"""
+TEMPLATES = {
+    "e2e/reminder/email": "{% block subject %}Your cart{% endblock %}"
+    '{% block html %}<p><a href="{{ link(cart.url) }}">Back to your cart</a></p>{% endblock %}',
+    "e2e/reminder/push": "{% block title %}Cart{% endblock %}{% block body %}b{% endblock %}"
+    "{% block url %}{{ link(cart.url) }}{% endblock %}",
+    "e2e/reminder/telegram": "{% block text %}Cart{% endblock %}",
+    "e2e/reminder/sms": "{% block text %}Cart {{ link(cart.url) }}{% endblock %}",
+}
+
+
+@dataclass
+class Stack:
+    http: httpx.AsyncClient
+    svc: Services
+    smtp: SmtpPeer
+    outbox: dict[str, OutboxChannel]
+    key: str
+    cart: str
+
+    @property
+    def wid(self) -> str:
+        return f"e2e_cart/cart-{self.cart}"
+
+    async def trigger(self) -> None:
+        answer = await self.http.post(
+            "/v1/events",
+            headers={"Authorization": f"Bearer {self.key}"},
+            json={
+                "name": "cart_updated",
+                "customer_id": "e2e",
+                "event_id": f"{self.cart}-t",
+                "data": {"cart": {"id": self.cart, "url": "https://shop.example/cart"}},
+                "contact": CONTACT,
+            },
+        )
+        assert answer.status_code == 202, answer.text
+
+    async def state(self) -> dict[str, Any]:
+        return await self.svc.client.get_workflow_handle(self.wid).query("state")  # type: ignore[no-any-return]
+
+    async def result(self) -> dict[str, Any]:
+        handle = self.svc.client.get_workflow_handle(self.wid)
+        return await asyncio.wait_for(handle.result(), timeout=30)  # type: ignore[no-any-return]
+
+
+CONTACT = {
+    "email": "alex@example.com",
+    "phone": "+15005550006",
+    "telegram_chat_id": "77",
+    "push_subscriptions": [
+        {"endpoint": "https://push.test/1", "keys": {"p256dh": "p", "auth": "a"}}
+    ],
+    "consents": {"email": True, "push": True, "telegram": True, "sms": True},
+}
+
+
+async def until(check: Callable[[], Awaitable[bool] | bool], timeout: float = 15) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = check()
+        if await value if isinstance(value, Awaitable) else value:
+            return
+        assert asyncio.get_running_loop().time() < deadline, "not reached in time"
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def stack(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Stack]:
+    scenario = write_scenario(tmp_path, LADDER, TEMPLATES)
+    engine = make_engine(await migrated_sqlite(tmp_path))
+    factory = sessions(engine)
+    port = free_port()
+    tracker = Tracker(b"e" * 32, f"http://127.0.0.1:{port}")
+    queue = f"e2e-{uuid.uuid4()}"
+    svc = build_services(
+        dev_env.client,
+        factory,
+        {scenario.id: scenario},
+        task_queue=queue,
+        settings=ApiSettings(public_base_url=f"http://127.0.0.1:{port}"),
+        tracker=tracker,
+    )
+    outbox = {c: OutboxChannel(c) for c in ("push", "telegram", "sms")}
+    with SmtpPeer() as smtp:
+        email = EmailChannel(
+            EmailSettings(
+                host="127.0.0.1", port=smtp.port, security="none", sender="Shop <news@shop.example>"
+            )
+        )
+        channels: dict[str, Channel] = {"email": email, **outbox}
+        activities = Activities(
+            directory=svc.contacts, send_log=svc.send_log, channels=channels, tracker=tracker
+        )
+        key = await svc.keys.create("e2e")
+        async with (
+            build_worker(dev_env.client, task_queue=queue, activities=activities),
+            serving(create_app(svc), port=port) as base,
+            httpx.AsyncClient(base_url=base) as http,
+        ):
+            yield Stack(http, svc, smtp, outbox, key, f"c-{uuid.uuid4().hex[:8]}")
+        await email.close()
+    await engine.dispose()
+
+
+def local(url: str) -> str:
+    return re.sub(r"^http://127\.0\.0\.1:\d+", "", url)
+
+
+async def test_open_pixel_stops_the_ladder(stack: Stack) -> None:
+    await stack.trigger()
+    await until(lambda: len(stack.smtp.received) == 1)
+    html = stack.smtp.received[0].message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    pixel = re.search(r'<img src="([^"]+/t/o/[^"]+)"', html)
+    assert pixel is not None
+    fetched = await stack.http.get(local(pixel.group(1)))
+    assert fetched.status_code == 200
+    state = await stack.result()
+    assert [(m["channel"], m["status"]) for m in state["messages"]] == [("email", "sent")]
+    assert state["engagement"]["opened"] is True
+    assert all(not o.sent for o in stack.outbox.values())
+    logged = await stack.svc.send_log.get(state["messages"][0]["key"])
+    assert logged is not None and logged.status == "sent"
+
+
+async def test_nobody_reacts_and_the_run_reaches_sms(stack: Stack) -> None:
+    await stack.trigger()
+    state = await stack.result()
+    assert [m["channel"] for m in state["messages"] if m["status"] == "sent"] == [
+        "email",
+        "push",
+        "telegram",
+        "sms",
+        "email",
+    ]
+    sms = stack.outbox["sms"].sent[0]
+    assert sms.address == "+15005550006" and "/t/c/" in sms.message.text  # tracked short link
+    assert len(stack.smtp.received) == 2
+
+
+async def test_unsubscribe_mid_run(stack: Stack) -> None:
+    await stack.trigger()
+    await until(lambda: len(stack.smtp.received) == 1)
+    header = stack.smtp.received[0].message["List-Unsubscribe"]
+    url = re.search(r"<(http[^>]+)>", header)
+    assert url is not None
+    one_click = await stack.http.post(
+        local(url.group(1)),
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert one_click.status_code == 200
+    state = await stack.result()
+    last = state["messages"][-1]
+    assert (last["channel"], last["status"], last["reason"]) == (
+        "email",
+        "skipped",
+        "suppressed: unsubscribed",
+    )
+    assert len(stack.smtp.received) == 1  # nothing more by email after unsubscribing
+    assert [m["channel"] for m in state["messages"] if m["status"] == "sent"] == [
+        "email",
+        "push",
+        "telegram",
+        "sms",
+    ]
