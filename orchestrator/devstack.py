@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import secrets
 import signal
 from pathlib import Path
 
 import worker
 from orchestrator.api.keys import ApiKeys
 from orchestrator.devserver import start_dev_server
+from orchestrator.sinks import start_smtp_sink
 from orchestrator.store.migrate import upgrade_async
 
 TEMPORAL_PORT = 7233
+SMTP_SINK_PORT = 2525
 UI_PORT = 8233
 
 
@@ -32,10 +36,27 @@ async def dev_api_key(config: worker.WorkerConfig) -> str:
     return key
 
 
+def dev_secret(config: worker.WorkerConfig) -> str:
+    """The tracking secret for local use, made once and kept in the data folder."""
+    path: Path = config.data_dir / "tracking-secret"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48) + "\n", encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
 async def run_dev() -> int:
     config = worker.WorkerConfig.from_env()
     worker.load_scenarios(config)  # fail before starting anything if a scenario is broken
     config.data_dir.mkdir(parents=True, exist_ok=True)
+    sink = None
+    if not config.smtp_host:  # no provider: a local SMTP server that keeps the mail
+        sink = start_smtp_sink(config.data_dir / "mail", port=SMTP_SINK_PORT)
+        config = dataclasses.replace(
+            config, smtp_host="127.0.0.1", smtp_port=SMTP_SINK_PORT, smtp_security="none"
+        )
+    if not config.tracking_secret:
+        config = dataclasses.replace(config, tracking_secret=dev_secret(config))
     await upgrade_async(config.db_url)
     key = await dev_api_key(config)
     db = config.data_dir / "temporal.db"
@@ -63,7 +84,15 @@ async def run_dev() -> int:
             f"worker               task queue {config.task_queue!r}, scenarios in "
             f"{config.scenarios_dir}/"
         )
-        print(f"outbox               {config.data_dir / 'outbox'}/<channel>.jsonl")
+        if sink is not None:
+            print(
+                f"SMTP sink            127.0.0.1:{SMTP_SINK_PORT}  (mail kept in "
+                f"{config.data_dir / 'mail'}/*.eml)"
+            )
+        print(
+            f"outbox               {config.data_dir / 'outbox'}/<channel>.jsonl "
+            "(push, Telegram, SMS without a provider)"
+        )
         print(
             "try:  .venv/bin/omni send-event cart_updated --customer 42 "
             '--contact \'{"email": "alex@example.com", "consents": {"email": true}}\' '
@@ -77,5 +106,7 @@ async def run_dev() -> int:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+    if sink is not None:
+        sink.stop()
     print("stopped")
     return 0
