@@ -20,8 +20,9 @@ import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +34,7 @@ from orchestrator.contacts import Contact, InMemoryDirectory  # noqa: E402
 from orchestrator.devserver import start_dev_server  # noqa: E402
 from orchestrator.ids import run_key, workflow_id  # noqa: E402
 from orchestrator.loader import load_or_raise, version_of  # noqa: E402
-from orchestrator.messages import EventSignal, RunInput, RunOptions  # noqa: E402
+from orchestrator.messages import EventSignal, RunInput, RunOptions, RunState  # noqa: E402
 from orchestrator.model import CHANNELS, Scenario  # noqa: E402
 from orchestrator.runtime import build_worker  # noqa: E402
 from orchestrator.sendlog import InMemorySendLog  # noqa: E402
@@ -94,7 +95,7 @@ async def omni(client: Client, n: int, concurrency: int) -> tuple[float, float, 
         channels=dict(outbox),
     )
     queue, tag = f"bench-omni-{uuid.uuid4()}", uuid.uuid4().hex[:6]
-    handles = []
+    handles: list[WorkflowHandle[Any, RunState]] = []
     before = rss_mib()
     async with build_worker(
         client, task_queue=queue, activities=activities, max_concurrent_activities=200
@@ -125,7 +126,14 @@ async def omni(client: Client, n: int, concurrency: int) -> tuple[float, float, 
         # as real carts do, so the figure is the engine's capacity, not the waits' length.
         t0 = time.perf_counter()
         await bounded(n, concurrency, start)
-        states = await asyncio.gather(*(h.result() for h in handles))
+        # Result waits are long polls: bound them below the server's concurrent-poller limit.
+        waits = asyncio.Semaphore(100)
+
+        async def result(h: WorkflowHandle[Any, RunState]) -> RunState:
+            async with waits:
+                return await h.result()
+
+        states = await asyncio.gather(*(result(h) for h in handles))
         elapsed = time.perf_counter() - t0
         assert all(s.outcome == "completed" for s in states)
     sent = sum(len(o.sent) for o in outbox.values())

@@ -166,7 +166,8 @@ async def main(n: int, concurrency: int, batch: int) -> None:
         f"p99 {pct(api_lat, 99):6.1f} ms  (per request)"
     )
     print(
-        f"raw  (signal-with-start, {concurrency * batch} in flight): {raw_rate:6.1f} events/s  p50 {pct(raw_lat, 50):6.1f} ms  "
+        f"raw  (signal-with-start, {concurrency * batch} in flight): {raw_rate:6.1f} events/s  "
+        f"p50 {pct(raw_lat, 50):6.1f} ms  "
         f"p99 {pct(raw_lat, 99):6.1f} ms"
     )
     print(f"ratio API/raw: {api_rate / raw_rate:.2f}  (target >= 0.80)")

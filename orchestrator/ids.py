@@ -1,4 +1,7 @@
-"""Readable, PII-free workflow ids: ``abandoned_cart/cart-c-981``, ``welcome_series/customer-42``."""
+"""Readable, PII-free workflow ids.
+
+``abandoned_cart/cart-c-981``, ``welcome_series/customer-42``.
+"""
 
 from __future__ import annotations
 

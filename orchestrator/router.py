@@ -31,12 +31,21 @@ class Routed:
     started_or_signalled: list[str] = field(default_factory=list)
     signalled: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-    #: (workflow id, scenario) of every run started or reached by signal-with-start.
-    started: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def unrouted(self) -> bool:
         return not (self.started_or_signalled or self.signalled)
+
+
+@dataclass
+class Plan:
+    #: (scenario, run key, workflow id) of every run the event starts or reaches.
+    starts: list[tuple[Scenario, str, str]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def workflow_ids(self) -> list[str]:
+        return [wid for _, _, wid in self.starts]
 
 
 class RunIndex(Protocol):
@@ -94,25 +103,31 @@ class Router:
         self._listeners: dict[str, list[str]] = {}
         self._known = {name for s in scenarios.values() for name in s.listens_to()}
 
-    async def route(self, event: EventSignal) -> Routed:
-        """Start or reach every triggered run and signal every listening run, concurrently.
-
-        With ``record_runs`` off the caller persists ``routed.started`` itself (the API does,
-        in the same transaction as the event's result)."""
-        routed = Routed()
-        starts = []
+    def plan(self, event: EventSignal) -> Plan:
+        """Which runs a trigger event starts or reaches: pure, so it can be stored first."""
+        plan = Plan()
         for s in self.scenarios.values():
             if s.trigger.event != event.name:
                 continue
             if not _trigger_holds(s, event):
-                routed.skipped.append(f"{s.id}: trigger condition is false")
+                plan.skipped.append(f"{s.id}: trigger condition is false")
                 continue
             try:
                 key = run_key(s, event.customer_id, event.data)
             except RunKeyError as exc:
-                routed.skipped.append(str(exc))
+                plan.skipped.append(str(exc))
                 continue
-            starts.append(self._start(s, key, event, routed))
+            plan.starts.append((s, key, workflow_id(s.id, key)))
+        return plan
+
+    async def route(self, event: EventSignal, plan: Plan | None = None) -> Routed:
+        """Start or reach every triggered run and signal every listening run, concurrently.
+
+        With ``record_runs`` off the caller persists the planned runs itself (the API does,
+        in the same transaction that claims the event id)."""
+        plan = plan or self.plan(event)
+        routed = Routed(skipped=list(plan.skipped))
+        starts = [self._start(s, key, event, routed) for s, key, _ in plan.starts]
         await asyncio.gather(*starts, self._signal_listeners(event, routed))
         return routed
 
@@ -129,7 +144,6 @@ class Router:
         )
         if self.record_runs:
             await self.index.add(wid, s.id, event.customer_id)
-        routed.started.append((wid, s.id))
         routed.started_or_signalled.append(wid)
 
     async def _signal_listeners(self, event: EventSignal, routed: Routed) -> None:

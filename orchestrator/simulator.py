@@ -246,7 +246,7 @@ def _signal(ev: SimEvent, customer_id: str, n: int) -> EventSignal:
 
 def _entry_json(e: TimelineEntry, offset: float) -> dict[str, Any]:
     return {
-        "offset_s": int(round(offset)),
+        "offset_s": round(offset),
         "kind": e.kind,
         "channel": e.channel,
         "template": e.template,

@@ -7,6 +7,7 @@ times are evaluated in a local activity (recorded in history); sends are activit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -126,17 +127,17 @@ class ScenarioWorkflow:
             self._latest = self._trigger.data
             steps = asyncio.create_task(self._run_steps(s.steps))
             while True:
-                await workflow.wait_condition(lambda: bool(self._inbox) or steps.done())
+                await workflow.wait_condition(
+                    lambda task=steps: bool(self._inbox) or task.done()  # type: ignore[misc]
+                )
                 if not self._inbox:
                     return self._finish(steps.result())
                 action = await self._handle(self._inbox.pop(0))
                 if action is None:
                     continue
                 steps.cancel()
-                try:
+                with contextlib.suppress(asyncio.CancelledError):
                     await steps
-                except asyncio.CancelledError:
-                    pass
                 if action != "restart":
                     return self._finish(action)
                 break
@@ -256,7 +257,8 @@ class ScenarioWorkflow:
             remaining = (deadline - workflow.now()).total_seconds()
             try:
                 await workflow.wait_condition(
-                    lambda: self._seq > checked, timeout=max(remaining, 0.001)
+                    lambda seen=checked: self._seq > seen,  # type: ignore[misc]
+                    timeout=max(remaining, 0.001),
                 )
             except TimeoutError:
                 self._next_wakeup = ""
@@ -301,10 +303,8 @@ class ScenarioWorkflow:
                 return
             if result.status == "sent" and rung.wait_s:
                 self._next_wakeup = (workflow.now() + timedelta(seconds=rung.wait_s)).isoformat()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await workflow.wait_condition(reacted, timeout=rung.wait_s)
-                except TimeoutError:
-                    pass
                 self._next_wakeup = ""
 
     async def _deliver(

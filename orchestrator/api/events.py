@@ -56,7 +56,18 @@ async def post_events(
 
 
 async def _one(ev: EventIn, svc: Services) -> EventResult:
-    if not await svc.events.claim(ev.event_id, ev.name, ev.customer_id):
+    signal = EventSignal(
+        name=ev.name,
+        event_id=ev.event_id,
+        customer_id=ev.customer_id,
+        occurred_at=ev.occurred_at.isoformat() if ev.occurred_at else "",
+        data=ev.data,
+    )
+    plan = svc.router.plan(signal)
+    # One commit claims the event id and indexes the runs it will start, before any side
+    # effect: a crash after it leaves at worst index rows that the next signal cleans up.
+    runs = [(wid, s.id, ev.customer_id) for s, _, wid in plan.starts]
+    if not await svc.events.claim(ev.event_id, ev.name, ev.customer_id, runs):
         previous = await svc.events.result(ev.event_id)
         return EventResult(event_id=ev.event_id, status="duplicate", runs=previous.get("runs", []))
     try:
@@ -64,14 +75,7 @@ async def _one(ev: EventIn, svc: Services) -> EventResult:
             await svc.contacts.upsert(
                 {**ev.contact, "id": ev.customer_id}, source=f"event:{ev.name}"
             )
-        signal = EventSignal(
-            name=ev.name,
-            event_id=ev.event_id,
-            customer_id=ev.customer_id,
-            occurred_at=ev.occurred_at.isoformat() if ev.occurred_at else "",
-            data=ev.data,
-        )
-        routed = await svc.router.route(signal)
+        routed = await svc.router.route(signal, plan)
     except RPCError as exc:
         await svc.events.release(ev.event_id)
         log.warning("routing %s failed: %s", ev.event_id, exc)
@@ -81,16 +85,10 @@ async def _one(ev: EventIn, svc: Services) -> EventResult:
     except BaseException:
         await svc.events.release(ev.event_id)
         raise
-    runs = routed.started_or_signalled + routed.signalled
-    await svc.events.complete(
-        ev.event_id,
-        {"runs": runs},
-        [(wid, scenario, ev.customer_id) for wid, scenario in routed.started],
-    )
     return EventResult(
         event_id=ev.event_id,
         status="accepted",
-        runs=runs,
+        runs=routed.started_or_signalled + routed.signalled,
         skipped=routed.skipped,
         unknown_event=not svc.router.knows(ev.name),
     )

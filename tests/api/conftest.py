@@ -1,15 +1,15 @@
-"""The API served by uvicorn on a free port, a real SQLite (or PostgreSQL) database, a Temporal
+"""Fixtures: the API served by uvicorn on a free port, a real SQLite database, a Temporal
 dev server and a worker whose channels record what they send."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from api_stack import Api
 from harness import quick_cart
 from temporalio.testing import WorkflowEnvironment
 from tests_store_url import migrated_sqlite
@@ -18,41 +18,11 @@ from channels.outbox import OutboxChannel
 from orchestrator.activities import Activities
 from orchestrator.api.app import create_app
 from orchestrator.api.serve import free_port, serving
-from orchestrator.api.services import ApiSettings, Services, build_services
+from orchestrator.api.services import ApiSettings, build_services
 from orchestrator.model import CHANNELS
 from orchestrator.runtime import build_worker
 from orchestrator.store.db import make_engine, sessions
 from orchestrator.tracking import Tracker
-
-
-@dataclass
-class Api:
-    client: httpx.AsyncClient
-    key: str
-    svc: Services
-    outbox: dict[str, OutboxChannel]
-    #: Unique per test: workflow ids must not collide across tests on one dev server.
-    cart: str = ""
-
-    @property
-    def wid(self) -> str:
-        return f"quick_cart/cart-{self.cart}"
-
-    def event(
-        self, event_id: str, name: str = "cart_updated", customer: str = "42", **extra: object
-    ) -> dict[str, object]:
-        data = {"cart": {"id": self.cart, "total": 30}}
-        return {
-            "name": name,
-            "customer_id": customer,
-            "event_id": f"{self.cart}-{event_id}",
-            "data": data,
-            **extra,
-        }
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.key}"}
 
 
 @pytest.fixture

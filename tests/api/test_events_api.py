@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-from conftest import Api
+from api_stack import Api
 from temporalio.client import WorkflowExecutionStatus
 
 

@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from conftest import Api
+from api_stack import Api
 
 from orchestrator.sendlog import SendRecord
 from orchestrator.tracking import Tracker

@@ -7,7 +7,7 @@ import dataclasses
 from datetime import UTC, datetime
 
 import pytest
-from conftest import Api
+from api_stack import Api
 from twilio.request_validator import RequestValidator
 
 from orchestrator.sendlog import SendRecord

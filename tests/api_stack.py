@@ -1,0 +1,40 @@
+"""The API test stack's handle (kept out of conftest.py: test modules import it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from channels.outbox import OutboxChannel
+from orchestrator.api.services import Services
+
+
+@dataclass
+class Api:
+    client: httpx.AsyncClient
+    key: str
+    svc: Services
+    outbox: dict[str, OutboxChannel]
+    #: Unique per test: workflow ids must not collide across tests on one dev server.
+    cart: str = ""
+
+    @property
+    def wid(self) -> str:
+        return f"quick_cart/cart-{self.cart}"
+
+    def event(
+        self, event_id: str, name: str = "cart_updated", customer: str = "42", **extra: object
+    ) -> dict[str, object]:
+        data = {"cart": {"id": self.cart, "total": 30}}
+        return {
+            "name": name,
+            "customer_id": customer,
+            "event_id": f"{self.cart}-{event_id}",
+            "data": data,
+            **extra,
+        }
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
