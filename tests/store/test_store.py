@@ -131,3 +131,20 @@ async def test_migrations_match_the_tables(db_url: str) -> None:
         )
     await engine.dispose()
     assert diff == []
+
+
+async def test_group_commit_claims_each_event_id_once(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    import asyncio
+
+    from orchestrator.store.batch import WriteBatcher
+    from orchestrator.store.runs import SqlRunIndex
+
+    batcher = WriteBatcher(db)
+    runs = [("cart/cart-1", "cart", "42")]
+    results = await asyncio.gather(*(batcher.claim(f"e{i % 3}", "cart_updated", "42", runs)
+                                     for i in range(9)))
+    assert sorted(results) == [False] * 6 + [True] * 3
+    assert not await batcher.claim("e0", "cart_updated", "42", [])  # already stored
+    assert await SqlRunIndex(db).for_customer("42", ["cart"]) == ["cart/cart-1"]
