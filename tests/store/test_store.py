@@ -143,8 +143,9 @@ async def test_group_commit_claims_each_event_id_once(
 
     batcher = WriteBatcher(db)
     runs = [("cart/cart-1", "cart", "42")]
-    results = await asyncio.gather(*(batcher.claim(f"e{i % 3}", "cart_updated", "42", runs)
-                                     for i in range(9)))
+    results = await asyncio.gather(
+        *(batcher.claim(f"e{i % 3}", "cart_updated", "42", runs) for i in range(9))
+    )
     assert sorted(results) == [False] * 6 + [True] * 3
     assert not await batcher.claim("e0", "cart_updated", "42", [])  # already stored
     assert await SqlRunIndex(db).for_customer("42", ["cart"]) == ["cart/cart-1"]

@@ -1,0 +1,168 @@
+"""SMS (and WhatsApp) through Twilio's Messages API, with the async twilio client.
+
+Idempotency: Twilio's Messages API takes no idempotency key. The send log is checked before
+calling Twilio and written after; if the worker dies between Twilio's 201 and the log write,
+the retried activity sends the SMS again. The window is one HTTP round trip.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from channels.base import (
+    ChannelMisconfigured,
+    Delivery,
+    Outbound,
+    PermanentChannelError,
+    TransientChannelError,
+)
+from channels.ratelimit import TokenBucket
+from channels.segments import segments
+
+TWILIO = "https://api.twilio.com"
+SUPPRESS = {
+    21610: "unsubscribed",
+    21211: "invalid_address",
+    21614: "invalid_address",
+    21612: "invalid_address",
+}
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    #: Account SID and auth token (or an API key SID and secret).
+    account_sid: str
+    auth_token: str
+    #: Sender number (E.164) or a Messaging Service SID; one of the two.
+    from_number: str = ""
+    messaging_service_sid: str = ""
+    #: Delivery status callback (Omni's /webhooks/twilio/status), unless the message has one.
+    status_callback_url: str = ""
+    #: Longer messages are refused before sending (cost control).
+    max_segments: int = 4
+    #: The sender's rate, shared by every run in the worker (a US long code: about 1/s).
+    messages_per_second: float = 1.0
+    #: Send over WhatsApp (``whatsapp:`` addresses) instead of SMS.
+    whatsapp: bool = False
+    #: Twilio's API root; tests point it at a local peer.
+    base_url: str = TWILIO
+
+
+class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
+    """Rewrites the API root, and maps 429 once, here, where Retry-After is still visible."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self.base_url = base_url.rstrip("/")
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: Any = None,
+        data: Any = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Response:
+        if self.base_url != TWILIO:
+            url = url.replace(TWILIO, self.base_url, 1)
+        headers = dict(headers or {})
+        if auth is not None:
+            # The SDK would pass aiohttp's deprecated BasicAuth; send the header ourselves.
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+        response: Response = await super().request(
+            method, url, params=params, data=data, headers=headers, **kwargs
+        )
+        if response.status_code == 429:
+            retry = (response.headers or {}).get("Retry-After")
+            raise TransientChannelError(
+                "twilio: rate limited (429)", retry_after=float(retry) if retry else None
+            )
+        return response
+
+
+def twilio_client(settings: SmsSettings) -> Client:
+    return Client(
+        settings.account_sid, settings.auth_token, http_client=_HttpClient(settings.base_url)
+    )
+
+
+class SmsChannel:
+    def __init__(self, settings: SmsSettings, client: Client) -> None:
+        if not (settings.from_number or settings.messaging_service_sid):
+            raise ChannelMisconfigured("SMS needs a sender number or a Messaging Service SID")
+        self.settings = settings
+        self.client = client
+        self.name = "whatsapp" if settings.whatsapp else "sms"
+        self._rate = TokenBucket(settings.messages_per_second)
+
+    async def check(self) -> None:
+        try:
+            await self.client.api.v2010.accounts(self.settings.account_sid).fetch_async()
+        except TwilioException as exc:
+            status = getattr(exc, "status", 0)
+            if status in (401, 403):
+                raise ChannelMisconfigured("Twilio credentials rejected") from None
+            raise ChannelMisconfigured(f"Twilio account check failed ({status})") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise ChannelMisconfigured(f"cannot reach Twilio: {exc.__class__.__name__}") from None
+
+    async def close(self) -> None:
+        http = self.client.http_client
+        if isinstance(http, AsyncTwilioHttpClient):
+            await http.close()
+
+    async def send(self, out: Outbound) -> Delivery:
+        s = self.settings
+        text = out.message.text
+        if not s.whatsapp:
+            info = segments(text)
+            if info.segments > s.max_segments:
+                raise PermanentChannelError(
+                    f"too_long: {info.segments} {info.encoding} segments > max {s.max_segments}"
+                )
+        to = f"whatsapp:{out.address}" if s.whatsapp else str(out.address)
+        params: dict[str, Any] = {"to": to, "body": text}
+        callback = out.status_callback_url or s.status_callback_url
+        if callback:
+            params["status_callback"] = callback
+        if s.messaging_service_sid:
+            params["messaging_service_sid"] = s.messaging_service_sid
+        else:
+            params["from_"] = f"whatsapp:{s.from_number}" if s.whatsapp else s.from_number
+        await self._rate.acquire()
+        try:
+            message = await self.client.messages.create_async(**params)
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise _map(
+                int(getattr(exc, "status", 0) or 0),
+                getattr(exc, "code", None),
+                str(getattr(exc, "msg", "") or getattr(exc, "title", "")),
+            ) from None
+        except TwilioException as exc:
+            raise TransientChannelError(f"twilio: {exc.__class__.__name__}") from None
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise TransientChannelError(f"twilio: {exc.__class__.__name__}") from None
+        return Delivery(provider_id=str(message.sid))
+
+
+def _map(status: int, code: int | None, text: str) -> Exception:
+    if code in SUPPRESS:
+        return PermanentChannelError(f"{SUPPRESS[code]}: twilio {code} {text}", suppress=True)
+    if status == 429 or code == 20429:
+        return TransientChannelError(f"twilio {code}: rate limited")
+    if status >= 500:
+        return TransientChannelError(f"twilio {status}: {text}")
+    if status in (401, 403) or code == 20003:
+        return ChannelMisconfigured("Twilio credentials rejected")
+    return PermanentChannelError(f"rejected: twilio {code or status} {text}")

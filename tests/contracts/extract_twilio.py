@@ -1,0 +1,34 @@
+"""Carry the small part of Twilio's OpenAPI spec the tests need into twilio_subset.json.
+
+Run once after updating ../shared/contracts/twilio_api_v2010.json:
+    .venv/bin/python tests/contracts/extract_twilio.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SOURCE = HERE.parents[2] / "shared" / "contracts" / "twilio_api_v2010.json"
+
+
+def main() -> None:
+    spec = json.loads(SOURCE.read_text(encoding="utf-8"))
+    create = spec["paths"]["/2010-04-01/Accounts/{AccountSid}/Messages.json"]["post"]
+    form = create["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    fields = {name: prop.get("type", "string") for name, prop in form["properties"].items()}
+    subset = {
+        "source": "twilio/twilio-oai 2.6.7, twilio_api_v2010.json",
+        "createMessage": {
+            "path": "/2010-04-01/Accounts/{AccountSid}/Messages.json",
+            "required": form.get("required", []),
+            "fields": fields,
+        },
+        "fetchAccount": {"path": "/2010-04-01/Accounts/{Sid}.json"},
+    }
+    (HERE / "twilio_subset.json").write_text(json.dumps(subset, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""A local server speaking Twilio's REST API (Messages create, Account fetch), checking every
+request against the official OpenAPI spec's CreateMessage form (tests/contracts)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+CONTRACT = json.loads(
+    (Path(__file__).resolve().parents[1] / "contracts" / "twilio_subset.json").read_text(
+        encoding="utf-8"
+    )
+)
+CREATE = CONTRACT["createMessage"]
+
+
+def _type_ok(kind: str, value: str) -> bool:
+    if kind == "integer":
+        return value.lstrip("-").isdigit()
+    if kind == "number":
+        try:
+            float(value)
+        except ValueError:
+            return False
+        return True
+    if kind == "boolean":
+        return value.lower() in ("true", "false")
+    return True
+
+
+@dataclass
+class TwilioPeer:
+    account_sid: str = "AC" + "0" * 32
+    auth_token: str = "token-" + "x" * 26
+    #: To number -> (HTTP status, Twilio code, extra headers)
+    failures: dict[str, tuple[int, int, dict[str, str]]] = field(default_factory=dict)
+    messages: list[dict[str, str]] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        def authorised(request: Request) -> bool:
+            expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+            return request.headers.get("authorization") == f"Basic {expected}"
+
+        def error(
+            status: int, code: int, message: str, headers: dict[str, str] | None = None
+        ) -> JSONResponse:
+            return JSONResponse(
+                {
+                    "code": code,
+                    "message": message,
+                    "status": status,
+                    "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                },
+                status_code=status,
+                headers=headers,
+            )
+
+        @app.get("/2010-04-01/Accounts/{sid}.json")
+        async def account(sid: str, request: Request) -> JSONResponse:
+            if not authorised(request) or sid != self.account_sid:
+                return error(401, 20003, "Authenticate")
+            return JSONResponse({"sid": sid, "status": "active", "friendly_name": "test"})
+
+        @app.post("/2010-04-01/Accounts/{sid}/Messages.json")
+        async def create(sid: str, request: Request) -> JSONResponse:
+            if not authorised(request) or sid != self.account_sid:
+                return error(401, 20003, "Authenticate")
+            form = {k: str(v) for k, v in (await request.form()).items()}
+            problems = [
+                f"missing required {name}" for name in CREATE["required"] if name not in form
+            ]
+            for name, value in form.items():
+                kind = CREATE["fields"].get(name)
+                if kind is None:
+                    problems.append(f"unknown field {name}")
+                elif not _type_ok(kind, value):
+                    problems.append(f"{name} is not {kind}")
+            if "From" not in form and "MessagingServiceSid" not in form:
+                problems.append("needs From or MessagingServiceSid")
+            if problems:
+                self.violations.extend(problems)
+                return error(400, 21601, "; ".join(problems))
+            if form["To"].removeprefix("whatsapp:") in self.failures:
+                status, code, headers = self.failures[form["To"].removeprefix("whatsapp:")]
+                return error(status, code, f"failure {code}", headers)
+            sid_ = "SM" + secrets.token_hex(16)
+            self.messages.append({**form, "sid": sid_})
+            return JSONResponse(
+                {
+                    "sid": sid_,
+                    "status": "queued",
+                    "to": form["To"],
+                    "from": form.get("From"),
+                    "body": form.get("Body"),
+                    "account_sid": sid,
+                    "num_segments": "1",
+                    "date_created": "Tue, 24 Nov 2026 12:00:00 +0000",
+                },
+                status_code=201,
+            )
+
+        return app
