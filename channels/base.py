@@ -25,9 +25,13 @@ class PermanentChannelError(ChannelError):
     (``invalid_address``, ``blocked``, ``unsubscribed``, ``expired``, ``rejected``) followed by
     the provider's words; ``suppress`` marks the channel unusable for this contact."""
 
-    def __init__(self, reason: str, *, suppress: bool = False) -> None:
+    def __init__(
+        self, reason: str, *, suppress: bool = False, gone: list[str] | None = None
+    ) -> None:
         self.reason = reason
         self.suppress = suppress
+        #: Addresses reported gone for good (e.g. expired push subscriptions) to delete.
+        self.gone = gone or []
         super().__init__(reason)
 
 

@@ -140,6 +140,8 @@ class Activities:
                 f"{req.channel}: {exc}", type="TransientChannelError", next_retry_delay=delay
             ) from None
         except PermanentChannelError as exc:
+            if exc.gone:
+                await self.directory.remove_push_subscriptions(exc.gone)
             if exc.suppress:
                 await self.directory.suppress(
                     req.customer_id, req.channel, exc.reason.split(":")[0]
