@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.service import TLSConfig
@@ -19,6 +20,9 @@ from channels.base import Channel
 from channels.email import EmailChannel, EmailSettings
 from channels.email_message import DkimKey
 from channels.outbox import OutboxChannel
+from channels.push import PushChannel, PushSettings
+from channels.sms import SmsChannel, SmsSettings, twilio_client
+from channels.telegram import TelegramChannel, TelegramSettings, telegram_bot
 from orchestrator.activities import Activities
 from orchestrator.api.app import create_app
 from orchestrator.api.serve import serving
@@ -89,6 +93,21 @@ class WorkerConfig:
     telegram_bot_username: str = ""
     #: Twilio auth token, to verify webhook signatures.
     twilio_auth_token: str = ""
+    #: Telegram bot token; unset: Telegram goes to the development outbox.
+    telegram_bot_token: str = ""
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_per_second: float = 30.0
+    #: Twilio account; with a sender number or Messaging Service SID it enables SMS.
+    twilio_account_sid: str = ""
+    twilio_from: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_api_url: str = "https://api.twilio.com"
+    sms_per_second: float = 1.0
+    sms_max_segments: int = 4
+    #: Web push: VAPID private key (PEM or base64url) and contact subject.
+    vapid_private_key: str = ""
+    vapid_subject: str = ""
+    push_ttl: int = 86400
 
     def __repr__(self) -> str:
         # Never print secrets (this object ends up in logs and tracebacks).
@@ -151,6 +170,20 @@ class WorkerConfig:
             telegram_secret_token=e.get("OMNI_TELEGRAM_SECRET_TOKEN", ""),
             telegram_bot_username=e.get("OMNI_TELEGRAM_BOT_USERNAME", ""),
             twilio_auth_token=e.get("OMNI_TWILIO_AUTH_TOKEN", ""),
+            telegram_bot_token=e.get("OMNI_TELEGRAM_BOT_TOKEN", ""),
+            telegram_api_url=e.get("OMNI_TELEGRAM_API_URL", defaults.telegram_api_url),
+            telegram_per_second=float(
+                e.get("OMNI_TELEGRAM_PER_SECOND", defaults.telegram_per_second)
+            ),
+            twilio_account_sid=e.get("OMNI_TWILIO_ACCOUNT_SID", ""),
+            twilio_from=e.get("OMNI_TWILIO_FROM", ""),
+            twilio_messaging_service_sid=e.get("OMNI_TWILIO_MESSAGING_SERVICE_SID", ""),
+            twilio_api_url=e.get("OMNI_TWILIO_API_URL", defaults.twilio_api_url),
+            sms_per_second=float(e.get("OMNI_SMS_PER_SECOND", defaults.sms_per_second)),
+            sms_max_segments=int(e.get("OMNI_SMS_MAX_SEGMENTS", defaults.sms_max_segments)),
+            vapid_private_key=e.get("OMNI_VAPID_PRIVATE_KEY", ""),
+            vapid_subject=e.get("OMNI_VAPID_SUBJECT", ""),
+            push_ttl=int(e.get("OMNI_PUSH_TTL", defaults.push_ttl)),
         )
 
     def tls(self) -> TLSConfig | bool:
@@ -228,6 +261,34 @@ def build_channels(config: WorkerConfig) -> dict[str, Channel]:
     email = email_settings(config)
     if email is not None:
         channels["email"] = EmailChannel(email)
+    if config.vapid_private_key:
+        channels["push"] = PushChannel(
+            PushSettings(
+                vapid_private_key=config.vapid_private_key,
+                subject=config.vapid_subject,
+                ttl=config.push_ttl,
+            ),
+            aiohttp.ClientSession(),
+        )
+    if config.telegram_bot_token:
+        tg = TelegramSettings(
+            token=config.telegram_bot_token,
+            base_url=config.telegram_api_url,
+            messages_per_second=config.telegram_per_second,
+        )
+        channels["telegram"] = TelegramChannel(tg, telegram_bot(tg))
+    if config.twilio_account_sid:
+        sms = SmsSettings(
+            account_sid=config.twilio_account_sid,
+            auth_token=config.twilio_auth_token,
+            from_number=config.twilio_from,
+            messaging_service_sid=config.twilio_messaging_service_sid,
+            base_url=config.twilio_api_url,
+            messages_per_second=config.sms_per_second,
+            max_segments=config.sms_max_segments,
+            status_callback_url=f"{config.public_base_url}/webhooks/twilio/status",
+        )
+        channels["sms"] = SmsChannel(sms, twilio_client(sms))
     return channels
 
 

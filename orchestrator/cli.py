@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("api", help="serve the HTTP API (OMNI_API_HOST:OMNI_API_PORT)")
     p = sub.add_parser("db", help="database schema")
     p.add_argument("action", choices=["upgrade"])
+    sub.add_parser("vapid-keys", help="generate a VAPID key pair for web push")
+    sub.add_parser("doctor", help="check scenarios, Temporal, the database and every channel")
     p = sub.add_parser("api-key", help="API keys for the shop backend")
     p.add_argument("action", choices=["create", "revoke"])
     p.add_argument("name", help="a label (create) or the key id (revoke)")
@@ -229,6 +231,23 @@ def _api_key(args: argparse.Namespace) -> int:
     return asyncio.run(act())
 
 
+def _vapid_keys(args: argparse.Namespace) -> int:
+    from channels.vapid import generate_vapid_keys
+
+    private, public = generate_vapid_keys()
+    print("# OMNI_VAPID_PRIVATE_KEY (keep secret):")
+    print(private.strip())
+    print("# applicationServerKey for pushManager.subscribe() in the browser:")
+    print(public)
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from orchestrator.doctor import run_doctor
+
+    return asyncio.run(run_doctor())
+
+
 _COMMANDS = {
     "validate": _validate,
     "schema": _schema,
@@ -239,6 +258,8 @@ _COMMANDS = {
     "api": _api,
     "db": _db,
     "api-key": _api_key,
+    "vapid-keys": _vapid_keys,
+    "doctor": _doctor,
 }
 
 

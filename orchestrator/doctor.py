@@ -1,0 +1,56 @@
+"""``omni doctor``: everything the worker and API need, checked once, with a clear verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import text
+
+import worker
+from orchestrator.errors import ScenarioInvalid
+
+
+async def _check(name: str, probe: Callable[[], Awaitable[str]]) -> bool:
+    try:
+        detail = await probe()
+    except ScenarioInvalid as exc:
+        print(f"FAIL  {name}\n{exc}")
+        return False
+    except Exception as exc:  # the point is to report any failure, of any kind
+        print(f"FAIL  {name}: {exc}")
+        return False
+    print(f"ok    {name}: {detail}")
+    return True
+
+
+async def run_doctor() -> int:
+    config = worker.WorkerConfig.from_env()
+
+    async def scenarios() -> str:
+        return f"{len(worker.load_scenarios(config))} valid"
+
+    async def temporal() -> str:
+        client = await worker.connect(config)
+        await client.count_workflows()
+        return f"{config.temporal_address} namespace {config.namespace}"
+
+    async def database() -> str:
+        engine, _ = worker.open_store(config)
+        try:
+            async with engine.connect() as conn:
+                version = (await conn.execute(text("SELECT version_num FROM alembic_version")))
+                return f"schema {version.scalar_one()}"
+        finally:
+            await engine.dispose()
+
+    results = [await _check("scenarios", scenarios), await _check("temporal", temporal),
+               await _check("database", database)]
+    for name, channel in worker.build_channels(config).items():
+        async def probe(c: object = channel) -> str:
+            await c.check()  # type: ignore[attr-defined]
+            return type(c).__name__
+        results.append(await _check(f"channel {name}", probe))
+        close = getattr(channel, "close", None)
+        if close is not None:
+            await close()
+    return 0 if all(results) else 1
