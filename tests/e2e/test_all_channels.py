@@ -75,14 +75,24 @@ class Peers:
     key: str
 
     async def trigger(self, cart: str, subscription: dict[str, Any]) -> str:
-        contact = {"email": "alex@example.com", "phone": "+15005550006",
-                   "telegram_chat_id": "555", "push_subscriptions": [subscription],
-                   "consents": {"email": True, "push": True, "telegram": True, "sms": True}}
+        contact = {
+            "email": "alex@example.com",
+            "phone": "+15005550006",
+            "telegram_chat_id": "555",
+            "push_subscriptions": [subscription],
+            "consents": {"email": True, "push": True, "telegram": True, "sms": True},
+        }
         answer = await self.http.post(
-            "/v1/events", headers={"Authorization": f"Bearer {self.key}"},
-            json={"name": "cart_updated", "customer_id": "c4", "event_id": f"{cart}-t",
-                  "data": {"cart": {"id": cart, "url": "https://shop.example/cart"}},
-                  "contact": contact})
+            "/v1/events",
+            headers={"Authorization": f"Bearer {self.key}"},
+            json={
+                "name": "cart_updated",
+                "customer_id": "c4",
+                "event_id": f"{cart}-t",
+                "data": {"cart": {"id": cart, "url": "https://shop.example/cart"}},
+                "contact": contact,
+            },
+        )
         assert answer.status_code == 202, answer.text
         return f"cart4/cart-{cart}"
 
@@ -98,37 +108,58 @@ async def peers(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[P
     port = free_port()
     tracker = Tracker(b"a" * 32, f"http://127.0.0.1:{port}")
     queue = f"e2e4-{uuid.uuid4()}"
-    svc = build_services(dev_env.client, sessions(engine), {scenario.id: scenario},
-                         task_queue=queue, tracker=tracker,
-                         settings=ApiSettings(public_base_url=f"http://127.0.0.1:{port}"))
+    svc = build_services(
+        dev_env.client,
+        sessions(engine),
+        {scenario.id: scenario},
+        task_queue=queue,
+        tracker=tracker,
+        settings=ApiSettings(public_base_url=f"http://127.0.0.1:{port}"),
+    )
     push, telegram, twilio = PushService(), TelegramPeer(), TwilioPeer()
     private, _ = generate_vapid_keys()
     with SmtpPeer() as smtp:
-        async with serving(push.app()) as push_base, serving(telegram.app()) as tg_base, \
-                serving(twilio.app()) as twilio_base:
+        async with (
+            serving(push.app()) as push_base,
+            serving(telegram.app()) as tg_base,
+            serving(twilio.app()) as twilio_base,
+        ):
             push.base = push_base
             tg = TelegramSettings(token=telegram.token, base_url=f"{tg_base}/bot")
-            sms = SmsSettings(account_sid=twilio.account_sid, auth_token=twilio.auth_token,
-                              from_number="+15005550001", base_url=twilio_base,
-                              messages_per_second=100)
+            sms = SmsSettings(
+                account_sid=twilio.account_sid,
+                auth_token=twilio.auth_token,
+                from_number="+15005550001",
+                base_url=twilio_base,
+                messages_per_second=100,
+            )
             channels: dict[str, Channel] = {
-                "email": EmailChannel(EmailSettings(host="127.0.0.1", port=smtp.port,
-                                                   security="none",
-                                                   sender="Shop <news@shop.example>")),
-                "push": PushChannel(PushSettings(vapid_private_key=private,
-                                                 subject="mailto:ops@shop.example"),
-                                    aiohttp.ClientSession()),
+                "email": EmailChannel(
+                    EmailSettings(
+                        host="127.0.0.1",
+                        port=smtp.port,
+                        security="none",
+                        sender="Shop <news@shop.example>",
+                    )
+                ),
+                "push": PushChannel(
+                    PushSettings(vapid_private_key=private, subject="mailto:ops@shop.example"),
+                    aiohttp.ClientSession(),
+                ),
                 "telegram": TelegramChannel(tg, telegram_bot(tg)),
                 "sms": SmsChannel(sms, twilio_client(sms)),
             }
             for channel in channels.values():
                 await channel.check()
-            activities = Activities(directory=svc.contacts, send_log=svc.send_log,
-                                    channels=channels, tracker=tracker)
+            activities = Activities(
+                directory=svc.contacts, send_log=svc.send_log, channels=channels, tracker=tracker
+            )
             key = await svc.keys.create("e2e")
-            async with build_worker(dev_env.client, task_queue=queue, activities=activities), \
-                    serving(create_app(svc), port=port) as base, \
-                    httpx.AsyncClient(base_url=base) as http:
+            async with (
+                build_worker(dev_env.client, task_queue=queue, activities=activities),
+                serving(create_app(svc), port=port) as base,
+                httpx.AsyncClient(base_url=base) as http,
+            ):
                 yield Peers(smtp, push, telegram, twilio, http, svc, key)
             for channel in channels.values():
                 await channel.close()  # type: ignore[attr-defined]
