@@ -27,6 +27,7 @@ from orchestrator.activities import Activities
 from orchestrator.api.app import create_app
 from orchestrator.api.serve import serving
 from orchestrator.api.services import ApiSettings, build_services
+from orchestrator.api.telegram_poll import poll_updates
 from orchestrator.loader import load_or_raise
 from orchestrator.model import CHANNELS, Scenario
 from orchestrator.runtime import build_worker
@@ -347,20 +348,25 @@ async def run_api(config: WorkerConfig, client: Client | None = None) -> None:
         twilio_auth_token=config.twilio_auth_token or None,
         postal_address=config.postal_address,
     )
-    app = create_app(
-        build_services(
-            client,
-            factory,
-            scenarios,
-            task_queue=config.task_queue,
-            settings=settings,
-            tracker=tracker(config),
-        )
+    svc = build_services(
+        client,
+        factory,
+        scenarios,
+        task_queue=config.task_queue,
+        settings=settings,
+        tracker=tracker(config),
     )
+    polling = None
+    if config.telegram_bot_token and not config.telegram_secret_token:
+        # No webhook secret: development mode, updates by long polling.
+        tg = TelegramSettings(token=config.telegram_bot_token, base_url=config.telegram_api_url)
+        polling = asyncio.create_task(poll_updates(telegram_bot(tg), svc))
     try:
-        async with serving(app, host=config.api_host, port=config.api_port):
+        async with serving(create_app(svc), host=config.api_host, port=config.api_port):
             await asyncio.Event().wait()
     finally:
+        if polling is not None:
+            polling.cancel()
         await engine.dispose()
 
 

@@ -10,6 +10,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from channels.base import Channel, Outbound, PermanentChannelError, TransientChannelError
+from channels.segments import segments
 from orchestrator.contacts import ContactDirectory
 from orchestrator.durations import format_duration
 from orchestrator.expressions import (
@@ -155,6 +156,7 @@ class Activities:
             provider_id=provider_id,
             locale=locale,
             preview=message.preview() if req.preview else "",
+            detail=str(segments(message.text)) if req.preview and req.channel == "sms" else "",
         )
 
     def _email_urls(self, req: SendRequest) -> dict[str, str]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from jinja2 import TemplateSyntaxError
 
+from channels.segments import segments
 from orchestrator.errors import Problem
 from orchestrator.expressions import (
     ExpressionError,
@@ -190,3 +191,27 @@ class Checker:
                     "money/date/link; add missing data to the scenario's 'sample:'",
                     file=str(path),
                 )
+
+
+def sms_report(scenario: Scenario) -> list[str]:
+    """Segments and encoding of every SMS template with the sample data, per locale: an SMS
+    over 160 GSM-7 (or 70 UCS-2) characters costs several messages."""
+    trigger = scenario.samples.get(scenario.trigger.event, {})
+    lines = []
+    for name, sources in sorted(scenario.templates.items()):
+        if not name.endswith("/sms"):
+            continue
+        for locale, source in sorted(sources.items()):
+            ctx = message_context(
+                contact=dict(SAMPLE_CONTACT, locale=locale or "en"),
+                trigger=trigger,
+                event=trigger,
+                run=sample_run(scenario.id),
+                timezone="UTC",
+                link=lambda url: url,
+            )
+            text = render("sms", source, ctx, locale=locale).text
+            lines.append(
+                f"sms {name.removesuffix('/sms')} [{locale or 'default'}]: {segments(text)}"
+            )
+    return lines

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from orchestrator.checks import sms_report
 from orchestrator.contacts import Contact, ContactInvalid
 from orchestrator.errors import ScenarioInvalid
 from orchestrator.loader import load_all, load_or_raise
@@ -92,6 +93,8 @@ def _validate(args: argparse.Namespace) -> int:
         return 1
     for s in scenarios:
         print(f"ok  {s.id}  version {s.version}  ({s.source})")
+        for line in sms_report(s):
+            print(f"      {line}")
     return 0
 
 

@@ -38,17 +38,22 @@ async def run_doctor() -> int:
         engine, _ = worker.open_store(config)
         try:
             async with engine.connect() as conn:
-                version = (await conn.execute(text("SELECT version_num FROM alembic_version")))
+                version = await conn.execute(text("SELECT version_num FROM alembic_version"))
                 return f"schema {version.scalar_one()}"
         finally:
             await engine.dispose()
 
-    results = [await _check("scenarios", scenarios), await _check("temporal", temporal),
-               await _check("database", database)]
+    results = [
+        await _check("scenarios", scenarios),
+        await _check("temporal", temporal),
+        await _check("database", database),
+    ]
     for name, channel in worker.build_channels(config).items():
+
         async def probe(c: object = channel) -> str:
             await c.check()  # type: ignore[attr-defined]
             return type(c).__name__
+
         results.append(await _check(f"channel {name}", probe))
         close = getattr(channel, "close", None)
         if close is not None:

@@ -37,6 +37,8 @@ class TimelineEntry:
     preview: str = ""
     deferred_from: str = ""
     key: str = ""
+    #: Channel facts worth showing, e.g. SMS segments and encoding (simulator only).
+    detail: str = ""
 
 
 @dataclass
@@ -117,6 +119,7 @@ class SendResult:
     provider_id: str = ""
     preview: str = ""
     locale: str = ""
+    detail: str = ""
 
 
 @dataclass

@@ -84,6 +84,8 @@ class Simulation:
                 line += f"  skipped: {e['reason']}"
             if e["kind"] == "event" and e.get("reason"):
                 line += f"  ({e['reason']})"
+            if e.get("detail"):
+                line += f"  ({e['detail']})"
             if e.get("deferred_from_s") is not None:
                 line += f"  (deferred from +{format_duration(e['deferred_from_s'])}: quiet hours)"
             lines.append(line)
@@ -257,4 +259,5 @@ def _entry_json(e: TimelineEntry, offset: float) -> dict[str, Any]:
         "preview": e.preview,
         "deferred_from": e.deferred_from,
         "key": e.key,
+        "detail": e.detail,
     }

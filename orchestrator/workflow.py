@@ -370,6 +370,7 @@ class ScenarioWorkflow:
             preview=result.preview,
             deferred_from=deferred_from,
             key=key,
+            detail=result.detail,
         )
         if result.status == "sent":
             self._index(search.LAST_CHANNEL.value_set(channel))

@@ -74,3 +74,31 @@ def test_simulate_rejects_bad_event_syntax() -> None:
     done = omni("simulate", "abandoned_cart", "--event", "cart_updated@soon")
     assert done.returncode == 2
     assert "cart_updated@soon" in done.stderr
+
+
+def test_validate_shows_sms_segments() -> None:
+    done = omni("validate")
+    assert "sms abandoned_cart/last_call [default]: 1 segment(s), GSM-7" in done.stdout
+    assert "sms abandoned_cart/last_call [ru]: 1 segment(s), UCS-2" in done.stdout
+
+
+def test_simulate_shows_sms_segments() -> None:
+    done = omni(
+        "simulate",
+        "abandoned_cart",
+        "--json",
+        "--start",
+        "2099-01-05T10:00:00Z",
+        "--contact",
+        json.dumps(
+            {
+                "id": "42",
+                "phone": "+15005550006",
+                "locale": "ru",
+                "timezone": "UTC",
+                "consents": {"sms": True},
+            }
+        ),
+    )
+    sms = [e for e in json.loads(done.stdout)["timeline"] if e["channel"] == "sms"]
+    assert sms[0]["detail"].startswith("1 segment(s), UCS-2")
