@@ -33,6 +33,7 @@ from orchestrator.model import CHANNELS, Scenario
 from orchestrator.runtime import build_worker
 from orchestrator.store.contacts import SqlContacts
 from orchestrator.store.db import default_url, make_engine, sessions
+from orchestrator.store.links import SqlShortLinks
 from orchestrator.store.sendlog import SqlSendLog
 from orchestrator.tracking import Tracker
 
@@ -302,6 +303,7 @@ def build_activities(
         channels=channels,
         default_timezone=config.default_timezone,
         tracker=tracker(config),
+        short_links=SqlShortLinks(factory),
         status_callback_url=f"{config.public_base_url}/webhooks/twilio/status"
         if config.twilio_auth_token
         else "",

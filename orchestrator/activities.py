@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -33,6 +35,26 @@ def _identity(url: str) -> str:
     return url
 
 
+class ShortLinks(Protocol):
+    async def save(self, pairs: list[tuple[str, str]]) -> None: ...
+
+
+def _shortened(
+    link: Callable[[str], str], base_url: str, pending: list[tuple[str, str]]
+) -> Callable[[str], str]:
+    """SMS links as ``/s/<8 characters>``: a full signed token would cost extra segments."""
+
+    def short(url: str) -> str:
+        tracked = link(url)
+        if tracked == url:
+            return url
+        code = secrets.token_urlsafe(6)
+        pending.append((code, tracked.rsplit("/", 1)[1]))
+        return f"{base_url}/s/{code}"
+
+    return short
+
+
 class Activities:
     """Holds the injected collaborators; the worker registers the bound methods."""
 
@@ -45,6 +67,7 @@ class Activities:
         default_timezone: str = "UTC",
         tracker: Tracker | None = None,
         status_callback_url: str = "",
+        short_links: ShortLinks | None = None,
     ) -> None:
         self.directory = directory
         self.send_log = send_log
@@ -52,6 +75,7 @@ class Activities:
         self.default_timezone = default_timezone
         self.tracker = tracker
         self.status_callback_url = status_callback_url
+        self.short_links = short_links
 
     @activity.defn(name="send")
     async def send(self, req: SendRequest) -> SendResult:
@@ -95,6 +119,7 @@ class Activities:
                 )
         locale = pick_locale(req.sources, contact.locale)
         link: Callable[[str], str] = _identity
+        short: list[tuple[str, str]] = []
         if self.tracker is not None:
             link = self.tracker.link(
                 run_id=str(req.run.get("id", "")),
@@ -102,6 +127,8 @@ class Activities:
                 customer_id=req.customer_id,
                 channel=req.channel,
             )
+            if req.channel == "sms" and self.short_links is not None:
+                link = _shortened(link, self.tracker.base_url, short)
         context = message_context(
             contact=contact.public(),
             trigger=req.trigger,
@@ -120,6 +147,9 @@ class Activities:
             )
         except TemplateProblem as exc:
             return await self._skip(req, now, f"template_error: {exc}", status="failed")
+        if short:
+            assert self.short_links is not None
+            await self.short_links.save(short)  # before sending: the codes must resolve
         out = Outbound(
             marketing=req.category == "marketing",
             status_callback_url=self.status_callback_url,

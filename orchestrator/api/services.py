@@ -14,6 +14,7 @@ from orchestrator.router import Router
 from orchestrator.store.batch import WriteBatcher
 from orchestrator.store.contacts import SqlContacts
 from orchestrator.store.events import EventLog
+from orchestrator.store.links import SqlShortLinks
 from orchestrator.store.runs import SqlRunIndex
 from orchestrator.store.sendlog import SqlSendLog
 from orchestrator.store.tokens import TokenUses
@@ -48,6 +49,7 @@ class Services:
     runs: SqlRunIndex
     keys: ApiKeys
     tokens: TokenUses
+    short_links: SqlShortLinks
     tracker: Tracker | None = None
     settings: ApiSettings = field(default_factory=ApiSettings)
 
@@ -75,6 +77,7 @@ def build_services(
         runs=runs,
         keys=ApiKeys(sessions),
         tokens=TokenUses(sessions),
+        short_links=SqlShortLinks(sessions),
         tracker=tracker,
         settings=settings or ApiSettings(),
     )

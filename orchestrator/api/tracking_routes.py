@@ -71,6 +71,15 @@ async def click(token: str, svc: Svc) -> Response:
     return RedirectResponse(claims.url, status_code=302, headers=NO_STORE)
 
 
+@router.get("/s/{code}", response_model=None)
+async def short_click(code: str, svc: Svc) -> Response:
+    """Short SMS links: the code names a signed click token, checked as usual."""
+    token = await svc.short_links.token(code)
+    if token is None:
+        return page("Link not valid", "<p>this link is not valid.</p>", 404)
+    return await click(token, svc)
+
+
 @router.get("/t/o/{token}", response_model=None)
 async def opened(token: str, svc: Svc) -> Response:
     try:

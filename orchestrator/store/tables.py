@@ -181,3 +181,14 @@ class RunRow(Base):
     started_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_runs_customer_scenario", "customer_id", "scenario"),)
+
+
+class ShortLinkRow(Base):
+    """Short codes for tracked links in SMS, where every character costs (a full token would
+    push a message into extra segments)."""
+
+    __tablename__ = "short_links"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    token: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]

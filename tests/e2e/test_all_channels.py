@@ -152,7 +152,11 @@ async def peers(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[P
             for channel in channels.values():
                 await channel.check()
             activities = Activities(
-                directory=svc.contacts, send_log=svc.send_log, channels=channels, tracker=tracker
+                directory=svc.contacts,
+                send_log=svc.send_log,
+                channels=channels,
+                tracker=tracker,
+                short_links=svc.short_links,
             )
             key = await svc.keys.create("e2e")
             async with (
@@ -179,7 +183,7 @@ async def test_nobody_reacts_email_push_telegram_sms_in_order(peers: Peers) -> N
     assert peers.push.received[0]["payload"]["title"] == "Your cart"
     assert peers.telegram.sent[0]["text"] == "<b>Your cart</b>"
     assert peers.twilio.messages[0]["To"] == "+15005550006"
-    assert "/t/c/" in peers.twilio.messages[0]["Body"]
+    assert "/s/" in peers.twilio.messages[0]["Body"]
 
 
 async def test_clicking_the_email_link_stops_after_the_first_channel(peers: Peers) -> None:

@@ -139,7 +139,11 @@ async def stack(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[S
         )
         channels: dict[str, Channel] = {"email": email, **outbox}
         activities = Activities(
-            directory=svc.contacts, send_log=svc.send_log, channels=channels, tracker=tracker
+            directory=svc.contacts,
+            send_log=svc.send_log,
+            channels=channels,
+            tracker=tracker,
+            short_links=svc.short_links,
         )
         key = await svc.keys.create("e2e")
         async with (
@@ -183,7 +187,11 @@ async def test_nobody_reacts_and_the_run_reaches_sms(stack: Stack) -> None:
         "email",
     ]
     sms = stack.outbox["sms"].sent[0]
-    assert sms.address == "+15005550006" and "/t/c/" in sms.message.text  # tracked short link
+    assert sms.address == "+15005550006" and "/s/" in sms.message.text  # tracked short link
+    short = re.search(r"(/s/[A-Za-z0-9_-]{8})$", sms.message.text)
+    assert short is not None and len(sms.message.text) < 60
+    follow = await stack.http.get(short.group(1))
+    assert follow.status_code == 302 and follow.headers["location"] == "https://shop.example/cart"
     assert len(stack.smtp.received) == 2
 
 
