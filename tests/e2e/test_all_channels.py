@@ -12,15 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import httpx
 import pytest
-from harness import write_scenario
+from e2e_stack import Running, local, running_stack
 from peers.push_service import PushService
 from peers.smtp import SmtpPeer
 from peers.telegram_api import TelegramPeer
 from peers.twilio_api import TwilioPeer
 from temporalio.testing import WorkflowEnvironment
-from tests_store_url import migrated_sqlite
 
 from channels.base import Channel
 from channels.email import EmailChannel, EmailSettings
@@ -28,13 +26,7 @@ from channels.push import PushChannel, PushSettings
 from channels.sms import SmsChannel, SmsSettings, twilio_client
 from channels.telegram import TelegramChannel, TelegramSettings, telegram_bot
 from channels.vapid import generate_vapid_keys
-from orchestrator.activities import Activities
-from orchestrator.api.app import create_app
-from orchestrator.api.serve import free_port, serving
-from orchestrator.api.services import ApiSettings, Services, build_services
-from orchestrator.runtime import build_worker
-from orchestrator.store.db import make_engine, sessions
-from orchestrator.tracking import Tracker
+from orchestrator.api.serve import serving
 
 LADDER = """
 scenario: cart4
@@ -66,13 +58,11 @@ TEMPLATES = {
 
 @dataclass
 class Peers:
+    run: Running
     smtp: SmtpPeer
     push: PushService
     telegram: TelegramPeer
     twilio: TwilioPeer
-    http: httpx.AsyncClient
-    svc: Services
-    key: str
 
     async def trigger(self, cart: str, subscription: dict[str, Any]) -> str:
         contact = {
@@ -82,40 +72,20 @@ class Peers:
             "push_subscriptions": [subscription],
             "consents": {"email": True, "push": True, "telegram": True, "sms": True},
         }
-        answer = await self.http.post(
-            "/v1/events",
-            headers={"Authorization": f"Bearer {self.key}"},
-            json={
+        await self.run.post_event(
+            {
                 "name": "cart_updated",
                 "customer_id": "c4",
                 "event_id": f"{cart}-t",
                 "data": {"cart": {"id": cart, "url": "https://shop.example/cart"}},
                 "contact": contact,
-            },
+            }
         )
-        assert answer.status_code == 202, answer.text
         return f"cart4/cart-{cart}"
-
-    async def result(self, wid: str) -> dict[str, Any]:
-        handle = self.svc.client.get_workflow_handle(wid)
-        return await asyncio.wait_for(handle.result(), timeout=30)  # type: ignore[no-any-return]
 
 
 @pytest.fixture
 async def peers(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Peers]:
-    scenario = write_scenario(tmp_path, LADDER, TEMPLATES)
-    engine = make_engine(await migrated_sqlite(tmp_path))
-    port = free_port()
-    tracker = Tracker(b"a" * 32, f"http://127.0.0.1:{port}")
-    queue = f"e2e4-{uuid.uuid4()}"
-    svc = build_services(
-        dev_env.client,
-        sessions(engine),
-        {scenario.id: scenario},
-        task_queue=queue,
-        tracker=tracker,
-        settings=ApiSettings(public_base_url=f"http://127.0.0.1:{port}"),
-    )
     push, telegram, twilio = PushService(), TelegramPeer(), TwilioPeer()
     private, _ = generate_vapid_keys()
     with SmtpPeer() as smtp:
@@ -151,30 +121,17 @@ async def peers(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[P
             }
             for channel in channels.values():
                 await channel.check()
-            activities = Activities(
-                directory=svc.contacts,
-                send_log=svc.send_log,
-                channels=channels,
-                tracker=tracker,
-                short_links=svc.short_links,
-            )
-            key = await svc.keys.create("e2e")
-            async with (
-                build_worker(dev_env.client, task_queue=queue, activities=activities),
-                serving(create_app(svc), port=port) as base,
-                httpx.AsyncClient(base_url=base) as http,
-            ):
-                yield Peers(smtp, push, telegram, twilio, http, svc, key)
+            async with running_stack(dev_env, tmp_path, LADDER, TEMPLATES, channels) as run:
+                yield Peers(run, smtp, push, telegram, twilio)
             for channel in channels.values():
                 await channel.close()  # type: ignore[attr-defined]
-    await engine.dispose()
     assert telegram.violations == [] and twilio.violations == [] and push.violations == []
 
 
 async def test_nobody_reacts_email_push_telegram_sms_in_order(peers: Peers) -> None:
     cart = f"c-{uuid.uuid4().hex[:8]}"
     wid = await peers.trigger(cart, peers.push.subscribe(f"dev-{cart}"))
-    state = await peers.result(wid)
+    state = await peers.run.result(wid)
     sent = [(m["channel"], m["status"]) for m in state["messages"]]
     assert sent == [("email", "sent"), ("push", "sent"), ("telegram", "sent"), ("sms", "sent")]
     times = [m["at"] for m in state["messages"]]
@@ -196,9 +153,9 @@ async def test_clicking_the_email_link_stops_after_the_first_channel(peers: Peer
     html = peers.smtp.received[0].message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     link = re.search(r'href="(http://127\.0\.0\.1:\d+/t/c/[^"]+)"', html)
     assert link is not None
-    click = await peers.http.get(re.sub(r"^http://127\.0\.0\.1:\d+", "", link.group(1)))
+    click = await peers.run.http.get(local(link.group(1)))
     assert click.status_code == 302 and click.headers["location"] == "https://shop.example/cart"
-    state = await peers.result(wid)
+    state = await peers.run.result(wid)
     assert [m["channel"] for m in state["messages"]] == ["email"]
     assert state["engagement"]["clicked"] is True
     assert peers.push.received == [] and peers.telegram.sent == [] and peers.twilio.messages == []

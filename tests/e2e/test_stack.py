@@ -13,21 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
-from harness import write_scenario
+from e2e_stack import Running, local, running_stack
 from peers.smtp import SmtpPeer
 from temporalio.testing import WorkflowEnvironment
-from tests_store_url import migrated_sqlite
 
 from channels.base import Channel
 from channels.email import EmailChannel, EmailSettings
 from channels.outbox import OutboxChannel
-from orchestrator.activities import Activities
-from orchestrator.api.app import create_app
-from orchestrator.api.serve import free_port, serving
-from orchestrator.api.services import ApiSettings, Services, build_services
-from orchestrator.runtime import build_worker
-from orchestrator.store.db import make_engine, sessions
-from orchestrator.tracking import Tracker
+from orchestrator.api.services import Services
 
 LADDER = """
 scenario: e2e_cart
@@ -60,37 +53,36 @@ TEMPLATES = {
 
 @dataclass
 class Stack:
-    http: httpx.AsyncClient
-    svc: Services
+    run: Running
     smtp: SmtpPeer
     outbox: dict[str, OutboxChannel]
-    key: str
     cart: str
 
     @property
     def wid(self) -> str:
         return f"e2e_cart/cart-{self.cart}"
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self.run.http
+
+    @property
+    def svc(self) -> Services:
+        return self.run.svc
+
     async def trigger(self) -> None:
-        answer = await self.http.post(
-            "/v1/events",
-            headers={"Authorization": f"Bearer {self.key}"},
-            json={
+        await self.run.post_event(
+            {
                 "name": "cart_updated",
                 "customer_id": "e2e",
                 "event_id": f"{self.cart}-t",
                 "data": {"cart": {"id": self.cart, "url": "https://shop.example/cart"}},
                 "contact": CONTACT,
-            },
+            }
         )
-        assert answer.status_code == 202, answer.text
-
-    async def state(self) -> dict[str, Any]:
-        return await self.svc.client.get_workflow_handle(self.wid).query("state")  # type: ignore[no-any-return]
 
     async def result(self) -> dict[str, Any]:
-        handle = self.svc.client.get_workflow_handle(self.wid)
-        return await asyncio.wait_for(handle.result(), timeout=30)  # type: ignore[no-any-return]
+        return await self.run.result(self.wid)
 
 
 CONTACT = {
@@ -116,20 +108,6 @@ async def until(check: Callable[[], Awaitable[bool] | bool], timeout: float = 15
 
 @pytest.fixture
 async def stack(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Stack]:
-    scenario = write_scenario(tmp_path, LADDER, TEMPLATES)
-    engine = make_engine(await migrated_sqlite(tmp_path))
-    factory = sessions(engine)
-    port = free_port()
-    tracker = Tracker(b"e" * 32, f"http://127.0.0.1:{port}")
-    queue = f"e2e-{uuid.uuid4()}"
-    svc = build_services(
-        dev_env.client,
-        factory,
-        {scenario.id: scenario},
-        task_queue=queue,
-        settings=ApiSettings(public_base_url=f"http://127.0.0.1:{port}"),
-        tracker=tracker,
-    )
     outbox = {c: OutboxChannel(c) for c in ("push", "telegram", "sms")}
     with SmtpPeer() as smtp:
         email = EmailChannel(
@@ -138,26 +116,9 @@ async def stack(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[S
             )
         )
         channels: dict[str, Channel] = {"email": email, **outbox}
-        activities = Activities(
-            directory=svc.contacts,
-            send_log=svc.send_log,
-            channels=channels,
-            tracker=tracker,
-            short_links=svc.short_links,
-        )
-        key = await svc.keys.create("e2e")
-        async with (
-            build_worker(dev_env.client, task_queue=queue, activities=activities),
-            serving(create_app(svc), port=port) as base,
-            httpx.AsyncClient(base_url=base) as http,
-        ):
-            yield Stack(http, svc, smtp, outbox, key, f"c-{uuid.uuid4().hex[:8]}")
+        async with running_stack(dev_env, tmp_path, LADDER, TEMPLATES, channels) as run:
+            yield Stack(run, smtp, outbox, f"c-{uuid.uuid4().hex[:8]}")
         await email.close()
-    await engine.dispose()
-
-
-def local(url: str) -> str:
-    return re.sub(r"^http://127\.0\.0\.1:\d+", "", url)
 
 
 async def test_open_pixel_stops_the_ladder(stack: Stack) -> None:

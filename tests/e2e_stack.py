@@ -1,0 +1,92 @@
+"""The whole stack for end-to-end tests: a migrated SQLite store, the API on a free port with
+tracking, and a worker with the given channels, on the session's Temporal dev server."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from harness import write_scenario
+from temporalio.testing import WorkflowEnvironment
+from tests_store_url import migrated_sqlite
+
+from channels.base import Channel
+from orchestrator.activities import Activities
+from orchestrator.api.app import create_app
+from orchestrator.api.serve import free_port, serving
+from orchestrator.api.services import ApiSettings, Services, build_services
+from orchestrator.runtime import build_worker
+from orchestrator.store.db import make_engine, sessions
+from orchestrator.tracking import Tracker
+
+
+@dataclass
+class Running:
+    http: httpx.AsyncClient
+    svc: Services
+    key: str
+
+    async def post_event(self, body: dict[str, Any]) -> None:
+        answer = await self.http.post(
+            "/v1/events", json=body, headers={"Authorization": f"Bearer {self.key}"}
+        )
+        assert answer.status_code == 202, answer.text
+
+    async def result(self, wid: str) -> dict[str, Any]:
+        handle = self.svc.client.get_workflow_handle(wid)
+        return await asyncio.wait_for(handle.result(), timeout=30)  # type: ignore[no-any-return]
+
+    async def state(self, wid: str) -> dict[str, Any]:
+        return await self.svc.client.get_workflow_handle(wid).query("state")  # type: ignore[no-any-return]
+
+
+def local(url: str) -> str:
+    """A URL the API put in a message, as a path for the test's HTTP client."""
+    return re.sub(r"^http://127\.0\.0\.1:\d+", "", url)
+
+
+@asynccontextmanager
+async def running_stack(
+    env: WorkflowEnvironment,
+    tmp_path: Path,
+    scenario_yaml: str,
+    templates: dict[str, str],
+    channels: dict[str, Channel],
+) -> AsyncIterator[Running]:
+    scenario = write_scenario(tmp_path, scenario_yaml, templates)
+    engine = make_engine(await migrated_sqlite(tmp_path))
+    port = free_port()
+    tracker = Tracker(b"e" * 32, f"http://127.0.0.1:{port}")
+    queue = f"e2e-{uuid.uuid4()}"
+    svc = build_services(
+        env.client,
+        sessions(engine),
+        {scenario.id: scenario},
+        task_queue=queue,
+        tracker=tracker,
+        settings=ApiSettings(public_base_url=f"http://127.0.0.1:{port}"),
+    )
+    activities = Activities(
+        directory=svc.contacts,
+        send_log=svc.send_log,
+        channels=channels,
+        tracker=tracker,
+        short_links=svc.short_links,
+    )
+    key = await svc.keys.create("e2e")
+    try:
+        async with (
+            build_worker(env.client, task_queue=queue, activities=activities),
+            serving(create_app(svc), port=port) as base,
+            httpx.AsyncClient(base_url=base) as http,
+        ):
+            yield Running(http, svc, key)
+    finally:
+        await engine.dispose()
