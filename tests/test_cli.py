@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OMNI = str(Path(sys.executable).parent / "omni")
@@ -31,29 +32,17 @@ def test_validate_reports_file_line_and_hint(tmp_path: Path) -> None:
 
 
 def test_simulate_json_timeline() -> None:
-    done = omni(
-        "simulate",
-        "abandoned_cart",
-        "--json",
-        "--start",
-        "2099-01-05T10:00:00Z",
-        "--contact",
-        json.dumps(
-            {
-                "id": "42",
-                "email": "a@example.com",
-                "phone": "+15005550006",
-                "timezone": "UTC",
-                "consents": {"email": True, "sms": True},
-            }
-        ),
-        "--event",
+    result = simulate_cart(
+        {
+            "id": "42",
+            "email": "a@example.com",
+            "phone": "+15005550006",
+            "timezone": "UTC",
+            "consents": {"email": True, "sms": True},
+        },
         "cart_updated@0",
-        "--event",
         "message_clicked@+30h",
     )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
     assert result["scenario"] == "abandoned_cart" and result["outcome"] == "completed"
     sends = [
         (e["offset_s"], e["kind"], e["channel"])
@@ -76,6 +65,24 @@ def test_simulate_rejects_bad_event_syntax() -> None:
     assert "cart_updated@soon" in done.stderr
 
 
+def simulate_cart(contact: dict[str, object], *events: str) -> dict[str, Any]:
+    """``omni simulate abandoned_cart --json`` from a fixed morning, parsed."""
+    args = [
+        "simulate",
+        "abandoned_cart",
+        "--json",
+        "--start",
+        "2099-01-05T10:00:00Z",
+        "--contact",
+        json.dumps(contact),
+    ]
+    for event in events:
+        args += ["--event", event]
+    done = omni(*args)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
 def test_validate_shows_sms_segments() -> None:
     done = omni("validate")
     assert "sms abandoned_cart/last_call [default]: 1 segment(s), GSM-7" in done.stdout
@@ -83,22 +90,14 @@ def test_validate_shows_sms_segments() -> None:
 
 
 def test_simulate_shows_sms_segments() -> None:
-    done = omni(
-        "simulate",
-        "abandoned_cart",
-        "--json",
-        "--start",
-        "2099-01-05T10:00:00Z",
-        "--contact",
-        json.dumps(
-            {
-                "id": "42",
-                "phone": "+15005550006",
-                "locale": "ru",
-                "timezone": "UTC",
-                "consents": {"sms": True},
-            }
-        ),
+    result = simulate_cart(
+        {
+            "id": "42",
+            "phone": "+15005550006",
+            "locale": "ru",
+            "timezone": "UTC",
+            "consents": {"sms": True},
+        }
     )
-    sms = [e for e in json.loads(done.stdout)["timeline"] if e["channel"] == "sms"]
+    sms = [e for e in result["timeline"] if e["channel"] == "sms"]
     assert sms[0]["detail"].startswith("1 segment(s), UCS-2")
