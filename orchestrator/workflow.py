@@ -176,6 +176,7 @@ class ScenarioWorkflow:
         self._note("event", event=ev.name)
         if ev.name in REACTION_EVENTS:
             self._reactions.append((self._seq, REACTION_EVENTS[ev.name]))
+            self._events.append((self._seq, ev))  # a wait_for may be waiting for a click
             return None
         assert self._trigger is not None
         for match in s.goals:

@@ -1,22 +1,32 @@
-"""Turn tracking and provider feedback into run events (reactions stop escalation ladders)."""
+"""Turn tracking and provider feedback into run events (reactions stop escalation ladders).
+
+A customer clicking a link must reach the shop even when Temporal is briefly unreachable, so
+signal failures here are logged, never raised: the send log already holds the open or click.
+"""
 
 from __future__ import annotations
+
+import logging
+
+from temporalio.service import RPCError
 
 from orchestrator.api.services import Services
 from orchestrator.messages import EventSignal
 from orchestrator.router import Routed
 
+log = logging.getLogger(__name__)
+
 
 async def to_run(
     svc: Services, run_id: str, name: str, event_id: str, customer_id: str, data: dict[str, object]
 ) -> bool:
-    """Signal one run; False if it has ended (the reaction is still recorded by the caller)."""
+    """Signal one run; False if it has ended or Temporal did not answer."""
     routed = Routed()
-    await svc.router.signal(
-        run_id,
-        EventSignal(name=name, event_id=event_id, customer_id=customer_id, data=data),
-        routed,
-    )
+    event = EventSignal(name=name, event_id=event_id, customer_id=customer_id, data=data)
+    try:
+        await svc.router.signal(run_id, event, routed)
+    except RPCError as exc:
+        log.warning("reaction %s for %s not delivered: %s", name, run_id, exc.status)
     return bool(routed.signalled)
 
 
@@ -27,5 +37,8 @@ async def to_customer_runs(
     routed = Routed()
     event = EventSignal(name=name, event_id=event_id, customer_id=customer_id, data=data)
     for wid in await svc.runs.all_for_customer(customer_id):
-        await svc.router.signal(wid, event, routed)
+        try:
+            await svc.router.signal(wid, event, routed)
+        except RPCError as exc:
+            log.warning("reaction %s for %s not delivered: %s", name, wid, exc.status)
     return routed.signalled

@@ -164,3 +164,37 @@ async def test_many_restarts_continue_as_new(time_env: WorkflowEnvironment) -> N
     # The timeline and dedupe state survive the continue-as-new.
     assert [e.event for e in state.timeline if e.kind == "event"][:2] == ["cart_updated"] * 2
     assert run.sends(state) == [(50 * 60 + H, "email", "sent")]
+
+
+async def test_wait_for_a_click(time_env: WorkflowEnvironment, tmp_path: Path) -> None:
+    from harness import write_scenario
+
+    scenario = write_scenario(
+        tmp_path,
+        """
+scenario: nudge
+trigger: signed_up
+steps:
+  - send: {email: n/hello}
+  - wait_for: {event: message_clicked, timeout: 1d}
+    on_event:
+      - send: {email: n/thanks}
+    on_timeout:
+      - send: {sms: n/nudge}
+sample:
+  signed_up: {}
+""",
+        {
+            "n/hello/email": "{% block subject %}s{% endblock %}{% block html %}h{% endblock %}",
+            "n/thanks/email": "{% block subject %}t{% endblock %}{% block html %}h{% endblock %}",
+            "n/nudge/sms": "{% block text %}n{% endblock %}",
+        },
+    )
+    async with Run(time_env, scenario, contact()) as run:
+        await run.start(at=await morning(time_env))
+        await run.at(H)
+        await run.signal("message_clicked")
+        state = await run.result()
+    assert [o.template for o in run.outbox["email"].sent] == ["n/hello", "n/thanks"]
+    assert run.outbox["sms"].sent == []
+    assert state.engagement["clicked"] is True
