@@ -49,7 +49,6 @@ STEP_KEYS = {
     "wait_for": ("wait_for", "on_event", "on_timeout"),
     "stop": ("stop",),
 }
-ALL_STEP_KEYS = tuple(sorted({k for keys in STEP_KEYS.values() for k in keys}))
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _EVENT = re.compile(r"^[a-z][a-z0-9_.]*$")
 _TEMPLATE = re.compile(r"^[a-z0-9_]+(/[a-z0-9_]+)+$")

@@ -32,20 +32,12 @@ class Routed:
     signalled: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
-    @property
-    def unrouted(self) -> bool:
-        return not (self.started_or_signalled or self.signalled)
-
 
 @dataclass
 class Plan:
     #: (scenario, run key, workflow id) of every run the event starts or reaches.
     starts: list[tuple[Scenario, str, str]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-
-    @property
-    def workflow_ids(self) -> list[str]:
-        return [wid for _, _, wid in self.starts]
 
 
 class RunIndex(Protocol):

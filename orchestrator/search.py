@@ -12,11 +12,3 @@ LAST_CHANNEL = SearchAttributeKey.for_keyword("OmniLastChannel")
 OUTCOME = SearchAttributeKey.for_keyword("OmniOutcome")
 
 ALL = (SCENARIO, VERSION, CUSTOMER, STEP, LAST_CHANNEL, OUTCOME)
-
-
-def dev_server_flags() -> list[str]:
-    """``--search-attribute`` flags that register them on ``temporal server start-dev``."""
-    flags: list[str] = []
-    for key in ALL:
-        flags += ["--search-attribute", f"{key.name}=Keyword"]
-    return flags

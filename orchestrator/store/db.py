@@ -10,8 +10,6 @@ from typing import Any
 from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from orchestrator.store.tables import Base
-
 
 def default_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{(data_dir / 'omni.db').resolve()}"
@@ -59,12 +57,6 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 def sessions(engine: AsyncEngine) -> async_sessionmaker[Any]:
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-async def create_all(engine: AsyncEngine) -> None:
-    """Tests only; real databases are migrated with ``omni db upgrade``."""
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
 
 
 _WRITE_LOCKS: dict[int, asyncio.Lock] = {}
