@@ -8,6 +8,8 @@ import contextlib
 import dataclasses
 import secrets
 import signal
+import socket
+import sys
 from pathlib import Path
 
 import worker
@@ -45,9 +47,32 @@ def dev_secret(config: worker.WorkerConfig) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+def busy_ports(ports: dict[str, int]) -> list[str]:
+    busy = []
+    for what, port in ports.items():
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                busy.append(f"{what} port {port}")
+    return busy
+
+
 async def run_dev() -> int:
     config = worker.WorkerConfig.from_env()
     worker.load_scenarios(config)  # fail before starting anything if a scenario is broken
+    ports = {"Temporal": TEMPORAL_PORT, "Temporal UI": UI_PORT, "API": config.api_port}
+    if not config.smtp_host:
+        ports["SMTP sink"] = SMTP_SINK_PORT
+    busy = busy_ports(ports)
+    if busy:
+        print(
+            f"omni dev: {', '.join(busy)} already in use. Is another 'omni dev' (make run) "
+            "running? Stop it first, or set OMNI_API_PORT for the API.",
+            file=sys.stderr,
+        )
+        return 1
     config.data_dir.mkdir(parents=True, exist_ok=True)
     sink = None
     if not config.smtp_host:  # no provider: a local SMTP server that keeps the mail
