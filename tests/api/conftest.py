@@ -12,7 +12,7 @@ import pytest
 from api_stack import Api
 from harness import quick_cart
 from temporalio.testing import WorkflowEnvironment
-from tests_store_url import migrated_sqlite
+from tests_store_url import database_url
 
 from channels.outbox import OutboxChannel
 from orchestrator.activities import Activities
@@ -25,11 +25,16 @@ from orchestrator.store.db import make_engine, sessions
 from orchestrator.tracking import Tracker
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def api_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    async for url in database_url(request.param, tmp_path):
+        yield url
+
+
 @pytest.fixture
-async def api(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Api]:
+async def api(dev_env: WorkflowEnvironment, tmp_path: Path, api_db: str) -> AsyncIterator[Api]:
     scenario = quick_cart(tmp_path)
-    url = await migrated_sqlite(tmp_path)
-    engine = make_engine(url)
+    engine = make_engine(api_db)
     factory = sessions(engine)
     queue = f"api-{uuid.uuid4()}"
     port = free_port()
