@@ -38,7 +38,7 @@ async def get_contact(contact_id: str, svc: Svc) -> dict[str, Any]:
     contact = await svc.contacts.get(contact_id)
     if contact is None:
         raise HTTPException(404, detail=f"no contact {contact_id!r}")
-    return contact.public()
+    return {**contact.public(), "history": await svc.contacts.history(contact_id)}
 
 
 @router.delete("/{contact_id}", status_code=status.HTTP_204_NO_CONTENT)

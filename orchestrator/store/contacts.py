@@ -89,6 +89,27 @@ class SqlContacts:
             suppressions={x.channel: x.reason for x in suppressions},
         )
 
+    async def history(self, contact_id: str) -> dict[str, Any]:
+        """Where each consent came from and when, and when each suppression began."""
+        async with self.sessions() as s:
+            consents = (
+                await s.scalars(select(ConsentRow).where(ConsentRow.contact_id == contact_id))
+            ).all()
+            suppressed = (
+                await s.scalars(
+                    select(SuppressionRow).where(SuppressionRow.contact_id == contact_id)
+                )
+            ).all()
+        return {
+            "consents": {
+                c.channel: {"granted": c.granted, "source": c.source, "at": c.at.isoformat()}
+                for c in consents
+            },
+            "suppressions": {
+                x.channel: {"reason": x.reason, "at": x.at.isoformat()} for x in suppressed
+            },
+        }
+
     async def upsert(self, fields: dict[str, Any], *, source: str) -> Contact:
         """Create or update; only the fields given change. Validated as a Contact first, so
         bad input changes nothing."""

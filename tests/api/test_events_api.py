@@ -157,6 +157,11 @@ async def test_contact_endpoints_validate(api: Api) -> None:
     consent = await api.client.post(
         "/v1/contacts/5/consents", headers=api.auth, json={"channel": "email", "granted": False}
     )
+    details = (await api.client.get("/v1/contacts/5", headers=api.auth)).json()["history"]
+    assert details["consents"]["email"]["granted"] is False
+    assert details["consents"]["email"]["source"] == "api"
+    assert details["suppressions"]["email"]["reason"] == "unsubscribed"
+    assert details["suppressions"]["email"]["at"]
     assert consent.json()["suppressions"] == {"email": "unsubscribed"}
     sub = await api.client.post(
         "/v1/contacts/5/push-subscriptions",
