@@ -23,19 +23,19 @@ from channels.outbox import OutboxChannel
 from channels.push import PushChannel, PushSettings
 from channels.sms import SmsChannel, SmsSettings, twilio_client
 from channels.telegram import TelegramChannel, TelegramSettings, telegram_bot
-from orchestrator.activities import Activities
 from orchestrator.api.app import create_app
 from orchestrator.api.serve import serving
 from orchestrator.api.services import ApiSettings, build_services
 from orchestrator.api.telegram_poll import poll_updates
-from orchestrator.loader import load_or_raise
-from orchestrator.model import CHANNELS, Scenario
-from orchestrator.runtime import build_worker
+from orchestrator.engine.activities import Activities
+from orchestrator.engine.runtime import build_worker
+from orchestrator.engine.tracking import Tracker
+from orchestrator.language.loader import load_or_raise
+from orchestrator.language.model import CHANNELS, Scenario
 from orchestrator.store.contacts import SqlContacts
 from orchestrator.store.db import default_url, make_engine, sessions
 from orchestrator.store.links import SqlShortLinks
 from orchestrator.store.sendlog import SqlSendLog
-from orchestrator.tracking import Tracker
 
 log = logging.getLogger("omni.worker")
 

@@ -31,14 +31,13 @@ from peers.smtp import SmtpPeer  # noqa: E402
 from peers.telegram_api import TelegramPeer  # noqa: E402
 from peers.twilio_api import TwilioPeer  # noqa: E402
 
-from channels.base import Outbound  # noqa: E402
+from channels.base import Outbound, Rendered  # noqa: E402
 from channels.email import EmailChannel, EmailSettings  # noqa: E402
 from channels.push import PushChannel, PushSettings  # noqa: E402
 from channels.sms import SmsChannel, SmsSettings, twilio_client  # noqa: E402
 from channels.telegram import TelegramChannel, TelegramSettings, telegram_bot  # noqa: E402
 from channels.vapid import generate_vapid_keys  # noqa: E402
 from orchestrator.api.serve import serving  # noqa: E402
-from orchestrator.templates import Rendered  # noqa: E402
 
 Job = Callable[[int], Awaitable[object]]
 FAST = 1e9  # "no limit" for the rate limiters

@@ -29,16 +29,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from channels.outbox import OutboxChannel  # noqa: E402
-from orchestrator.activities import Activities  # noqa: E402
-from orchestrator.contacts import Contact, InMemoryDirectory  # noqa: E402
-from orchestrator.devserver import start_dev_server  # noqa: E402
-from orchestrator.ids import run_key, workflow_id  # noqa: E402
-from orchestrator.loader import load_or_raise, version_of  # noqa: E402
-from orchestrator.messages import EventSignal, RunInput, RunOptions, RunState  # noqa: E402
-from orchestrator.model import CHANNELS, Scenario  # noqa: E402
-from orchestrator.runtime import build_worker  # noqa: E402
-from orchestrator.sendlog import InMemorySendLog  # noqa: E402
-from orchestrator.workflow import ScenarioWorkflow  # noqa: E402
+from orchestrator.dev.devserver import start_dev_server  # noqa: E402
+from orchestrator.engine.activities import Activities  # noqa: E402
+from orchestrator.engine.contacts import Contact, InMemoryDirectory  # noqa: E402
+from orchestrator.engine.ids import run_key, workflow_id  # noqa: E402
+from orchestrator.engine.messages import EventSignal, RunInput, RunOptions, RunState  # noqa: E402
+from orchestrator.engine.runtime import build_worker  # noqa: E402
+from orchestrator.engine.sendlog import InMemorySendLog  # noqa: E402
+from orchestrator.engine.workflow import ScenarioWorkflow  # noqa: E402
+from orchestrator.language.loader import load_or_raise, version_of  # noqa: E402
+from orchestrator.language.model import CHANNELS, Scenario  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from baseline_workflow import Baseline, Ping  # noqa: E402

@@ -32,13 +32,13 @@ sys.path.insert(0, str(ROOT))
 
 from orchestrator.api.keys import ApiKeys  # noqa: E402
 from orchestrator.api.serve import free_port  # noqa: E402
-from orchestrator.devserver import start_dev_server  # noqa: E402
-from orchestrator.ids import run_key, workflow_id  # noqa: E402
-from orchestrator.loader import load_or_raise  # noqa: E402
-from orchestrator.messages import EventSignal, RunInput, RunOptions  # noqa: E402
+from orchestrator.dev.devserver import start_dev_server  # noqa: E402
+from orchestrator.engine.ids import run_key, workflow_id  # noqa: E402
+from orchestrator.engine.messages import EventSignal, RunInput, RunOptions  # noqa: E402
+from orchestrator.engine.workflow import ScenarioWorkflow  # noqa: E402
+from orchestrator.language.loader import load_or_raise  # noqa: E402
 from orchestrator.store.db import make_engine, sessions  # noqa: E402
 from orchestrator.store.migrate import upgrade_async  # noqa: E402
-from orchestrator.workflow import ScenarioWorkflow  # noqa: E402
 
 
 def cart(i: int, tag: str) -> dict[str, object]:

@@ -5,7 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from orchestrator.templates import Rendered
+
+@dataclass
+class Rendered:
+    """A message ready for a channel adapter."""
+
+    channel: str
+    locale: str
+    subject: str = ""
+    html: str = ""
+    text: str = ""
+    title: str = ""
+    body: str = ""
+    url: str = ""
+    icon: str = ""
+    buttons: list[tuple[str, str]] = field(default_factory=list)
+
+    def preview(self, limit: int = 160) -> str:
+        head = self.subject or self.title
+        main = self.text or self.body
+        joined = f"{head} | {main}" if head else main
+        joined = " ".join(joined.split())
+        return joined if len(joined) <= limit else joined[: limit - 1] + "…"
 
 
 class ChannelError(Exception):

@@ -12,11 +12,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from orchestrator.checks import sms_report
-from orchestrator.contacts import Contact, ContactInvalid
-from orchestrator.errors import ScenarioInvalid
-from orchestrator.loader import load_all, load_or_raise
-from orchestrator.model import Scenario
+from orchestrator.engine.contacts import Contact, ContactInvalid
+from orchestrator.language.checks import sms_report
+from orchestrator.language.errors import ScenarioInvalid
+from orchestrator.language.loader import load_all, load_or_raise
+from orchestrator.language.model import Scenario
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,7 +99,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from orchestrator.schema import scenario_schema
+    from orchestrator.language.schema import scenario_schema
 
     print(json.dumps(scenario_schema(), indent=2))
     return 0
@@ -124,7 +124,7 @@ def _load_json(text: str, what: str) -> Any:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from orchestrator.simulator import parse_event, simulate
+    from orchestrator.dev.simulator import parse_event, simulate
 
     scenario = _find_scenario(args.scenario, args.scenarios, args.templates)
     contact = Contact.from_json(_load_json(args.contact, "--contact")) if args.contact else None
@@ -138,7 +138,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _dev(args: argparse.Namespace) -> int:
-    from orchestrator.devstack import run_dev
+    from orchestrator.dev.devstack import run_dev
 
     return asyncio.run(run_dev())
 
@@ -246,7 +246,7 @@ def _vapid_keys(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from orchestrator.doctor import run_doctor
+    from orchestrator.dev.doctor import run_doctor
 
     return asyncio.run(run_doctor())
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from orchestrator.binaries import test_server
-from orchestrator.devserver import start_dev_server
+from orchestrator.dev.binaries import test_server
+from orchestrator.dev.devserver import start_dev_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"

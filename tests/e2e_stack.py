@@ -18,13 +18,13 @@ from temporalio.testing import WorkflowEnvironment
 from tests_store_url import migrated_sqlite
 
 from channels.base import Channel
-from orchestrator.activities import Activities
 from orchestrator.api.app import create_app
 from orchestrator.api.serve import free_port, serving
 from orchestrator.api.services import ApiSettings, Services, build_services
-from orchestrator.runtime import build_worker
+from orchestrator.engine.activities import Activities
+from orchestrator.engine.runtime import build_worker
+from orchestrator.engine.tracking import Tracker
 from orchestrator.store.db import make_engine, sessions
-from orchestrator.tracking import Tracker
 
 
 @dataclass

@@ -14,15 +14,15 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from channels.outbox import OutboxChannel
-from orchestrator.activities import Activities
-from orchestrator.contacts import Contact, InMemoryDirectory
-from orchestrator.ids import run_key, workflow_id
-from orchestrator.loader import load_or_raise
-from orchestrator.messages import EventSignal, RunInput, RunOptions, RunState
-from orchestrator.model import CHANNELS, Scenario
-from orchestrator.runtime import build_worker
-from orchestrator.sendlog import InMemorySendLog
-from orchestrator.workflow import ScenarioWorkflow
+from orchestrator.engine.activities import Activities
+from orchestrator.engine.contacts import Contact, InMemoryDirectory
+from orchestrator.engine.ids import run_key, workflow_id
+from orchestrator.engine.messages import EventSignal, RunInput, RunOptions, RunState
+from orchestrator.engine.runtime import build_worker
+from orchestrator.engine.sendlog import InMemorySendLog
+from orchestrator.engine.workflow import ScenarioWorkflow
+from orchestrator.language.loader import load_or_raise
+from orchestrator.language.model import CHANNELS, Scenario
 
 FULL_CONTACT: dict[str, Any] = {
     "id": "c1",

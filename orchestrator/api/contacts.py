@@ -12,7 +12,7 @@ from orchestrator.api.auth import require_key
 from orchestrator.api.events import services
 from orchestrator.api.models import ConsentIn, PushSubscriptionIn
 from orchestrator.api.services import Services
-from orchestrator.contacts import ContactInvalid
+from orchestrator.engine.contacts import ContactInvalid
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"], dependencies=[Depends(require_key)])

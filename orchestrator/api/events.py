@@ -12,8 +12,8 @@ from temporalio.service import RPCError
 from orchestrator.api.auth import require_key
 from orchestrator.api.models import EventBatch, EventIn, EventResult, EventsAccepted
 from orchestrator.api.services import Services
-from orchestrator.contacts import Contact, ContactInvalid
-from orchestrator.messages import EventSignal
+from orchestrator.engine.contacts import Contact, ContactInvalid
+from orchestrator.engine.messages import EventSignal
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["events"], dependencies=[Depends(require_key)])

@@ -11,8 +11,8 @@ import logging
 from temporalio.service import RPCError
 
 from orchestrator.api.services import Services
-from orchestrator.messages import EventSignal
-from orchestrator.router import Routed
+from orchestrator.engine.messages import EventSignal
+from orchestrator.engine.router import Routed
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from orchestrator.api.keys import ApiKeys
-from orchestrator.messages import RunOptions
-from orchestrator.model import Scenario
-from orchestrator.router import Router
+from orchestrator.engine.messages import RunOptions
+from orchestrator.engine.router import Router
+from orchestrator.engine.tracking import Tracker
+from orchestrator.language.model import Scenario
 from orchestrator.store.batch import WriteBatcher
 from orchestrator.store.contacts import SqlContacts
 from orchestrator.store.events import EventLog
@@ -18,7 +19,6 @@ from orchestrator.store.links import SqlShortLinks
 from orchestrator.store.runs import SqlRunIndex
 from orchestrator.store.sendlog import SqlSendLog
 from orchestrator.store.tokens import TokenUses
-from orchestrator.tracking import Tracker
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from orchestrator.api.auth import require_key
 from orchestrator.api.events import services
 from orchestrator.api.reactions import to_customer_runs
 from orchestrator.api.services import Services
-from orchestrator.tracking import TokenError
+from orchestrator.engine.tracking import TokenError
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["webhooks"])

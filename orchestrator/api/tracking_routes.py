@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from orchestrator.api.events import services
 from orchestrator.api.reactions import to_run
 from orchestrator.api.services import Services
-from orchestrator.tracking import Claims, TokenError, TokenExpired, Tracker
+from orchestrator.engine.tracking import Claims, TokenError, TokenExpired, Tracker
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["tracking"])

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from orchestrator.contacts import Contact
+from orchestrator.engine.contacts import Contact
 from orchestrator.store.db import write_lock
 from orchestrator.store.tables import (
     ConsentRow,

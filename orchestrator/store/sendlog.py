@@ -1,4 +1,4 @@
-"""The send log in SQL (see orchestrator.sendlog for the protocol)."""
+"""The send log in SQL (see orchestrator.engine.sendlog for the protocol)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from orchestrator.sendlog import SendRecord
+from orchestrator.engine.sendlog import SendRecord
 from orchestrator.store.db import write_lock
 from orchestrator.store.tables import SendRow
 

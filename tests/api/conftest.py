@@ -15,14 +15,14 @@ from temporalio.testing import WorkflowEnvironment
 from tests_store_url import database_url
 
 from channels.outbox import OutboxChannel
-from orchestrator.activities import Activities
 from orchestrator.api.app import create_app
 from orchestrator.api.serve import free_port, serving
 from orchestrator.api.services import ApiSettings, build_services
-from orchestrator.model import CHANNELS
-from orchestrator.runtime import build_worker
+from orchestrator.engine.activities import Activities
+from orchestrator.engine.runtime import build_worker
+from orchestrator.engine.tracking import Tracker
+from orchestrator.language.model import CHANNELS
 from orchestrator.store.db import make_engine, sessions
-from orchestrator.tracking import Tracker
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

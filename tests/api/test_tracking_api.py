@@ -9,8 +9,8 @@ from typing import Any
 
 from api_stack import Api
 
-from orchestrator.sendlog import SendRecord
-from orchestrator.tracking import Tracker
+from orchestrator.engine.sendlog import SendRecord
+from orchestrator.engine.tracking import Tracker
 
 
 async def start_run(api: Api, customer: str = "42") -> None:

@@ -10,7 +10,7 @@ import pytest
 from api_stack import Api
 from twilio.request_validator import RequestValidator
 
-from orchestrator.sendlog import SendRecord
+from orchestrator.engine.sendlog import SendRecord
 
 TOKEN = "twilio-test-token"
 

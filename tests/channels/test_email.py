@@ -16,11 +16,11 @@ from channels.base import (
     ChannelMisconfigured,
     Outbound,
     PermanentChannelError,
+    Rendered,
     TransientChannelError,
 )
 from channels.email import EmailChannel, EmailSettings
 from channels.email_message import DkimKey
-from orchestrator.templates import Rendered
 
 SENDER = "Shop <news@shop.example>"
 

@@ -21,11 +21,11 @@ from channels.push import PushChannel, PushSettings
 from channels.sms import SmsChannel, SmsSettings, twilio_client
 from channels.telegram import TelegramChannel, TelegramSettings, telegram_bot
 from channels.vapid import generate_vapid_keys
-from orchestrator.activities import Activities
 from orchestrator.api.serve import serving
-from orchestrator.contacts import Contact, InMemoryDirectory
-from orchestrator.messages import SendRequest
-from orchestrator.sendlog import InMemorySendLog
+from orchestrator.engine.activities import Activities
+from orchestrator.engine.contacts import Contact, InMemoryDirectory
+from orchestrator.engine.messages import SendRequest
+from orchestrator.engine.sendlog import InMemorySendLog
 
 SOURCES = {
     "email": "{% block subject %}s{% endblock %}{% block html %}<p>h</p>{% endblock %}",

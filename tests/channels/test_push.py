@@ -12,12 +12,12 @@ from channels.base import (
     ChannelMisconfigured,
     Outbound,
     PermanentChannelError,
+    Rendered,
     TransientChannelError,
 )
 from channels.push import PushChannel, PushSettings
 from channels.vapid import generate_vapid_keys
 from orchestrator.api.serve import serving
-from orchestrator.templates import Rendered
 
 PRIVATE, PUBLIC = generate_vapid_keys()
 

@@ -13,11 +13,11 @@ from channels.base import (
     ChannelMisconfigured,
     Outbound,
     PermanentChannelError,
+    Rendered,
     TransientChannelError,
 )
 from channels.sms import SmsChannel, SmsSettings, twilio_client
 from orchestrator.api.serve import serving
-from orchestrator.templates import Rendered
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ from channels.base import (
     ChannelMisconfigured,
     Outbound,
     PermanentChannelError,
+    Rendered,
     TransientChannelError,
 )
 from channels.telegram import TelegramChannel, TelegramSettings, telegram_bot
 from orchestrator.api.serve import serving
-from orchestrator.templates import Rendered
 
 
 @pytest.fixture

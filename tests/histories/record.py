@@ -17,9 +17,9 @@ sys.path.insert(0, str(HERE.parent))
 from harness import FULL_CONTACT, Run  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
-from orchestrator.binaries import test_server  # noqa: E402
-from orchestrator.contacts import Contact  # noqa: E402
-from orchestrator.loader import load_or_raise  # noqa: E402
+from orchestrator.dev.binaries import test_server  # noqa: E402
+from orchestrator.engine.contacts import Contact  # noqa: E402
+from orchestrator.language.loader import load_or_raise  # noqa: E402
 
 ROOT = HERE.parent.parent
 

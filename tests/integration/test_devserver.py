@@ -12,15 +12,15 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from channels.outbox import OutboxChannel
-from orchestrator import search
-from orchestrator.activities import Activities
-from orchestrator.contacts import Contact, InMemoryDirectory
-from orchestrator.messages import EventSignal
-from orchestrator.model import CHANNELS
-from orchestrator.router import Router
-from orchestrator.runtime import build_worker
-from orchestrator.sendlog import InMemorySendLog
-from orchestrator.workflow import ScenarioWorkflow
+from orchestrator.engine import search
+from orchestrator.engine.activities import Activities
+from orchestrator.engine.contacts import Contact, InMemoryDirectory
+from orchestrator.engine.messages import EventSignal
+from orchestrator.engine.router import Router
+from orchestrator.engine.runtime import build_worker
+from orchestrator.engine.sendlog import InMemorySendLog
+from orchestrator.engine.workflow import ScenarioWorkflow
+from orchestrator.language.model import CHANNELS
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:

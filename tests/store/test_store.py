@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from orchestrator.contacts import ContactInvalid
-from orchestrator.sendlog import SendRecord
+from orchestrator.engine.contacts import ContactInvalid
+from orchestrator.engine.sendlog import SendRecord
 from orchestrator.store.contacts import SqlContacts
 from orchestrator.store.sendlog import SqlSendLog
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from orchestrator.expressions import (
+from orchestrator.language.expressions import (
     ExpressionError,
     condition_context,
     evaluate,
@@ -14,7 +14,7 @@ from orchestrator.expressions import (
     split_time_expression,
     to_datetime,
 )
-from orchestrator.templates import TemplateProblem, pick_locale, render
+from orchestrator.language.templates import TemplateProblem, pick_locale, render
 
 
 def test_conditions_see_event_fields_trigger_and_engagement() -> None:

@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from orchestrator.durations import DurationError, format_duration, parse_duration
-from orchestrator.model import FrequencyCap, QuietHours
-from orchestrator.policies import PolicyError, cap_reached, consent, parse_cap, quiet_until
+from orchestrator.engine.policies import cap_reached, consent, quiet_until
+from orchestrator.language.durations import DurationError, format_duration, parse_duration
+from orchestrator.language.model import FrequencyCap, QuietHours
+from orchestrator.language.policy_syntax import PolicyError, parse_cap
 
 
 @pytest.mark.parametrize(

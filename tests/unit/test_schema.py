@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 import yaml
 
-from orchestrator.schema import scenario_schema
+from orchestrator.language.schema import scenario_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 VALIDATOR = jsonschema.Draft202012Validator(scenario_schema())

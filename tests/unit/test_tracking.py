@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from orchestrator.tracking import TokenExpired, TokenMalformed, TokenTampered, Tracker
+from orchestrator.engine.tracking import TokenExpired, TokenMalformed, TokenTampered, Tracker
 
 SECRET = b"s" * 32
 NOW = [1_800_000_000.0]

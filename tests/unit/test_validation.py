@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.errors import Problem
-from orchestrator.loader import load_all
+from orchestrator.language.errors import Problem
+from orchestrator.language.loader import load_all
 
 ROOT = Path(__file__).resolve().parents[2]
 OK_TEMPLATES = {

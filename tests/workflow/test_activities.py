@@ -11,11 +11,11 @@ from temporalio.testing import ActivityEnvironment
 
 from channels.base import Delivery, Outbound, PermanentChannelError, TransientChannelError
 from channels.outbox import OutboxChannel
-from orchestrator.activities import Activities
-from orchestrator.contacts import Contact, InMemoryDirectory
-from orchestrator.messages import SendRequest
-from orchestrator.model import CHANNELS
-from orchestrator.sendlog import InMemorySendLog
+from orchestrator.engine.activities import Activities
+from orchestrator.engine.contacts import Contact, InMemoryDirectory
+from orchestrator.engine.messages import SendRequest
+from orchestrator.engine.sendlog import InMemorySendLog
+from orchestrator.language.model import CHANNELS
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

@@ -9,11 +9,11 @@ from harness import FULL_CONTACT, Run
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from orchestrator.contacts import Contact
-from orchestrator.loader import load_or_raise
-from orchestrator.messages import RunOptions
-from orchestrator.model import Scenario
-from orchestrator.workflow import ScenarioWorkflow
+from orchestrator.engine.contacts import Contact
+from orchestrator.engine.messages import RunOptions
+from orchestrator.engine.workflow import ScenarioWorkflow
+from orchestrator.language.loader import load_or_raise
+from orchestrator.language.model import Scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 H = 3600

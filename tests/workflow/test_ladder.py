@@ -9,8 +9,8 @@ import pytest
 from harness import FULL_CONTACT, Run, write_scenario
 from temporalio.testing import WorkflowEnvironment
 
-from orchestrator.contacts import Contact
-from orchestrator.model import Scenario
+from orchestrator.engine.contacts import Contact
+from orchestrator.language.model import Scenario
 
 H = 3600
 LADDER = """

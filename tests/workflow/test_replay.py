@@ -13,8 +13,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from orchestrator.runtime import PASSTHROUGH
-from orchestrator.workflow import ScenarioWorkflow
+from orchestrator.engine.runtime import PASSTHROUGH
+from orchestrator.engine.workflow import ScenarioWorkflow
 
 HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*.json"))
 

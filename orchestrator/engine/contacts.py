@@ -9,8 +9,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from orchestrator.model import CHANNELS
-from orchestrator.timezones import UnknownTimezone, zone
+from orchestrator.language.model import CHANNELS
+from orchestrator.language.timezones import UnknownTimezone, zone
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 CONTACT_KEYS = (

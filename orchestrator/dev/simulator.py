@@ -19,17 +19,17 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from channels.outbox import OutboxChannel
-from orchestrator.activities import Activities
-from orchestrator.binaries import test_server
-from orchestrator.contacts import Contact, InMemoryDirectory
-from orchestrator.durations import DurationError, format_duration, parse_duration
-from orchestrator.ids import run_key, workflow_id
-from orchestrator.messages import EventSignal, RunInput, RunOptions, RunState, TimelineEntry
-from orchestrator.model import CHANNELS, Scenario
-from orchestrator.runtime import build_worker
-from orchestrator.samples import SAMPLE_CONTACT
-from orchestrator.sendlog import InMemorySendLog
-from orchestrator.workflow import ScenarioWorkflow
+from orchestrator.dev.binaries import test_server
+from orchestrator.engine.activities import Activities
+from orchestrator.engine.contacts import Contact, InMemoryDirectory
+from orchestrator.engine.ids import run_key, workflow_id
+from orchestrator.engine.messages import EventSignal, RunInput, RunOptions, RunState, TimelineEntry
+from orchestrator.engine.runtime import build_worker
+from orchestrator.engine.sendlog import InMemorySendLog
+from orchestrator.engine.workflow import ScenarioWorkflow
+from orchestrator.language.durations import DurationError, format_duration, parse_duration
+from orchestrator.language.model import CHANNELS, Scenario
+from orchestrator.language.samples import SAMPLE_CONTACT
 
 _EVENT = re.compile(
     r"^(?P<name>[a-z][a-z0-9_.]*)(?:@(?P<offset>[+]?[0-9wdhms]+))?(?::(?P<data>.*))?$", re.S

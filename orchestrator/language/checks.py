@@ -8,17 +8,17 @@ from typing import Any
 from jinja2 import TemplateSyntaxError
 
 from channels.segments import segments
-from orchestrator.errors import Problem
-from orchestrator.expressions import (
+from orchestrator.language.errors import Problem
+from orchestrator.language.expressions import (
     ExpressionError,
     check_syntax,
     condition_context,
     evaluate,
     resolve_time,
 )
-from orchestrator.model import Scenario, Step
-from orchestrator.samples import SAMPLE_CONTACT, sample_run
-from orchestrator.templates import TemplateProblem, message_context, render, template_files
+from orchestrator.language.model import Scenario, Step
+from orchestrator.language.samples import SAMPLE_CONTACT, sample_run
+from orchestrator.language.templates import TemplateProblem, message_context, render, template_files
 
 NO_ENGAGEMENT = {"opened": False, "clicked": False, "replied": False}
 

@@ -15,9 +15,9 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
-    from orchestrator import search
-    from orchestrator.activities import Activities
-    from orchestrator.messages import (
+    from orchestrator.engine import search
+    from orchestrator.engine.activities import Activities
+    from orchestrator.engine.messages import (
         Carried,
         EvalRequest,
         EvalResult,
@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
         SendResult,
         TimelineEntry,
     )
-    from orchestrator.model import REACTION_EVENTS, EventMatch, Scenario, Step
+    from orchestrator.language.model import REACTION_EVENTS, EventMatch, Scenario, Step
 
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),

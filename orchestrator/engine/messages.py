@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.model import FrequencyCap, QuietHours, Scenario
+from orchestrator.language.model import FrequencyCap, QuietHours, Scenario
 
 
 @dataclass

@@ -7,12 +7,12 @@ import hashlib
 import json
 from pathlib import Path
 
-from orchestrator.checks import Checker
-from orchestrator.errors import Problem, ScenarioInvalid
-from orchestrator.model import Scenario, iter_steps
-from orchestrator.parser import Parser
-from orchestrator.templates import template_files
-from orchestrator.yaml_source import YamlProblem, load_located
+from orchestrator.language.checks import Checker
+from orchestrator.language.errors import Problem, ScenarioInvalid
+from orchestrator.language.model import Scenario, iter_steps
+from orchestrator.language.parser import Parser
+from orchestrator.language.templates import template_files
+from orchestrator.language.yaml_source import YamlProblem, load_located
 
 
 def scenario_files(paths: list[Path]) -> list[Path]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from orchestrator.expressions import ExpressionError, evaluate
-from orchestrator.model import Scenario
+from orchestrator.language.expressions import ExpressionError, evaluate
+from orchestrator.language.model import Scenario
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._:-]+")
 

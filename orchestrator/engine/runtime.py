@@ -6,8 +6,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from orchestrator.activities import Activities
-from orchestrator.workflow import ScenarioWorkflow
+from orchestrator.engine.activities import Activities
+from orchestrator.engine.workflow import ScenarioWorkflow
 
 # Our dataclass modules are passed through the sandbox: re-importing them per run would
 # multiply start-up cost and memory.

@@ -6,10 +6,10 @@ import difflib
 import re
 from typing import Any
 
-from orchestrator.durations import DURATION_HINT, DurationError, parse_duration
-from orchestrator.errors import Problem
-from orchestrator.expressions import ExpressionError, split_time_expression
-from orchestrator.model import (
+from orchestrator.language.durations import DURATION_HINT, DurationError, parse_duration
+from orchestrator.language.errors import Problem
+from orchestrator.language.expressions import ExpressionError, split_time_expression
+from orchestrator.language.model import (
     CHANNELS,
     REACTIONS,
     EventMatch,
@@ -19,8 +19,8 @@ from orchestrator.model import (
     Step,
     Trigger,
 )
-from orchestrator.policies import PolicyError, parse_cap, parse_window
-from orchestrator.yaml_source import Located, Path
+from orchestrator.language.policy_syntax import PolicyError, parse_cap, parse_window
+from orchestrator.language.yaml_source import Located, Path
 
 TOP_KEYS = (
     "scenario",

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import text
 
 import worker
-from orchestrator.errors import ScenarioInvalid
+from orchestrator.language.errors import ScenarioInvalid
 
 
 async def _check(name: str, probe: Callable[[], Awaitable[str]]) -> bool:

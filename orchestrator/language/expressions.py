@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
-from orchestrator.durations import DurationError, parse_duration
+from orchestrator.language.durations import DurationError, parse_duration
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined)
 _TIME_EXPR = re.compile(r"^(?P<expr>.+?)\s*(?P<sign>[+-])\s*(?P<dur>(?:\d+[wdhms])+)\s*$")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from orchestrator import search
-from orchestrator.binaries import temporal_cli
+from orchestrator.dev.binaries import temporal_cli
+from orchestrator.engine import search
 
 
 async def start_dev_server(

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import worker
 from orchestrator.api.keys import ApiKeys
-from orchestrator.devserver import start_dev_server
-from orchestrator.sinks import start_smtp_sink
+from orchestrator.dev.devserver import start_dev_server
+from orchestrator.dev.sinks import start_smtp_sink
 from orchestrator.store.migrate import upgrade_async
 
 TEMPORAL_PORT = 7233

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import lru_cache
 from html import unescape
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import Any
 
 from jinja2 import StrictUndefined, Template
 from jinja2.sandbox import SandboxedEnvironment
+
+from channels.base import Rendered
 
 REQUIRED_BLOCKS = {
     "email": ("subject", "html"),
@@ -36,29 +37,6 @@ _PLAIN = SandboxedEnvironment(
 )
 _HTML = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
 _TAGS = re.compile(r"<[^>]+>")
-
-
-@dataclass
-class Rendered:
-    """A message ready for a channel adapter."""
-
-    channel: str
-    locale: str
-    subject: str = ""
-    html: str = ""
-    text: str = ""
-    title: str = ""
-    body: str = ""
-    url: str = ""
-    icon: str = ""
-    buttons: list[tuple[str, str]] = field(default_factory=list)
-
-    def preview(self, limit: int = 160) -> str:
-        head = self.subject or self.title
-        main = self.text or self.body
-        joined = f"{head} | {main}" if head else main
-        joined = " ".join(joined.split())
-        return joined if len(joined) <= limit else joined[: limit - 1] + "…"
 
 
 class TemplateProblem(Exception):
@@ -157,8 +135,8 @@ def parse_buttons(text: str) -> list[tuple[str, str]]:
 
 def helpers(timezone: str, link: Callable[[str], str]) -> dict[str, Any]:
     """Functions templates may call: money, date (customer's time zone), link (tracked)."""
-    from orchestrator.expressions import to_datetime
-    from orchestrator.timezones import zone
+    from orchestrator.language.expressions import to_datetime
+    from orchestrator.language.timezones import zone
 
     def money(amount: Any, currency: str = "EUR") -> str:
         symbols = {"EUR": "€", "USD": "$", "GBP": "£", "RUB": "₽"}

@@ -13,20 +13,20 @@ from temporalio.exceptions import ApplicationError
 
 from channels.base import Channel, Outbound, PermanentChannelError, TransientChannelError
 from channels.segments import segments
-from orchestrator.contacts import ContactDirectory
-from orchestrator.durations import format_duration
-from orchestrator.expressions import (
+from orchestrator.engine.contacts import ContactDirectory
+from orchestrator.engine.messages import EvalRequest, EvalResult, SendRequest, SendResult
+from orchestrator.engine.policies import cap_reached, consent, quiet_until
+from orchestrator.engine.sendlog import SendLog, SendRecord
+from orchestrator.engine.tracking import Tracker
+from orchestrator.language.durations import format_duration
+from orchestrator.language.expressions import (
     ExpressionError,
     condition_context,
     evaluate,
     resolve_time,
     to_datetime,
 )
-from orchestrator.messages import EvalRequest, EvalResult, SendRequest, SendResult
-from orchestrator.policies import cap_reached, consent, quiet_until
-from orchestrator.sendlog import SendLog, SendRecord
-from orchestrator.templates import TemplateProblem, message_context, pick_locale, render
-from orchestrator.tracking import Tracker
+from orchestrator.language.templates import TemplateProblem, message_context, pick_locale, render
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from orchestrator.errors import Problem
+from orchestrator.language.errors import Problem
 
 Path = tuple[str | int, ...]
 

@@ -15,11 +15,11 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from orchestrator.expressions import ExpressionError, condition_context, evaluate
-from orchestrator.ids import RunKeyError, run_key, workflow_id
-from orchestrator.messages import EventSignal, RunInput, RunOptions
-from orchestrator.model import Scenario
-from orchestrator.workflow import ScenarioWorkflow
+from orchestrator.engine.ids import RunKeyError, run_key, workflow_id
+from orchestrator.engine.messages import EventSignal, RunInput, RunOptions
+from orchestrator.engine.workflow import ScenarioWorkflow
+from orchestrator.language.expressions import ExpressionError, condition_context, evaluate
+from orchestrator.language.model import Scenario
 
 log = logging.getLogger(__name__)
 
