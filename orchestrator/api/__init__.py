@@ -1,1 +1,5 @@
-"""The HTTP API (FastAPI): events, contacts, tracking, unsubscribe and provider webhooks."""
+"""The HTTP API (FastAPI): events, contacts, tracking, unsubscribe and provider webhooks.
+
+May import: the language, the engine (router, messages, tracking tokens) and the store. Never
+the dev stack or the CLI.
+"""

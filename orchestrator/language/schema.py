@@ -9,7 +9,13 @@ from typing import Any
 
 from orchestrator.language.durations import DURATION_HINT
 from orchestrator.language.model import CHANNELS, REACTIONS
-from orchestrator.language.parser import MATCH_KEYS, QUIET_KEYS, STEP_KEYS, TOP_KEYS, TRIGGER_KEYS
+from orchestrator.language.parse_base import (
+    MATCH_KEYS,
+    QUIET_KEYS,
+    STEP_KEYS,
+    TOP_KEYS,
+    TRIGGER_KEYS,
+)
 
 DURATION = r"^\s*(\d+\s*[wdhms]\s*)+$"
 TEMPLATE = r"^[a-z0-9_]+(/[a-z0-9_]+)+$"

@@ -1,0 +1,304 @@
+"""How a run walks a scenario's steps: waits, sends, ladders, branches and waits for events.
+
+The workflow class (``workflow.py``) owns the handlers and the run's life; this base class holds
+the run's state and interprets steps. Deterministic like all workflow code: no I/O, no clock but
+``workflow.now()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+
+with workflow.unsafe.imports_passed_through():
+    from orchestrator.engine import search
+    from orchestrator.engine.activities import Activities
+    from orchestrator.engine.messages import (
+        EvalRequest,
+        EvalResult,
+        EventSignal,
+        RunInput,
+        SendRequest,
+        SendResult,
+        TimelineEntry,
+    )
+    from orchestrator.language.model import REACTION_EVENTS, EventMatch, Scenario, Step
+
+SEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    maximum_attempts=20,
+)
+
+
+class _Stop(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class StepInterpreter:
+    def __init__(self) -> None:
+        self._inbox: list[EventSignal] = []
+        self._seen: list[str] = []
+        self._seen_set: set[str] = set()
+        self._seq = 0
+        self._events: list[tuple[int, EventSignal]] = []
+        self._reactions: list[tuple[int, str]] = []
+        self._timeline: list[TimelineEntry] = []
+        self._outcome = ""
+        self._step = ""
+        self._next_wakeup = ""
+        self._late = False
+        self._generation = 0
+        self._started_at = ""
+        self._latest: dict[str, object] = {}
+        self._trigger: EventSignal | None = None
+        self._input: RunInput | None = None
+
+    # -- steps -----------------------------------------------------------------------------
+    async def _run_steps(self, steps: list[Step]) -> str:
+        try:
+            await self._steps(steps)
+        except _Stop as stop:
+            return f"stopped: {stop.reason}"
+        return "completed"
+
+    async def _steps(self, steps: list[Step]) -> None:
+        for step in steps:
+            self._step = step.path
+            self._index(search.STEP.value_set(step.path))
+            await self._one(step)
+
+    async def _one(self, step: Step) -> None:
+        if step.kind == "wait":
+            self._late = False
+            await self._sleep_until(workflow.now() + timedelta(seconds=step.wait_s or 0))
+        elif step.kind == "wait_until":
+            await self._wait_until(step)
+        elif step.kind == "send":
+            await self._send_first_of(step)
+        elif step.kind == "escalate":
+            await self._escalate(step)
+        elif step.kind == "if":
+            branch = step.then if await self._holds(step.condition, None, None) else step.otherwise
+            await self._steps(branch)
+        elif step.kind == "wait_for":
+            await self._wait_for(step)
+        elif step.kind == "stop":
+            raise _Stop(step.reason or "stopped")
+
+    async def _wait_until(self, step: Step) -> None:
+        assert step.at is not None
+        result = await self._evaluate("time", step.at, None, offset_s=step.at_offset_s)
+        if result.error:
+            self._late = True
+            self._note("skip", step=step.path, reason=f"wait_until: {result.error}")
+            return
+        moment = datetime.fromisoformat(result.at)
+        if moment <= workflow.now():
+            self._late = step.late == "skip"
+            self._note("skip", step=step.path, reason=f"moment already passed ({result.at})")
+            return
+        self._late = False
+        await self._sleep_until(moment)
+
+    async def _wait_for(self, step: Step) -> None:
+        self._late = False
+        checked = self._seq
+        deadline = workflow.now() + timedelta(seconds=step.timeout_s or 0)
+        self._next_wakeup = deadline.isoformat()
+        while True:
+            remaining = (deadline - workflow.now()).total_seconds()
+            try:
+                await workflow.wait_condition(
+                    lambda seen=checked: self._seq > seen,  # type: ignore[misc]
+                    timeout=max(remaining, 0.001),
+                )
+            except TimeoutError:
+                self._next_wakeup = ""
+                await self._steps(step.on_timeout)
+                return
+            fresh = [ev for seq, ev in self._events if seq > checked]
+            checked = self._seq
+            for ev in fresh:
+                if await self._matches(step.events, ev):
+                    self._next_wakeup = ""
+                    self._latest = ev.data
+                    await self._steps(step.on_event)
+                    return
+
+    async def _matches(self, matches: list[EventMatch], ev: EventSignal) -> bool:
+        for match in matches:
+            if match.event == ev.name and await self._holds(match.when, ev, self._trigger):
+                return True
+        return False
+
+    async def _send_first_of(self, step: Step) -> None:
+        for channel in step.channels:
+            assert step.template is not None
+            result = await self._deliver(step, channel, step.template, step.path)
+            if result is not None and result.status == "sent":
+                return
+
+    async def _escalate(self, step: Step) -> None:
+        start = self._seq
+
+        def reacted() -> bool:
+            return any(
+                seq > start and kind in self._scenario.reaction for seq, kind in self._reactions
+            )
+
+        for i, rung in enumerate(step.rungs):
+            if reacted():
+                return
+            path = f"{step.path}.rung{i + 1}"
+            result = await self._deliver(step, rung.channel, rung.template, path, stop=reacted)
+            if result is None:
+                return
+            if result.status == "sent" and rung.wait_s:
+                self._next_wakeup = (workflow.now() + timedelta(seconds=rung.wait_s)).isoformat()
+                with contextlib.suppress(TimeoutError):
+                    await workflow.wait_condition(reacted, timeout=rung.wait_s)
+                self._next_wakeup = ""
+
+    async def _deliver(
+        self,
+        step: Step,
+        channel: str,
+        template: str,
+        path: str,
+        stop: Callable[[], bool] | None = None,
+    ) -> SendResult | None:
+        """Send once (idempotently); quiet hours defer and retry. None: stopped while deferred."""
+        if self._late:
+            self._note(
+                "skip",
+                step=path,
+                channel=channel,
+                template=template,
+                status="skipped",
+                reason="too_late: the moment for this send had already passed",
+            )
+            return SendResult("skipped", reason="too_late")
+        s, inp = self._scenario, self._input
+        assert inp is not None and self._trigger is not None
+        key = f"{workflow.info().workflow_id}/g{self._generation}/{path}/{channel}"
+        deferred_from = ""
+        while True:
+            result: SendResult = await workflow.execute_activity_method(
+                Activities.send,
+                SendRequest(
+                    key=key,
+                    scenario=s.id,
+                    category=s.category,
+                    step=path,
+                    channel=channel,
+                    template=template,
+                    sources=s.templates[f"{template}/{channel}"],
+                    customer_id=inp.customer_id,
+                    now=workflow.now().isoformat(),
+                    run={"id": workflow.info().workflow_id, "scenario": s.id, "step": path},
+                    trigger=self._trigger.data,
+                    event=self._latest,
+                    quiet_hours=s.quiet_hours,
+                    frequency_caps=s.frequency_caps,
+                    preview=inp.options.preview,
+                ),
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=SEND_RETRY,
+                summary=f"send {channel}: {template}",
+            )
+            if result.status != "deferred":
+                break
+            deferred_from = deferred_from or workflow.now().isoformat()
+            if await self._sleep_until(datetime.fromisoformat(result.retry_at), stop):
+                return None
+        kind = "send" if result.status == "sent" else "skip"
+        self._note(
+            kind,
+            step=path,
+            channel=channel,
+            template=template,
+            status=result.status,
+            reason=result.reason,
+            preview=result.preview,
+            deferred_from=deferred_from,
+            key=key,
+            detail=result.detail,
+        )
+        if result.status == "sent":
+            self._index(search.LAST_CHANNEL.value_set(channel))
+        return result
+
+    # -- helpers ---------------------------------------------------------------------------
+    @property
+    def _scenario(self) -> Scenario:
+        assert self._input is not None
+        return self._input.scenario
+
+    async def _sleep_until(self, moment: datetime, stop: Callable[[], bool] | None = None) -> bool:
+        """Sleep until ``moment``; True if ``stop`` became true first."""
+        delta = (moment - workflow.now()).total_seconds()
+        if delta <= 0:
+            return False
+        self._next_wakeup = moment.isoformat()
+        try:
+            if stop is None:
+                await workflow.sleep(delta)
+                return False
+            await workflow.wait_condition(stop, timeout=delta)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._next_wakeup = ""
+
+    async def _holds(
+        self, condition: str | None, ev: EventSignal | None, trigger: EventSignal | None
+    ) -> bool:
+        if condition is None:
+            return True
+        result = await self._evaluate("condition", condition, ev, trigger=trigger)
+        if result.error:
+            self._note("skip", step=self._step, reason=f"condition false: {result.error}")
+        return result.value
+
+    async def _evaluate(
+        self,
+        kind: str,
+        expression: str,
+        ev: EventSignal | None,
+        *,
+        trigger: EventSignal | None = None,
+        offset_s: int = 0,
+    ) -> EvalResult:
+        assert self._input is not None
+        trig = trigger or self._trigger
+        engagement = {k: any(r == k for _, r in self._reactions) for k in REACTION_EVENTS.values()}
+        return await workflow.execute_local_activity_method(
+            Activities.evaluate,
+            EvalRequest(
+                kind=kind,
+                expression=expression,
+                customer_id=self._input.customer_id,
+                event=ev.data if ev else dict(self._latest),
+                trigger=trig.data if trig else {},
+                engagement=engagement,
+                offset_s=offset_s,
+            ),
+            start_to_close_timeout=timedelta(seconds=10),
+            summary=f"evaluate {kind}: {expression}"[:200],
+        )
+
+    def _note(self, kind: str, **fields: str) -> None:
+        self._timeline.append(TimelineEntry(at=workflow.now().isoformat(), kind=kind, **fields))
+
+    def _index(self, *updates: SearchAttributeUpdate[str]) -> None:
+        assert self._input is not None
+        if self._input.options.index:
+            workflow.upsert_search_attributes(list(updates))
