@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiosmtplib
 
@@ -42,7 +42,7 @@ class EmailSettings:
     security: str = "starttls"
     #: AUTH credentials; empty username skips AUTH.
     username: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)
     #: The From header, e.g. "Shop <news@shop.example>".
     sender: str = "Omni <omni@localhost>"
     reply_to: str = ""

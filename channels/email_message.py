@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate
@@ -19,7 +19,7 @@ from channels.base import Outbound
 class DkimKey:
     selector: str
     domain: str
-    private_key_pem: bytes
+    private_key_pem: bytes = field(repr=False)
 
 
 SIGNED_HEADERS = (

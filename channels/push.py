@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
@@ -31,7 +31,7 @@ from channels.ratelimit import TokenBucket
 @dataclass(frozen=True)
 class PushSettings:
     #: VAPID private key (PEM, or base64url raw) and the contact URL push services may use.
-    vapid_private_key: str
+    vapid_private_key: str = field(repr=False)
     subject: str
     #: How long the push service keeps an undelivered notification (seconds).
     ttl: int = 86400

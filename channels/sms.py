@@ -8,7 +8,7 @@ the retried activity sends the SMS again. The window is one HTTP round trip.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -40,7 +40,7 @@ SUPPRESS = {
 class SmsSettings:
     #: Account SID and auth token (or an API key SID and secret).
     account_sid: str
-    auth_token: str
+    auth_token: str = field(repr=False)
     #: Sender number (E.164) or a Messaging Service SID; one of the two.
     from_number: str = ""
     messaging_service_sid: str = ""

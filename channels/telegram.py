@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 # Opt in to python-telegram-bot 23 semantics now (timedelta time periods): the v22 int form
@@ -43,7 +43,7 @@ from channels.ratelimit import KeyedLimiter, TokenBucket
 @dataclass(frozen=True)
 class TelegramSettings:
     #: The bot token from @BotFather.
-    token: str
+    token: str = field(repr=False)
     #: Bot API root (``.../bot``); tests point it at a local server.
     base_url: str = "https://api.telegram.org/bot"
     #: Telegram's limits: about 30 messages a second per bot, one a second per chat.

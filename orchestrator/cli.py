@@ -149,7 +149,7 @@ def _worker(args: argparse.Namespace) -> int:
     import worker
 
     logging.basicConfig(level=logging.INFO)
-    asyncio.run(worker.run(worker.WorkerConfig.from_env()))
+    asyncio.run(worker.run(worker.config_from_env()))
     return 0
 
 
@@ -160,7 +160,7 @@ def _send_event(args: argparse.Namespace) -> int:
 
     import worker
 
-    config = worker.WorkerConfig.from_env()
+    config = worker.config_from_env()
     data = _load_json(args.data, "--data")
     if not isinstance(data, dict):
         raise ValueError("--data must be a JSON object")
@@ -173,8 +173,8 @@ def _send_event(args: argparse.Namespace) -> int:
     }
     if args.contact:
         body["contact"] = _load_json(args.contact, "--contact")
-    base = args.api or os.environ.get("OMNI_API_URL") or f"http://127.0.0.1:{config.api_port}"
-    key = os.environ.get("OMNI_API_KEY") or _dev_key(config.data_dir)
+    base = args.api or os.environ.get("OMNI_API_URL") or f"http://127.0.0.1:{config.listen.port}"
+    key = os.environ.get("OMNI_API_KEY") or _dev_key(config.store.data_dir)
     try:
         answer = httpx.post(
             f"{base.rstrip('/')}/v1/events",
@@ -201,7 +201,7 @@ def _api(args: argparse.Namespace) -> int:
     import worker
 
     logging.basicConfig(level=logging.INFO)
-    asyncio.run(worker.run_api(worker.WorkerConfig.from_env()))
+    asyncio.run(worker.run_api(worker.config_from_env()))
     return 0
 
 
@@ -209,9 +209,9 @@ def _db(args: argparse.Namespace) -> int:
     import worker
     from orchestrator.store.migrate import upgrade
 
-    config = worker.WorkerConfig.from_env()
-    upgrade(config.db_url)
-    print(f"database at head: {config.db_url.split('@')[-1]}")
+    config = worker.config_from_env()
+    upgrade(config.store.url)
+    print(f"database at head: {config.store!r}")
     return 0
 
 
@@ -220,7 +220,7 @@ def _api_key(args: argparse.Namespace) -> int:
     from orchestrator.api.keys import ApiKeys
 
     async def act() -> int:
-        engine, factory = worker.open_store(worker.WorkerConfig.from_env())
+        engine, factory = worker.open_store(worker.config_from_env())
         try:
             keys = ApiKeys(factory)
             if args.action == "create":

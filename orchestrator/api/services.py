@@ -30,11 +30,11 @@ class ApiSettings:
     #: Public https base URL of this API (tracking links, unsubscribe, webhooks).
     public_base_url: str = "http://127.0.0.1:8000"
     #: Telegram webhook secret (X-Telegram-Bot-Api-Secret-Token); None disables the webhook.
-    telegram_secret_token: str | None = None
+    telegram_secret_token: str | None = field(default=None, repr=False)
     #: Telegram bot username, for t.me deep links.
     telegram_bot_username: str = ""
     #: Twilio auth token, to verify X-Twilio-Signature; None disables the Twilio webhooks.
-    twilio_auth_token: str | None = None
+    twilio_auth_token: str | None = field(default=None, repr=False)
     #: Postal address shown on the unsubscribe page (CAN-SPAM).
     postal_address: str = ""
 

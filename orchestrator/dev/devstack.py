@@ -25,7 +25,7 @@ UI_PORT = 8233
 
 async def dev_api_key(config: worker.WorkerConfig) -> str:
     """One key for local use, created on first start and kept in the data folder."""
-    path: Path = config.data_dir / "dev-api-key"
+    path: Path = config.store.data_dir / "dev-api-key"
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
     engine, factory = worker.open_store(config)
@@ -40,7 +40,7 @@ async def dev_api_key(config: worker.WorkerConfig) -> str:
 
 def dev_secret(config: worker.WorkerConfig) -> str:
     """The tracking secret for local use, made once and kept in the data folder."""
-    path: Path = config.data_dir / "tracking-secret"
+    path: Path = config.store.data_dir / "tracking-secret"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(48) + "\n", encoding="utf-8")
         path.chmod(0o600)
@@ -60,10 +60,10 @@ def busy_ports(ports: dict[str, int]) -> list[str]:
 
 
 async def run_dev() -> int:
-    config = worker.WorkerConfig.from_env()
+    config = worker.config_from_env()
     worker.load_scenarios(config)  # fail before starting anything if a scenario is broken
-    ports = {"Temporal": TEMPORAL_PORT, "Temporal UI": UI_PORT, "API": config.api_port}
-    if not config.smtp_host:
+    ports = {"Temporal": TEMPORAL_PORT, "Temporal UI": UI_PORT, "API": config.listen.port}
+    if config.email is None:
         ports["SMTP sink"] = SMTP_SINK_PORT
     busy = busy_ports(ports)
     if busy:
@@ -73,18 +73,19 @@ async def run_dev() -> int:
             file=sys.stderr,
         )
         return 1
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    config.store.data_dir.mkdir(parents=True, exist_ok=True)
     sink = None
-    if not config.smtp_host:  # no provider: a local SMTP server that keeps the mail
-        sink = start_smtp_sink(config.data_dir / "mail", port=SMTP_SINK_PORT)
-        config = dataclasses.replace(
-            config, smtp_host="127.0.0.1", smtp_port=SMTP_SINK_PORT, smtp_security="none"
-        )
-    if not config.tracking_secret:
-        config = dataclasses.replace(config, tracking_secret=dev_secret(config))
-    await upgrade_async(config.db_url)
+    if config.email is None:  # no provider: a local SMTP server that keeps the mail
+        sink = start_smtp_sink(config.store.data_dir / "mail", port=SMTP_SINK_PORT)
+        to_sink = {"OMNI_SMTP_HOST": "127.0.0.1", "OMNI_SMTP_PORT": str(SMTP_SINK_PORT)}
+        to_sink["OMNI_SMTP_SECURITY"] = "none"
+        config = worker.config_from_env(overrides=to_sink)
+    if not config.tracking.secret:
+        tracking = worker.TrackingSettings(secret=dev_secret(config))
+        config = dataclasses.replace(config, tracking=tracking)
+    await upgrade_async(config.store.url)
     key = await dev_api_key(config)
-    db = config.data_dir / "temporal.db"
+    db = config.store.data_dir / "temporal.db"
     env = await start_dev_server(db_file=db, port=TEMPORAL_PORT, ui=True, ui_port=UI_PORT)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -99,23 +100,23 @@ async def run_dev() -> int:
         for task in tasks:
             if task.done():
                 task.result()  # e.g. the API port is taken: say so and stop
-        api = f"http://{config.api_host}:{config.api_port}"
+        api = f"http://{config.listen.host}:{config.listen.port}"
         print(f"Temporal dev server  127.0.0.1:{TEMPORAL_PORT}  (runs kept in {db})")
         print(f"Temporal UI          http://127.0.0.1:{UI_PORT}")
         print(f"API                  {api}  (docs: {api}/docs)")
-        print(f"API key              {key}  (also in {config.data_dir / 'dev-api-key'})")
-        print(f"customer store       {config.db_url}")
+        print(f"API key              {key}  (also in {config.store.data_dir / 'dev-api-key'})")
+        print(f"customer store       {config.store.url}")
         print(
-            f"worker               task queue {config.task_queue!r}, scenarios in "
-            f"{config.scenarios_dir}/"
+            f"worker               task queue {config.temporal.task_queue!r}, scenarios in "
+            f"{config.scenarios.scenarios_dir}/"
         )
         if sink is not None:
             print(
                 f"SMTP sink            127.0.0.1:{SMTP_SINK_PORT}  (mail kept in "
-                f"{config.data_dir / 'mail'}/*.eml)"
+                f"{config.store.data_dir / 'mail'}/*.eml)"
             )
         print(
-            f"outbox               {config.data_dir / 'outbox'}/<channel>.jsonl "
+            f"outbox               {config.store.data_dir / 'outbox'}/<channel>.jsonl "
             "(push, Telegram, SMS without a provider)"
         )
         print(

@@ -24,7 +24,7 @@ async def _check(name: str, probe: Callable[[], Awaitable[str]]) -> bool:
 
 
 async def run_doctor() -> int:
-    config = worker.WorkerConfig.from_env()
+    config = worker.config_from_env()
 
     async def scenarios() -> str:
         return f"{len(worker.load_scenarios(config))} valid"
@@ -32,7 +32,7 @@ async def run_doctor() -> int:
     async def temporal() -> str:
         client = await worker.connect(config)
         await client.count_workflows()
-        return f"{config.temporal_address} namespace {config.namespace}"
+        return f"{config.temporal.address} namespace {config.temporal.namespace}"
 
     async def database() -> str:
         engine, _ = worker.open_store(config)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from temporalio import activity
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 from channels.base import Channel, Outbound, PermanentChannelError, TransientChannelError
@@ -29,6 +30,14 @@ from orchestrator.language.expressions import (
 from orchestrator.language.templates import TemplateProblem, message_context, pick_locale, render
 
 log = logging.getLogger(__name__)
+
+#: How the workflow retries the send activity (transient provider errors).
+SEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    maximum_attempts=20,
+)
 
 
 def _identity(url: str) -> str:

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from orchestrator.engine import search
-    from orchestrator.engine.activities import Activities
+    from orchestrator.engine.activities import SEND_RETRY, Activities
     from orchestrator.engine.messages import (
         EvalRequest,
         EvalResult,
@@ -28,17 +28,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from orchestrator.language.model import REACTION_EVENTS, EventMatch, Scenario, Step
 
-SEND_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=10),
-    maximum_attempts=20,
-)
-
 
 class _Stop(Exception):
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
+    """A ``stop`` step: ends the steps with its reason."""
 
 
 class StepInterpreter:
@@ -65,7 +57,7 @@ class StepInterpreter:
         try:
             await self._steps(steps)
         except _Stop as stop:
-            return f"stopped: {stop.reason}"
+            return f"stopped: {stop}"
         return "completed"
 
     async def _steps(self, steps: list[Step]) -> None:
@@ -139,8 +131,8 @@ class StepInterpreter:
         return False
 
     async def _send_first_of(self, step: Step) -> None:
+        assert step.template is not None
         for channel in step.channels:
-            assert step.template is not None
             result = await self._deliver(step, channel, step.template, step.path)
             if result is not None and result.status == "sent":
                 return

@@ -1,0 +1,77 @@
+"""Settings groups Omni defines itself (the channels and the API define their own)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from temporalio.service import TLSConfig
+
+from orchestrator.store.db import default_url
+
+
+@dataclass(frozen=True)
+class TemporalSettings:
+    #: host:port of the Temporal frontend (a self-hosted cluster or Temporal Cloud).
+    address: str = "localhost:7233"
+    namespace: str = "default"
+    #: Task queue shared by the workers and the event router.
+    task_queue: str = "omni"
+    #: Temporal Cloud API key; implies TLS.
+    api_key: str | None = field(default=None, repr=False)
+    #: mTLS client certificate and key, CA bundle for the server certificate (PEM files).
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_ca: Path | None = None
+
+    def tls(self) -> TLSConfig | bool:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("set both OMNI_TEMPORAL_TLS_CERT and OMNI_TEMPORAL_TLS_KEY for mTLS")
+        ca = self.tls_ca.read_bytes() if self.tls_ca else None
+        if self.tls_cert and self.tls_key:
+            return TLSConfig(
+                client_cert=self.tls_cert.read_bytes(),
+                client_private_key=self.tls_key.read_bytes(),
+                server_root_ca_cert=ca,
+            )
+        if ca:
+            return TLSConfig(server_root_ca_cert=ca)
+        return self.api_key is not None
+
+
+@dataclass(frozen=True)
+class ScenarioSettings:
+    scenarios_dir: Path = Path("scenarios")
+    templates_dir: Path = Path("templates")
+    #: Time zone for customers whose profile has none.
+    default_timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    #: SQLAlchemy URL; empty: SQLite under data_dir. May hold a password: never printed.
+    database_url: str = field(default="", repr=False)
+    #: Development data: SQLite store, Temporal dev database, outbox, mail sink.
+    data_dir: Path = Path(".data")
+
+    @property
+    def url(self) -> str:
+        return self.database_url or default_url(self.data_dir)
+
+    def __repr__(self) -> str:
+        shown = make_url(self.url).render_as_string(hide_password=True)
+        return f"StoreSettings(url={shown!r}, data_dir={self.data_dir!r})"
+
+
+@dataclass(frozen=True)
+class ListenSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+@dataclass(frozen=True)
+class TrackingSettings:
+    #: HMAC secret for tracking links (>= 32 bytes); older secrets still verify.
+    secret: str = field(default="", repr=False)
+    previous: tuple[str, ...] = field(default=(), repr=False)

@@ -1,0 +1,96 @@
+"""The whole configuration of a worker or API process, built from a mapping of variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from channels.email import EmailSettings
+from channels.email_message import DkimKey
+from channels.push import PushSettings
+from channels.sms import SmsSettings
+from channels.telegram import TelegramSettings
+from orchestrator.api.services import ApiSettings
+from orchestrator.config.groups import (
+    ListenSettings,
+    ScenarioSettings,
+    StoreSettings,
+    TemporalSettings,
+    TrackingSettings,
+)
+from orchestrator.config.variables import SETTINGS
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """Every setting, by concern. Reprs of the groups hide secrets."""
+
+    temporal: TemporalSettings = field(default_factory=TemporalSettings)
+    scenarios: ScenarioSettings = field(default_factory=ScenarioSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    listen: ListenSettings = field(default_factory=ListenSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    tracking: TrackingSettings = field(default_factory=TrackingSettings)
+    email: EmailSettings | None = None
+    telegram: TelegramSettings | None = None
+    sms: SmsSettings | None = None
+    push: PushSettings | None = None
+
+    @classmethod
+    def from_mapping(cls, env: typing.Mapping[str, str]) -> WorkerConfig:
+        """Build from variables (worker.py passes the environment); empty values are unset."""
+        e = {k: v for k, v in env.items() if v != ""}
+        built: dict[str, Any] = {}
+        for group in SETTINGS:
+            if group.enabled_by and group.enabled_by not in e:
+                continue
+            hints = typing.get_type_hints(group.cls)
+            values = {
+                v.field: _convert(e[v.env], hints[v.field], v.env)
+                for v in group.vars
+                if v.env in e and v.field != "dkim"
+            }
+            missing = [
+                v.env
+                for f in fields(group.cls)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+                for v in group.vars
+                if v.field == f.name and v.field not in values
+            ]
+            if missing:
+                raise ValueError(f"{group.enabled_by} is set: also set {', '.join(missing)}")
+            built[group.name] = group.cls(**values)
+        config = cls(**built)
+        return config._wired(e)
+
+    def _wired(self, e: dict[str, str]) -> WorkerConfig:
+        """Values one group derives from another (callback URLs, the DKIM key, secrets)."""
+        public = self.api.public_base_url.rstrip("/")
+        api = dataclasses.replace(self.api, public_base_url=public)
+        sms = self.sms and dataclasses.replace(
+            self.sms, status_callback_url=f"{public}/webhooks/twilio/status"
+        )
+        email = self.email
+        dkim_vars = ("OMNI_DKIM_SELECTOR", "OMNI_DKIM_DOMAIN", "OMNI_DKIM_KEY_FILE")
+        if email is not None and any(v in e for v in dkim_vars):
+            if not all(v in e for v in dkim_vars):
+                raise ValueError(f"DKIM needs {', '.join(dkim_vars)} together")
+            key = DkimKey(e[dkim_vars[0]], e[dkim_vars[1]], Path(e[dkim_vars[2]]).read_bytes())
+            email = dataclasses.replace(email, dkim=key)
+        return dataclasses.replace(self, api=api, sms=sms, email=email)
+
+
+def _convert(raw: str, hint: Any, name: str) -> Any:
+    kinds = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+    kind = typing.get_origin(kinds[0]) or kinds[0]
+    try:
+        if kind is bool:
+            return raw.strip().lower() in ("1", "true", "yes", "on")
+        if kind is tuple:
+            return tuple(x.strip() for x in raw.split(",") if x.strip())
+        return kind(raw) if kind in (int, float, Path) else raw
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a valid {kind.__name__}") from None

@@ -1,0 +1,122 @@
+"""The layout's rules: import contracts, module size, one reader of the environment, README's
+configuration table generated from the settings."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import worker
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = [
+    *sorted((ROOT / "orchestrator").rglob("*.py")),
+    *sorted((ROOT / "channels").rglob("*.py")),
+]
+MAX_LINES = 300
+#: Reads of the environment allowed besides worker.py, and why.
+ENV_READERS = {
+    "orchestrator/cli.py": "omni send-event's own client settings (OMNI_API_URL, OMNI_API_KEY)",
+    "channels/telegram.py": "a python-telegram-bot library switch, set before import",
+}
+
+
+def test_import_contracts_hold() -> None:
+    lint = Path(sys.executable).parent / "lint-imports"
+    done = subprocess.run([str(lint)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 broken" in done.stdout
+
+
+def test_no_module_is_too_long() -> None:
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in SOURCES
+        if "migrations" not in p.parts and (n := len(p.read_text().splitlines())) > MAX_LINES
+    }
+    assert long == {}, f"split these modules (over {MAX_LINES} lines): {long}"
+
+
+def test_every_package_says_what_belongs_and_what_it_may_import() -> None:
+    for init in [*(ROOT / "orchestrator").glob("*/__init__.py"), ROOT / "channels/__init__.py"]:
+        if "migrations" in init.parts:
+            continue
+        doc = ast.get_docstring(ast.parse(init.read_text())) or ""
+        assert "import" in doc.lower(), f"{init.relative_to(ROOT)}: say what it may import"
+
+
+def test_only_worker_reads_the_environment() -> None:
+    readers = set()
+    for path in SOURCES:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("environ", "getenv")
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "os"
+            ):
+                readers.add(str(path.relative_to(ROOT)))
+    assert readers <= set(ENV_READERS), readers - set(ENV_READERS)
+
+
+def test_readme_configuration_table_is_generated_from_the_settings() -> None:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("<!-- config:start")
+    body = readme[readme.index("\n", start) + 1 : readme.index("<!-- config:end -->")]
+    assert body == worker.config_markdown(), (
+        "regenerate: python -c 'import worker; print(worker.config_markdown())'"
+    )
+
+
+def test_every_settings_field_named_by_a_variable_exists() -> None:
+    from dataclasses import fields
+
+    from orchestrator.config.variables import SETTINGS
+
+    for group in SETTINGS:
+        names = {f.name for f in fields(group.cls)}
+        for var in group.vars:
+            assert var.field in names, f"{var.env} sets {group.cls.__name__}.{var.field}"
+
+
+def test_config_from_env_groups_settings_and_hides_secrets() -> None:
+    secrets = {
+        "OMNI_TEMPORAL_API_KEY": "temporal-key-SECRET1",
+        "DATABASE_URL": "postgresql+asyncpg://omni:db-pass-SECRET2@db.internal:5432/omni",
+        "OMNI_TRACKING_SECRET": "tracking-SECRET3-" + "x" * 32,
+        "OMNI_SMTP_HOST": "smtp.example.com",
+        "OMNI_SMTP_PASSWORD": "smtp-SECRET4",
+        "OMNI_TELEGRAM_BOT_TOKEN": "123:bot-SECRET5",
+        "OMNI_TWILIO_ACCOUNT_SID": "AC123",
+        "OMNI_TWILIO_AUTH_TOKEN": "twilio-SECRET6",
+        "OMNI_TWILIO_FROM": "+15550001111",
+        "OMNI_VAPID_PRIVATE_KEY": "vapid-SECRET7",
+        "OMNI_VAPID_SUBJECT": "mailto:ops@example.com",
+        "OMNI_TELEGRAM_SECRET_TOKEN": "hook-SECRET8",
+        "OMNI_PUBLIC_URL": "https://omni.example.com/",
+        "OMNI_API_PORT": "9001",
+        "OMNI_SMS_MAX_SEGMENTS": "2",
+        "OMNI_STRICT_EVENTS": "yes",
+    }
+    config = worker.config_from_env(secrets)
+    assert config.listen.port == 9001 and config.api.strict_events is True
+    assert config.sms is not None and config.sms.max_segments == 2
+    assert config.sms.status_callback_url == "https://omni.example.com/webhooks/twilio/status"
+    assert config.email is not None and config.email.password == "smtp-SECRET4"
+    assert config.store.url.endswith("@db.internal:5432/omni")
+    shown = repr(config)
+    for name, value in secrets.items():
+        if "SECRET" in value:
+            assert "SECRET" not in shown, f"{name} leaks into repr: {shown}"
+
+
+def test_a_half_configured_channel_is_a_clear_error() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="OMNI_VAPID_SUBJECT"):
+        worker.config_from_env({"OMNI_VAPID_PRIVATE_KEY": "k"})
+    with pytest.raises(ValueError, match="OMNI_API_PORT"):
+        worker.config_from_env({"OMNI_API_PORT": "eighty"})
