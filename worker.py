@@ -105,6 +105,7 @@ def build_activities(
         tracker=tracker(config),
         short_links=SqlShortLinks(factory),
         status_callback_url=callback,
+        policy=config.policy,
     )
 
 

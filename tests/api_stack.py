@@ -21,7 +21,11 @@ class Api:
 
     @property
     def wid(self) -> str:
-        return f"quick_cart/cart-{self.cart}"
+        return self.wid_for("42")
+
+    def wid_for(self, customer: str) -> str:
+        """The run of ``customer`` for this test's cart (a run belongs to one customer)."""
+        return f"quick_cart/customer-{customer}/cart-{self.cart}"
 
     def event(
         self, event_id: str, name: str = "cart_updated", customer: str = "42", **extra: object

@@ -22,6 +22,7 @@ from orchestrator.api.app import create_app
 from orchestrator.api.serve import free_port, serving
 from orchestrator.api.services import ApiSettings, Services, build_services
 from orchestrator.engine.activities import Activities
+from orchestrator.engine.policies import FrequencyPolicy
 from orchestrator.engine.runtime import build_worker
 from orchestrator.engine.tracking import Tracker
 from orchestrator.store.db import make_engine, sessions
@@ -59,6 +60,7 @@ async def running_stack(
     scenario_yaml: str,
     templates: dict[str, str],
     channels: dict[str, Channel],
+    policy: FrequencyPolicy | None = None,
 ) -> AsyncIterator[Running]:
     scenario = write_scenario(tmp_path, scenario_yaml, templates)
     engine = make_engine(await migrated_sqlite(tmp_path))
@@ -79,6 +81,7 @@ async def running_stack(
         channels=channels,
         tracker=tracker,
         short_links=svc.short_links,
+        policy=policy,
     )
     key = await svc.keys.create("e2e")
     try:

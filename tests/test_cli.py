@@ -43,7 +43,7 @@ def test_simulate_json_timeline() -> None:
         "cart_updated@0",
         "message_clicked@+30h",
     )
-    assert result["scenario"] == "abandoned_cart" and result["outcome"] == "completed"
+    assert result["scenario"] == "abandoned_cart" and result["outcome"] == "exhausted"
     sends = [
         (e["offset_s"], e["kind"], e["channel"])
         for e in result["timeline"]

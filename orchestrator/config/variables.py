@@ -18,6 +18,7 @@ from orchestrator.config.groups import (
     TemporalSettings,
     TrackingSettings,
 )
+from orchestrator.engine.policies import FrequencyPolicy
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,24 @@ SETTINGS: tuple[Group, ...] = (
                 "OMNI_TRACKING_PREVIOUS",
                 "previous",
                 "comma-separated older secrets that still verify",
+            ),
+        ),
+    ),
+    Group(
+        "policy",
+        FrequencyPolicy,
+        "Shop-wide frequency policy (every marketing scenario, per customer)",
+        (
+            Var(
+                "OMNI_FREQUENCY_CAPS",
+                "caps",
+                "comma-separated caps (`4 per 1d, 1 sms per 2d`); a scenario's own cap adds",
+                "`4 per 1d`",
+            ),
+            Var(
+                "OMNI_CAP_TRANSACTIONAL",
+                "transactional",
+                "hold transactional messages to the caps too (exempt by default)",
             ),
         ),
     ),

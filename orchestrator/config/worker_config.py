@@ -22,6 +22,8 @@ from orchestrator.config.groups import (
     TrackingSettings,
 )
 from orchestrator.config.variables import SETTINGS
+from orchestrator.engine.policies import FrequencyPolicy
+from orchestrator.language.policy_syntax import PolicyError
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class WorkerConfig:
     listen: ListenSettings = field(default_factory=ListenSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     tracking: TrackingSettings = field(default_factory=TrackingSettings)
+    policy: FrequencyPolicy = field(default_factory=FrequencyPolicy)
     email: EmailSettings | None = None
     telegram: TelegramSettings | None = None
     sms: SmsSettings | None = None
@@ -80,6 +83,10 @@ class WorkerConfig:
                 raise ValueError(f"DKIM needs {', '.join(dkim_vars)} together")
             key = DkimKey(e[dkim_vars[0]], e[dkim_vars[1]], Path(e[dkim_vars[2]]).read_bytes())
             email = dataclasses.replace(email, dkim=key)
+        try:
+            self.policy.parsed()
+        except PolicyError as exc:
+            raise ValueError(f"OMNI_FREQUENCY_CAPS: {exc}; {exc.hint}") from None
         return dataclasses.replace(self, api=api, sms=sms, email=email)
 
 

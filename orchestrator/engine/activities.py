@@ -16,7 +16,7 @@ from channels.base import Channel, Outbound, PermanentChannelError, TransientCha
 from channels.segments import segments
 from orchestrator.engine.contacts import ContactDirectory
 from orchestrator.engine.messages import EvalRequest, EvalResult, SendRequest, SendResult
-from orchestrator.engine.policies import cap_reached, consent, quiet_until
+from orchestrator.engine.policies import FrequencyPolicy, consent, quiet_until
 from orchestrator.engine.sendlog import SendLog, SendRecord
 from orchestrator.engine.tracking import Tracker
 from orchestrator.language.durations import format_duration
@@ -77,6 +77,7 @@ class Activities:
         tracker: Tracker | None = None,
         status_callback_url: str = "",
         short_links: ShortLinks | None = None,
+        policy: FrequencyPolicy | None = None,
     ) -> None:
         self.directory = directory
         self.send_log = send_log
@@ -85,6 +86,7 @@ class Activities:
         self.tracker = tracker
         self.status_callback_url = status_callback_url
         self.short_links = short_links
+        self.policy = policy or FrequencyPolicy()
 
     @activity.defn(name="send")
     async def send(self, req: SendRequest) -> SendResult:
@@ -114,18 +116,16 @@ class Activities:
                 return SendResult("deferred", reason="quiet_hours", retry_at=until.isoformat())
             if until is not None:
                 return await self._skip(req, now, "quiet_hours")
-        if req.frequency_caps:
-            widest = max(cap.window_s for cap in req.frequency_caps)
-            history = await self.send_log.sent_since(
-                req.customer_id, now - timedelta(seconds=widest)
+        # The cap check and the slot it takes are one atomic step in the store, so two
+        # scenarios sending at the same moment cannot both take the last slot.
+        caps = self.policy.for_category(req.category) + list(req.frequency_caps)
+        cap = await self.send_log.reserve(self._entry(req, now, "reserved"), caps)
+        if cap is not None:
+            scope = f"{cap.channel} " if cap.channel else ""
+            window = format_duration(cap.window_s)
+            return await self._skip(
+                req, now, f"frequency_cap: {cap.limit} {scope}per {window} reached"
             )
-            cap = cap_reached(req.frequency_caps, history, channel=req.channel, now=now)
-            if cap is not None:
-                scope = f"{cap.channel} " if cap.channel else ""
-                window = format_duration(cap.window_s)
-                return await self._skip(
-                    req, now, f"frequency_cap: {cap.limit} {scope}per {window} reached"
-                )
         locale = pick_locale(req.sources, contact.locale)
         link: Callable[[str], str] = _identity
         short: list[tuple[str, str]] = []
@@ -230,19 +230,24 @@ class Activities:
         reason: str = "",
         provider_id: str = "",
     ) -> None:
-        await self.send_log.record(
-            SendRecord(
-                key=req.key,
-                customer_id=req.customer_id,
-                scenario=req.scenario,
-                step=req.step,
-                channel=req.channel,
-                template=req.template,
-                status=status,
-                at=now,
-                reason=reason,
-                provider_id=provider_id,
-            )
+        await self.send_log.record(self._entry(req, now, status, reason, provider_id))
+
+    @staticmethod
+    def _entry(
+        req: SendRequest, now: datetime, status: str, reason: str = "", provider_id: str = ""
+    ) -> SendRecord:
+        return SendRecord(
+            key=req.key,
+            customer_id=req.customer_id,
+            scenario=req.scenario,
+            step=req.step,
+            channel=req.channel,
+            template=req.template,
+            status=status,
+            at=now,
+            reason=reason,
+            provider_id=provider_id,
+            run=req.run_ref,
         )
 
     @activity.defn(name="evaluate")

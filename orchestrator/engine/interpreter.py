@@ -12,53 +12,36 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeUpdate
+
+from orchestrator.engine.run_base import RunBase
 
 with workflow.unsafe.imports_passed_through():
     from orchestrator.engine import search
     from orchestrator.engine.activities import SEND_RETRY, Activities
     from orchestrator.engine.messages import (
-        EvalRequest,
-        EvalResult,
         EventSignal,
-        RunInput,
         SendRequest,
         SendResult,
-        TimelineEntry,
     )
-    from orchestrator.language.model import REACTION_EVENTS, EventMatch, Scenario, Step
+    from orchestrator.language.model import EventMatch, Step
 
 
 class _Stop(Exception):
     """A ``stop`` step: ends the steps with its reason."""
 
 
-class StepInterpreter:
-    def __init__(self) -> None:
-        self._inbox: list[EventSignal] = []
-        self._seen: list[str] = []
-        self._seen_set: set[str] = set()
-        self._seq = 0
-        self._events: list[tuple[int, EventSignal]] = []
-        self._reactions: list[tuple[int, str]] = []
-        self._timeline: list[TimelineEntry] = []
-        self._outcome = ""
-        self._step = ""
-        self._next_wakeup = ""
-        self._late = False
-        self._generation = 0
-        self._started_at = ""
-        self._latest: dict[str, object] = {}
-        self._trigger: EventSignal | None = None
-        self._input: RunInput | None = None
-
+class StepInterpreter(RunBase):
     # -- steps -----------------------------------------------------------------------------
     async def _run_steps(self, steps: list[Step]) -> str:
         try:
             await self._steps(steps)
         except _Stop as stop:
             return f"stopped: {stop}"
-        return "completed"
+        if self._reacted:
+            return "reacted"
+        if self._sent == 0:
+            return "nothing_sent"
+        return "exhausted" if self._exhausted else "completed"
 
     async def _steps(self, steps: list[Step]) -> None:
         for step in steps:
@@ -145,18 +128,23 @@ class StepInterpreter:
                 seq > start and kind in self._scenario.reaction for seq, kind in self._reactions
             )
 
+        self._exhausted = False
         for i, rung in enumerate(step.rungs):
             if reacted():
+                self._reacted = True
                 return
             path = f"{step.path}.rung{i + 1}"
             result = await self._deliver(step, rung.channel, rung.template, path, stop=reacted)
             if result is None:
+                self._reacted = True  # stopped while deferred by quiet hours
                 return
             if result.status == "sent" and rung.wait_s:
                 self._next_wakeup = (workflow.now() + timedelta(seconds=rung.wait_s)).isoformat()
                 with contextlib.suppress(TimeoutError):
                     await workflow.wait_condition(reacted, timeout=rung.wait_s)
                 self._next_wakeup = ""
+        self._reacted = self._reacted or reacted()
+        self._exhausted = not reacted()
 
     async def _deliver(
         self,
@@ -179,7 +167,8 @@ class StepInterpreter:
             return SendResult("skipped", reason="too_late")
         s, inp = self._scenario, self._input
         assert inp is not None and self._trigger is not None
-        key = f"{workflow.info().workflow_id}/g{self._generation}/{path}/{channel}"
+        run_ref = self._run_ref()
+        key = f"{run_ref}/g{self._generation}/{path}/{channel}"
         deferred_from = ""
         while True:
             result: SendResult = await workflow.execute_activity_method(
@@ -200,6 +189,7 @@ class StepInterpreter:
                     quiet_hours=s.quiet_hours,
                     frequency_caps=s.frequency_caps,
                     preview=inp.options.preview,
+                    run_ref=run_ref,
                 ),
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=SEND_RETRY,
@@ -224,73 +214,6 @@ class StepInterpreter:
             detail=result.detail,
         )
         if result.status == "sent":
+            self._sent += 1
             self._index(search.LAST_CHANNEL.value_set(channel))
         return result
-
-    # -- helpers ---------------------------------------------------------------------------
-    @property
-    def _scenario(self) -> Scenario:
-        assert self._input is not None
-        return self._input.scenario
-
-    async def _sleep_until(self, moment: datetime, stop: Callable[[], bool] | None = None) -> bool:
-        """Sleep until ``moment``; True if ``stop`` became true first."""
-        delta = (moment - workflow.now()).total_seconds()
-        if delta <= 0:
-            return False
-        self._next_wakeup = moment.isoformat()
-        try:
-            if stop is None:
-                await workflow.sleep(delta)
-                return False
-            await workflow.wait_condition(stop, timeout=delta)
-            return True
-        except TimeoutError:
-            return False
-        finally:
-            self._next_wakeup = ""
-
-    async def _holds(
-        self, condition: str | None, ev: EventSignal | None, trigger: EventSignal | None
-    ) -> bool:
-        if condition is None:
-            return True
-        result = await self._evaluate("condition", condition, ev, trigger=trigger)
-        if result.error:
-            self._note("skip", step=self._step, reason=f"condition false: {result.error}")
-        return result.value
-
-    async def _evaluate(
-        self,
-        kind: str,
-        expression: str,
-        ev: EventSignal | None,
-        *,
-        trigger: EventSignal | None = None,
-        offset_s: int = 0,
-    ) -> EvalResult:
-        assert self._input is not None
-        trig = trigger or self._trigger
-        engagement = {k: any(r == k for _, r in self._reactions) for k in REACTION_EVENTS.values()}
-        return await workflow.execute_local_activity_method(
-            Activities.evaluate,
-            EvalRequest(
-                kind=kind,
-                expression=expression,
-                customer_id=self._input.customer_id,
-                event=ev.data if ev else dict(self._latest),
-                trigger=trig.data if trig else {},
-                engagement=engagement,
-                offset_s=offset_s,
-            ),
-            start_to_close_timeout=timedelta(seconds=10),
-            summary=f"evaluate {kind}: {expression}"[:200],
-        )
-
-    def _note(self, kind: str, **fields: str) -> None:
-        self._timeline.append(TimelineEntry(at=workflow.now().isoformat(), kind=kind, **fields))
-
-    def _index(self, *updates: SearchAttributeUpdate[str]) -> None:
-        assert self._input is not None
-        if self._input.options.index:
-            workflow.upsert_search_attributes(list(updates))

@@ -37,6 +37,8 @@ class TimelineEntry:
     preview: str = ""
     deferred_from: str = ""
     key: str = ""
+    #: The event's id, for kind=event (each id takes effect once per run).
+    event_id: str = ""
     #: Channel facts worth showing, e.g. SMS segments and encoding (simulator only).
     detail: str = ""
 
@@ -63,6 +65,8 @@ class Carried:
     timeline: list[TimelineEntry] = field(default_factory=list)
     pending: list[EventSignal] = field(default_factory=list)
     started_at: str = ""
+    #: Messages sent so far (the outcome says nothing_sent when none was).
+    sent: int = 0
 
 
 @dataclass
@@ -107,6 +111,8 @@ class SendRequest:
     quiet_hours: QuietHours | None = None
     frequency_caps: list[FrequencyCap] = field(default_factory=list)
     preview: bool = False
+    #: The run (workflow id and run chain) the send belongs to; the send key starts with it.
+    run_ref: str = ""
 
 
 @dataclass

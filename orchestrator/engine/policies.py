@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from orchestrator.language.model import FrequencyCap, QuietHours
-from orchestrator.language.policy_syntax import parse_window
+from orchestrator.language.policy_syntax import parse_cap, parse_window
 from orchestrator.language.timezones import zone
 
 
@@ -78,3 +78,20 @@ def consent(
             return ConsentDecision(False, "no_consent: customer refused")
         return ConsentDecision(False, "no_consent: never granted")
     return ConsentDecision(True)
+
+
+@dataclass(frozen=True)
+class FrequencyPolicy:
+    """The shop-wide frequency policy every marketing scenario obeys, per customer, across all
+    scenarios. A scenario's own ``frequency_cap`` applies on top, so it can only be stricter."""
+
+    #: Caps such as "4 per 1d" (all channels) or "1 sms per 2d" (one channel).
+    caps: tuple[str, ...] = ("4 per 1d",)
+    #: Hold transactional messages to these caps too (by default they are exempt).
+    transactional: bool = False
+
+    def parsed(self) -> list[FrequencyCap]:
+        return [parse_cap(text) for text in self.caps]
+
+    def for_category(self, category: str) -> list[FrequencyCap]:
+        return self.parsed() if category == "marketing" or self.transactional else []

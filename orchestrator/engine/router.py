@@ -15,7 +15,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from orchestrator.engine.ids import RunKeyError, run_key, workflow_id
+from orchestrator.engine.ids import RunKeyError, customer_ref, run_key, workflow_id
 from orchestrator.engine.messages import EventSignal, RunInput, RunOptions
 from orchestrator.engine.workflow import ScenarioWorkflow
 from orchestrator.language.expressions import ExpressionError, condition_context, evaluate
@@ -62,7 +62,7 @@ class VisibilityRunIndex:
     async def for_customer(self, customer_id: str, scenarios: list[str]) -> list[str]:
         ids = ", ".join(f'"{_quote(s)}"' for s in scenarios)
         query = (
-            f'OmniCustomerId = "{_quote(customer_id)}" AND OmniScenario IN ({ids}) '
+            f'OmniCustomerId = "{_quote(customer_ref(customer_id))}" AND OmniScenario IN ({ids}) '
             f'AND ExecutionStatus = "Running"'
         )
         return [

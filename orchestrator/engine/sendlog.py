@@ -3,9 +3,16 @@ and is what the cross-scenario frequency cap counts."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import asyncio
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Protocol
+
+from orchestrator.engine.policies import cap_reached
+from orchestrator.language.model import FrequencyCap
+
+#: Statuses that hold a slot of the customer's frequency caps.
+COUNTED = ("sent", "reserved")
 
 
 @dataclass
@@ -16,10 +23,12 @@ class SendRecord:
     step: str
     channel: str
     template: str
-    status: str  # sent | skipped | failed
+    status: str  # reserved | sent | skipped | failed
     at: datetime
     reason: str = ""
     provider_id: str = ""
+    #: The run that sent it (workflow id and run chain; see README, "Send keys").
+    run: str = ""
 
 
 class SendLog(Protocol):
@@ -31,10 +40,18 @@ class SendLog(Protocol):
         """(sent_at, channel) of every message sent to the customer after ``since``."""
         ...
 
+    async def reserve(self, entry: SendRecord, caps: list[FrequencyCap]) -> FrequencyCap | None:
+        """One atomic step: if one more message to the customer on ``entry.channel`` at
+        ``entry.at`` fits every cap, record ``entry`` as reserved (it holds a slot from now on)
+        and return None; otherwise change nothing and return the first cap it would break.
+        A key that already holds a slot (a retried activity) keeps it."""
+        ...
+
 
 class InMemorySendLog:
     def __init__(self) -> None:
         self.entries: dict[str, SendRecord] = {}
+        self._lock = asyncio.Lock()
 
     async def get(self, key: str) -> SendRecord | None:
         return self.entries.get(key)
@@ -46,5 +63,20 @@ class InMemorySendLog:
         return [
             (e.at, e.channel)
             for e in self.entries.values()
-            if e.customer_id == customer_id and e.status == "sent" and e.at > since
+            if e.customer_id == customer_id and e.status in COUNTED and e.at > since
         ]
+
+    async def reserve(self, entry: SendRecord, caps: list[FrequencyCap]) -> FrequencyCap | None:
+        async with self._lock:
+            held = self.entries.get(entry.key)
+            if held is not None and held.status in COUNTED:
+                return None
+            if caps:
+                widest = max(cap.window_s for cap in caps)
+                since = entry.at - timedelta(seconds=widest)
+                history = await self.sent_since(entry.customer_id, since)
+                cap = cap_reached(caps, history, channel=entry.channel, now=entry.at)
+                if cap is not None:
+                    return cap
+            self.entries[entry.key] = replace(entry, status="reserved")
+            return None

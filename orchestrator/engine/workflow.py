@@ -15,6 +15,7 @@ from orchestrator.engine.interpreter import StepInterpreter
 
 with workflow.unsafe.imports_passed_through():
     from orchestrator.engine import search
+    from orchestrator.engine.ids import customer_ref
     from orchestrator.engine.messages import (
         Carried,
         EventSignal,
@@ -28,9 +29,27 @@ SEEN_IDS_KEPT = 500
 
 @workflow.defn(name="ScenarioRun")
 class ScenarioWorkflow(StepInterpreter):
+    @workflow.init
+    def __init__(self, inp: RunInput) -> None:
+        super().__init__()
+        # Set before any handler runs: the start signal is delivered before run() begins.
+        self._input = inp
+        if inp.carried is not None:
+            c = inp.carried
+            self._generation, self._trigger = c.generation, c.trigger
+            self._seen, self._seen_set = list(c.seen_event_ids), set(c.seen_event_ids)
+            self._timeline, self._inbox = list(c.timeline), list(c.pending)
+            self._started_at = c.started_at
+            self._sent = c.sent
+
     # -- handlers --------------------------------------------------------------------------
     @workflow.signal(name="event")
     def event(self, ev: EventSignal) -> None:
+        assert self._input is not None
+        # A run belongs to one customer: another customer's event never enters it.
+        if ev.customer_id and ev.customer_id != self._input.customer_id:
+            self._note("skip", reason="dropped: an event of another customer")
+            return
         # Delivery is at least once: a redelivered event id is dropped here.
         if ev.event_id in self._seen_set:
             return
@@ -64,25 +83,18 @@ class ScenarioWorkflow(StepInterpreter):
     # -- main loop -------------------------------------------------------------------------
     @workflow.run
     async def run(self, inp: RunInput) -> RunState:
-        self._input = inp
         s = inp.scenario
         restarts = 0
-        if inp.carried is not None:
-            c = inp.carried
-            self._generation, self._trigger = c.generation, c.trigger
-            self._seen, self._seen_set = list(c.seen_event_ids), set(c.seen_event_ids)
-            self._timeline, self._inbox = list(c.timeline), list(c.pending)
-            self._started_at = c.started_at
-        else:
+        if inp.carried is None:
             self._started_at = workflow.now().isoformat()
             self._index(
                 search.SCENARIO.value_set(s.id),
                 search.VERSION.value_set(s.version),
-                search.CUSTOMER.value_set(inp.customer_id),
+                search.CUSTOMER.value_set(customer_ref(inp.customer_id)),
             )
             await workflow.wait_condition(lambda: bool(self._inbox))
             first = self._inbox.pop(0)
-            self._note("event", event=first.name)
+            self._note("event", event=first.name, event_id=first.event_id)
             if first.name != s.trigger.event or not await self._holds(s.trigger.when, first, first):
                 return self._finish("not_triggered")
             self._trigger = first
@@ -110,6 +122,7 @@ class ScenarioWorkflow(StepInterpreter):
             restarts += 1
             self._reactions.clear()
             self._events.clear()
+            self._reacted, self._exhausted = False, False
             if (
                 restarts >= inp.options.max_restarts
                 or workflow.info().is_continue_as_new_suggested()
@@ -129,6 +142,7 @@ class ScenarioWorkflow(StepInterpreter):
                             timeline=self._timeline[-keep:],
                             pending=self._inbox,
                             started_at=self._started_at,
+                            sent=self._sent,
                         ),
                     )
                 )
@@ -137,9 +151,10 @@ class ScenarioWorkflow(StepInterpreter):
         """Route one event; returns an outcome that ends the run, "restart", or None."""
         s = self._scenario
         self._seq += 1
-        self._note("event", event=ev.name)
+        self._note("event", event=ev.name, event_id=ev.event_id)
         if ev.name in REACTION_EVENTS:
             self._reactions.append((self._seq, REACTION_EVENTS[ev.name]))
+            self._reacted = self._reacted or REACTION_EVENTS[ev.name] in s.reaction
             self._events.append((self._seq, ev))  # a wait_for may be waiting for a click
             return None
         assert self._trigger is not None

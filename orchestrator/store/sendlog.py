@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from orchestrator.engine.sendlog import SendRecord
-from orchestrator.store.db import write_lock
+from orchestrator.engine.sendlog import COUNTED, SendRecord
+from orchestrator.language.model import FrequencyCap
+from orchestrator.store.db import dialect_of, write_lock
 from orchestrator.store.tables import SendRow
+
+
+class _CapReached(Exception):
+    def __init__(self, cap: FrequencyCap) -> None:
+        self.cap = cap
 
 
 class SqlSendLog:
@@ -42,11 +48,11 @@ class SqlSendLog:
                 s.add(row)
             elif row.status == "sent":
                 return  # a sent message stays sent; a late duplicate must not overwrite it
-            row.run_id = entry.key.split("/g", 1)[0]
+            row.run_id = entry.run
             row.customer_id, row.scenario, row.step = entry.customer_id, entry.scenario, entry.step
             row.channel, row.template, row.status = entry.channel, entry.template, entry.status
             row.reason, row.provider_id = entry.reason, entry.provider_id
-            row.sent_at = entry.at if entry.status == "sent" else None
+            row.sent_at = entry.at if entry.status in COUNTED else None
 
     async def sent_since(self, customer_id: str, since: datetime) -> list[tuple[datetime, str]]:
         async with self.sessions() as s:
@@ -54,12 +60,53 @@ class SqlSendLog:
                 await s.execute(
                     select(SendRow.sent_at, SendRow.channel).where(
                         SendRow.customer_id == customer_id,
-                        SendRow.status == "sent",
+                        SendRow.status.in_(COUNTED),
                         SendRow.sent_at > since,
                     )
                 )
             ).all()
         return [(at, ch) for at, ch in rows if at is not None]
+
+    async def reserve(self, entry: SendRecord, caps: list[FrequencyCap]) -> FrequencyCap | None:
+        try:
+            async with write_lock(self.sessions), self.sessions() as s, s.begin():
+                await self._reserve(s, entry, caps)
+        except _CapReached as full:
+            return full.cap  # the transaction rolled back: nothing was written
+        return None
+
+    async def _reserve(self, s: AsyncSession, entry: SendRecord, caps: list[FrequencyCap]) -> None:
+        if dialect_of(s) == "postgresql":
+            # One customer's reservations queue here; other customers' do not wait.
+            await s.execute(
+                select(func.pg_advisory_xact_lock(func.hashtextextended(entry.customer_id, 0)))
+            )
+        row = await s.get(SendRow, entry.key)
+        if row is not None and row.status in COUNTED:
+            return
+        if row is None:
+            # Written before counting: on SQLite this transaction then holds the database's
+            # write lock, so a second writer waits instead of counting stale rows.
+            row = SendRow(key=entry.key, created_at=entry.at)
+            s.add(row)
+        row.run_id, row.customer_id, row.scenario = entry.run, entry.customer_id, entry.scenario
+        row.step, row.channel, row.template = entry.step, entry.channel, entry.template
+        row.status, row.reason, row.sent_at = "reserved", "", entry.at
+        await s.flush()
+        for cap in caps:
+            if cap.channel is not None and cap.channel != entry.channel:
+                continue
+            since = entry.at - timedelta(seconds=cap.window_s)
+            query = select(func.count()).where(
+                SendRow.customer_id == entry.customer_id,
+                SendRow.status.in_(COUNTED),
+                SendRow.sent_at > since,
+                SendRow.sent_at <= entry.at,
+            )
+            if cap.channel is not None:
+                query = query.where(SendRow.channel == cap.channel)
+            if (await s.scalar(query) or 0) > cap.limit:  # the count includes this entry
+                raise _CapReached(cap)
 
     async def mark(self, key: str, field: str, at: datetime) -> bool:
         """Set opened_at / clicked_at / delivered_at once (the first time counts)."""

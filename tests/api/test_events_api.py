@@ -84,7 +84,7 @@ async def test_batch_and_unknown_events(api: Api) -> None:
     done = await api.client.post("/v1/events", headers=api.auth, json=batch)
     assert done.status_code == 202
     first, second = done.json()["results"]
-    assert first["runs"] == [api.wid]
+    assert first["runs"] == [api.wid_for("7")]
     assert second == {
         "event_id": f"{api.cart}-b2",
         "status": "accepted",
@@ -138,7 +138,7 @@ async def test_erase_removes_profile_and_cancels_runs(api: Api) -> None:
         json={"email": "gone@example.com", "consents": {"email": True}},
     )
     await api.client.post("/v1/events", headers=api.auth, json=api.event("x1", customer="99"))
-    wid = api.wid
+    wid = api.wid_for("99")
     erased = await api.client.delete("/v1/contacts/99", headers=api.auth)
     assert erased.status_code == 204
     assert (await api.client.get("/v1/contacts/99", headers=api.auth)).status_code == 404

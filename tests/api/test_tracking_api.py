@@ -24,13 +24,14 @@ async def start_run(api: Api, customer: str = "42") -> None:
     assert done.status_code == 202
 
 
-async def state(api: Api) -> dict[str, Any]:
-    return await api.svc.client.get_workflow_handle(api.wid).query("state")  # type: ignore[no-any-return]
+async def state(api: Api, customer: str = "42") -> dict[str, Any]:
+    handle = api.svc.client.get_workflow_handle(api.wid_for(customer))
+    return await handle.query("state")  # type: ignore[no-any-return]
 
 
-async def wait_engaged(api: Api, kind: str) -> dict[str, Any]:
+async def wait_engaged(api: Api, kind: str, customer: str = "42") -> dict[str, Any]:
     for _ in range(40):  # reactions must reach the run within a second
-        current = await state(api)
+        current = await state(api, customer)
         if current["engagement"][kind]:
             return current
         await asyncio.sleep(0.025)
@@ -154,7 +155,7 @@ async def test_telegram_deep_link_start_stop_and_reply(api: Api) -> None:
     assert dup.json() == {"result": "duplicate"}
     reply = await api.client.post("/webhooks/telegram", headers=hook, json=update(12, 555, "hi"))
     assert reply.json() == {"result": "reply from tg1"}
-    await wait_engaged(api, "replied")
+    await wait_engaged(api, "replied", customer="tg1")
     stop = await api.client.post("/webhooks/telegram", headers=hook, json=update(13, 555, "/stop"))
     assert stop.json() == {"result": "stopped tg1"}
     contact = (await api.client.get("/v1/contacts/tg1", headers=api.auth)).json()

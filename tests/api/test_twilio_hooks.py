@@ -68,7 +68,7 @@ async def test_reply_is_a_reaction_for_the_customers_runs(twilio_api: Api) -> No
         "/webhooks/twilio/inbound",
         {"From": "+15005550009", "Body": "is it still available?", "MessageSid": "SM1"},
     )
-    handle = api.svc.client.get_workflow_handle(api.wid)
+    handle = api.svc.client.get_workflow_handle(api.wid_for("s2"))
     for _ in range(50):
         state = await handle.query("state")
         if state["engagement"]["replied"]:

@@ -81,7 +81,7 @@ class Peers:
                 "contact": contact,
             }
         )
-        return f"cart4/cart-{cart}"
+        return f"cart4/customer-c4/cart-{cart}"
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from channels.base import Channel
 from channels.email import EmailChannel, EmailSettings
 from channels.outbox import OutboxChannel
 from orchestrator.api.services import Services
+from orchestrator.engine.policies import FrequencyPolicy
 
 LADDER = """
 scenario: e2e_cart
@@ -60,7 +61,7 @@ class Stack:
 
     @property
     def wid(self) -> str:
-        return f"e2e_cart/cart-{self.cart}"
+        return f"e2e_cart/customer-e2e/cart-{self.cart}"
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -116,7 +117,9 @@ async def stack(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[S
             )
         )
         channels: dict[str, Channel] = {"email": email, **outbox}
-        async with running_stack(dev_env, tmp_path, LADDER, TEMPLATES, channels) as run:
+        # Five messages in seconds: above the default shop-wide policy (4 per 1d) on purpose.
+        policy = FrequencyPolicy(caps=("5 per 1d",))
+        async with running_stack(dev_env, tmp_path, LADDER, TEMPLATES, channels, policy) as run:
             yield Stack(run, smtp, outbox, f"c-{uuid.uuid4().hex[:8]}")
         await email.close()
 

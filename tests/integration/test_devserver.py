@@ -46,7 +46,7 @@ async def test_routed_run_is_searchable_and_converts(
     async with build_worker(dev_env.client, task_queue=queue, activities=activities):
         cart = {"cart": {"id": f"c-{customer}", "total": 5}}
         routed = await router.route(EventSignal("cart_updated", "e1", customer, data=cart))
-        wid = f"quick_cart/cart-c-{customer}"
+        wid = f"quick_cart/customer-{customer}/cart-c-{customer}"
         assert routed.started_or_signalled == [wid]
         # The same event id again reaches the same run and is dropped there.
         again = await router.route(EventSignal("cart_updated", "e1", customer, data=cart))

@@ -73,7 +73,7 @@ async def test_webinar_click_suppresses_the_late_nudges(time_env: WorkflowEnviro
         await run.signal("message_clicked", {"url": "https://shop.test/w"})
         state = await run.result()
     assert run.sends(state) == [(24 * H, "email", "sent")]
-    assert state.outcome == "completed"
+    assert state.outcome == "reacted"
 
 
 async def test_moment_already_passed_is_skipped_not_sent_late(

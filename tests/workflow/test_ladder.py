@@ -62,7 +62,7 @@ async def test_no_reaction_reaches_every_rung(
         (7 * H, "telegram", "sent"),
         (9 * H, "sms", "sent"),
     ]
-    assert state.outcome == "completed"
+    assert state.outcome == "exhausted"
     assert [len(run.outbox[c].sent) for c in ("email", "push", "telegram", "sms")] == [1, 1, 1, 1]
     assert run.outbox["email"].sent[0].message.subject == "Cart c-1"
 
@@ -121,7 +121,7 @@ async def test_missing_addresses_are_skipped_and_ladder_moves_on_at_once(
     ]
     reasons = [m.reason for m in state.messages if m.status == "skipped"]
     assert all(r.startswith("no_address") for r in reasons)
-    assert state.outcome == "completed"
+    assert state.outcome == "exhausted"
 
 
 async def test_marketing_without_consent_is_skipped(

@@ -1,0 +1,121 @@
+"""A run's state and the small deterministic helpers every step uses: sleeping, evaluating
+conditions (in a local activity), the timeline, search attributes and the run's reference."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
+
+with workflow.unsafe.imports_passed_through():
+    from orchestrator.engine.activities import Activities
+    from orchestrator.engine.messages import (
+        EvalRequest,
+        EvalResult,
+        EventSignal,
+        RunInput,
+        TimelineEntry,
+    )
+    from orchestrator.language.model import REACTION_EVENTS, Scenario
+
+
+class RunBase:
+    def __init__(self) -> None:
+        self._inbox: list[EventSignal] = []
+        self._seen: list[str] = []
+        self._seen_set: set[str] = set()
+        self._seq = 0
+        self._events: list[tuple[int, EventSignal]] = []
+        self._reactions: list[tuple[int, str]] = []
+        self._timeline: list[TimelineEntry] = []
+        self._outcome = ""
+        self._step = ""
+        self._next_wakeup = ""
+        self._late = False
+        self._generation = 0
+        self._started_at = ""
+        self._latest: dict[str, object] = {}
+        self._trigger: EventSignal | None = None
+        self._input: RunInput | None = None
+        #: What the outcome is made of: messages sent, a ladder stopped by a reaction, the
+        #: last ladder run out without one.
+        self._sent = 0
+        self._reacted = False
+        self._exhausted = False
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _run_ref(self) -> str:
+        """This run, distinct from earlier runs of the same workflow id and stable across
+        retries, crashes and continue-as-new: the send keys' prefix (see README, "Send keys")."""
+        info = workflow.info()
+        chain = (info.first_execution_run_id or info.run_id).replace("-", "")[:16]
+        return f"{info.workflow_id}/{chain}"
+
+    @property
+    def _scenario(self) -> Scenario:
+        assert self._input is not None
+        return self._input.scenario
+
+    async def _sleep_until(self, moment: datetime, stop: Callable[[], bool] | None = None) -> bool:
+        """Sleep until ``moment``; True if ``stop`` became true first."""
+        delta = (moment - workflow.now()).total_seconds()
+        if delta <= 0:
+            return False
+        self._next_wakeup = moment.isoformat()
+        try:
+            if stop is None:
+                await workflow.sleep(delta)
+                return False
+            await workflow.wait_condition(stop, timeout=delta)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._next_wakeup = ""
+
+    async def _holds(
+        self, condition: str | None, ev: EventSignal | None, trigger: EventSignal | None
+    ) -> bool:
+        if condition is None:
+            return True
+        result = await self._evaluate("condition", condition, ev, trigger=trigger)
+        if result.error:
+            self._note("skip", step=self._step, reason=f"condition false: {result.error}")
+        return result.value
+
+    async def _evaluate(
+        self,
+        kind: str,
+        expression: str,
+        ev: EventSignal | None,
+        *,
+        trigger: EventSignal | None = None,
+        offset_s: int = 0,
+    ) -> EvalResult:
+        assert self._input is not None
+        trig = trigger or self._trigger
+        engagement = {k: any(r == k for _, r in self._reactions) for k in REACTION_EVENTS.values()}
+        return await workflow.execute_local_activity_method(
+            Activities.evaluate,
+            EvalRequest(
+                kind=kind,
+                expression=expression,
+                customer_id=self._input.customer_id,
+                event=ev.data if ev else dict(self._latest),
+                trigger=trig.data if trig else {},
+                engagement=engagement,
+                offset_s=offset_s,
+            ),
+            start_to_close_timeout=timedelta(seconds=10),
+            summary=f"evaluate {kind}: {expression}"[:200],
+        )
+
+    def _note(self, kind: str, **fields: str) -> None:
+        self._timeline.append(TimelineEntry(at=workflow.now().isoformat(), kind=kind, **fields))
+
+    def _index(self, *updates: SearchAttributeUpdate[str]) -> None:
+        assert self._input is not None
+        if self._input.options.index:
+            workflow.upsert_search_attributes(list(updates))
