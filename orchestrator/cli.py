@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.engine.contacts import Contact, ContactInvalid
+from orchestrator.language.capacity import cap_warnings
 from orchestrator.language.checks import sms_report
 from orchestrator.language.errors import ScenarioInvalid
 from orchestrator.language.loader import load_all, load_or_raise
-from orchestrator.language.model import Scenario
+from orchestrator.language.model import FrequencyCap, Scenario
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,11 +92,21 @@ def _validate(args: argparse.Namespace) -> int:
     if problems:
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return 1
+    policy = _policy_caps()
     for s in scenarios:
         print(f"ok  {s.id}  version {s.version}  ({s.source})")
+        for warning in cap_warnings(s, policy):
+            print(f"{s.source}: warning: {warning}", file=sys.stderr)
         for line in sms_report(s):
             print(f"      {line}")
     return 0
+
+
+def _policy_caps() -> list[FrequencyCap]:
+    """The shop-wide caps this machine's configuration sets (OMNI_FREQUENCY_CAPS)."""
+    import worker
+
+    return worker.config_from_env().policy.parsed()
 
 
 def _schema(args: argparse.Namespace) -> int:

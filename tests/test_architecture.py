@@ -100,6 +100,8 @@ def test_config_from_env_groups_settings_and_hides_secrets() -> None:
         "OMNI_API_PORT": "9001",
         "OMNI_SMS_MAX_SEGMENTS": "2",
         "OMNI_STRICT_EVENTS": "yes",
+        "OMNI_FREQUENCY_CAPS": "3 per 1d, 1 sms per 7d",
+        "OMNI_TRACKING_PREVIOUS": "old-SECRET9-" + "y" * 32 + ",older-SECRET10-" + "z" * 32,
     }
     config = worker.config_from_env(secrets)
     assert config.listen.port == 9001 and config.api.strict_events is True
@@ -107,6 +109,9 @@ def test_config_from_env_groups_settings_and_hides_secrets() -> None:
     assert config.sms.status_callback_url == "https://omni.example.com/webhooks/twilio/status"
     assert config.email is not None and config.email.password == "smtp-SECRET4"
     assert config.store.url.endswith("@db.internal:5432/omni")
+    assert config.policy.caps == ("3 per 1d", "1 sms per 7d")
+    assert [c.limit for c in config.policy.parsed()] == [3, 1]
+    assert len(config.tracking.previous) == 2 and config.tracking.previous[0].startswith("old-")
     shown = repr(config)
     for name, value in secrets.items():
         if "SECRET" in value:
@@ -120,3 +125,5 @@ def test_a_half_configured_channel_is_a_clear_error() -> None:
         worker.config_from_env({"OMNI_VAPID_PRIVATE_KEY": "k"})
     with pytest.raises(ValueError, match="OMNI_API_PORT"):
         worker.config_from_env({"OMNI_API_PORT": "eighty"})
+    with pytest.raises(ValueError, match="OMNI_FREQUENCY_CAPS"):
+        worker.config_from_env({"OMNI_FREQUENCY_CAPS": "lots per day"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -91,8 +92,9 @@ class WorkerConfig:
 
 
 def _convert(raw: str, hint: Any, name: str) -> Any:
-    kinds = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
-    kind = typing.get_origin(kinds[0]) or kinds[0]
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))  # X | None -> X
+    kind = typing.get_origin(hint) or hint
     try:
         if kind is bool:
             return raw.strip().lower() in ("1", "true", "yes", "on")
