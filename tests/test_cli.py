@@ -44,6 +44,7 @@ def test_simulate_json_timeline() -> None:
         "message_clicked@+30h",
     )
     assert result["scenario"] == "abandoned_cart" and result["outcome"] == "exhausted"
+    assert result["customer_id"] == "42" and result["run_key"] == "customer-42/cart-c-981"
     sends = [
         (e["offset_s"], e["kind"], e["channel"])
         for e in result["timeline"]

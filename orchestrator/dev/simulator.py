@@ -53,12 +53,17 @@ class Simulation:
     version: str
     outcome: str
     timeline: list[dict[str, Any]] = field(default_factory=list)
+    customer_id: str = ""
+    #: The run's identity within the scenario: the customer and the ``per:`` key.
+    run_key: str = ""
 
     def to_json(self) -> str:
         return json.dumps(
             {
                 "scenario": self.scenario,
                 "version": self.version,
+                "customer_id": self.customer_id,
+                "run_key": self.run_key,
                 "outcome": self.outcome,
                 "timeline": self.timeline,
             },
@@ -67,7 +72,10 @@ class Simulation:
         )
 
     def to_text(self) -> str:
-        lines = [f"{self.scenario} (version {self.version})"]
+        lines = [
+            f"{self.scenario} (version {self.version}) · customer {self.customer_id!r}"
+            f" · run {self.run_key}"
+        ]
         for e in self.timeline:
             offset = "+" + format_duration(e["offset_s"])
             what = (
@@ -230,7 +238,9 @@ async def _simulate(
         if entry.pop("deferred_from"):
             entry["deferred_from_s"] = _deferred_offset(state.timeline, entry, started)
     timeline += late
-    return Simulation(scenario.id, scenario.version, state.outcome, timeline)
+    return Simulation(
+        scenario.id, scenario.version, state.outcome, timeline, state.customer_id, state.run_key
+    )
 
 
 def _deferred_offset(entries: list[TimelineEntry], entry: dict[str, Any], started: datetime) -> int:
