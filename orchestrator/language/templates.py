@@ -14,10 +14,11 @@ from html import unescape
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, Template
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import Template
 
 from channels.base import Rendered
+from orchestrator.language.limits import TEMPLATE_LIMITS, LimitExceeded, Limits, spending
+from orchestrator.language.sandbox import LimitedEnvironment
 
 REQUIRED_BLOCKS = {
     "email": ("subject", "html"),
@@ -32,18 +33,18 @@ OPTIONAL_BLOCKS = {
     "sms": (),
 }
 
-_PLAIN = SandboxedEnvironment(
-    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
-)
-_HTML = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+_PLAIN = LimitedEnvironment(autoescape=False)
+_HTML = LimitedEnvironment(autoescape=True)
 _TAGS = re.compile(r"<[^>]+>")
 
 
 class TemplateProblem(Exception):
-    """A template that cannot render; ``line`` is the template line when known."""
+    """A template that cannot render; ``line`` is the template line when known, ``limit`` the
+    resource limit it went past, if that was the problem."""
 
-    def __init__(self, message: str, line: int = 1) -> None:
+    def __init__(self, message: str, line: int = 1, limit: str = "") -> None:
         self.line = line
+        self.limit = limit
         super().__init__(message)
 
 
@@ -91,7 +92,8 @@ def _block(template: Template, name: str, context: dict[str, Any], filename: str
             if frame.f_code.co_filename == filename:
                 # Compiled-code line -> template line (Jinja keeps the mapping).
                 line = template.get_corresponding_lineno(lineno)
-        raise TemplateProblem(f"block {name!r}: {exc}", line) from None
+        limit = exc.limit if isinstance(exc, LimitExceeded) else ""
+        raise TemplateProblem(f"block {name!r}: {exc}", line, limit) from None
 
 
 def render(
@@ -101,20 +103,23 @@ def render(
     *,
     locale: str = "",
     filename: str = "<template>",
+    limits: Limits = TEMPLATE_LIMITS,
 ) -> Rendered:
-    """Render every block the channel uses; missing required blocks are an error."""
+    """Render every block the channel uses; missing required blocks are an error. CPU-bound
+    and bounded by ``limits``: callers on an event loop run it in a worker thread."""
     plain = _compile(False, source, filename)
     missing = [b for b in REQUIRED_BLOCKS[channel] if b not in plain.blocks]
     if missing:
         raise TemplateProblem(f"a {channel} template needs block(s): {', '.join(missing)}")
     out = Rendered(channel=channel, locale=locale)
-    for name in REQUIRED_BLOCKS[channel] + OPTIONAL_BLOCKS[channel]:
-        if channel == "email" and name == "html":
-            out.html = _block(_compile(True, source, filename), "html", context, filename)
-        elif name == "buttons":
-            out.buttons = parse_buttons(_block(plain, name, context, filename))
-        else:
-            setattr(out, name, _block(plain, name, context, filename))
+    with spending(limits):
+        for name in REQUIRED_BLOCKS[channel] + OPTIONAL_BLOCKS[channel]:
+            if channel == "email" and name == "html":
+                out.html = _block(_compile(True, source, filename), "html", context, filename)
+            elif name == "buttons":
+                out.buttons = parse_buttons(_block(plain, name, context, filename))
+            else:
+                setattr(out, name, _block(plain, name, context, filename))
     if channel == "email" and not out.text:
         out.text = unescape(_TAGS.sub("", out.html)).strip()
     return out
