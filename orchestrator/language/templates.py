@@ -2,6 +2,11 @@
 
 ``templates/abandoned_cart/reminder/email.j2`` and ``email.ru.j2`` hold blocks for the parts the
 channel needs (subject/html/text, title/body/url/icon, text/buttons, text).
+
+Markup comes only from the template: customer and event data is escaped wherever the channel
+reads HTML (email's html block, Telegram's text), cannot add or bend a button, and cannot break
+a one-line field (subject, title) over several lines. Rendering runs under the resource limits
+of ``orchestrator.language.limits``.
 """
 
 from __future__ import annotations
@@ -33,8 +38,26 @@ OPTIONAL_BLOCKS = {
     "sms": (),
 }
 
+#: Blocks read as HTML: customer data in them is escaped (``<``, ``>``, ``&``, quotes). Telegram's
+#: text is sent with parse_mode=HTML, whose subset needs exactly these escapes.
+HTML_BLOCKS = {("email", "html"), ("telegram", "text")}
+#: One-line fields: line breaks from the data become spaces (a subject cannot break in two).
+ONE_LINE = {("email", "subject"), ("push", "title")}
+#: Stands for a "|" that came from data inside a buttons block until the lines are split.
+_DATA_PIPE = "\ue000"
+
+
+def _button_value(value: Any) -> Any:
+    """Data in a buttons block can neither start a new button (a line break) nor split a label
+    from its URL (a "|"): only the template's own text does that."""
+    text = str(value).replace(_DATA_PIPE, "")
+    return " ".join(text.splitlines()).replace("|", _DATA_PIPE)
+
+
 _PLAIN = LimitedEnvironment(autoescape=False)
 _HTML = LimitedEnvironment(autoescape=True)
+_BUTTONS = LimitedEnvironment(autoescape=False, clean=_button_value)
+_ENVIRONMENTS = {"plain": _PLAIN, "html": _HTML, "buttons": _BUTTONS}
 _TAGS = re.compile(r"<[^>]+>")
 
 
@@ -74,8 +97,8 @@ def pick_locale(available: list[str] | set[str] | dict[str, Any], wanted: str | 
 
 
 @lru_cache(maxsize=512)
-def _compile(html: bool, source: str, filename: str) -> Template:
-    env = _HTML if html else _PLAIN
+def _compile(kind: str, source: str, filename: str) -> Template:
+    env = _ENVIRONMENTS[kind]
     code = env.compile(source, filename=filename)
     return env.template_class.from_code(env, code, env.make_globals(None))
 
@@ -96,6 +119,12 @@ def _block(template: Template, name: str, context: dict[str, Any], filename: str
         raise TemplateProblem(f"block {name!r}: {exc}", line, limit) from None
 
 
+def _kind(channel: str, name: str) -> str:
+    if (channel, name) in HTML_BLOCKS:
+        return "html"
+    return "buttons" if name == "buttons" else "plain"
+
+
 def render(
     channel: str,
     source: str,
@@ -107,19 +136,20 @@ def render(
 ) -> Rendered:
     """Render every block the channel uses; missing required blocks are an error. CPU-bound
     and bounded by ``limits``: callers on an event loop run it in a worker thread."""
-    plain = _compile(False, source, filename)
+    plain = _compile("plain", source, filename)
     missing = [b for b in REQUIRED_BLOCKS[channel] if b not in plain.blocks]
     if missing:
         raise TemplateProblem(f"a {channel} template needs block(s): {', '.join(missing)}")
     out = Rendered(channel=channel, locale=locale)
     with spending(limits):
         for name in REQUIRED_BLOCKS[channel] + OPTIONAL_BLOCKS[channel]:
-            if channel == "email" and name == "html":
-                out.html = _block(_compile(True, source, filename), "html", context, filename)
-            elif name == "buttons":
-                out.buttons = parse_buttons(_block(plain, name, context, filename))
+            text = _block(_compile(_kind(channel, name), source, filename), name, context, filename)
+            if (channel, name) in ONE_LINE:
+                text = " ".join(text.split())
+            if name == "buttons":
+                out.buttons = parse_buttons(text)
             else:
-                setattr(out, name, _block(plain, name, context, filename))
+                setattr(out, name, text)
     if channel == "email" and not out.text:
         out.text = unescape(_TAGS.sub("", out.html)).strip()
     return out
@@ -132,9 +162,11 @@ def parse_buttons(text: str) -> list[tuple[str, str]]:
         if not raw.strip():
             continue
         label, sep, url = raw.partition("|")
-        if not sep or not url.strip():
-            raise TemplateProblem(f"button line {raw.strip()!r} must read 'Label | https://url'")
-        buttons.append((label.strip(), url.strip()))
+        if not sep or not url.strip() or not label.strip():
+            shown = raw.strip().replace(_DATA_PIPE, "|")
+            raise TemplateProblem(f"button line {shown!r} must read 'Label | https://url'")
+        label, url = (part.strip().replace(_DATA_PIPE, "|") for part in (label, url))
+        buttons.append((label, url))
     return buttons
 
 
