@@ -5,8 +5,8 @@ channel needs (subject/html/text, title/body/url/icon, text/buttons, text).
 
 Markup comes only from the template: customer and event data is escaped wherever the channel
 reads HTML (email's html block, Telegram's text), cannot add or bend a button, and cannot break
-a one-line field (subject, title) over several lines. Rendering runs under the resource limits
-of ``orchestrator.language.limits``.
+a one-line field (subject, title) over several lines. Every URL a message carries is an absolute
+http(s) URL. Rendering runs under the resource limits of ``orchestrator.language.limits``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from jinja2 import Template
 from channels.base import Rendered
 from orchestrator.language.limits import TEMPLATE_LIMITS, LimitExceeded, Limits, spending
 from orchestrator.language.sandbox import LimitedEnvironment
+from orchestrator.language.urls import UnsafeUrl, checked_url
 
 REQUIRED_BLOCKS = {
     "email": ("subject", "html"),
@@ -43,6 +44,8 @@ OPTIONAL_BLOCKS = {
 HTML_BLOCKS = {("email", "html"), ("telegram", "text")}
 #: One-line fields: line breaks from the data become spaces (a subject cannot break in two).
 ONE_LINE = {("email", "subject"), ("push", "title")}
+#: Blocks that must hold an http(s) URL when not empty.
+URL_BLOCKS = {("push", "url"), ("push", "icon")}
 #: Stands for a "|" that came from data inside a buttons block until the lines are split.
 _DATA_PIPE = "\ue000"
 
@@ -146,6 +149,8 @@ def render(
             text = _block(_compile(_kind(channel, name), source, filename), name, context, filename)
             if (channel, name) in ONE_LINE:
                 text = " ".join(text.split())
+            if text and (channel, name) in URL_BLOCKS:
+                text = _url(text, f"block {name!r}")
             if name == "buttons":
                 out.buttons = parse_buttons(text)
             else:
@@ -155,8 +160,15 @@ def render(
     return out
 
 
+def _url(url: str, where: str) -> str:
+    try:
+        return checked_url(url, where)
+    except UnsafeUrl as exc:
+        raise TemplateProblem(str(exc)) from None
+
+
 def parse_buttons(text: str) -> list[tuple[str, str]]:
-    """One button a line: ``Label | https://url``."""
+    """One button a line: ``Label | https://url``; the URL must be absolute http(s)."""
     buttons = []
     for raw in text.splitlines():
         if not raw.strip():
@@ -166,7 +178,7 @@ def parse_buttons(text: str) -> list[tuple[str, str]]:
             shown = raw.strip().replace(_DATA_PIPE, "|")
             raise TemplateProblem(f"button line {shown!r} must read 'Label | https://url'")
         label, url = (part.strip().replace(_DATA_PIPE, "|") for part in (label, url))
-        buttons.append((label, url))
+        buttons.append((label, _url(url, f"button {label!r}")))
     return buttons
 
 
@@ -188,7 +200,12 @@ def helpers(timezone: str, link: Callable[[str], str]) -> dict[str, Any]:
     def date(value: Any, fmt: str = "%d %b %Y, %H:%M") -> str:
         return to_datetime(value).astimezone(zone(timezone)).strftime(fmt)
 
-    return {"money": money, "date": date, "link": link}
+    def checked_link(url: Any) -> str:
+        # Only absolute http(s) URLs become links, tracked or not (escaped like any value in
+        # HTML blocks, where an attribute needs &amp;).
+        return link(checked_url(url, "link()"))
+
+    return {"money": money, "date": date, "link": checked_link}
 
 
 def message_context(
