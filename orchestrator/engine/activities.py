@@ -10,7 +10,13 @@ from temporalio import activity
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
-from channels.base import Channel, Outbound, PermanentChannelError, TransientChannelError
+from channels.base import (
+    Channel,
+    ChannelMisconfigured,
+    Outbound,
+    PermanentChannelError,
+    TransientChannelError,
+)
 from channels.segments import segments
 from orchestrator.engine.compose import ShortLinks, compose, off_loop
 from orchestrator.engine.contacts import ContactDirectory
@@ -38,6 +44,10 @@ SEND_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=10),
     maximum_attempts=20,
 )
+#: Attempts at a message whose channel adapter raised something it did not type (a bug, or
+#: data the provider's library refuses, such as CR/LF in a header): retried in case it was
+#: passing, then recorded as a permanent failure so the ladder moves on.
+UNEXPECTED_ERROR_ATTEMPTS = 3
 
 
 class Activities:
@@ -147,6 +157,11 @@ class Activities:
                     req.customer_id, req.channel, exc.reason.split(":")[0]
                 )
             return await self._skip(req, now, exc.reason, status="failed")
+        except ChannelMisconfigured as exc:
+            # Not this message's fault: retried (SEND_RETRY) until the provider is fixed.
+            raise ApplicationError(f"{req.channel}: {exc}", type="ChannelMisconfigured") from None
+        except Exception as exc:
+            return await self._unexpected(req, now, exc)
         if delivery.gone:
             await self.directory.remove_push_subscriptions(delivery.gone)
         await self._record(req, now, "sent", provider_id=provider_id)
@@ -157,6 +172,18 @@ class Activities:
             preview=message.preview() if req.preview else "",
             detail=str(segments(message.text)) if req.preview and req.channel == "sms" else "",
         )
+
+    async def _unexpected(self, req: SendRequest, now: datetime, exc: Exception) -> SendResult:
+        attempt = activity.info().attempt
+        kind = exc.__class__.__name__  # not the message: it may quote the address
+        if attempt < UNEXPECTED_ERROR_ATTEMPTS:
+            log.warning("%s send %s: %s (attempt %d)", req.channel, req.key, kind, attempt)
+            raise ApplicationError(
+                f"{req.channel}: unexpected {kind}", type="UnexpectedChannelError"
+            ) from None
+        log.error("%s send %s failed for good: %s", req.channel, req.key, kind, exc_info=exc)
+        reason = f"error: the {req.channel} adapter raised {kind} ({attempt} attempts)"
+        return await self._skip(req, now, reason, status="failed")
 
     def _email_urls(self, req: SendRequest) -> dict[str, str]:
         if self.tracker is None or req.channel != "email":
