@@ -12,14 +12,13 @@ import logging
 import os
 import typing
 
-import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from channels.base import Channel
 from channels.email import EmailChannel
 from channels.outbox import OutboxChannel
-from channels.push import PushChannel
+from channels.push import PushChannel, push_session
 from channels.sms import SmsChannel, twilio_client
 from channels.telegram import TelegramChannel, telegram_bot
 from orchestrator.api.app import create_app
@@ -84,7 +83,7 @@ def build_channels(config: WorkerConfig) -> dict[str, Channel]:
     if config.email is not None:
         channels["email"] = EmailChannel(config.email)
     if config.push is not None:
-        channels["push"] = PushChannel(config.push, aiohttp.ClientSession())
+        channels["push"] = PushChannel(config.push, push_session(config.push))
     if config.telegram is not None:
         channels["telegram"] = TelegramChannel(config.telegram, telegram_bot(config.telegram))
     if config.sms is not None:

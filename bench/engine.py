@@ -54,6 +54,15 @@ def fast_cart() -> Scenario:
     return s
 
 
+#: Shaped like a browser's keys (a 65-byte point, a 16-byte secret): contacts check them.
+PUSH_KEYS = {
+    "p256dh": (
+        "BAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4fICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8"
+    ),
+    "auth": "AAECAwQFBgcICQoLDA0ODw",
+}
+
+
 def contact(i: int) -> Contact:
     return Contact.from_json(
         {
@@ -62,9 +71,7 @@ def contact(i: int) -> Contact:
             "phone": "+15005550006",
             "telegram_chat_id": str(1000 + i),
             "timezone": "UTC",
-            "push_subscriptions": [
-                {"endpoint": f"https://push.test/{i}", "keys": {"p256dh": "p", "auth": "a"}}
-            ],
+            "push_subscriptions": [{"endpoint": f"https://push.test/{i}", "keys": PUSH_KEYS}],
             "consents": dict.fromkeys(CHANNELS, True),
         }
     )

@@ -122,6 +122,9 @@ class EmailChannel:
 
     async def send(self, out: Outbound) -> Delivery:
         s = self.settings
+        if not is_plain_address(str(out.address)):
+            # CR/LF here would inject SMTP commands into the envelope (RCPT TO) or headers.
+            raise PermanentChannelError("invalid_address: not one plain email address")
         msg = build(
             out,
             sender=s.sender,
@@ -152,6 +155,16 @@ class EmailChannel:
             code, text = next(iter(refused.values()))
             raise _map_code(code, text)
         return Delivery(provider_id=message_id(out.key, sender_domain(s.sender)))
+
+
+def is_plain_address(address: str) -> bool:
+    """One ``local@domain`` address: no display name, no list, no whitespace or controls."""
+    local, at, domain = address.rpartition("@")
+    return (
+        bool(local and at and domain)
+        and not any(ch.isspace() or ord(ch) < 0x20 or ch in '<>,;"\x7f' for ch in address)
+        and "@" not in local
+    )
 
 
 def _map_code(code: int, text: str) -> Exception:

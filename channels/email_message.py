@@ -7,7 +7,7 @@ import hashlib
 import html
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import EmailPolicy
 from email.utils import formatdate
 
 import dkim
@@ -31,6 +31,47 @@ SIGNED_HEADERS = (
     b"list-unsubscribe",
     b"list-unsubscribe-post",
 )
+
+
+#: Headers that carry URIs in angle brackets (RFC 2369, RFC 8058): mail clients parse them as
+#: written, so they must never become RFC 2047 encoded words.
+URI_LIST_HEADERS = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
+#: RFC 5322: lines SHOULD stay within 78 characters and MUST within 998.
+FOLD_AT, HARD_LIMIT = 78, 998
+
+
+class MailPolicy(EmailPolicy):
+    """``email.policy.SMTP``, except for the URI list headers: the standard policy writes a
+    header holding a token longer than 78 characters (every unsubscribe URL) as encoded words
+    (``=?utf-8?q?=3Chttps=3A//...?=``), which no mail client reads as a URI. These are written
+    as RFC 2369 has them, ``<https://...>``, folded between URIs when the line is long."""
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() in URI_LIST_HEADERS:
+            return fold_uri_list(name, str(value), self.linesep).encode("ascii")
+        return super().fold_binary(name, value)
+
+
+SMTP_POLICY = MailPolicy(linesep="\r\n")
+
+
+def fold_uri_list(name: str, value: str, linesep: str = "\r\n") -> str:
+    """``Name: <uri1>, <uri2>`` on one line, or one URI a line when that would pass 78."""
+    if not value.isascii() or any(ch in value for ch in "\r\n\0"):
+        raise ValueError(f"{name} must be ASCII on one line")
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    line = f"{name}: {items[0] if items else ''}"
+    lines: list[str] = []
+    for item in items[1:]:
+        if len(line) + 2 + len(item) > FOLD_AT:
+            lines.append(line + ",")
+            line = " " + item
+        else:
+            line += ", " + item
+    lines.append(line)
+    if any(len(part) > HARD_LIMIT for part in lines):
+        raise ValueError(f"{name}: a URI longer than {HARD_LIMIT - len(name) - 4} characters")
+    return linesep.join(lines) + linesep
 
 
 def message_id(key: str, domain: str) -> str:
@@ -94,7 +135,7 @@ def build(
 def to_bytes(msg: EmailMessage, dkim_key: DkimKey | None = None) -> bytes:
     """The exact bytes to send (CRLF line ends); the DKIM signature, if any, is computed over
     these very bytes and prepended, so nothing re-serialises the message after signing."""
-    raw = msg.as_bytes(policy=SMTP)
+    raw = msg.as_bytes(policy=SMTP_POLICY)
     if dkim_key is None:
         return raw
     present = [h for h in SIGNED_HEADERS if msg.get(h.decode()) is not None]

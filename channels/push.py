@@ -4,6 +4,10 @@ subscription of the contact, VAPID-signed, aes128gcm-encrypted.
 Idempotency: push services take no idempotency key, but the payload carries the send's key as
 the notification ``tag``, so a resend after a crash between the push service's answer and the
 log write replaces the first notification on the device instead of stacking a second one.
+
+Endpoints are checked before every send (``channels.endpoints``): https on a host whose every
+address is public. A refused endpoint is a permanent failure and the subscription is dropped.
+``push_session`` builds an aiohttp session whose resolver keeps to public addresses too.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from channels.base import (
     PermanentChannelError,
     TransientChannelError,
 )
+from channels.endpoints import PublicResolver, Resolve, resolved_problem, system_resolve
 from channels.ratelimit import TokenBucket
 
 
@@ -39,14 +44,30 @@ class PushSettings:
     urgency: str = "normal"
     timeout: float = 10.0
     rate_per_second: float = 200.0
+    #: Origins (``https://host:port``) exempt from the public-host check: a push service on a
+    #: private network, or a test's. Empty for real traffic.
+    trusted_origins: tuple[str, ...] = ()
+
+
+def push_session(settings: PushSettings) -> aiohttp.ClientSession:
+    """The session for PushChannel: connections only to public addresses (or trusted hosts)."""
+    connector = aiohttp.TCPConnector(resolver=PublicResolver(settings.trusted_origins))
+    return aiohttp.ClientSession(connector=connector)
 
 
 class PushChannel:
     name = "push"
 
-    def __init__(self, settings: PushSettings, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self,
+        settings: PushSettings,
+        session: aiohttp.ClientSession,
+        *,
+        resolve: Resolve = system_resolve,
+    ) -> None:
         self.settings = settings
         self.session = session
+        self._resolve = resolve
         self._rate = TokenBucket(settings.rate_per_second, burst=settings.rate_per_second)
         self._vapid: Vapid | None = None
 
@@ -82,12 +103,16 @@ class PushChannel:
         results = await asyncio.gather(
             *(self._one(sub, payload) for sub in subscriptions), return_exceptions=True
         )
-        delivered, gone, transient, rejected = [], [], [], []
+        delivered, gone, transient = [], [], []
+        rejected: list[PermanentChannelError] = []
         for sub, result in zip(subscriptions, results, strict=True):
             if isinstance(result, str):
                 delivered.append(result)
             elif isinstance(result, _Gone):
                 gone.append(sub["endpoint"])
+            elif isinstance(result, _Refused):
+                gone.append(sub["endpoint"])  # never again: drop the subscription
+                rejected.append(result)
             elif isinstance(result, TransientChannelError):
                 transient.append(result)
             elif isinstance(result, PermanentChannelError):
@@ -107,6 +132,12 @@ class PushChannel:
         )
 
     async def _one(self, sub: dict[str, Any], payload: str) -> str:
+        endpoint = sub.get("endpoint")
+        problem = await resolved_problem(
+            str(endpoint), self.settings.trusted_origins, self._resolve
+        )
+        if problem is not None:
+            raise _Refused(f"invalid_address: push endpoint refused: {problem}")
         await self._rate.acquire()
         try:
             response = await webpush_async(
@@ -130,6 +161,10 @@ class PushChannel:
 
 class _Gone(Exception):
     pass
+
+
+class _Refused(PermanentChannelError):
+    """An endpoint the worker must not call (not https, or not a public host)."""
 
 
 def _map(exc: WebPushException) -> Exception:

@@ -61,6 +61,7 @@ async def running_stack(
     templates: dict[str, str],
     channels: dict[str, Channel],
     policy: FrequencyPolicy | None = None,
+    trusted_push: tuple[str, ...] = (),
 ) -> AsyncIterator[Running]:
     scenario = write_scenario(tmp_path, scenario_yaml, templates)
     engine = make_engine(await migrated_sqlite(tmp_path))
@@ -73,7 +74,9 @@ async def running_stack(
         {scenario.id: scenario},
         task_queue=queue,
         tracker=tracker,
-        settings=ApiSettings(public_base_url=f"http://127.0.0.1:{port}"),
+        settings=ApiSettings(
+            public_base_url=f"http://127.0.0.1:{port}", trusted_push_origins=trusted_push
+        ),
     )
     activities = Activities(
         directory=svc.contacts,

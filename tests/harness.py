@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import textwrap
 import uuid
 from dataclasses import dataclass, field
@@ -24,15 +25,19 @@ from orchestrator.engine.workflow import ScenarioWorkflow
 from orchestrator.language.loader import load_or_raise
 from orchestrator.language.model import CHANNELS, Scenario
 
+#: Push subscription keys shaped as a browser makes them (a 65-byte point, a 16-byte secret).
+PUSH_KEYS = {
+    "p256dh": base64.urlsafe_b64encode(b"\x04" + bytes(range(64))).rstrip(b"=").decode(),
+    "auth": base64.urlsafe_b64encode(bytes(range(16))).rstrip(b"=").decode(),
+}
+
 FULL_CONTACT: dict[str, Any] = {
     "id": "c1",
     "first_name": "Alex",
     "email": "alex@example.com",
     "phone": "+15005550006",
     "telegram_chat_id": "100200300",
-    "push_subscriptions": [
-        {"endpoint": "https://push.test/1", "keys": {"p256dh": "k", "auth": "a"}}
-    ],
+    "push_subscriptions": [{"endpoint": "https://push.test/1", "keys": PUSH_KEYS}],
     "timezone": "UTC",
     "locale": "en",
     "consents": {"email": True, "push": True, "telegram": True, "sms": True},

@@ -12,7 +12,7 @@ from temporalio.service import RPCError
 from orchestrator.api.auth import require_key
 from orchestrator.api.models import EventBatch, EventIn, EventResult, EventsAccepted
 from orchestrator.api.services import Services
-from orchestrator.engine.contacts import Contact, ContactInvalid
+from orchestrator.engine.contacts import ContactInvalid
 from orchestrator.engine.messages import EventSignal
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ async def post_events(
     for i, ev in enumerate(events):
         if ev.contact is not None:
             try:
-                Contact.from_json({**ev.contact, "id": ev.customer_id})
+                svc.contacts.validate({**ev.contact, "id": ev.customer_id})
             except ContactInvalid as exc:
                 raise HTTPException(422, detail=f"events[{i}].contact: {exc}") from None
         if svc.settings.strict_events and not svc.router.knows(ev.name):

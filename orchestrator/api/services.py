@@ -37,6 +37,8 @@ class ApiSettings:
     twilio_auth_token: str | None = field(default=None, repr=False)
     #: Postal address shown on the unsubscribe page (CAN-SPAM).
     postal_address: str = ""
+    #: Push origins exempt from the public-host check (tests, a private push service).
+    trusted_push_origins: tuple[str, ...] = ()
 
 
 @dataclass
@@ -64,6 +66,7 @@ def build_services(
     options: RunOptions | None = None,
     tracker: Tracker | None = None,
 ) -> Services:
+    settings = settings or ApiSettings()
     batcher = WriteBatcher(sessions)
     runs = SqlRunIndex(sessions, batcher)
     return Services(
@@ -71,7 +74,7 @@ def build_services(
         router=Router(
             client, scenarios, task_queue=task_queue, index=runs, options=options, record_runs=False
         ),
-        contacts=SqlContacts(sessions),
+        contacts=SqlContacts(sessions, trusted_push_origins=settings.trusted_push_origins),
         send_log=SqlSendLog(sessions),
         events=EventLog(sessions, batcher),
         runs=runs,
@@ -79,5 +82,5 @@ def build_services(
         tokens=TokenUses(sessions),
         short_links=SqlShortLinks(sessions),
         tracker=tracker,
-        settings=settings or ApiSettings(),
+        settings=settings,
     )

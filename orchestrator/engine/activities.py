@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import logging
-import secrets
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any
 
 from temporalio import activity
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
-from channels.base import Channel, Outbound, PermanentChannelError, TransientChannelError
+from channels.base import (
+    Channel,
+    ChannelMisconfigured,
+    Outbound,
+    PermanentChannelError,
+    TransientChannelError,
+)
 from channels.segments import segments
+from orchestrator.engine.compose import ShortLinks, compose, off_loop
 from orchestrator.engine.contacts import ContactDirectory
 from orchestrator.engine.messages import EvalRequest, EvalResult, SendRequest, SendResult
 from orchestrator.engine.policies import FrequencyPolicy, consent, quiet_until
@@ -27,7 +32,8 @@ from orchestrator.language.expressions import (
     resolve_time,
     to_datetime,
 )
-from orchestrator.language.templates import TemplateProblem, message_context, pick_locale, render
+from orchestrator.language.limits import EXPRESSION_LIMITS, TEMPLATE_LIMITS, Limits
+from orchestrator.language.templates import TemplateProblem
 
 log = logging.getLogger(__name__)
 
@@ -38,30 +44,10 @@ SEND_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=10),
     maximum_attempts=20,
 )
-
-
-def _identity(url: str) -> str:
-    return url
-
-
-class ShortLinks(Protocol):
-    async def save(self, pairs: list[tuple[str, str]]) -> None: ...
-
-
-def _shortened(
-    link: Callable[[str], str], base_url: str, pending: list[tuple[str, str]]
-) -> Callable[[str], str]:
-    """SMS links as ``/s/<8 characters>``: a full signed token would cost extra segments."""
-
-    def short(url: str) -> str:
-        tracked = link(url)
-        if tracked == url:
-            return url
-        code = secrets.token_urlsafe(6)
-        pending.append((code, tracked.rsplit("/", 1)[1]))
-        return f"{base_url}/s/{code}"
-
-    return short
+#: Attempts at a message whose channel adapter raised something it did not type (a bug, or
+#: data the provider's library refuses, such as CR/LF in a header): retried in case it was
+#: passing, then recorded as a permanent failure so the ladder moves on.
+UNEXPECTED_ERROR_ATTEMPTS = 3
 
 
 class Activities:
@@ -78,6 +64,7 @@ class Activities:
         status_callback_url: str = "",
         short_links: ShortLinks | None = None,
         policy: FrequencyPolicy | None = None,
+        template_limits: Limits = TEMPLATE_LIMITS,
     ) -> None:
         self.directory = directory
         self.send_log = send_log
@@ -87,6 +74,7 @@ class Activities:
         self.status_callback_url = status_callback_url
         self.short_links = short_links
         self.policy = policy or FrequencyPolicy()
+        self.template_limits = template_limits
 
     @activity.defn(name="send")
     async def send(self, req: SendRequest) -> SendResult:
@@ -126,39 +114,21 @@ class Activities:
             return await self._skip(
                 req, now, f"frequency_cap: {cap.limit} {scope}per {window} reached"
             )
-        locale = pick_locale(req.sources, contact.locale)
-        link: Callable[[str], str] = _identity
-        short: list[tuple[str, str]] = []
-        if self.tracker is not None:
-            link = self.tracker.link(
-                run_id=str(req.run.get("id", "")),
-                message_key=req.key,
-                customer_id=req.customer_id,
-                channel=req.channel,
-            )
-            if req.channel == "sms" and self.short_links is not None:
-                link = _shortened(link, self.tracker.base_url, short)
-        context = message_context(
-            contact=contact.public(),
-            trigger=req.trigger,
-            event=req.event,
-            run=req.run,
-            timezone=timezone,
-            link=link,
-        )
         try:
-            message = render(
-                req.channel,
-                req.sources[locale],
-                context,
-                locale=locale,
-                filename=f"{req.template}/{req.channel}",
+            composed = await compose(
+                req,
+                contact,
+                timezone=timezone,
+                tracker=self.tracker,
+                shorten=self.short_links is not None,
+                limits=self.template_limits,
             )
         except TemplateProblem as exc:
             return await self._skip(req, now, f"template_error: {exc}", status="failed")
-        if short:
+        message, locale = composed.message, composed.locale
+        if composed.short:
             assert self.short_links is not None
-            await self.short_links.save(short)  # before sending: the codes must resolve
+            await self.short_links.save(composed.short)  # before sending: the codes must resolve
         out = Outbound(
             marketing=req.category == "marketing",
             status_callback_url=self.status_callback_url,
@@ -187,6 +157,11 @@ class Activities:
                     req.customer_id, req.channel, exc.reason.split(":")[0]
                 )
             return await self._skip(req, now, exc.reason, status="failed")
+        except ChannelMisconfigured as exc:
+            # Not this message's fault: retried (SEND_RETRY) until the provider is fixed.
+            raise ApplicationError(f"{req.channel}: {exc}", type="ChannelMisconfigured") from None
+        except Exception as exc:
+            return await self._unexpected(req, now, exc)
         if delivery.gone:
             await self.directory.remove_push_subscriptions(delivery.gone)
         await self._record(req, now, "sent", provider_id=provider_id)
@@ -197,6 +172,18 @@ class Activities:
             preview=message.preview() if req.preview else "",
             detail=str(segments(message.text)) if req.preview and req.channel == "sms" else "",
         )
+
+    async def _unexpected(self, req: SendRequest, now: datetime, exc: Exception) -> SendResult:
+        attempt = activity.info().attempt
+        kind = exc.__class__.__name__  # not the message: it may quote the address
+        if attempt < UNEXPECTED_ERROR_ATTEMPTS:
+            log.warning("%s send %s: %s (attempt %d)", req.channel, req.key, kind, attempt)
+            raise ApplicationError(
+                f"{req.channel}: unexpected {kind}", type="UnexpectedChannelError"
+            ) from None
+        log.error("%s send %s failed for good: %s", req.channel, req.key, kind, exc_info=exc)
+        reason = f"error: the {req.channel} adapter raised {kind} ({attempt} attempts)"
+        return await self._skip(req, now, reason, status="failed")
 
     def _email_urls(self, req: SendRequest) -> dict[str, str]:
         if self.tracker is None or req.channel != "email":
@@ -260,11 +247,18 @@ class Activities:
             engagement=req.engagement,
         )
         try:
-            if req.kind == "time":
-                return EvalResult(
-                    at=resolve_time(req.expression, req.offset_s, context).isoformat()
-                )
-            return EvalResult(value=bool(evaluate(req.expression, context)))
+            # In a worker thread: a heavy condition must not stall the event loop either.
+            return await off_loop(
+                _evaluate, req, context, timeout=EXPRESSION_LIMITS.max_seconds + 5
+            )
         except ExpressionError as exc:
             # Real event data may lack a field the sample had: the run records it and moves on.
             return EvalResult(error=str(exc))
+        except TimeoutError:
+            return EvalResult(error=f"cannot evaluate {req.expression!r}: time limit exceeded")
+
+
+def _evaluate(req: EvalRequest, context: dict[str, Any]) -> EvalResult:
+    if req.kind == "time":
+        return EvalResult(at=resolve_time(req.expression, req.offset_s, context).isoformat())
+    return EvalResult(value=bool(evaluate(req.expression, context)))

@@ -5,14 +5,19 @@ The simulator uses the in-memory directory; the SQL store implements the same pr
 
 from __future__ import annotations
 
-import re
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from orchestrator.engine.addresses import (
+    AddressInvalid,
+    checked_push_subscription,
+    normalised_email,
+    normalised_phone,
+)
 from orchestrator.language.model import CHANNELS
 from orchestrator.language.timezones import UnknownTimezone, zone
 
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 CONTACT_KEYS = (
     "id",
     "first_name",
@@ -63,8 +68,10 @@ class Contact:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: Any) -> Contact:
-        """Build a contact from API/CLI JSON; every problem names the field."""
+    def from_json(cls, data: Any, *, trusted_push_origins: Collection[str] = ()) -> Contact:
+        """Build a contact from API/CLI JSON; every problem names the field. Addresses are
+        checked and normalised (``orchestrator.engine.addresses``); push endpoints must be
+        https on a public host unless their origin is in ``trusted_push_origins``."""
         if not isinstance(data, dict):
             raise ContactInvalid("a contact must be a JSON object")
         unknown = sorted(set(data) - set(CONTACT_KEYS))
@@ -89,30 +96,30 @@ class Contact:
                 raise ContactInvalid(f"contact field {name!r} must be text")
             if isinstance(value, int):
                 setattr(contact, name, str(value))
-        if contact.phone is not None and not _E164.match(contact.phone):
-            raise ContactInvalid(
-                f"contact field 'phone' must be E.164 like +4915112345678, not {contact.phone!r}"
-            )
-        if contact.email is not None and "@" not in contact.email:
-            raise ContactInvalid(f"contact field 'email' is not an address: {contact.email!r}")
+        try:
+            if contact.phone is not None:
+                contact.phone = normalised_phone(contact.phone)
+        except AddressInvalid as exc:
+            raise ContactInvalid(f"contact field 'phone': {exc}, not {contact.phone!r}") from None
+        try:
+            if contact.email is not None:
+                contact.email = normalised_email(contact.email)
+        except AddressInvalid as exc:
+            raise ContactInvalid(f"contact field 'email': {exc}") from None
         if contact.timezone is not None:
             try:
                 zone(contact.timezone)
             except UnknownTimezone as exc:
                 raise ContactInvalid(f"contact field 'timezone': {exc}") from None
-        for sub in contact.push_subscriptions:
-            keys = sub.get("keys") if isinstance(sub, dict) else None
-            if not (
-                isinstance(sub, dict)
-                and isinstance(sub.get("endpoint"), str)
-                and isinstance(keys, dict)
-                and "p256dh" in keys
-                and "auth" in keys
-            ):
-                raise ContactInvalid(
-                    "each push subscription needs endpoint, keys.p256dh and "
-                    "keys.auth, as the browser's PushSubscription.toJSON() gives"
-                )
+        if not isinstance(contact.push_subscriptions, list):
+            raise ContactInvalid("contact field 'push_subscriptions' must be a list")
+        try:
+            contact.push_subscriptions = [
+                checked_push_subscription(sub, trusted_push_origins)
+                for sub in contact.push_subscriptions
+            ]
+        except AddressInvalid as exc:
+            raise ContactInvalid(f"contact field 'push_subscriptions': {exc}") from None
         for mapping in ("consents", "suppressions"):
             for channel in getattr(contact, mapping):
                 if channel not in CHANNELS:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, CancelledError
 
 from orchestrator.engine.run_base import RunBase
 
@@ -171,30 +172,39 @@ class StepInterpreter(RunBase):
         key = f"{run_ref}/g{self._generation}/{path}/{channel}"
         deferred_from = ""
         while True:
-            result: SendResult = await workflow.execute_activity_method(
-                Activities.send,
-                SendRequest(
-                    key=key,
-                    scenario=s.id,
-                    category=s.category,
-                    step=path,
-                    channel=channel,
-                    template=template,
-                    sources=s.templates[f"{template}/{channel}"],
-                    customer_id=inp.customer_id,
-                    now=workflow.now().isoformat(),
-                    run={"id": workflow.info().workflow_id, "scenario": s.id, "step": path},
-                    trigger=self._trigger.data,
-                    event=self._latest,
-                    quiet_hours=s.quiet_hours,
-                    frequency_caps=s.frequency_caps,
-                    preview=inp.options.preview,
-                    run_ref=run_ref,
-                ),
-                start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=SEND_RETRY,
-                summary=f"send {channel}: {template}",
-            )
+            result: SendResult
+            try:
+                result = await workflow.execute_activity_method(
+                    Activities.send,
+                    SendRequest(
+                        key=key,
+                        scenario=s.id,
+                        category=s.category,
+                        step=path,
+                        channel=channel,
+                        template=template,
+                        sources=s.templates[f"{template}/{channel}"],
+                        customer_id=inp.customer_id,
+                        now=workflow.now().isoformat(),
+                        run={"id": workflow.info().workflow_id, "scenario": s.id, "step": path},
+                        trigger=self._trigger.data,
+                        event=self._latest,
+                        quiet_hours=s.quiet_hours,
+                        frequency_caps=s.frequency_caps,
+                        preview=inp.options.preview,
+                        run_ref=run_ref,
+                    ),
+                    start_to_close_timeout=timedelta(minutes=2),
+                    retry_policy=SEND_RETRY,
+                    summary=f"send {channel}: {template}",
+                )
+            except ActivityError as err:
+                if isinstance(err.cause, CancelledError):
+                    raise
+                # Retries ran out (a provider down for hours, a misconfigured channel): the
+                # message is lost and recorded, the run goes on with the next step or rung.
+                error = getattr(err.cause, "type", None) or type(err.cause).__name__
+                result = SendResult("failed", reason=f"error: {error}, no attempt succeeded")
             if result.status != "deferred":
                 break
             deferred_from = deferred_from or workflow.now().isoformat()

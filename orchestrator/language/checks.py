@@ -16,11 +16,19 @@ from orchestrator.language.expressions import (
     evaluate,
     resolve_time,
 )
+from orchestrator.language.limits import TEMPLATE_LIMITS
 from orchestrator.language.model import Scenario, Step
 from orchestrator.language.samples import SAMPLE_CONTACT, sample_run
 from orchestrator.language.templates import TemplateProblem, message_context, render, template_files
 
 NO_ENGAGEMENT = {"opened": False, "clicked": False, "replied": False}
+LIMITS_HINT = (
+    f"a message renders in at most {TEMPLATE_LIMITS.max_seconds:g} s, "
+    f"{TEMPLATE_LIMITS.max_iterations:,} loop iterations and "
+    f"{TEMPLATE_LIMITS.max_output:,} characters; no value may pass "
+    f"{TEMPLATE_LIMITS.max_size:,} characters or items, "
+    f"no number {TEMPLATE_LIMITS.max_int_bits} bits"
+)
 
 
 class Checker:
@@ -184,11 +192,20 @@ class Checker:
                     file=str(path),
                 )
             except TemplateProblem as exc:
+                if exc.limit:
+                    self.fail(
+                        exc.line,
+                        f"template goes past its {exc.limit} limit with the sample context: {exc}",
+                        LIMITS_HINT,
+                        file=str(path),
+                    )
+                    continue
                 self.fail(
                     exc.line,
                     f"template cannot render with the sample context: {exc}",
                     "variables are contact, trigger fields (e.g. cart), event, run and "
-                    "money/date/link; add missing data to the scenario's 'sample:'",
+                    "money/date/link (absolute http(s) URLs only); add missing data to the "
+                    "scenario's 'sample:'",
                     file=str(path),
                 )
 

@@ -1,7 +1,8 @@
 """Conditions and time expressions in Jinja2 expression syntax (one language for marketers).
 
 Evaluation runs in a local activity, never in workflow code: its result is recorded in history,
-so a replay never re-evaluates it with newer code or data.
+so a replay never re-evaluates it with newer code or data. Expressions run in the same limited
+sandbox as templates (``EXPRESSION_LIMITS``: a shorter clock).
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateSyntaxError
 
 from orchestrator.language.durations import DurationError, parse_duration
+from orchestrator.language.limits import EXPRESSION_LIMITS, spending
+from orchestrator.language.sandbox import LimitedEnvironment
 
-_ENV = SandboxedEnvironment(undefined=StrictUndefined)
+_ENV = LimitedEnvironment(autoescape=False)
 _TIME_EXPR = re.compile(r"^(?P<expr>.+?)\s*(?P<sign>[+-])\s*(?P<dur>(?:\d+[wdhms])+)\s*$")
 
 
@@ -38,9 +40,10 @@ def check_syntax(source: str) -> None:
 
 
 def evaluate(source: str, context: dict[str, Any]) -> Any:
-    """Evaluate an expression; undefined names raise ExpressionError naming them."""
+    """Evaluate an expression; undefined names and exceeded limits raise ExpressionError."""
     try:
-        return _compiled(source)(**context)
+        with spending(EXPRESSION_LIMITS):
+            return _compiled(source)(**context)
     except ExpressionError:
         raise
     except Exception as exc:  # the sandbox raises several types; all mean "cannot evaluate"

@@ -16,7 +16,17 @@ SAMPLE_CONTACT: dict[str, Any] = {
     "phone": "+15005550006",
     "telegram_chat_id": "100200300",
     "push_subscriptions": [
-        {"endpoint": "https://push.example/sub/1", "keys": {"p256dh": "key", "auth": "auth"}}
+        {
+            "endpoint": "https://push.example/sub/1",
+            # Shaped like a browser's keys (a 65-byte point, a 16-byte secret): contacts check.
+            "keys": {
+                "p256dh": (
+                    "BAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4fICEiIyQl"
+                    "JicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8"
+                ),
+                "auth": "AAECAwQFBgcICQoLDA0ODw",
+            },
+        }
     ],
     "timezone": "Europe/Berlin",
     "locale": "en",

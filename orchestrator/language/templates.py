@@ -2,6 +2,11 @@
 
 ``templates/abandoned_cart/reminder/email.j2`` and ``email.ru.j2`` hold blocks for the parts the
 channel needs (subject/html/text, title/body/url/icon, text/buttons, text).
+
+Markup comes only from the template: customer and event data is escaped wherever the channel
+reads HTML (email's html block, Telegram's text), cannot add or bend a button, and cannot break
+a one-line field (subject, title) over several lines. Every URL a message carries is an absolute
+http(s) URL. Rendering runs under the resource limits of ``orchestrator.language.limits``.
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ from html import unescape
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, Template
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import Template
 
 from channels.base import Rendered
+from orchestrator.language.limits import TEMPLATE_LIMITS, LimitExceeded, Limits, spending
+from orchestrator.language.sandbox import LimitedEnvironment
+from orchestrator.language.urls import UnsafeUrl, checked_url
 
 REQUIRED_BLOCKS = {
     "email": ("subject", "html"),
@@ -32,18 +39,38 @@ OPTIONAL_BLOCKS = {
     "sms": (),
 }
 
-_PLAIN = SandboxedEnvironment(
-    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
-)
-_HTML = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+#: Blocks read as HTML: customer data in them is escaped (``<``, ``>``, ``&``, quotes). Telegram's
+#: text is sent with parse_mode=HTML, whose subset needs exactly these escapes.
+HTML_BLOCKS = {("email", "html"), ("telegram", "text")}
+#: One-line fields: line breaks from the data become spaces (a subject cannot break in two).
+ONE_LINE = {("email", "subject"), ("push", "title")}
+#: Blocks that must hold an http(s) URL when not empty.
+URL_BLOCKS = {("push", "url"), ("push", "icon")}
+#: Stands for a "|" that came from data inside a buttons block until the lines are split.
+_DATA_PIPE = "\ue000"
+
+
+def _button_value(value: Any) -> Any:
+    """Data in a buttons block can neither start a new button (a line break) nor split a label
+    from its URL (a "|"): only the template's own text does that."""
+    text = str(value).replace(_DATA_PIPE, "")
+    return " ".join(text.splitlines()).replace("|", _DATA_PIPE)
+
+
+_PLAIN = LimitedEnvironment(autoescape=False)
+_HTML = LimitedEnvironment(autoescape=True)
+_BUTTONS = LimitedEnvironment(autoescape=False, clean=_button_value)
+_ENVIRONMENTS = {"plain": _PLAIN, "html": _HTML, "buttons": _BUTTONS}
 _TAGS = re.compile(r"<[^>]+>")
 
 
 class TemplateProblem(Exception):
-    """A template that cannot render; ``line`` is the template line when known."""
+    """A template that cannot render; ``line`` is the template line when known, ``limit`` the
+    resource limit it went past, if that was the problem."""
 
-    def __init__(self, message: str, line: int = 1) -> None:
+    def __init__(self, message: str, line: int = 1, limit: str = "") -> None:
         self.line = line
+        self.limit = limit
         super().__init__(message)
 
 
@@ -73,8 +100,8 @@ def pick_locale(available: list[str] | set[str] | dict[str, Any], wanted: str | 
 
 
 @lru_cache(maxsize=512)
-def _compile(html: bool, source: str, filename: str) -> Template:
-    env = _HTML if html else _PLAIN
+def _compile(kind: str, source: str, filename: str) -> Template:
+    env = _ENVIRONMENTS[kind]
     code = env.compile(source, filename=filename)
     return env.template_class.from_code(env, code, env.make_globals(None))
 
@@ -91,7 +118,14 @@ def _block(template: Template, name: str, context: dict[str, Any], filename: str
             if frame.f_code.co_filename == filename:
                 # Compiled-code line -> template line (Jinja keeps the mapping).
                 line = template.get_corresponding_lineno(lineno)
-        raise TemplateProblem(f"block {name!r}: {exc}", line) from None
+        limit = exc.limit if isinstance(exc, LimitExceeded) else ""
+        raise TemplateProblem(f"block {name!r}: {exc}", line, limit) from None
+
+
+def _kind(channel: str, name: str) -> str:
+    if (channel, name) in HTML_BLOCKS:
+        return "html"
+    return "buttons" if name == "buttons" else "plain"
 
 
 def render(
@@ -101,35 +135,50 @@ def render(
     *,
     locale: str = "",
     filename: str = "<template>",
+    limits: Limits = TEMPLATE_LIMITS,
 ) -> Rendered:
-    """Render every block the channel uses; missing required blocks are an error."""
-    plain = _compile(False, source, filename)
+    """Render every block the channel uses; missing required blocks are an error. CPU-bound
+    and bounded by ``limits``: callers on an event loop run it in a worker thread."""
+    plain = _compile("plain", source, filename)
     missing = [b for b in REQUIRED_BLOCKS[channel] if b not in plain.blocks]
     if missing:
         raise TemplateProblem(f"a {channel} template needs block(s): {', '.join(missing)}")
     out = Rendered(channel=channel, locale=locale)
-    for name in REQUIRED_BLOCKS[channel] + OPTIONAL_BLOCKS[channel]:
-        if channel == "email" and name == "html":
-            out.html = _block(_compile(True, source, filename), "html", context, filename)
-        elif name == "buttons":
-            out.buttons = parse_buttons(_block(plain, name, context, filename))
-        else:
-            setattr(out, name, _block(plain, name, context, filename))
+    with spending(limits):
+        for name in REQUIRED_BLOCKS[channel] + OPTIONAL_BLOCKS[channel]:
+            text = _block(_compile(_kind(channel, name), source, filename), name, context, filename)
+            if (channel, name) in ONE_LINE:
+                text = " ".join(text.split())
+            if text and (channel, name) in URL_BLOCKS:
+                text = _url(text, f"block {name!r}")
+            if name == "buttons":
+                out.buttons = parse_buttons(text)
+            else:
+                setattr(out, name, text)
     if channel == "email" and not out.text:
         out.text = unescape(_TAGS.sub("", out.html)).strip()
     return out
 
 
+def _url(url: str, where: str) -> str:
+    try:
+        return checked_url(url, where)
+    except UnsafeUrl as exc:
+        raise TemplateProblem(str(exc)) from None
+
+
 def parse_buttons(text: str) -> list[tuple[str, str]]:
-    """One button a line: ``Label | https://url``."""
+    """One button a line: ``Label | https://url``; the URL must be absolute http(s)."""
     buttons = []
     for raw in text.splitlines():
         if not raw.strip():
             continue
         label, sep, url = raw.partition("|")
-        if not sep or not url.strip():
-            raise TemplateProblem(f"button line {raw.strip()!r} must read 'Label | https://url'")
-        buttons.append((label.strip(), url.strip()))
+        if not sep or not url.strip() or not label.strip():
+            shown = raw.strip().replace(_DATA_PIPE, "|")
+            raise TemplateProblem(f"button line {shown!r} must read 'Label | https://url'")
+        label, url = (part.strip().replace(_DATA_PIPE, "|") for part in (label, url))
+        buttons.append((label, _url(url, f"button {label!r}")))
     return buttons
 
 
@@ -151,7 +200,12 @@ def helpers(timezone: str, link: Callable[[str], str]) -> dict[str, Any]:
     def date(value: Any, fmt: str = "%d %b %Y, %H:%M") -> str:
         return to_datetime(value).astimezone(zone(timezone)).strftime(fmt)
 
-    return {"money": money, "date": date, "link": link}
+    def checked_link(url: Any) -> str:
+        # Only absolute http(s) URLs become links, tracked or not (escaped like any value in
+        # HTML blocks, where an attribute needs &amp;).
+        return link(checked_url(url, "link()"))
+
+    return {"money": money, "date": date, "link": checked_link}
 
 
 def message_context(

@@ -4,19 +4,21 @@ and time), push subscriptions and suppressions. Implements the engine's ContactD
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, tuple_, update
+from sqlalchemy import delete, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from orchestrator.engine.contacts import Contact
+from orchestrator.engine.addresses import AddressInvalid, checked_push_subscription
+from orchestrator.engine.contacts import Contact, ContactInvalid
 from orchestrator.store.db import write_lock
+from orchestrator.store.erasure import erase_contact
 from orchestrator.store.tables import (
     ConsentRow,
     ContactRow,
     PushSubscriptionRow,
-    SendRow,
     SuppressionRow,
 )
 
@@ -44,8 +46,22 @@ def _addresses(row: ContactRow, subs: list[PushSubscriptionRow]) -> list[tuple[s
 
 
 class SqlContacts:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        trusted_push_origins: Collection[str] = (),
+    ) -> None:
         self.sessions = sessions
+        #: Push origins exempt from the public-host check (tests, a private push service).
+        self.trusted_push_origins = tuple(trusted_push_origins)
+
+    def validate(self, fields: dict[str, Any]) -> Contact:
+        """The contact these fields describe, checked and normalised; ContactInvalid if not."""
+        return Contact.from_json(
+            {k: v for k, v in fields.items() if k != "suppressions"},
+            trusted_push_origins=self.trusted_push_origins,
+        )
 
     async def get(self, contact_id: str) -> Contact | None:
         async with self.sessions() as s:
@@ -114,7 +130,7 @@ class SqlContacts:
         """Create or update; only the fields given change. Validated as a Contact first, so
         bad input changes nothing."""
         contact_id = str(fields["id"])
-        merged = Contact.from_json({k: v for k, v in fields.items() if k != "suppressions"})
+        merged = self.validate(fields)
         now = datetime.now(UTC)
         async with write_lock(self.sessions), self.sessions() as s, s.begin():
             row = await s.get(ContactRow, contact_id)
@@ -164,6 +180,10 @@ class SqlContacts:
             row.granted, row.source, row.at = granted, source, now
 
     async def add_push_subscription(self, contact_id: str, sub: dict[str, Any]) -> bool:
+        try:
+            sub = checked_push_subscription(sub, self.trusted_push_origins)
+        except AddressInvalid as exc:
+            raise ContactInvalid(str(exc)) from None
         async with write_lock(self.sessions), self.sessions() as s, s.begin():
             if await s.get(ContactRow, contact_id) is None:
                 return False
@@ -270,24 +290,5 @@ class SqlContacts:
             return await s.scalar(select(ContactRow.id).where(column == address).limit(1))
 
     async def erase(self, contact_id: str) -> bool:
-        """GDPR erasure: the profile goes; suppressions stay as address hashes only, so an
-        opted-out address is never messaged again; the send log keeps no customer id."""
-        async with write_lock(self.sessions), self.sessions() as s, s.begin():
-            row = await s.get(ContactRow, contact_id)
-            if row is None:
-                return False
-            await s.execute(
-                update(SuppressionRow)
-                .where(SuppressionRow.contact_id == contact_id)
-                .values(contact_id=None)
-            )
-            await s.execute(
-                update(SendRow)
-                .where(SendRow.customer_id == contact_id)
-                .values(
-                    customer_id="erased:" + hashlib.sha256(contact_id.encode()).hexdigest()[:16],
-                    body=None,
-                )
-            )
-            await s.delete(row)
-        return True
+        """GDPR erasure (``orchestrator.store.erasure``)."""
+        return await erase_contact(self.sessions, contact_id)

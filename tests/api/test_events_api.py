@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 
 from api_stack import Api
+from harness import PUSH_KEYS
 from temporalio.client import WorkflowExecutionStatus
 
 
@@ -166,7 +167,7 @@ async def test_contact_endpoints_validate(api: Api) -> None:
     sub = await api.client.post(
         "/v1/contacts/5/push-subscriptions",
         headers=api.auth,
-        json={"endpoint": "https://push.test/x", "keys": {"p256dh": "p", "auth": "a"}},
+        json={"endpoint": "https://push.test/x", "keys": PUSH_KEYS},
     )
     assert sub.status_code == 201
     docs = await api.client.get("/docs")

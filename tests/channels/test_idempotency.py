@@ -59,14 +59,18 @@ async def wired() -> AsyncIterator[tuple[Activities, dict[str, Any]]]:
                 ),
                 "push": PushChannel(
                     PushSettings(
-                        vapid_private_key=generate_vapid_keys()[0], subject="mailto:o@x.test"
+                        vapid_private_key=generate_vapid_keys()[0],
+                        subject="mailto:o@x.test",
+                        trusted_origins=(push_base,),
                     ),
                     aiohttp.ClientSession(),
                 ),
                 "telegram": TelegramChannel(tgs, telegram_bot(tgs)),
                 "sms": SmsChannel(sms, twilio_client(sms)),
             }
-            contact = Contact.from_json({**FULL_CONTACT, "push_subscriptions": [sub]})
+            contact = Contact.from_json(
+                {**FULL_CONTACT, "push_subscriptions": [sub]}, trusted_push_origins=(push_base,)
+            )
             acts = Activities(
                 directory=InMemoryDirectory([contact]),
                 send_log=InMemorySendLog(),

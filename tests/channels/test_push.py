@@ -60,7 +60,7 @@ def note(subs: list[dict[str, object]]) -> Outbound:
 
 
 async def test_every_device_gets_the_decryptable_payload(service: PushService) -> None:
-    ch = await channel()
+    ch = await channel(trusted_origins=(service.base,))
     await ch.check()
     subs = [service.subscribe("phone"), service.subscribe("laptop")]
     delivery = await ch.send(note(subs))
@@ -79,7 +79,7 @@ async def test_every_device_gets_the_decryptable_payload(service: PushService) -
 
 
 async def test_gone_subscriptions_are_reported_for_deletion(service: PushService) -> None:
-    ch = await channel()
+    ch = await channel(trusted_origins=(service.base,))
     alive, dead = service.subscribe("alive"), service.subscribe("dead")
     service.answers["dead"] = (410, {})
     delivery = await ch.send(note([alive, dead]))
@@ -92,7 +92,7 @@ async def test_gone_subscriptions_are_reported_for_deletion(service: PushService
 
 
 async def test_rate_limit_and_outage_are_transient(service: PushService) -> None:
-    ch = await channel()
+    ch = await channel(trusted_origins=(service.base,))
     sub = service.subscribe("busy")
     service.answers["busy"] = (429, {"Retry-After": "30"})
     with pytest.raises(TransientChannelError) as info:
@@ -105,7 +105,7 @@ async def test_rate_limit_and_outage_are_transient(service: PushService) -> None
 
 
 async def test_too_large_is_permanent(service: PushService) -> None:
-    ch = await channel()
+    ch = await channel(trusted_origins=(service.base,))
     sub = service.subscribe("small")
     service.answers["small"] = (413, {})
     with pytest.raises(PermanentChannelError, match="too large"):

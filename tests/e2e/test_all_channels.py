@@ -113,7 +113,11 @@ async def peers(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[P
                     )
                 ),
                 "push": PushChannel(
-                    PushSettings(vapid_private_key=private, subject="mailto:ops@shop.example"),
+                    PushSettings(
+                        vapid_private_key=private,
+                        subject="mailto:ops@shop.example",
+                        trusted_origins=(push_base,),  # the local push service
+                    ),
                     aiohttp.ClientSession(),
                 ),
                 "telegram": TelegramChannel(tg, telegram_bot(tg)),
@@ -121,7 +125,9 @@ async def peers(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[P
             }
             for channel in channels.values():
                 await channel.check()
-            async with running_stack(dev_env, tmp_path, LADDER, TEMPLATES, channels) as run:
+            async with running_stack(
+                dev_env, tmp_path, LADDER, TEMPLATES, channels, trusted_push=(push_base,)
+            ) as run:
                 yield Peers(run, smtp, push, telegram, twilio)
             for channel in channels.values():
                 await channel.close()  # type: ignore[attr-defined]

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from e2e_stack import Running, local, running_stack
+from harness import PUSH_KEYS
 from peers.smtp import SmtpPeer
 from temporalio.testing import WorkflowEnvironment
 
@@ -90,9 +91,7 @@ CONTACT = {
     "email": "alex@example.com",
     "phone": "+15005550006",
     "telegram_chat_id": "77",
-    "push_subscriptions": [
-        {"endpoint": "https://push.test/1", "keys": {"p256dh": "p", "auth": "a"}}
-    ],
+    "push_subscriptions": [{"endpoint": "https://push.test/1", "keys": PUSH_KEYS}],
     "consents": {"email": True, "push": True, "telegram": True, "sms": True},
 }
 

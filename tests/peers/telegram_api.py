@@ -12,6 +12,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from peers.telegram_html import CantParseEntities, Parsed, parse_html
+
 CONTRACT = json.loads(
     (Path(__file__).resolve().parents[1] / "contracts" / "telegram_subset.json").read_text(
         encoding="utf-8"
@@ -62,6 +64,8 @@ class TelegramPeer:
     #: chat id -> (HTTP status, description, extra parameters)
     failures: dict[str, tuple[int, str, dict[str, Any]]] = field(default_factory=dict)
     sent: list[dict[str, Any]] = field(default_factory=list)
+    #: What the user sees of each sent message: text and entities (parse_mode=HTML parsed).
+    shown: list[Parsed] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
 
@@ -130,7 +134,16 @@ class TelegramPeer:
             if chat in self.failures:
                 status, description, parameters = self.failures[chat]
                 return fail(status, description, parameters)  # type: ignore[no-any-return]
+            try:
+                shown = (
+                    parse_html(str(params["text"]))
+                    if params.get("parse_mode") == "HTML"
+                    else Parsed(str(params["text"]))
+                )
+            except CantParseEntities as exc:
+                return fail(400, f"Bad Request: can't parse entities: {exc}")  # type: ignore[no-any-return]
             self.sent.append(params)
+            self.shown.append(shown)
             return JSONResponse(
                 {
                     "ok": True,

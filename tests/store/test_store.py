@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from harness import PUSH_KEYS
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orchestrator.engine.contacts import ContactInvalid
@@ -12,7 +13,7 @@ from orchestrator.engine.sendlog import SendRecord
 from orchestrator.store.contacts import SqlContacts
 from orchestrator.store.sendlog import SqlSendLog
 
-SUB = {"endpoint": "https://push.test/a", "keys": {"p256dh": "p", "auth": "a"}}
+SUB = {"endpoint": "https://push.test/a", "keys": PUSH_KEYS}
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 

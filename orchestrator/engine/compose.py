@@ -1,0 +1,125 @@
+"""Rendering one message for the send activity: its links, its template context, and the
+render itself, which runs in a worker thread so that a slow template never stalls the worker's
+event loop (other activities, heartbeats and workflow tasks keep running meanwhile).
+
+The render bounds itself (``orchestrator.language.limits``: it checks the clock as it goes); the
+timeout here is only a backstop for a single operation that overran.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Protocol, TypeVar
+
+from channels.base import Rendered
+from orchestrator.engine.contacts import Contact
+from orchestrator.engine.messages import SendRequest
+from orchestrator.engine.tracking import Tracker
+from orchestrator.language.limits import TEMPLATE_LIMITS, Limits
+from orchestrator.language.templates import TemplateProblem, message_context, pick_locale, render
+
+T = TypeVar("T")
+#: Threads that render templates and evaluate conditions; separate from the loop's default
+#: executor, which DNS lookups use.
+WORKERS = 4
+_pool: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="omni-render")
+    return _pool
+
+
+async def off_loop(func: Callable[..., T], *args: Any, timeout: float, **kwargs: Any) -> T:
+    """``func(*args, **kwargs)`` in a render thread; TimeoutError after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    job = loop.run_in_executor(_executor(), partial(func, *args, **kwargs))
+    return await asyncio.wait_for(job, timeout=timeout)
+
+
+class ShortLinks(Protocol):
+    async def save(self, pairs: list[tuple[str, str]]) -> None: ...
+
+
+def _identity(url: str) -> str:
+    return url
+
+
+def _shortened(
+    link: Callable[[str], str], base_url: str, pending: list[tuple[str, str]]
+) -> Callable[[str], str]:
+    """SMS links as ``/s/<8 characters>``: a full signed token would cost extra segments."""
+
+    def short(url: str) -> str:
+        tracked = link(url)
+        if tracked == url:
+            return url
+        code = secrets.token_urlsafe(6)
+        pending.append((code, tracked.rsplit("/", 1)[1]))
+        return f"{base_url}/s/{code}"
+
+    return short
+
+
+@dataclass
+class Composed:
+    message: Rendered
+    locale: str
+    #: Short SMS codes to store before sending (code, click token).
+    short: list[tuple[str, str]] = field(default_factory=list)
+
+
+async def compose(
+    req: SendRequest,
+    contact: Contact,
+    *,
+    timezone: str,
+    tracker: Tracker | None,
+    shorten: bool,
+    limits: Limits = TEMPLATE_LIMITS,
+) -> Composed:
+    """The rendered message in the contact's locale; TemplateProblem when it cannot render."""
+    locale = pick_locale(req.sources, contact.locale)
+    link: Callable[[str], str] = _identity
+    short: list[tuple[str, str]] = []
+    if tracker is not None:
+        link = tracker.link(
+            run_id=str(req.run.get("id", "")),
+            message_key=req.key,
+            customer_id=req.customer_id,
+            channel=req.channel,
+        )
+        if req.channel == "sms" and shorten:
+            link = _shortened(link, tracker.base_url, short)
+    context = message_context(
+        contact=contact.public(),
+        trigger=req.trigger,
+        event=req.event,
+        run=req.run,
+        timezone=timezone,
+        link=link,
+    )
+    try:
+        message = await off_loop(
+            render,
+            req.channel,
+            req.sources[locale],
+            context,
+            locale=locale,
+            filename=f"{req.template}/{req.channel}",
+            limits=limits,
+            timeout=limits.max_seconds + 5,
+        )
+    except TimeoutError:
+        raise TemplateProblem(
+            f"time limit exceeded: rendering took longer than {limits.max_seconds:g} s",
+            limit="time",
+        ) from None
+    return Composed(message, locale, short)

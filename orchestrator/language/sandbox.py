@@ -1,0 +1,225 @@
+"""The Jinja2 environment for marketer templates and conditions: Jinja2's sandbox plus the
+resource limits of ``orchestrator.language.limits``.
+
+Where the limits hook in: arithmetic and repetition (intercepted operators), every call, method
+and filter (sizes before and after), string formatting (widths), ``~`` concatenation, every loop
+iteration (the code generator wraps each ``for`` iterable) and every piece of output (counted,
+template text included). Each of these also checks the clock.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Iterator
+from functools import wraps
+from typing import Any
+
+from jinja2 import StrictUndefined, nodes
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.runtime import Context
+from jinja2.sandbox import SandboxedEnvironment
+
+from orchestrator.language.limits import (
+    LimitExceeded,
+    check_brace_format,
+    check_operation,
+    check_percent_format,
+    check_size,
+    current,
+    limits,
+    weight,
+)
+
+#: str methods whose first argument is the width of the result.
+_WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})
+
+
+def _check_call(obj: Any, args: tuple[Any, ...]) -> None:
+    """Size checks before a method call on a string."""
+    owner, name = getattr(obj, "__self__", None), getattr(obj, "__name__", "")
+    if not isinstance(owner, str):
+        return
+    cap = limits().max_size
+    if name in _WIDTH_METHODS and args and isinstance(args[0], int) and args[0] > cap:
+        raise LimitExceeded("size", f"{name}({args[0]:,}) makes more than {cap:,} characters")
+    tabs = args[0] if name == "expandtabs" and args and isinstance(args[0], int) else 0
+    if tabs and owner.count("\t") * tabs > cap:
+        raise LimitExceeded("size", f"expandtabs makes more than {cap:,} characters")
+    if name == "replace" and len(args) >= 2:
+        _check_replace(owner, args[0], args[1])
+    if name == "join" and args:
+        _check_join(args[0], owner)
+
+
+def _check_replace(s: Any, old: Any, new: Any) -> None:
+    if not all(isinstance(v, str) for v in (s, old, new)):
+        return
+    hits = s.count(old) if old else len(s) + 1
+    if len(s) + hits * max(len(new) - len(old), 0) > limits().max_size:
+        raise LimitExceeded("size", f"replace makes more than {limits().max_size:,} characters")
+
+
+def _check_join(items: Any, separator: Any) -> None:
+    if isinstance(items, (list, tuple)):
+        cap = limits().max_size
+        total = weight(list(items), cap) + len(str(separator)) * len(items)
+        if total > cap:
+            raise LimitExceeded("size", f"join makes more than {cap:,} characters")
+
+
+def _filter_checks(name: str, args: dict[str, Any]) -> None:
+    """Size checks before the built-in filters that can make more than they were given."""
+    cap = limits().max_size
+    if name == "center":
+        width = args.get("width", 80)
+        if isinstance(width, int) and width > cap:
+            raise LimitExceeded("size", f"center({width:,}) makes more than {cap:,} characters")
+    elif name == "indent":
+        s, width = str(args.get("s", "")), args.get("width", 4)
+        pad = len(width) if isinstance(width, str) else width if isinstance(width, int) else 0
+        if len(s) + (s.count("\n") + 1) * pad > cap:
+            raise LimitExceeded("size", f"indent makes more than {cap:,} characters")
+    elif name == "replace":
+        _check_replace(args.get("s"), args.get("old"), args.get("new"))
+    elif name == "join":
+        _check_join(args.get("value"), args.get("d", ""))
+    elif name == "wordwrap":
+        s, wrap = str(args.get("s", "")), args.get("wrapstring") or "\n"
+        if len(s) * (len(str(wrap)) + 1) > cap:
+            raise LimitExceeded("size", f"wordwrap makes more than {cap:,} characters")
+    elif name in ("batch", "slice"):
+        count = args.get("linecount", args.get("slices", 1))
+        if isinstance(count, int) and count > cap:
+            raise LimitExceeded("size", f"{name}({count:,}) makes more than {cap:,} items")
+    elif name == "format":
+        check_percent_format(str(args.get("value", "")))
+
+
+#: Built-in filters that can make more than they were given: checked before they run.
+_GROWING_FILTERS = frozenset(
+    {"center", "indent", "replace", "join", "wordwrap", "batch", "slice", "format"}
+)
+
+
+def _limited_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    # Arguments by name without inspect's bind, which costs more than most filters.
+    params = inspect.signature(func).parameters.values()
+    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    defaults = {p.name: p.default for p in params if p.default is not p.empty}
+    what = f"filter {name!r}"
+
+    @wraps(func)
+    def limited(*args: Any, **kwargs: Any) -> Any:
+        current().tick()
+        if name in _GROWING_FILTERS:
+            if name == "join" and "value" in positional[: len(args)]:
+                at = positional.index("value")
+                args = (*args[:at], list(args[at]), *args[at + 1 :])
+            _filter_checks(
+                name, {**defaults, **dict(zip(positional, args, strict=False)), **kwargs}
+            )
+        return check_size(func(*args, **kwargs), what)
+
+    return limited
+
+
+class LimitedCodeGenerator(CodeGenerator):
+    """Routes loops, ``~`` and output through the environment's budget."""
+
+    def visit_For(self, node: nodes.For, frame: Frame) -> None:
+        node.iter = nodes.Call(
+            nodes.EnvironmentAttribute("limited_iter"), [node.iter], [], None, None
+        ).set_lineno(node.iter.lineno)
+        super().visit_For(node, frame)
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.sized(")
+        super().visit_Concat(node, frame)
+        self.write(")")
+
+    def visit_Output(self, node: nodes.Output, frame: Frame) -> None:
+        # Expression output is counted by finalize; template text is counted here, since a
+        # loop repeats it as often as it repeats expressions.
+        text = sum(
+            len(child.data) if isinstance(child, nodes.TemplateData) else len(str(child.value))
+            for child in node.nodes
+            if isinstance(child, (nodes.TemplateData, nodes.Const))
+        )
+        if text:
+            self.writeline(f"environment.emitted({text})")
+        super().visit_Output(node, frame)
+
+
+class LimitedEnvironment(SandboxedEnvironment):
+    """``SandboxedEnvironment`` with ``StrictUndefined`` and the resource limits. ``clean``,
+    if given, rewrites every value a template outputs (after it is counted)."""
+
+    code_generator_class = LimitedCodeGenerator
+    intercepted_binops = frozenset({"**", "*", "+", "%", "//", "/", "-"})
+
+    def __init__(self, *, autoescape: bool, clean: Callable[[Any], Any] | None = None) -> None:
+        self._clean = clean
+        super().__init__(
+            undefined=StrictUndefined,
+            autoescape=autoescape,
+            keep_trailing_newline=False,
+            finalize=self._finalize,
+        )
+        self.globals.pop("lipsum", None)  # lipsum(10**6) would write a book
+        self.filters = {name: _limited_filter(name, f) for name, f in self.filters.items()}
+
+    def _finalize(self, value: Any) -> Any:
+        size = len(value) if isinstance(value, str) else len(str(value))
+        self.emitted(size)
+        return self._clean(value) if self._clean is not None else value
+
+    def emitted(self, size: int) -> None:
+        budget = current()
+        budget.emit(size)
+        budget.tick()
+
+    def sized(self, value: Any) -> Any:
+        current().tick()
+        return check_size(value)
+
+    def limited_iter(self, iterable: Iterable[Any]) -> Iterator[Any]:
+        budget = current()
+        for item in iterable:
+            budget.iteration()
+            yield item
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        current().tick()
+        check_operation(operator, left, right)
+        return check_size(super().call_binop(context, operator, left, right))
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        current().tick()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        current().tick()
+        return super().getitem(obj, argument)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        wrapper = super().wrap_str_format(value)
+        if wrapper is None:
+            return None
+        check_brace_format(value.__self__)
+        sandboxed = wrapper
+
+        @wraps(sandboxed)
+        def limited(*args: Any, **kwargs: Any) -> str:
+            result: str = check_size(sandboxed(*args, **kwargs), "formatted text")
+            return result
+
+        return limited
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        current().tick()
+        _check_call(__obj, args)
+        result = check_size(super().call(__context, __obj, *args, **kwargs))
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, (list, dict, set)):
+            check_size(owner, "a list or dict grown in the template")  # append, extend, update
+        return result

@@ -1,0 +1,35 @@
+"""GDPR erasure of one customer's profile."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from orchestrator.store.db import write_lock
+from orchestrator.store.tables import ContactRow, SendRow, SuppressionRow
+
+
+async def erase_contact(sessions: async_sessionmaker[AsyncSession], contact_id: str) -> bool:
+    """The profile goes; suppressions stay as address hashes only, so an opted-out address is
+    never messaged again; the send log keeps no customer id. False: no such contact."""
+    async with write_lock(sessions), sessions() as s, s.begin():
+        row = await s.get(ContactRow, contact_id)
+        if row is None:
+            return False
+        await s.execute(
+            update(SuppressionRow)
+            .where(SuppressionRow.contact_id == contact_id)
+            .values(contact_id=None)
+        )
+        await s.execute(
+            update(SendRow)
+            .where(SendRow.customer_id == contact_id)
+            .values(
+                customer_id="erased:" + hashlib.sha256(contact_id.encode()).hexdigest()[:16],
+                body=None,
+            )
+        )
+        await s.delete(row)
+    return True
