@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from harness import PUSH_KEYS
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.testservice.v1 import SleepRequest
@@ -79,12 +80,10 @@ def contact(i: int) -> dict[str, Any]:
     return {
         "id": CUSTOMER_IDS[i],
         "first_name": f"<b>Zoë {marker(i)}</b> & Co",
-        "email": f"m{i}@example.test",
-        "phone": f"+1555010{i:04d}",
+        "email": f"m{i}@example.com",
+        "phone": f"+1415555{i:04d}",
         "telegram_chat_id": str(900000 + i),
-        "push_subscriptions": [
-            {"endpoint": f"https://push.test/{i}", "keys": {"p256dh": "k", "auth": "a"}}
-        ],
+        "push_subscriptions": [{"endpoint": f"https://push.example.com/{i}", "keys": PUSH_KEYS}],
         "timezone": TIMEZONES[i % len(TIMEZONES)],
         "locale": "ru" if i % 5 == 0 else "en",
         "consents": {c: True for c in CHANNELS},

@@ -37,7 +37,7 @@ def shipped(name: str) -> Scenario:
 
 
 def person(cid: str, name: str, **changes: Any) -> Contact:
-    fields = {**FULL_CONTACT, "id": cid, "first_name": name, "email": f"{cid}@example.test"}
+    fields = {**FULL_CONTACT, "id": cid, "first_name": name, "email": f"{cid}@example.com"}
     fields["telegram_chat_id"] = f"7{sum(map(ord, cid))}"
     return Contact.from_json({**fields, **changes})
 
@@ -138,7 +138,7 @@ async def test_two_registrants_of_one_webinar_each_get_their_own_link(
         await time_env.sleep(31 * H)
         for wid in first + second:
             await time_env.client.get_workflow_handle(wid, result_type=RunState).result()
-    anna_got, ben_got = s.received("1@example.test"), s.received("2@example.test")
+    anna_got, ben_got = s.received("1@example.com"), s.received("2@example.com")
     assert anna_got and ben_got
     assert all("anna-secret" in m and "ben-secret" not in m for m in anna_got)
     assert all("ben-secret" in m and "anna-secret" not in m for m in ben_got)
