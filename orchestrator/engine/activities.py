@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -78,6 +80,7 @@ class Activities:
         status_callback_url: str = "",
         short_links: ShortLinks | None = None,
         policy: FrequencyPolicy | None = None,
+        keep_messages: bool = False,
     ) -> None:
         self.directory = directory
         self.send_log = send_log
@@ -87,6 +90,8 @@ class Activities:
         self.status_callback_url = status_callback_url
         self.short_links = short_links
         self.policy = policy or FrequencyPolicy()
+        #: Keep each rendered message in the send log (PII: shown only in the console).
+        self.keep_messages = keep_messages
 
     @activity.defn(name="send")
     async def send(self, req: SendRequest) -> SendResult:
@@ -189,7 +194,8 @@ class Activities:
             return await self._skip(req, now, exc.reason, status="failed")
         if delivery.gone:
             await self.directory.remove_push_subscriptions(delivery.gone)
-        await self._record(req, now, "sent", provider_id=provider_id)
+        body = json.dumps(asdict(message), ensure_ascii=False) if self.keep_messages else ""
+        await self._record(req, now, "sent", provider_id=provider_id, body=body)
         return SendResult(
             "sent",
             provider_id=provider_id,
@@ -229,8 +235,11 @@ class Activities:
         *,
         reason: str = "",
         provider_id: str = "",
+        body: str = "",
     ) -> None:
-        await self.send_log.record(self._entry(req, now, status, reason, provider_id))
+        entry = self._entry(req, now, status, reason, provider_id)
+        entry.body = body
+        await self.send_log.record(entry)
 
     @staticmethod
     def _entry(
@@ -248,6 +257,7 @@ class Activities:
             reason=reason,
             provider_id=provider_id,
             run=req.run_ref,
+            version=req.version,
         )
 
     @activity.defn(name="evaluate")
