@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -93,7 +94,9 @@ class WorkerConfig:
 
 
 def _convert(raw: str, hint: Any, name: str) -> Any:
-    kinds = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+    # Unwrap ``X | None`` only: a tuple's own arguments (``tuple[str, ...]``) are not options.
+    union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    kinds = [a for a in typing.get_args(hint) if a is not type(None)] if union else [hint]
     kind = typing.get_origin(kinds[0]) or kinds[0]
     try:
         if kind is bool:
