@@ -98,12 +98,14 @@ def login_token(console: Console, nonce: str) -> str:
 
 
 def same_origin(request: Request) -> bool:
-    """Browsers send Origin on every POST; Sec-Fetch-Site says cross-site outright."""
-    if request.headers.get("sec-fetch-site") == "cross-site":
-        return False
-    origin = request.headers.get("origin") or request.headers.get("referer")
-    if not origin or origin == "null":
-        return origin is None
+    """Browsers say where a request comes from in Sec-Fetch-Site (and Origin); a client that
+    sends neither (not a browser) is judged by its CSRF token alone."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site == "same-origin"
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
     parsed = urlparse(origin)
     return f"{parsed.scheme}://{parsed.netloc}" == f"{request.url.scheme}://{request.url.netloc}"
 

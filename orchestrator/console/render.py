@@ -29,7 +29,7 @@ CSP = (
 HEADERS = {
     "Content-Security-Policy": CSP,
     "Cache-Control": "no-store, private",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "SAMEORIGIN",
 }
