@@ -155,3 +155,30 @@ async def test_a_running_run_shows_its_step_and_next_wake_up(stack: ConsoleStack
     assert "running" in row.group(1) and "steps.1" in row.group(1)
     assert re.search(r"<td>\d{4}-\d\d-\d\dT[\d:.]+\+00:00</td>", row.group(1))  # next wake-up
     assert "/namespaces/default/workflows/" in row.group(1)
+
+
+async def test_preview_with_a_real_contacts_data_is_posted(stack: ConsoleStack) -> None:
+    await stack.http.put(
+        "/v1/contacts/previewed",
+        json={"first_name": "Quinn", "locale": "ru-RU"},
+        headers=stack.auth,
+    )
+    async with logged_in(stack) as client:
+        page = await client.get(
+            "/console/preview",
+            params={"scenario": "console_play", "template": "play/reminder/email"},
+        )
+        assert "Alex" in page.text and "Quinn" not in page.text  # the sample contact
+        shown = await client.post(
+            "/console/preview",
+            data={
+                "csrf": csrf_of(page.text),
+                "scenario": "console_play",
+                "template": "play/reminder/email",
+                "locale": "ru",
+                "customer": "previewed",
+            },
+            headers={"Origin": stack.base},
+        )
+    assert shown.status_code == 200
+    assert "Здравствуйте, Quinn!" in shown.text and "customer previewed" in shown.text
