@@ -111,7 +111,22 @@ async def test_preview_a_template_in_two_locales(browser: Any, stack: ConsoleSta
         await t.shot("preview-ru")
         await t.page.goto("/console/preview?scenario=console_play&template=play/reminder/sms")
         assert "1 segment(s), GSM-7" in await t.page.inner_text("#facts")
+        assert "https://shop.example/cart" in await t.page.inner_text(".phone .bubble.sms a")
         await t.shot("preview-sms")
+
+
+async def test_push_and_telegram_show_as_phone_mockups(browser: Any, stack: ConsoleStack) -> None:
+    async with tab(browser, stack) as t:
+        base = "/console/preview?scenario=abandoned_cart&template=abandoned_cart/reminder/"
+        await t.page.goto(base + "telegram&locale=ru")
+        button = t.page.locator(".phone .tg-buttons a")
+        assert await button.inner_text() == "Открыть корзину"
+        assert await button.get_attribute("href") == "https://shop.example/cart/c-981"
+        assert await t.page.locator(".phone .bubble.telegram b").count() == 1  # its own <b>
+        await t.shot("preview-telegram")
+        await t.page.goto(base + "push")
+        assert await t.page.inner_text(".phone .notification .title")
+        await t.shot("preview-push")
 
 
 async def test_a_test_send_arrives_in_the_dev_sink(browser: Any, stack: ConsoleStack) -> None:
