@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/channels.py
+	$(BIN)/python bench/console.py
 
 clean:
 	rm -rf $(VENV) .data

@@ -8,10 +8,13 @@ README.md's configuration table is generated from ``orchestrator.config.variable
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import os
+import secrets
 import typing
 
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
@@ -23,11 +26,12 @@ from channels.sms import SmsChannel, twilio_client
 from channels.telegram import TelegramChannel, telegram_bot
 from orchestrator.api.app import create_app
 from orchestrator.api.serve import serving
-from orchestrator.api.services import build_services
+from orchestrator.api.services import Services, build_services
 from orchestrator.api.telegram_poll import poll_updates
 from orchestrator.config.groups import TrackingSettings
 from orchestrator.config.variables import config_markdown
 from orchestrator.config.worker_config import WorkerConfig
+from orchestrator.console.app import build_console, install_console
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.runtime import build_worker
 from orchestrator.engine.tracking import Tracker
@@ -105,6 +109,7 @@ def build_activities(
         short_links=SqlShortLinks(factory),
         status_callback_url=callback,
         policy=config.policy,
+        keep_messages=config.console.keep_messages,
     )
 
 
@@ -126,8 +131,40 @@ async def run(
         await engine.dispose()
 
 
-async def run_api(config: WorkerConfig, client: Client | None = None) -> None:
-    """Serve the HTTP API until cancelled."""
+def console_secret(config: WorkerConfig) -> bytes:
+    """Derived from the tracking secret, so every API process accepts the same sessions;
+    without one, a random secret (logins then last as long as the process)."""
+    if config.tracking.secret:
+        return hmac.new(config.tracking.secret.encode(), b"omni console", "sha256").digest()
+    return secrets.token_bytes(32)
+
+
+def app_with_console(
+    config: WorkerConfig,
+    svc: Services,
+    factory: async_sessionmaker[AsyncSession],
+    channels: dict[str, Channel] | None = None,
+) -> FastAPI:
+    """The HTTP API with the console at /console; test sends use ``channels``."""
+    app = create_app(svc)
+    console = build_console(
+        svc,
+        factory,
+        secret=console_secret(config),
+        settings=config.console,
+        channels=channels if channels is not None else build_channels(config),
+        scenario_dirs=[config.scenarios.scenarios_dir],
+        templates_dir=config.scenarios.templates_dir,
+        email_sender=config.email.sender if config.email else "Omni <omni@localhost>",
+    )
+    install_console(app, console)
+    return app
+
+
+async def run_api(
+    config: WorkerConfig, client: Client | None = None, channels: dict[str, Channel] | None = None
+) -> None:
+    """Serve the HTTP API and the console until cancelled."""
     scenarios = load_scenarios(config)
     client = client or await connect(config)
     engine, factory = open_store(config)
@@ -144,7 +181,8 @@ async def run_api(config: WorkerConfig, client: Client | None = None) -> None:
         # No webhook secret: development mode, updates by long polling.
         polling = asyncio.create_task(poll_updates(telegram_bot(config.telegram), svc))
     try:
-        async with serving(create_app(svc), host=config.listen.host, port=config.listen.port):
+        app = app_with_console(config, svc, factory, channels)
+        async with serving(app, host=config.listen.host, port=config.listen.port):
             await asyncio.Event().wait()
     finally:
         if polling is not None:

@@ -1,4 +1,4 @@
-"""The ``omni`` command: validate, schema, simulate, dev, worker, send-event."""
+"""The ``omni`` command: validate, schema, simulate, diagram, dev, worker, api, send-event."""
 
 from __future__ import annotations
 
@@ -42,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--start", help="UTC start time (ISO), to try quiet hours; default now")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--scenarios", type=Path, default=Path("scenarios"))
+    p.add_argument("--templates", type=Path, default=Path("templates"))
+
+    p = sub.add_parser("diagram", help="write a scenario's flow as SVG (the console's diagram)")
+    p.add_argument("scenario", help="scenario id or YAML file")
+    p.add_argument("-o", "--output", type=Path, help="SVG file to write (default: stdout)")
     p.add_argument("--scenarios", type=Path, default=Path("scenarios"))
     p.add_argument("--templates", type=Path, default=Path("templates"))
 
@@ -145,6 +151,17 @@ def _simulate(args: argparse.Namespace) -> int:
     start = datetime.fromisoformat(args.start.replace("Z", "+00:00")) if args.start else None
     result = asyncio.run(simulate(scenario, events, contact=contact, start_at=start))
     print(result.to_json() if args.json else result.to_text())
+    return 0
+
+
+def _diagram(args: argparse.Namespace) -> int:
+    from orchestrator.console.diagram import diagram
+
+    svg = diagram(_find_scenario(args.scenario, args.scenarios, args.templates)) + "\n"
+    if args.output is None:
+        sys.stdout.write(svg)
+    else:
+        args.output.write_text(svg, encoding="utf-8")
     return 0
 
 
@@ -266,6 +283,7 @@ _COMMANDS = {
     "validate": _validate,
     "schema": _schema,
     "simulate": _simulate,
+    "diagram": _diagram,
     "dev": _dev,
     "worker": _worker,
     "send-event": _send_event,

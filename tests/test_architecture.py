@@ -127,3 +127,9 @@ def test_a_half_configured_channel_is_a_clear_error() -> None:
         worker.config_from_env({"OMNI_API_PORT": "eighty"})
     with pytest.raises(ValueError, match="OMNI_FREQUENCY_CAPS"):
         worker.config_from_env({"OMNI_FREQUENCY_CAPS": "lots per day"})
+
+
+def test_list_settings_come_from_comma_separated_variables() -> None:
+    config = worker.config_from_env({"OMNI_FREQUENCY_CAPS": "4 per 1d, 1 sms per 2d"})
+    assert config.policy.caps == ("4 per 1d", "1 sms per 2d")
+    assert len(config.policy.parsed()) == 2

@@ -102,3 +102,18 @@ def test_simulate_shows_sms_segments() -> None:
     )
     sms = [e for e in result["timeline"] if e["channel"] == "sms"]
     assert sms[0]["detail"].startswith("1 segment(s), UCS-2")
+
+
+def test_diagram_writes_the_consoles_svg(tmp_path: Path) -> None:
+    from orchestrator.console.diagram import diagram
+    from orchestrator.language.loader import load_or_raise
+
+    out = tmp_path / "flow.svg"
+    done = omni("diagram", "browse_followup", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    shipped = load_or_raise([ROOT / "scenarios"], ROOT / "templates")["browse_followup"]
+    assert out.read_text(encoding="utf-8") == diagram(shipped) + "\n"
+    printed = omni("diagram", "browse_followup")
+    assert printed.stdout == out.read_text(encoding="utf-8")
+    unknown = omni("diagram", "nope")
+    assert unknown.returncode == 2 and "known: abandoned_cart" in unknown.stderr

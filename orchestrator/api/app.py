@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from orchestrator.api import contacts, events, telegram_hooks, tracking_routes, twilio_hooks
+from orchestrator.api.docs import install_docs
 from orchestrator.api.limits import BodyLimit
 from orchestrator.api.services import Services
 
@@ -17,6 +18,8 @@ def create_app(svc: Services) -> FastAPI:
         title="Omni",
         summary="Customer events in; durable omnichannel scenarios out.",
         version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = svc
     app.include_router(events.router)
@@ -26,6 +29,7 @@ def create_app(svc: Services) -> FastAPI:
     app.include_router(tracking_routes.router)
 
     app.add_middleware(BodyLimit, limit=svc.settings.max_body_bytes)
+    install_docs(app)
 
     app.mount(
         "/static", StaticFiles(directory=Path(__file__).parent.parent / "static"), name="static"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Response, status
 from temporalio.service import RPCError
 
 from orchestrator.api.auth import require_key
 from orchestrator.api.events import services
-from orchestrator.api.models import ConsentIn, PushSubscriptionIn
+from orchestrator.api.models import ConsentIn, ContactIn, PushSubscriptionIn
 from orchestrator.api.services import Services
 from orchestrator.engine.contacts import ContactInvalid
 
@@ -20,14 +20,13 @@ Svc = Annotated[Services, Depends(services)]
 
 
 @router.put("/{contact_id}")
-async def put_contact(
-    contact_id: str, body: Annotated[dict[str, Any], Body()], svc: Svc
-) -> dict[str, Any]:
+async def put_contact(contact_id: str, body: ContactIn, svc: Svc) -> dict[str, Any]:
     """Create the contact or update the fields given (others keep their values)."""
-    if "id" in body and str(body["id"]) != contact_id:
+    fields = body.model_dump(exclude_unset=True, mode="json")
+    if fields.get("id") not in (None, contact_id):
         raise HTTPException(422, detail="id: the body's id differs from the URL's")
     try:
-        contact = await svc.contacts.upsert({**body, "id": contact_id}, source="api")
+        contact = await svc.contacts.upsert({**fields, "id": contact_id}, source="api")
     except ContactInvalid as exc:
         raise HTTPException(422, detail=str(exc)) from None
     return contact.public()
@@ -52,6 +51,7 @@ async def erase_contact(contact_id: str, svc: Svc) -> Response:
         await svc.runs.remove(wid)
     if not await svc.contacts.erase(contact_id):
         raise HTTPException(404, detail=f"no contact {contact_id!r}")
+    await svc.send_log.forget_bodies(contact_id)
     return Response(status_code=204)
 
 

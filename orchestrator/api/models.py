@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 NAME = r"^[a-z][a-z0-9_.]*$"
+Channel = Literal["email", "push", "telegram", "sms"]
 
 
 class EventIn(BaseModel):
@@ -57,3 +58,23 @@ class PushSubscriptionIn(BaseModel):
     endpoint: str = Field(pattern=r"^https://", max_length=2000)
     keys: dict[str, str]
     expirationTime: int | None = None
+
+
+class ContactIn(BaseModel):
+    """Fields to create or update; fields left out keep their values."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(default=None, max_length=128, description="must equal the URL's id")
+    first_name: str | None = Field(default=None, max_length=200)
+    last_name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320, examples=["alex@example.com"])
+    phone: str | None = Field(default=None, max_length=20, description="E.164: +4915112345678")
+    telegram_chat_id: str | None = Field(default=None, max_length=32)
+    push_subscriptions: list[PushSubscriptionIn] | None = None
+    timezone: str | None = Field(default=None, max_length=64, examples=["Europe/Berlin"])
+    locale: str | None = Field(default=None, max_length=35, examples=["de-DE"])
+    consents: dict[Channel, bool] | None = Field(
+        default=None, description="channel -> granted", examples=[{"email": True}]
+    )
+    attributes: dict[str, Any] | None = None

@@ -7,6 +7,7 @@ signal failures here are logged, never raised: the send log already holds the op
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from temporalio.service import RPCError
 
@@ -34,6 +35,8 @@ async def to_customer_runs(
     svc: Services, customer_id: str, name: str, event_id: str, data: dict[str, object]
 ) -> list[str]:
     """Signal every run of the customer (a reply is a reaction to whatever they received)."""
+    if name == "message_replied" and isinstance(data.get("channel"), str):
+        await svc.send_log.mark_reply(customer_id, str(data["channel"]), datetime.now(UTC))
     routed = Routed()
     event = EventSignal(name=name, event_id=event_id, customer_id=customer_id, data=data)
     for wid in await svc.runs.all_for_customer(customer_id):

@@ -18,6 +18,7 @@ from orchestrator.config.groups import (
     TemporalSettings,
     TrackingSettings,
 )
+from orchestrator.console.settings import ConsoleSettings
 from orchestrator.engine.policies import FrequencyPolicy
 
 
@@ -169,6 +170,25 @@ SETTINGS: tuple[Group, ...] = (
                 "transactional",
                 "hold transactional messages to the caps too (exempt by default)",
             ),
+        ),
+    ),
+    Group(
+        "console",
+        ConsoleSettings,
+        "Console (`/console`)",
+        (
+            Var(
+                "OMNI_CONSOLE_PASSWORD",
+                "password",
+                "console password; unset: log in with an API key only",
+            ),
+            Var(
+                "OMNI_KEEP_MESSAGES",
+                "keep_messages",
+                "keep each rendered message in the send log for the console (PII, erased "
+                "with the contact; `omni dev` turns it on)",
+            ),
+            Var("OMNI_TEMPORAL_UI_URL", "temporal_ui_url", "Temporal UI, for links to runs"),
         ),
     ),
     Group(

@@ -23,6 +23,7 @@ from orchestrator.config.groups import (
     TrackingSettings,
 )
 from orchestrator.config.variables import SETTINGS
+from orchestrator.console.settings import ConsoleSettings
 from orchestrator.engine.policies import FrequencyPolicy
 from orchestrator.language.policy_syntax import PolicyError
 
@@ -38,6 +39,7 @@ class WorkerConfig:
     api: ApiSettings = field(default_factory=ApiSettings)
     tracking: TrackingSettings = field(default_factory=TrackingSettings)
     policy: FrequencyPolicy = field(default_factory=FrequencyPolicy)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
     email: EmailSettings | None = None
     telegram: TelegramSettings | None = None
     sms: SmsSettings | None = None

@@ -83,6 +83,10 @@ async def run_dev() -> int:
     if not config.tracking.secret:
         tracking = worker.TrackingSettings(secret=dev_secret(config))
         config = dataclasses.replace(config, tracking=tracking)
+    # The console shows every message as sent: keep them (the data is the developer's own).
+    config = dataclasses.replace(
+        config, console=dataclasses.replace(config.console, keep_messages=True)
+    )
     await upgrade_async(config.store.url)
     key = await dev_api_key(config)
     db = config.store.data_dir / "temporal.db"
@@ -105,6 +109,7 @@ async def run_dev() -> int:
         print(f"Temporal UI          http://127.0.0.1:{UI_PORT}")
         print(f"API                  {api}  (docs: {api}/docs)")
         print(f"API key              {key}  (also in {config.store.data_dir / 'dev-api-key'})")
+        print(f"console              {api}/console  (log in with the API key)")
         print(f"customer store       {config.store.url}")
         print(
             f"worker               task queue {config.temporal.task_queue!r}, scenarios in "

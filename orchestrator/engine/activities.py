@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -65,6 +67,7 @@ class Activities:
         short_links: ShortLinks | None = None,
         policy: FrequencyPolicy | None = None,
         template_limits: Limits = TEMPLATE_LIMITS,
+        keep_messages: bool = False,
     ) -> None:
         self.directory = directory
         self.send_log = send_log
@@ -75,6 +78,8 @@ class Activities:
         self.short_links = short_links
         self.policy = policy or FrequencyPolicy()
         self.template_limits = template_limits
+        #: Keep each rendered message in the send log (PII: shown only in the console).
+        self.keep_messages = keep_messages
 
     @activity.defn(name="send")
     async def send(self, req: SendRequest) -> SendResult:
@@ -164,7 +169,8 @@ class Activities:
             return await self._unexpected(req, now, exc)
         if delivery.gone:
             await self.directory.remove_push_subscriptions(delivery.gone)
-        await self._record(req, now, "sent", provider_id=provider_id)
+        body = json.dumps(asdict(message), ensure_ascii=False) if self.keep_messages else ""
+        await self._record(req, now, "sent", provider_id=provider_id, body=body)
         return SendResult(
             "sent",
             provider_id=provider_id,
@@ -216,8 +222,11 @@ class Activities:
         *,
         reason: str = "",
         provider_id: str = "",
+        body: str = "",
     ) -> None:
-        await self.send_log.record(self._entry(req, now, status, reason, provider_id))
+        entry = self._entry(req, now, status, reason, provider_id)
+        entry.body = body
+        await self.send_log.record(entry)
 
     @staticmethod
     def _entry(
@@ -235,6 +244,7 @@ class Activities:
             reason=reason,
             provider_id=provider_id,
             run=req.run_ref,
+            version=req.version,
         )
 
     @activity.defn(name="evaluate")

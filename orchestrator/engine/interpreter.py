@@ -193,6 +193,7 @@ class StepInterpreter(RunBase):
                         frequency_caps=s.frequency_caps,
                         preview=inp.options.preview,
                         run_ref=run_ref,
+                        version=s.version,
                     ),
                     start_to_close_timeout=timedelta(minutes=2),
                     retry_policy=SEND_RETRY,

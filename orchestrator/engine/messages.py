@@ -113,6 +113,8 @@ class SendRequest:
     preview: bool = False
     #: The run (workflow id and run chain) the send belongs to; the send key starts with it.
     run_ref: str = ""
+    #: The scenario version the run executes (the console's funnel filters by it).
+    version: str = ""
 
 
 @dataclass

@@ -29,6 +29,12 @@ class SendRecord:
     provider_id: str = ""
     #: The run that sent it (workflow id and run chain; see README, "Send keys").
     run: str = ""
+    #: The scenario version the run executed.
+    version: str = ""
+    #: The rendered message as JSON, when the worker keeps messages (the console shows it).
+    body: str = ""
+    #: A test send from the console.
+    test: bool = False
 
 
 class SendLog(Protocol):

@@ -53,6 +53,7 @@ class SqlSendLog:
             row.channel, row.template, row.status = entry.channel, entry.template, entry.status
             row.reason, row.provider_id = entry.reason, entry.provider_id
             row.sent_at = entry.at if entry.status in COUNTED else None
+            row.version, row.test, row.body = entry.version, entry.test, entry.body or None
 
     async def sent_since(self, customer_id: str, since: datetime) -> list[tuple[datetime, str]]:
         async with self.sessions() as s:
@@ -90,6 +91,7 @@ class SqlSendLog:
             row = SendRow(key=entry.key, created_at=entry.at)
             s.add(row)
         row.run_id, row.customer_id, row.scenario = entry.run, entry.customer_id, entry.scenario
+        row.version = entry.version
         row.step, row.channel, row.template = entry.step, entry.channel, entry.template
         row.status, row.reason, row.sent_at = "reserved", "", entry.at
         await s.flush()
@@ -109,11 +111,12 @@ class SqlSendLog:
                 raise _CapReached(cap)
 
     async def mark(self, key: str, field: str, at: datetime) -> bool:
-        """Set opened_at / clicked_at / delivered_at once (the first time counts)."""
+        """Set opened_at / clicked_at / delivered_at / replied_at once (the first time counts)."""
         column = {
             "opened": SendRow.opened_at,
             "clicked": SendRow.clicked_at,
             "delivered": SendRow.delivered_at,
+            "replied": SendRow.replied_at,
         }[field]
         async with write_lock(self.sessions), self.sessions() as s, s.begin():
             done = await s.execute(
@@ -130,4 +133,26 @@ class SqlSendLog:
         async with write_lock(self.sessions), self.sessions() as s, s.begin():
             await s.execute(
                 update(SendRow).where(SendRow.key == key).values(status=status, reason=reason)
+            )
+
+    async def mark_reply(self, customer_id: str, channel: str, at: datetime) -> bool:
+        """A reply answers the latest message sent to the customer on that channel."""
+        async with self.sessions() as s:
+            key = await s.scalar(
+                select(SendRow.key)
+                .where(
+                    SendRow.customer_id == customer_id,
+                    SendRow.channel == channel,
+                    SendRow.status == "sent",
+                )
+                .order_by(SendRow.sent_at.desc())
+                .limit(1)
+            )
+        return await self.mark(key, "replied", at) if key else False
+
+    async def forget_bodies(self, customer_id: str) -> None:
+        """Erasure (GDPR): kept messages of the customer go with the profile."""
+        async with write_lock(self.sessions), self.sessions() as s, s.begin():
+            await s.execute(
+                update(SendRow).where(SendRow.customer_id == customer_id).values(body=None)
             )

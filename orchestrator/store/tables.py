@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -134,8 +135,17 @@ class SendRow(Base):
     delivered_at: Mapped[datetime | None]
     opened_at: Mapped[datetime | None]
     clicked_at: Mapped[datetime | None]
+    replied_at: Mapped[datetime | None]
+    #: The scenario version (content hash) the run executed.
+    version: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    #: A test send from the console (kept out of the funnel).
+    test: Mapped[bool] = mapped_column(default=False, server_default=false())
 
-    __table_args__ = (Index("ix_send_log_customer_sent", "customer_id", "status", "sent_at"),)
+    __table_args__ = (
+        Index("ix_send_log_customer_sent", "customer_id", "status", "sent_at"),
+        # The console's funnel: one scenario over a period, grouped by step and channel.
+        Index("ix_send_log_funnel", "scenario", "created_at"),
+    )
 
 
 class EventRow(Base):
@@ -192,3 +202,25 @@ class ShortLinkRow(Base):
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     token: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class RunOutcomeRow(Base):
+    """One Temporal execution of a scenario run, copied from Temporal's visibility (search
+    attributes OmniScenario, OmniScenarioVersion, OmniCustomerId, OmniOutcome) by the console:
+    what the funnel counts runs entered and their outcomes from. ``outcome`` is empty while the
+    run is open."""
+
+    __tablename__ = "run_outcomes"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(300))
+    scenario: Mapped[str] = mapped_column(String(100))
+    version: Mapped[str] = mapped_column(String(64), default="")
+    #: The customer as in workflow ids (orchestrator.engine.ids.customer_ref): no PII.
+    customer_ref: Mapped[str] = mapped_column(String(128), index=True)
+    status: Mapped[str] = mapped_column(String(24))
+    outcome: Mapped[str] = mapped_column(String(200), default="")
+    started_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_run_outcomes_funnel", "scenario", "started_at"),)

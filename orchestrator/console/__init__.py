@@ -1,0 +1,7 @@
+"""The marketer's console: server-rendered pages at /console (scenarios with their diagram and
+funnel, messages as the customer sees them, previews and test sends, customers), behind a
+login, with CSRF tokens on every form.
+
+May import: the language, the engine, the store, channels and the API's services and reaction
+helpers. Never the dev stack, the CLI or the configuration (worker.py hands it its settings).
+"""

@@ -1,0 +1,41 @@
+"""The console's settings and what its pages share (built once by worker.py or a test)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from channels.base import Channel
+from orchestrator.api.services import Services
+from orchestrator.store.funnel import SqlFunnel
+from orchestrator.store.messages import SqlMessages
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    #: Console password; unset: log in with an API key only.
+    password: str | None = field(default=None, repr=False)
+    #: Keep every rendered message in the send log so the console can show it (PII).
+    keep_messages: bool = False
+    #: The Temporal UI, for links from runs to their page.
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+    #: Hours a console login lasts.
+    session_hours: int = 12
+
+
+@dataclass
+class Console:
+    svc: Services
+    funnel: SqlFunnel
+    messages: SqlMessages
+    #: Signs sessions and CSRF tokens and encrypts references to customers in URLs; API
+    #: processes behind one load balancer need the same one (worker.py derives it).
+    secret: bytes = field(repr=False)
+    settings: ConsoleSettings = field(default_factory=ConsoleSettings)
+    #: The providers test sends go through (the worker's, or omni dev's sinks).
+    channels: dict[str, Channel] = field(default_factory=dict)
+    #: Where the scenarios live, to show the files' validation result now.
+    scenario_dirs: list[Path] = field(default_factory=list)
+    templates_dir: Path = Path("templates")
+    #: The From header test emails are built with (for the email size shown in previews).
+    email_sender: str = "Omni <omni@localhost>"

@@ -1,0 +1,184 @@
+"""The console over plain HTTP: logins, CSRF and origin checks, references instead of customer
+data in URLs, the docs offline, and the funnel's numbers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from console_stack import PASSWORD, ConsoleStack
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None, html[:500]
+    return found.group(1)
+
+
+async def log_in(client: httpx.AsyncClient, secret: str) -> httpx.Response:
+    form = await client.get("/console/login")
+    return await client.post(
+        "/console/login",
+        data={"csrf": csrf_of(form.text), "secret": secret},
+        headers={"Origin": str(client.base_url).rstrip("/")},
+    )
+
+
+@asynccontextmanager
+async def logged_in(
+    stack: ConsoleStack, secret: str = PASSWORD
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=stack.base) as client:
+        answer = await log_in(client, secret)
+        assert answer.status_code == 303, answer.text
+        yield client
+
+
+async def test_root_redirects_and_pages_need_a_login(stack: ConsoleStack) -> None:
+    root = await stack.http.get("/")
+    assert root.status_code == 307 and root.headers["location"] == "/console"
+    for path in ("/console", "/console/messages", "/console/customers", "/console/preview"):
+        answer = await stack.http.get(path)
+        assert answer.status_code == 303 and answer.headers["location"] == "/console/login"
+    refused = await stack.http.post("/console/customers", data={"q": "x-script"})
+    assert refused.status_code == 403
+
+
+async def test_login_with_password_or_api_key_sets_a_strict_httponly_cookie(
+    stack: ConsoleStack,
+) -> None:
+    for secret in (PASSWORD, stack.key):
+        async with httpx.AsyncClient(base_url=stack.base) as client:
+            answer = await log_in(client, secret)
+            cookie = next(
+                c for c in answer.headers.get_list("set-cookie") if c.startswith("omni_console=")
+            ).lower()
+            assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
+            page = await client.get("/console")
+            assert page.status_code == 200 and "console_play" in page.text
+            assert "default-src 'self'" in page.headers["content-security-policy"]
+    async with httpx.AsyncClient(base_url=stack.base) as bad:
+        wrong = await log_in(bad, "guess")
+        assert wrong.status_code == 401
+        assert not any(c.startswith("omni_console=") for c in wrong.headers.get_list("set-cookie"))
+        assert (await bad.get("/console")).status_code == 303
+
+
+async def test_forms_need_the_csrf_token_and_the_same_origin(stack: ConsoleStack) -> None:
+    async with logged_in(stack) as client:
+        page = await client.get("/console/customers")
+        token = csrf_of(page.text)
+        no_token = await client.post("/console/customers", data={"q": "nobody"})
+        assert no_token.status_code == 403
+        other_site = await client.post(
+            "/console/customers",
+            data={"q": "nobody", "csrf": token},
+            headers={"Origin": "http://evil.example"},
+        )
+        assert other_site.status_code == 403
+        fine = await client.post(
+            "/console/customers",
+            data={"q": "nobody", "csrf": token},
+            headers={"Origin": stack.base},
+        )
+        assert fine.status_code == 303
+
+
+async def test_customer_urls_carry_no_customer_data(stack: ConsoleStack) -> None:
+    await stack.basket("ref-check.7", {"first_name": "Refina"})
+    async with logged_in(stack) as client:
+        page = await client.get("/console/customers")
+        answer = await client.post(
+            "/console/customers",
+            data={"q": "ref-check.7@example.com", "csrf": csrf_of(page.text)},
+            headers={"Origin": stack.base},
+        )
+        location = answer.headers["location"]
+        assert answer.status_code == 303 and location.startswith("/console/customers/")
+        assert "ref-check" not in location and "example" not in location
+        profile = await client.get(location)
+        assert profile.status_code == 200 and "Refina" in profile.text
+        tampered = await client.get(location[:-4] + "AAAA")
+        assert tampered.status_code == 404
+    anonymous = await stack.http.get(location)
+    assert anonymous.status_code == 303 and "Refina" not in anonymous.text
+
+
+async def test_docs_work_offline_with_a_bearer_scheme_and_a_typed_contact(
+    stack: ConsoleStack,
+) -> None:
+    docs = await stack.http.get("/docs")
+    assert docs.status_code == 200
+    assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert assets and all(a.startswith("/") for a in assets), assets
+    for asset in assets:
+        assert (await stack.http.get(asset)).status_code == 200, asset
+    spec = (await stack.http.get("/openapi.json")).json()
+    assert spec["components"]["securitySchemes"]["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "omni_<id>.<secret>",
+        "description": "An API key from `omni api-key create NAME`",
+    }
+    put = spec["paths"]["/v1/contacts/{contact_id}"]["put"]
+    assert put["security"] == [{"bearer": []}]
+    body = put["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/ContactIn"}
+    assert "email" in spec["components"]["schemas"]["ContactIn"]["properties"]
+    typo = await stack.http.put("/v1/contacts/t1", json={"emial": "a@b.c"}, headers=stack.auth)
+    assert typo.status_code == 422 and "emial" in typo.text
+
+
+async def test_the_diagram_svg_has_every_step(stack: ConsoleStack) -> None:
+    async with logged_in(stack) as client:
+        svg = await client.get("/console/scenarios/browse_followup/diagram.svg")
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    for path in ("trigger", "steps.1", "steps.1.on_event.1", "steps.1.on_event.2", "steps.2"):
+        assert f'data-step="{path}"' in svg.text
+
+
+async def test_a_running_run_shows_its_step_and_next_wake_up(stack: ConsoleStack) -> None:
+    wid = await stack.basket("waiting-1")
+    await stack.wait_sent("waiting-1")
+    async with logged_in(stack) as client:
+        page = await client.get("/console/customers")
+        found = await client.post(
+            "/console/customers",
+            data={"q": "waiting-1", "csrf": csrf_of(page.text)},
+            headers={"Origin": stack.base},
+        )
+        profile = await client.get(found.headers["location"])
+    row = re.search(rf'<tr data-workflow="{re.escape(wid)}">(.*?)</tr>', profile.text, re.S)
+    assert row is not None, profile.text
+    assert "running" in row.group(1) and "steps.1" in row.group(1)
+    assert re.search(r"<td>\d{4}-\d\d-\d\dT[\d:.]+\+00:00</td>", row.group(1))  # next wake-up
+    assert "/namespaces/default/workflows/" in row.group(1)
+
+
+async def test_preview_with_a_real_contacts_data_is_posted(stack: ConsoleStack) -> None:
+    await stack.http.put(
+        "/v1/contacts/previewed",
+        json={"first_name": "Quinn", "locale": "ru-RU"},
+        headers=stack.auth,
+    )
+    async with logged_in(stack) as client:
+        page = await client.get(
+            "/console/preview",
+            params={"scenario": "console_play", "template": "play/reminder/email"},
+        )
+        assert "Alex" in page.text and "Quinn" not in page.text  # the sample contact
+        shown = await client.post(
+            "/console/preview",
+            data={
+                "csrf": csrf_of(page.text),
+                "scenario": "console_play",
+                "template": "play/reminder/email",
+                "locale": "ru",
+                "customer": "previewed",
+            },
+            headers={"Origin": stack.base},
+        )
+    assert shown.status_code == 200
+    assert "Здравствуйте, Quinn!" in shown.text and "customer previewed" in shown.text

@@ -1,0 +1,175 @@
+"""The console's test stack, wired the way ``omni api`` and ``omni dev`` wire it (worker.py):
+the shipped scenarios plus a quick one, a migrated SQLite store, the API with the console on a
+free port, a worker, omni dev's SMTP sink (mail kept as .eml files) and the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.testing import WorkflowEnvironment
+from tests_store_url import migrated_sqlite
+
+import worker
+from channels.email import EmailChannel
+from orchestrator.api.serve import free_port, serving
+from orchestrator.api.services import Services, build_services
+from orchestrator.dev.sinks import start_smtp_sink
+from orchestrator.engine.runtime import build_worker
+from orchestrator.language.loader import load_or_raise
+from orchestrator.language.model import Scenario
+from orchestrator.store.db import make_engine, sessions
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "console-pass-0123456789"
+PLAY = """\
+scenario: console_play
+title: Console play
+description: An email, and an SMS when nobody reacts in time.
+trigger: {event: basket_left, per: cart.id}
+goal: {event: basket_bought}
+steps:
+  - escalate:
+      - email: play/reminder
+        wait: 30s
+      - sms: play/reminder
+sample:
+  basket_left: {cart: {id: c-1, total: 42.5, url: "https://shop.example/cart"}}
+"""
+PLAY_TEMPLATES = {
+    "play/reminder/email": "{% block subject %}Your basket is waiting{% endblock %}"
+    "{% block html %}<p>Hello {{ contact.first_name or 'there' }}, your basket holds "
+    "{{ money(cart.total) }}.</p>"
+    '<p><a id="back" href="{{ link(cart.url) }}">Back to your basket</a></p>{% endblock %}',
+    "play/reminder/email.ru": "{% block subject %}Ваша корзина ждёт{% endblock %}"
+    "{% block html %}<p>Здравствуйте, {{ contact.first_name or 'друг' }}! В корзине "
+    '{{ money(cart.total) }}.</p><p><a href="{{ link(cart.url) }}">Вернуться</a></p>'
+    "{% endblock %}",
+    "play/reminder/sms": "{% block text %}Your basket: {{ link(cart.url) }}{% endblock %}",
+}
+#: Customers whose data tries to break the pages: markup, header injection, unicode.
+HOSTILE = {
+    "x-script": {"first_name": "<script>alert(1)</script>", "last_name": "<b>bold</b>"},
+    "x-crlf": {"first_name": "Eve\r\nX-Injected: yes", "last_name": 'O\'Brien "Q"'},
+    "x-unicode": {"first_name": "Zoë 🛒 \u202egnp.exe", "last_name": "Ω & <> 𝔘𝔫𝔦"},
+}
+
+
+@dataclass
+class ConsoleStack:
+    base: str
+    http: httpx.AsyncClient
+    svc: Services
+    key: str
+    mail: Path
+    data: Path
+    scenarios: dict[str, Scenario]
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+    async def basket(self, customer: str, contact: dict[str, Any] | None = None) -> str:
+        """Trigger console_play for a fresh cart of ``customer``; returns the workflow id."""
+        cart = f"c-{uuid.uuid4().hex[:8]}"
+        body = {
+            "name": "basket_left",
+            "customer_id": customer,
+            "event_id": f"ev-{cart}",
+            "data": {"cart": {"id": cart, "total": 42.5, "url": "https://shop.example/cart"}},
+            "contact": {
+                "email": f"{customer}@example.com",
+                "phone": "+15005550006",
+                "consents": {"email": True, "sms": True},
+                **(contact or {}),
+            },
+        }
+        answer = await self.http.post("/v1/events", json=body, headers=self.auth)
+        assert answer.status_code == 202, answer.text
+        return f"console_play/customer-{customer}/cart-{cart}"
+
+    async def wait_sent(self, customer: str, count: int = 1, timeout: float = 20) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            rows = await self.messages_of(customer)
+            if sum(1 for r in rows if r["status"] == "sent") >= count:
+                return
+            assert asyncio.get_running_loop().time() < deadline, f"{customer}: not sent: {rows}"
+            await asyncio.sleep(0.1)
+
+    async def messages_of(self, customer: str) -> list[dict[str, Any]]:
+        from orchestrator.store.messages import SqlMessages
+
+        found = await SqlMessages(self.svc.send_log.sessions).of_customer(customer)
+        return [vars(m) for m in found]
+
+
+def copy_project_scenarios(tmp: Path) -> dict[str, Scenario]:
+    shutil.copytree(ROOT / "scenarios", tmp / "scenarios")
+    shutil.copytree(ROOT / "templates", tmp / "templates")
+    (tmp / "scenarios" / "console_play.yaml").write_text(PLAY, encoding="utf-8")
+    for name, source in PLAY_TEMPLATES.items():
+        path = tmp / "templates" / f"{name}.j2"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source, encoding="utf-8")
+    return load_or_raise([tmp / "scenarios"], tmp / "templates")
+
+
+@asynccontextmanager
+async def console_stack(env: WorkflowEnvironment, tmp: Path) -> AsyncIterator[ConsoleStack]:
+    scenarios = copy_project_scenarios(tmp)
+    url = await migrated_sqlite(tmp)
+    engine = make_engine(url)
+    factory = sessions(engine)
+    port, smtp_port = free_port(), free_port()
+    sink = start_smtp_sink(tmp / "mail", port=smtp_port)
+    queue = f"console-{uuid.uuid4()}"
+    config = worker.config_from_env(
+        {
+            "OMNI_SMTP_HOST": "127.0.0.1",
+            "OMNI_SMTP_PORT": str(smtp_port),
+            "OMNI_SMTP_SECURITY": "none",
+            "OMNI_TRACKING_SECRET": "console-tracking-secret-" + "x" * 20,
+            "OMNI_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "OMNI_KEEP_MESSAGES": "1",
+            "OMNI_CONSOLE_PASSWORD": PASSWORD,
+            "OMNI_SCENARIOS_DIR": str(tmp / "scenarios"),
+            "OMNI_TEMPLATES_DIR": str(tmp / "templates"),
+            "OMNI_DATA_DIR": str(tmp / "data"),
+            "DATABASE_URL": url,
+            "OMNI_TASK_QUEUE": queue,
+            "OMNI_FREQUENCY_CAPS": "50 per 1d",
+        }
+    )
+    channels = worker.build_channels(config)
+    svc = build_services(
+        env.client,
+        factory,
+        scenarios,
+        task_queue=queue,
+        settings=config.api,
+        tracker=worker.tracker(config),
+    )
+    activities = worker.build_activities(config, factory, channels)
+    app = worker.app_with_console(config, svc, factory, channels)
+    key = await svc.keys.create("console tests")
+    try:
+        async with (
+            build_worker(env.client, task_queue=queue, activities=activities),
+            serving(app, port=port) as base,
+            httpx.AsyncClient(base_url=base) as http,
+        ):
+            yield ConsoleStack(base, http, svc, key, tmp / "mail", tmp / "data", scenarios)
+    finally:
+        email = channels["email"]
+        if isinstance(email, EmailChannel):
+            await email.close()
+        sink.stop()
+        await engine.dispose()

@@ -1,0 +1,62 @@
+"""The scenario diagram: well-formed SVG with a box for every step, text always escaped."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from harness import write_scenario
+
+from orchestrator.console.diagram import diagram
+from orchestrator.language.loader import load_or_raise
+from orchestrator.language.model import iter_steps
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def step_ids(svg: str) -> list[str]:
+    root = ET.fromstring(svg)
+    return [g.attrib["data-step"] for g in root.iter(f"{SVG}g") if "data-step" in g.attrib]
+
+
+def test_every_shipped_scenario_draws_every_step_once() -> None:
+    for s in load_or_raise([ROOT / "scenarios"], ROOT / "templates").values():
+        drawn = step_ids(diagram(s))
+        expected = ["trigger"]
+        for step in iter_steps(s.steps):
+            expected.append(step.path)
+            expected += [f"{step.path}.rung{i + 1}" for i in range(len(step.rungs))]
+        assert sorted(set(drawn) - {"end"}) == sorted(expected), s.id
+        assert len(drawn) == len(set(drawn)), s.id
+
+
+def test_branches_stops_and_notes(tmp_path: Path) -> None:
+    s = write_scenario(
+        tmp_path,
+        """
+        scenario: shapes
+        title: "<script>alert(1)</script> & co"
+        trigger: {event: signed_up, when: "source == 'x<y'"}
+        exit: {event: left}
+        steps:
+          - if: not opened
+            then:
+              - stop: quiet <b>customer</b>
+          - wait_for: {event: order_placed, timeout: 1d}
+            on_event:
+              - send: {email: t/hello}
+            on_timeout:
+              - stop: gone
+        sample:
+          signed_up: {source: web}
+        """,
+        {"t/hello/email": "{% block subject %}Hi{% endblock %}{% block html %}x{% endblock %}"},
+    )
+    svg = diagram(s, {"steps.2.on_event.1": "email: sent 3 <& more>"})
+    ET.fromstring(svg)  # well-formed: every text is escaped
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert "stop: quiet &lt;b&gt;customer&lt;/b&gt;" in svg
+    assert "email: sent 3 &lt;&amp; more&gt;" in svg
+    assert ">on event<" in svg and ">on timeout<" in svg and ">then<" in svg and ">else<" in svg
+    assert "exit → exited" in svg
