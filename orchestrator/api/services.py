@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from orchestrator.api.keys import ApiKeys
+from orchestrator.api.throttle import FailureThrottle
 from orchestrator.engine.messages import RunOptions
 from orchestrator.engine.router import Router
 from orchestrator.engine.tracking import Tracker
@@ -37,6 +38,13 @@ class ApiSettings:
     twilio_auth_token: str | None = field(default=None, repr=False)
     #: Postal address shown on the unsubscribe page (CAN-SPAM).
     postal_address: str = ""
+    #: Seconds an API key verification is cached: a revoked key stops working on every API
+    #: process within this time.
+    key_cache_seconds: float = 2.0
+    #: Failed authentications a client may make in a row before 429s, and how many a minute
+    #: it regains (valid keys are never throttled).
+    auth_failure_burst: int = 10
+    auth_failures_per_minute: float = 30.0
 
 
 @dataclass
@@ -52,6 +60,7 @@ class Services:
     short_links: SqlShortLinks
     tracker: Tracker | None = None
     settings: ApiSettings = field(default_factory=ApiSettings)
+    auth_throttle: FailureThrottle = field(default_factory=FailureThrottle)
 
 
 def build_services(
@@ -64,6 +73,7 @@ def build_services(
     options: RunOptions | None = None,
     tracker: Tracker | None = None,
 ) -> Services:
+    settings = settings or ApiSettings()
     batcher = WriteBatcher(sessions)
     runs = SqlRunIndex(sessions, batcher)
     return Services(
@@ -75,9 +85,12 @@ def build_services(
         send_log=SqlSendLog(sessions),
         events=EventLog(sessions, batcher),
         runs=runs,
-        keys=ApiKeys(sessions),
+        keys=ApiKeys(sessions, cache_ttl=settings.key_cache_seconds),
         tokens=TokenUses(sessions),
         short_links=SqlShortLinks(sessions),
         tracker=tracker,
-        settings=settings or ApiSettings(),
+        settings=settings,
+        auth_throttle=FailureThrottle(
+            burst=settings.auth_failure_burst, per_minute=settings.auth_failures_per_minute
+        ),
     )

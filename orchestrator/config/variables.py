@@ -133,6 +133,22 @@ SETTINGS: tuple[Group, ...] = (
                 "twilio_auth_token",
                 "verifies Twilio webhooks (and sends SMS)",
             ),
+            Var(
+                "OMNI_API_KEY_CACHE_SECONDS",
+                "key_cache_seconds",
+                "how long a process trusts an API key check: a revoked key stops working "
+                "everywhere within it",
+            ),
+            Var(
+                "OMNI_AUTH_FAILURE_BURST",
+                "auth_failure_burst",
+                "failed authentications a client (IP, IPv6 /64) may make before 429s",
+            ),
+            Var(
+                "OMNI_AUTH_FAILURES_PER_MINUTE",
+                "auth_failures_per_minute",
+                "failed authentications a client regains a minute",
+            ),
         ),
     ),
     Group(
