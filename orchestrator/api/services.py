@@ -16,6 +16,7 @@ from orchestrator.language.model import Scenario
 from orchestrator.store.batch import WriteBatcher
 from orchestrator.store.contacts import SqlContacts
 from orchestrator.store.events import EventLog
+from orchestrator.store.inbound import InboundMessages
 from orchestrator.store.links import SqlShortLinks
 from orchestrator.store.runs import SqlRunIndex
 from orchestrator.store.sendlog import SqlSendLog
@@ -58,6 +59,7 @@ class Services:
     keys: ApiKeys
     tokens: TokenUses
     short_links: SqlShortLinks
+    inbound: InboundMessages
     tracker: Tracker | None = None
     settings: ApiSettings = field(default_factory=ApiSettings)
     auth_throttle: FailureThrottle = field(default_factory=FailureThrottle)
@@ -76,18 +78,20 @@ def build_services(
     settings = settings or ApiSettings()
     batcher = WriteBatcher(sessions)
     runs = SqlRunIndex(sessions, batcher)
+    contacts = SqlContacts(sessions)
     return Services(
         client=client,
         router=Router(
             client, scenarios, task_queue=task_queue, index=runs, options=options, record_runs=False
         ),
-        contacts=SqlContacts(sessions),
+        contacts=contacts,
         send_log=SqlSendLog(sessions),
         events=EventLog(sessions, batcher),
         runs=runs,
         keys=ApiKeys(sessions, cache_ttl=settings.key_cache_seconds),
         tokens=TokenUses(sessions),
         short_links=SqlShortLinks(sessions),
+        inbound=InboundMessages(sessions, contacts),
         tracker=tracker,
         settings=settings,
         auth_throttle=FailureThrottle(
