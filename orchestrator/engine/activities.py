@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -38,6 +39,13 @@ SEND_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=10),
     maximum_attempts=20,
 )
+
+
+def reason_code(reason: str) -> str:
+    """The short code a channel error starts with (``invalid_address: SMTP 550 <a@b>…`` ->
+    ``invalid_address``): what workflow history may keep of a provider's answer."""
+    code = reason.split(":", 1)[0].strip()
+    return code if re.fullmatch(r"[a-z_]{1,40}", code) else "rejected"
 
 
 def _identity(url: str) -> str:
@@ -175,18 +183,21 @@ class Activities:
             delivery = await self.channels[req.channel].send(out)
             provider_id = delivery.provider_id
         except TransientChannelError as exc:
+            # The provider's words (an address, a number) go to the send log, not to history.
+            await self._record(req, now, "reserved", reason=f"retrying: {exc}")
             delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
             raise ApplicationError(
-                f"{req.channel}: {exc}", type="TransientChannelError", next_retry_delay=delay
+                f"{req.channel}: transient provider error",
+                type="TransientChannelError",
+                next_retry_delay=delay,
             ) from None
         except PermanentChannelError as exc:
+            code = reason_code(exc.reason)
             if exc.gone:
                 await self.directory.remove_push_subscriptions(exc.gone)
             if exc.suppress:
-                await self.directory.suppress(
-                    req.customer_id, req.channel, exc.reason.split(":")[0]
-                )
-            return await self._skip(req, now, exc.reason, status="failed")
+                await self.directory.suppress(req.customer_id, req.channel, code)
+            return await self._skip(req, now, code, status="failed", detail=exc.reason)
         if delivery.gone:
             await self.directory.remove_push_subscriptions(delivery.gone)
         await self._record(req, now, "sent", provider_id=provider_id)
@@ -216,9 +227,15 @@ class Activities:
         return urls
 
     async def _skip(
-        self, req: SendRequest, now: datetime, reason: str, status: str = "skipped"
+        self,
+        req: SendRequest,
+        now: datetime,
+        reason: str,
+        status: str = "skipped",
+        detail: str = "",
     ) -> SendResult:
-        await self._record(req, now, status, reason=reason)
+        """``reason`` goes to the run's history; ``detail`` (if any) only to the send log."""
+        await self._record(req, now, status, reason=detail or reason)
         return SendResult(status, reason=reason)
 
     async def _record(
