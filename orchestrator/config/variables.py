@@ -12,6 +12,7 @@ from channels.sms import SmsSettings
 from channels.telegram import TelegramSettings
 from orchestrator.api.services import ApiSettings
 from orchestrator.config.groups import (
+    CodecSettings,
     ListenSettings,
     ScenarioSettings,
     StoreSettings,
@@ -184,6 +185,27 @@ SETTINGS: tuple[Group, ...] = (
                 "OMNI_CAP_TRANSACTIONAL",
                 "transactional",
                 "hold transactional messages to the caps too (exempt by default)",
+            ),
+        ),
+    ),
+    Group(
+        "codec",
+        CodecSettings,
+        "Payload encryption (Temporal payload codec) and `omni codec-server`",
+        (
+            Var(
+                "OMNI_CODEC_KEYS",
+                "keys",
+                "`id:base64key,…` (`omni codec-key ID`): the first encrypts every Temporal "
+                "payload, all decrypt; unset: payloads in plain",
+            ),
+            Var("OMNI_CODEC_HOST", "host", "where `omni codec-server` listens"),
+            Var("OMNI_CODEC_PORT", "port", "its port"),
+            Var(
+                "OMNI_CODEC_CORS_ORIGINS",
+                "cors_origins",
+                "Temporal UI origins allowed to call it (comma-separated)",
+                "`http://localhost:8233,http://127.0.0.1:8233`",
             ),
         ),
     ),

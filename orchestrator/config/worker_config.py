@@ -15,6 +15,7 @@ from channels.sms import SmsSettings
 from channels.telegram import TelegramSettings
 from orchestrator.api.services import ApiSettings
 from orchestrator.config.groups import (
+    CodecSettings,
     ListenSettings,
     ScenarioSettings,
     StoreSettings,
@@ -22,6 +23,7 @@ from orchestrator.config.groups import (
     TrackingSettings,
 )
 from orchestrator.config.variables import SETTINGS
+from orchestrator.engine.codec import CodecKeyError
 from orchestrator.engine.policies import FrequencyPolicy
 from orchestrator.language.policy_syntax import PolicyError
 
@@ -37,6 +39,7 @@ class WorkerConfig:
     api: ApiSettings = field(default_factory=ApiSettings)
     tracking: TrackingSettings = field(default_factory=TrackingSettings)
     policy: FrequencyPolicy = field(default_factory=FrequencyPolicy)
+    codec: CodecSettings = field(default_factory=CodecSettings)
     email: EmailSettings | None = None
     telegram: TelegramSettings | None = None
     sms: SmsSettings | None = None
@@ -87,12 +90,17 @@ class WorkerConfig:
             self.policy.parsed()
         except PolicyError as exc:
             raise ValueError(f"OMNI_FREQUENCY_CAPS: {exc}; {exc.hint}") from None
+        try:
+            self.codec.codec()
+        except CodecKeyError as exc:
+            raise ValueError(f"OMNI_CODEC_KEYS: {exc}") from None
         return dataclasses.replace(self, api=api, sms=sms, email=email)
 
 
 def _convert(raw: str, hint: Any, name: str) -> Any:
     kinds = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
-    kind = typing.get_origin(kinds[0]) or kinds[0]
+    # tuple[str, ...] itself (its args are str and ...), or the X of an optional X | None.
+    kind = tuple if typing.get_origin(hint) is tuple else typing.get_origin(kinds[0]) or kinds[0]
     try:
         if kind is bool:
             return raw.strip().lower() in ("1", "true", "yes", "on")
