@@ -29,6 +29,7 @@ from orchestrator.api.serve import serving
 from orchestrator.api.services import build_services
 from orchestrator.api.telegram_poll import poll_updates
 from orchestrator.config.groups import TrackingSettings
+from orchestrator.config.redact import configure_logging, protect_logs
 from orchestrator.config.variables import config_markdown
 from orchestrator.config.worker_config import WorkerConfig
 from orchestrator.engine.activities import Activities
@@ -122,6 +123,7 @@ def build_activities(
 async def run(
     config: WorkerConfig, client: Client | None = None, channels: dict[str, Channel] | None = None
 ) -> None:
+    protect_logs(config)
     load_scenarios(config)  # a broken scenario stops the worker here, with file:line errors
     channels = channels if channels is not None else build_channels(config)
     for channel in channels.values():
@@ -139,6 +141,7 @@ async def run(
 
 async def run_api(config: WorkerConfig, client: Client | None = None) -> None:
     """Serve the HTTP API until cancelled."""
+    protect_logs(config)
     scenarios = load_scenarios(config)
     client = sealed(client, config.codec.codec()) if client else await connect(config)
     engine, factory = open_store(config)
@@ -165,6 +168,7 @@ async def run_api(config: WorkerConfig, client: Client | None = None) -> None:
 
 async def run_codec_server(config: WorkerConfig) -> None:
     """Serve /decode and /encode for the Temporal UI and CLI until cancelled."""
+    protect_logs(config)
     codec = config.codec.codec()
     if codec is None:
         raise ValueError("set OMNI_CODEC_KEYS: without keys there is nothing to decode")
@@ -181,5 +185,5 @@ async def run_codec_server(config: WorkerConfig) -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
+    configure_logging()
     asyncio.run(run(config_from_env()))

@@ -75,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 1
     except (ValueError, ContactInvalid) as exc:
-        print(f"omni {args.command}: {exc}", file=sys.stderr)
+        from orchestrator.config.redact import redact
+
+        print(f"omni {args.command}: {redact(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -148,11 +150,10 @@ def _dev(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    import logging
-
     import worker
+    from orchestrator.config.redact import configure_logging
 
-    logging.basicConfig(level=logging.INFO)
+    configure_logging()
     asyncio.run(worker.run(worker.config_from_env()))
     return 0
 
@@ -200,11 +201,10 @@ def _dev_key(data_dir: Path) -> str:
 
 
 def _api(args: argparse.Namespace) -> int:
-    import logging
-
     import worker
+    from orchestrator.config.redact import configure_logging
 
-    logging.basicConfig(level=logging.INFO)
+    configure_logging()
     asyncio.run(worker.run_api(worker.config_from_env()))
     return 0
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 
 
@@ -51,7 +50,8 @@ def codec_key(args: argparse.Namespace) -> int:
 
 def codec_server(args: argparse.Namespace) -> int:
     import worker
+    from orchestrator.config.redact import configure_logging
 
-    logging.basicConfig(level=logging.INFO)
+    configure_logging()
     asyncio.run(worker.run_codec_server(worker.config_from_env()))
     return 0
