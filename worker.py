@@ -25,14 +25,18 @@ from channels.push import PushChannel, push_session
 from channels.sms import SmsChannel, twilio_client
 from channels.telegram import TelegramChannel, telegram_bot
 from orchestrator.api.app import create_app
+from orchestrator.api.codec_server import codec_app
+from orchestrator.api.keys import ApiKeys
 from orchestrator.api.serve import serving
 from orchestrator.api.services import Services, build_services
 from orchestrator.api.telegram_poll import poll_updates
 from orchestrator.config.groups import TrackingSettings
+from orchestrator.config.redact import configure_logging, protect_logs
 from orchestrator.config.variables import config_markdown
 from orchestrator.config.worker_config import WorkerConfig
 from orchestrator.console.app import build_console, install_console
 from orchestrator.engine.activities import Activities
+from orchestrator.engine.codec import data_converter, sealed
 from orchestrator.engine.runtime import build_worker
 from orchestrator.engine.tracking import Tracker
 from orchestrator.language.loader import load_or_raise
@@ -56,8 +60,15 @@ def config_from_env(
 
 
 async def connect(config: WorkerConfig) -> Client:
+    """A Temporal client; with OMNI_CODEC_KEYS every payload it writes is encrypted."""
     t = config.temporal
-    return await Client.connect(t.address, namespace=t.namespace, api_key=t.api_key, tls=t.tls())
+    return await Client.connect(
+        t.address,
+        namespace=t.namespace,
+        api_key=t.api_key,
+        tls=t.tls(),
+        data_converter=data_converter(config.codec.codec()),
+    )
 
 
 def load_scenarios(config: WorkerConfig) -> dict[str, Scenario]:
@@ -116,11 +127,12 @@ def build_activities(
 async def run(
     config: WorkerConfig, client: Client | None = None, channels: dict[str, Channel] | None = None
 ) -> None:
+    protect_logs(config)
     load_scenarios(config)  # a broken scenario stops the worker here, with file:line errors
     channels = channels if channels is not None else build_channels(config)
     for channel in channels.values():
         await channel.check()  # a misconfigured provider fails here, loudly, once
-    client = client or await connect(config)
+    client = sealed(client, config.codec.codec()) if client else await connect(config)
     engine, factory = open_store(config)
     t = config.temporal
     log.info("worker on %s/%s queue %s", t.address, t.namespace, t.task_queue)
@@ -165,8 +177,9 @@ async def run_api(
     config: WorkerConfig, client: Client | None = None, channels: dict[str, Channel] | None = None
 ) -> None:
     """Serve the HTTP API and the console until cancelled."""
+    protect_logs(config)
     scenarios = load_scenarios(config)
-    client = client or await connect(config)
+    client = sealed(client, config.codec.codec()) if client else await connect(config)
     engine, factory = open_store(config)
     svc = build_services(
         client,
@@ -190,6 +203,24 @@ async def run_api(
         await engine.dispose()
 
 
+async def run_codec_server(config: WorkerConfig) -> None:
+    """Serve /decode and /encode for the Temporal UI and CLI until cancelled."""
+    protect_logs(config)
+    codec = config.codec.codec()
+    if codec is None:
+        raise ValueError("set OMNI_CODEC_KEYS: without keys there is nothing to decode")
+    engine, factory = open_store(config)
+    keys = ApiKeys(factory, cache_ttl=config.api.key_cache_seconds)
+    app = codec_app(codec, keys, origins=config.codec.cors_origins)
+    c = config.codec
+    try:
+        async with serving(app, host=c.host, port=c.port) as base:
+            log.info("codec server on %s for %s", base, ", ".join(c.cors_origins))
+            await asyncio.Event().wait()
+    finally:
+        await engine.dispose()
+
+
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
+    configure_logging()
     asyncio.run(run(config_from_env()))

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from orchestrator import cli_admin as admin
 from orchestrator.engine.contacts import Contact, ContactInvalid
 from orchestrator.language.capacity import cap_warnings
 from orchestrator.language.checks import sms_report
@@ -70,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("api-key", help="API keys for the shop backend")
     p.add_argument("action", choices=["create", "revoke"])
     p.add_argument("name", help="a label (create) or the key id (revoke)")
+    sub.add_parser("codec-server", help="decode Temporal payloads for the UI and CLI")
+    p = sub.add_parser("codec-key", help="generate a payload codec key for OMNI_CODEC_KEYS")
+    p.add_argument("id", help="the key's id, e.g. k2026a (kept in every payload's metadata)")
 
     args = parser.parse_args(argv)
     try:
@@ -78,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 1
     except (ValueError, ContactInvalid) as exc:
-        print(f"omni {args.command}: {exc}", file=sys.stderr)
+        from orchestrator.config.redact import redact
+
+        print(f"omni {args.command}: {redact(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -172,11 +178,10 @@ def _dev(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    import logging
-
     import worker
+    from orchestrator.config.redact import configure_logging
 
-    logging.basicConfig(level=logging.INFO)
+    configure_logging()
     asyncio.run(worker.run(worker.config_from_env()))
     return 0
 
@@ -224,11 +229,10 @@ def _dev_key(data_dir: Path) -> str:
 
 
 def _api(args: argparse.Namespace) -> int:
-    import logging
-
     import worker
+    from orchestrator.config.redact import configure_logging
 
-    logging.basicConfig(level=logging.INFO)
+    configure_logging()
     asyncio.run(worker.run_api(worker.config_from_env()))
     return 0
 
@@ -240,36 +244,6 @@ def _db(args: argparse.Namespace) -> int:
     config = worker.config_from_env()
     upgrade(config.store.url)
     print(f"database at head: {config.store!r}")
-    return 0
-
-
-def _api_key(args: argparse.Namespace) -> int:
-    import worker
-    from orchestrator.api.keys import ApiKeys
-
-    async def act() -> int:
-        engine, factory = worker.open_store(worker.config_from_env())
-        try:
-            keys = ApiKeys(factory)
-            if args.action == "create":
-                print(await keys.create(args.name))
-                print("store it now: it is not shown again", file=sys.stderr)
-                return 0
-            return 0 if await keys.revoke(args.name) else 1
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(act())
-
-
-def _vapid_keys(args: argparse.Namespace) -> int:
-    from channels.vapid import generate_vapid_keys
-
-    private, public = generate_vapid_keys()
-    print("# OMNI_VAPID_PRIVATE_KEY (keep secret):")
-    print(private.strip())
-    print("# applicationServerKey for pushManager.subscribe() in the browser:")
-    print(public)
     return 0
 
 
@@ -289,8 +263,10 @@ _COMMANDS = {
     "send-event": _send_event,
     "api": _api,
     "db": _db,
-    "api-key": _api_key,
-    "vapid-keys": _vapid_keys,
+    "api-key": admin.api_key,
+    "vapid-keys": admin.vapid_keys,
+    "codec-server": admin.codec_server,
+    "codec-key": admin.codec_key,
     "doctor": _doctor,
 }
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 from harness import write_scenario
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from tests_store_url import migrated_sqlite
 
@@ -62,14 +63,17 @@ async def running_stack(
     channels: dict[str, Channel],
     policy: FrequencyPolicy | None = None,
     trusted_push: tuple[str, ...] = (),
+    client: Client | None = None,
 ) -> AsyncIterator[Running]:
+    """``client`` (default: the environment's) is what the API and the worker write with."""
+    client = client or env.client
     scenario = write_scenario(tmp_path, scenario_yaml, templates)
     engine = make_engine(await migrated_sqlite(tmp_path))
     port = free_port()
     tracker = Tracker(b"e" * 32, f"http://127.0.0.1:{port}")
     queue = f"e2e-{uuid.uuid4()}"
     svc = build_services(
-        env.client,
+        client,
         sessions(engine),
         {scenario.id: scenario},
         task_queue=queue,
@@ -89,7 +93,7 @@ async def running_stack(
     key = await svc.keys.create("e2e")
     try:
         async with (
-            build_worker(env.client, task_queue=queue, activities=activities),
+            build_worker(client, task_queue=queue, activities=activities),
             serving(create_app(svc), port=port) as base,
             httpx.AsyncClient(base_url=base) as http,
         ):

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from orchestrator.api.keys import ApiKeys
+from orchestrator.api.throttle import FailureThrottle
 from orchestrator.engine.messages import RunOptions
 from orchestrator.engine.router import Router
 from orchestrator.engine.tracking import Tracker
@@ -15,6 +16,7 @@ from orchestrator.language.model import Scenario
 from orchestrator.store.batch import WriteBatcher
 from orchestrator.store.contacts import SqlContacts
 from orchestrator.store.events import EventLog
+from orchestrator.store.inbound import InboundMessages
 from orchestrator.store.links import SqlShortLinks
 from orchestrator.store.runs import SqlRunIndex
 from orchestrator.store.sendlog import SqlSendLog
@@ -39,6 +41,13 @@ class ApiSettings:
     postal_address: str = ""
     #: Push origins exempt from the public-host check (tests, a private push service).
     trusted_push_origins: tuple[str, ...] = ()
+    #: Seconds an API key verification is cached: a revoked key stops working on every API
+    #: process within this time.
+    key_cache_seconds: float = 2.0
+    #: Failed authentications a client may make in a row before 429s, and how many a minute
+    #: it regains (valid keys are never throttled).
+    auth_failure_burst: int = 10
+    auth_failures_per_minute: float = 30.0
 
 
 @dataclass
@@ -52,8 +61,10 @@ class Services:
     keys: ApiKeys
     tokens: TokenUses
     short_links: SqlShortLinks
+    inbound: InboundMessages
     tracker: Tracker | None = None
     settings: ApiSettings = field(default_factory=ApiSettings)
+    auth_throttle: FailureThrottle = field(default_factory=FailureThrottle)
 
 
 def build_services(
@@ -69,18 +80,23 @@ def build_services(
     settings = settings or ApiSettings()
     batcher = WriteBatcher(sessions)
     runs = SqlRunIndex(sessions, batcher)
+    contacts = SqlContacts(sessions, trusted_push_origins=settings.trusted_push_origins)
     return Services(
         client=client,
         router=Router(
             client, scenarios, task_queue=task_queue, index=runs, options=options, record_runs=False
         ),
-        contacts=SqlContacts(sessions, trusted_push_origins=settings.trusted_push_origins),
+        contacts=contacts,
         send_log=SqlSendLog(sessions),
         events=EventLog(sessions, batcher),
         runs=runs,
-        keys=ApiKeys(sessions),
+        keys=ApiKeys(sessions, cache_ttl=settings.key_cache_seconds),
         tokens=TokenUses(sessions),
         short_links=SqlShortLinks(sessions),
+        inbound=InboundMessages(sessions, contacts),
         tracker=tracker,
         settings=settings,
+        auth_throttle=FailureThrottle(
+            burst=settings.auth_failure_burst, per_minute=settings.auth_failures_per_minute
+        ),
     )

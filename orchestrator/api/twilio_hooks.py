@@ -23,6 +23,11 @@ Svc = Annotated[Services, Depends(services)]
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "REVOKE", "OPTOUT", "CANCEL"}
 START_WORDS = {"START", "UNSTOP", "YES"}
 HELP_WORDS = {"HELP", "INFO"}
+ACTIONS = {
+    **dict.fromkeys(STOP_WORDS, "stop"),
+    **dict.fromkeys(START_WORDS, "start"),
+    **dict.fromkeys(HELP_WORDS, "help"),
+}
 HELP_TEXT = "Reply STOP to stop messages, START to receive them again."
 # Error codes in a status callback that mean "never again on this number".
 SUPPRESSING = {
@@ -76,22 +81,29 @@ async def status_callback(request: Request, svc: Svc) -> Response:
 
 @router.post("/inbound")
 async def inbound(request: Request, svc: Svc) -> Response:
+    """Each MessageSid is handled once: a replayed or retried request (a signed START resent
+    after a later STOP, say) changes nothing. STOP/START apply in the order they arrive."""
     form = await verified_form(request, svc)
-    phone, text = form.get("From", ""), form.get("Body", "").strip()
-    word = text.upper()
+    sid = form.get("MessageSid", "")
+    if not sid:
+        raise HTTPException(400, detail="MessageSid missing")
+    phone, word = form.get("From", ""), form.get("Body", "").strip().upper()
+    action = ACTIONS.get(word, "reply")
     customer = await svc.contacts.find("sms", phone)
-    if word in HELP_WORDS:
-        return twiml(HELP_TEXT)
+    first = await svc.inbound.handle(
+        sid=sid, channel="sms", address=phone, action=action, customer=customer
+    )
+    if action == "help":
+        return twiml(HELP_TEXT)  # answering twice changes nothing
+    if not first:
+        log.info("inbound SMS %s was already handled: ignored", sid)
+        return twiml()
     if customer is None:
         log.info("inbound SMS from an unknown number")
         return twiml()
-    if word in STOP_WORDS:
-        await svc.contacts.suppress(customer, "sms", "stop")
+    if action == "stop":
         return twiml()  # the carrier confirms the opt-out itself
-    if word in START_WORDS:
-        await svc.contacts.unsuppress(customer, "sms")
+    if action == "start":
         return twiml("You will receive messages again. Reply STOP to stop.")
-    await to_customer_runs(
-        svc, customer, "message_replied", f"sms:{form.get('MessageSid', '')}", {"channel": "sms"}
-    )
+    await to_customer_runs(svc, customer, "message_replied", f"sms:{sid}", {"channel": "sms"})
     return twiml()

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from temporalio.service import TLSConfig
 
+from orchestrator.engine.codec import EncryptionCodec, parse_keys
 from orchestrator.store.db import default_url
 
 
@@ -75,3 +76,17 @@ class TrackingSettings:
     #: HMAC secret for tracking links (>= 32 bytes); older secrets still verify.
     secret: str = field(default="", repr=False)
     previous: tuple[str, ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
+class CodecSettings:
+    #: ``id:base64key`` entries; the first encrypts payloads, every one decrypts. Empty: off.
+    keys: tuple[str, ...] = field(default=(), repr=False)
+    #: Where ``omni codec-server`` listens, and the Temporal UI origins it answers (CORS).
+    host: str = "127.0.0.1"
+    port: int = 8081
+    cors_origins: tuple[str, ...] = ("http://localhost:8233", "http://127.0.0.1:8233")
+
+    def codec(self) -> EncryptionCodec | None:
+        """The payload codec, or None when no key is configured."""
+        return EncryptionCodec(parse_keys(self.keys)) if self.keys else None

@@ -12,6 +12,7 @@ from channels.sms import SmsSettings
 from channels.telegram import TelegramSettings
 from orchestrator.api.services import ApiSettings
 from orchestrator.config.groups import (
+    CodecSettings,
     ListenSettings,
     ScenarioSettings,
     StoreSettings,
@@ -134,6 +135,22 @@ SETTINGS: tuple[Group, ...] = (
                 "twilio_auth_token",
                 "verifies Twilio webhooks (and sends SMS)",
             ),
+            Var(
+                "OMNI_API_KEY_CACHE_SECONDS",
+                "key_cache_seconds",
+                "how long a process trusts an API key check: a revoked key stops working "
+                "everywhere within it",
+            ),
+            Var(
+                "OMNI_AUTH_FAILURE_BURST",
+                "auth_failure_burst",
+                "failed authentications a client (IP, IPv6 /64) may make before 429s",
+            ),
+            Var(
+                "OMNI_AUTH_FAILURES_PER_MINUTE",
+                "auth_failures_per_minute",
+                "failed authentications a client regains a minute",
+            ),
         ),
     ),
     Group(
@@ -189,6 +206,27 @@ SETTINGS: tuple[Group, ...] = (
                 "with the contact; `omni dev` turns it on)",
             ),
             Var("OMNI_TEMPORAL_UI_URL", "temporal_ui_url", "Temporal UI, for links to runs"),
+        ),
+    ),
+    Group(
+        "codec",
+        CodecSettings,
+        "Payload encryption (Temporal payload codec) and `omni codec-server`",
+        (
+            Var(
+                "OMNI_CODEC_KEYS",
+                "keys",
+                "`id:base64key,…` (`omni codec-key ID`): the first encrypts every Temporal "
+                "payload, all decrypt; unset: payloads in plain",
+            ),
+            Var("OMNI_CODEC_HOST", "host", "where `omni codec-server` listens"),
+            Var("OMNI_CODEC_PORT", "port", "its port"),
+            Var(
+                "OMNI_CODEC_CORS_ORIGINS",
+                "cors_origins",
+                "Temporal UI origins allowed to call it (comma-separated)",
+                "`http://localhost:8233,http://127.0.0.1:8233`",
+            ),
         ),
     ),
     Group(

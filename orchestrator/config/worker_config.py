@@ -16,6 +16,7 @@ from channels.sms import SmsSettings
 from channels.telegram import TelegramSettings
 from orchestrator.api.services import ApiSettings
 from orchestrator.config.groups import (
+    CodecSettings,
     ListenSettings,
     ScenarioSettings,
     StoreSettings,
@@ -24,6 +25,7 @@ from orchestrator.config.groups import (
 )
 from orchestrator.config.variables import SETTINGS
 from orchestrator.console.settings import ConsoleSettings
+from orchestrator.engine.codec import CodecKeyError
 from orchestrator.engine.policies import FrequencyPolicy
 from orchestrator.language.policy_syntax import PolicyError
 
@@ -40,6 +42,7 @@ class WorkerConfig:
     tracking: TrackingSettings = field(default_factory=TrackingSettings)
     policy: FrequencyPolicy = field(default_factory=FrequencyPolicy)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    codec: CodecSettings = field(default_factory=CodecSettings)
     email: EmailSettings | None = None
     telegram: TelegramSettings | None = None
     sms: SmsSettings | None = None
@@ -90,6 +93,10 @@ class WorkerConfig:
             self.policy.parsed()
         except PolicyError as exc:
             raise ValueError(f"OMNI_FREQUENCY_CAPS: {exc}; {exc.hint}") from None
+        try:
+            self.codec.codec()
+        except CodecKeyError as exc:
+            raise ValueError(f"OMNI_CODEC_KEYS: {exc}") from None
         return dataclasses.replace(self, api=api, sms=sms, email=email)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
 from orchestrator.dev.binaries import temporal_cli
@@ -17,12 +18,17 @@ async def start_dev_server(
     ui: bool = False,
     ui_port: int | None = None,
     namespace: str = "default",
+    data_converter: DataConverter = DataConverter.default,
+    ui_codec_endpoint: str = "",
 ) -> WorkflowEnvironment:
-    """A local Temporal dev server; ``db_file`` persists runs across restarts (SQLite)."""
+    """A local Temporal dev server; ``db_file`` persists runs across restarts (SQLite).
+    Its client writes with ``data_converter`` (the payload codec, when configured), and the
+    UI decodes through ``ui_codec_endpoint`` (``omni codec-server``) if given."""
     if db_file is not None:
         db_file.parent.mkdir(parents=True, exist_ok=True)
     return await WorkflowEnvironment.start_local(
         namespace=namespace,
+        data_converter=data_converter,
         port=port,
         ui=ui,
         ui_port=ui_port,
@@ -30,4 +36,7 @@ async def start_dev_server(
         dev_server_existing_path=temporal_cli(),
         dev_server_database_filename=str(db_file) if db_file else None,
         dev_server_log_level="error",
+        dev_server_extra_args=["--ui-codec-endpoint", ui_codec_endpoint]
+        if ui_codec_endpoint
+        else [],
     )

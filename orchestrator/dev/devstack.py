@@ -16,6 +16,7 @@ import worker
 from orchestrator.api.keys import ApiKeys
 from orchestrator.dev.devserver import start_dev_server
 from orchestrator.dev.sinks import start_smtp_sink
+from orchestrator.engine.codec import data_converter
 from orchestrator.store.migrate import upgrade_async
 
 TEMPORAL_PORT = 7233
@@ -65,6 +66,9 @@ async def run_dev() -> int:
     ports = {"Temporal": TEMPORAL_PORT, "Temporal UI": UI_PORT, "API": config.listen.port}
     if config.email is None:
         ports["SMTP sink"] = SMTP_SINK_PORT
+    codec = config.codec.codec()
+    if codec is not None:
+        ports["codec server"] = config.codec.port
     busy = busy_ports(ports)
     if busy:
         print(
@@ -90,7 +94,15 @@ async def run_dev() -> int:
     await upgrade_async(config.store.url)
     key = await dev_api_key(config)
     db = config.store.data_dir / "temporal.db"
-    env = await start_dev_server(db_file=db, port=TEMPORAL_PORT, ui=True, ui_port=UI_PORT)
+    codec_url = f"http://{config.codec.host}:{config.codec.port}" if codec else ""
+    env = await start_dev_server(
+        db_file=db,
+        port=TEMPORAL_PORT,
+        ui=True,
+        ui_port=UI_PORT,
+        data_converter=data_converter(codec),
+        ui_codec_endpoint=codec_url,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -100,6 +112,8 @@ async def run_dev() -> int:
             asyncio.create_task(worker.run(config, env.client)),
             asyncio.create_task(worker.run_api(config, env.client)),
         ]
+        if codec is not None:
+            tasks.append(asyncio.create_task(worker.run_codec_server(config)))
         await asyncio.sleep(0.5)
         for task in tasks:
             if task.done():
@@ -107,6 +121,11 @@ async def run_dev() -> int:
         api = f"http://{config.listen.host}:{config.listen.port}"
         print(f"Temporal dev server  127.0.0.1:{TEMPORAL_PORT}  (runs kept in {db})")
         print(f"Temporal UI          http://127.0.0.1:{UI_PORT}")
+        if codec is not None:
+            print(
+                f"payload codec        on (key {codec.key_id!r}); UI decodes through {codec_url}: "
+                f"sign in at {codec_url}/login with the API key"
+            )
         print(f"API                  {api}  (docs: {api}/docs)")
         print(f"API key              {key}  (also in {config.store.data_dir / 'dev-api-key'})")
         print(f"console              {api}/console  (log in with the API key)")

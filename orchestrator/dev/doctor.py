@@ -7,24 +7,28 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import text
 
 import worker
+from orchestrator.config.redact import protect_logs, redact
 from orchestrator.language.errors import ScenarioInvalid
 
 
 async def _check(name: str, probe: Callable[[], Awaitable[str]]) -> bool:
+    # A library's error may quote a credential (a URL with a password, a rejected token):
+    # everything printed goes through redact().
     try:
         detail = await probe()
     except ScenarioInvalid as exc:
-        print(f"FAIL  {name}\n{exc}")
+        print(redact(f"FAIL  {name}\n{exc}"))
         return False
     except Exception as exc:  # the point is to report any failure, of any kind
-        print(f"FAIL  {name}: {exc}")
+        print(redact(f"FAIL  {name}: {exc.__class__.__name__}: {exc}"))
         return False
-    print(f"ok    {name}: {detail}")
+    print(redact(f"ok    {name}: {detail}"))
     return True
 
 
 async def run_doctor() -> int:
     config = worker.config_from_env()
+    protect_logs(config)
 
     async def scenarios() -> str:
         return f"{len(worker.load_scenarios(config))} valid"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,6 +51,13 @@ SEND_RETRY = RetryPolicy(
 #: data the provider's library refuses, such as CR/LF in a header): retried in case it was
 #: passing, then recorded as a permanent failure so the ladder moves on.
 UNEXPECTED_ERROR_ATTEMPTS = 3
+
+
+def reason_code(reason: str) -> str:
+    """The short code a channel error starts with (``invalid_address: SMTP 550 <a@b>…`` ->
+    ``invalid_address``): what workflow history may keep of a provider's answer."""
+    code = reason.split(":", 1)[0].strip()
+    return code if re.fullmatch(r"[a-z_]{1,40}", code) else "rejected"
 
 
 class Activities:
@@ -150,18 +158,21 @@ class Activities:
             delivery = await self.channels[req.channel].send(out)
             provider_id = delivery.provider_id
         except TransientChannelError as exc:
+            # The provider's words (an address, a number) go to the send log, not to history.
+            await self._record(req, now, "reserved", reason=f"retrying: {exc}")
             delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
             raise ApplicationError(
-                f"{req.channel}: {exc}", type="TransientChannelError", next_retry_delay=delay
+                f"{req.channel}: transient provider error",
+                type="TransientChannelError",
+                next_retry_delay=delay,
             ) from None
         except PermanentChannelError as exc:
+            code = reason_code(exc.reason)
             if exc.gone:
                 await self.directory.remove_push_subscriptions(exc.gone)
             if exc.suppress:
-                await self.directory.suppress(
-                    req.customer_id, req.channel, exc.reason.split(":")[0]
-                )
-            return await self._skip(req, now, exc.reason, status="failed")
+                await self.directory.suppress(req.customer_id, req.channel, code)
+            return await self._skip(req, now, code, status="failed", detail=exc.reason)
         except ChannelMisconfigured as exc:
             # Not this message's fault: retried (SEND_RETRY) until the provider is fixed.
             raise ApplicationError(f"{req.channel}: {exc}", type="ChannelMisconfigured") from None
@@ -209,9 +220,15 @@ class Activities:
         return urls
 
     async def _skip(
-        self, req: SendRequest, now: datetime, reason: str, status: str = "skipped"
+        self,
+        req: SendRequest,
+        now: datetime,
+        reason: str,
+        status: str = "skipped",
+        detail: str = "",
     ) -> SendResult:
-        await self._record(req, now, status, reason=reason)
+        """``reason`` goes to the run's history; ``detail`` (if any) only to the send log."""
+        await self._record(req, now, status, reason=detail or reason)
         return SendResult(status, reason=reason)
 
     async def _record(

@@ -221,34 +221,36 @@ class SqlContacts:
 
     async def suppress(self, contact_id: str, channel: str, reason: str) -> bool:
         """Stop marketing on ``channel`` for this customer (every scenario at once)."""
-        now = datetime.now(UTC)
         async with write_lock(self.sessions), self.sessions() as s, s.begin():
-            contact = await self._load(s, contact_id)
-            if contact is None:
-                return False
-            address = contact.address(channel)
-            addresses = (
-                [a["endpoint"] for a in address]
-                if channel == "push" and address
-                else ([str(address)] if address else [""])
+            return await self._suppress(s, contact_id, channel, reason)
+
+    async def _suppress(self, s: AsyncSession, contact_id: str, channel: str, reason: str) -> bool:
+        contact = await self._load(s, contact_id)
+        if contact is None:
+            return False
+        address = contact.address(channel)
+        addresses = (
+            [a["endpoint"] for a in address]
+            if channel == "push" and address
+            else ([str(address)] if address else [""])
+        )
+        for addr in addresses:
+            key = address_hash(channel, addr or f"contact:{contact_id}")
+            row = await s.scalar(
+                select(SuppressionRow).where(
+                    SuppressionRow.channel == channel, SuppressionRow.address_hash == key
+                )
             )
-            for addr in addresses:
-                key = address_hash(channel, addr or f"contact:{contact_id}")
-                row = await s.scalar(
-                    select(SuppressionRow).where(
-                        SuppressionRow.channel == channel, SuppressionRow.address_hash == key
+            if row is None:
+                s.add(
+                    SuppressionRow(
+                        contact_id=contact_id,
+                        channel=channel,
+                        address_hash=key,
+                        reason=reason,
+                        at=datetime.now(UTC),
                     )
                 )
-                if row is None:
-                    s.add(
-                        SuppressionRow(
-                            contact_id=contact_id,
-                            channel=channel,
-                            address_hash=key,
-                            reason=reason,
-                            at=now,
-                        )
-                    )
         return True
 
     async def unsuppress(self, contact_id: str, channel: str) -> None:

@@ -224,3 +224,19 @@ class RunOutcomeRow(Base):
     closed_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_run_outcomes_funnel", "scenario", "started_at"),)
+
+
+class InboundRow(Base):
+    """Inbound provider messages already handled (Twilio SMS by MessageSid): a replayed or
+    retried webhook changes nothing. Keeps the address's hash, never the number or the text."""
+
+    __tablename__ = "inbound_messages"
+
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address_hash: Mapped[str] = mapped_column(String(64))
+    #: stop | start | help | reply
+    action: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_inbound_address", "channel", "address_hash", "received_at"),)

@@ -30,10 +30,19 @@ async def post(api: Api, path: str, form: dict[str, str], *, sign: bool = True) 
 
 
 async def test_unsigned_or_forged_requests_are_refused(twilio_api: Api) -> None:
-    done = await post(
-        twilio_api, "/webhooks/twilio/inbound", {"From": "+15005550006", "Body": "STOP"}, sign=False
-    )
+    form = {"From": "+15005550006", "Body": "STOP", "MessageSid": "SMforged"}
+    done = await post(twilio_api, "/webhooks/twilio/inbound", form, sign=False)
     assert done.status_code == 403  # type: ignore[attr-defined]
+
+
+async def inbound(api: Api, sid: str, body: str, phone: str = "+15005550006") -> object:
+    form = {"From": phone, "Body": body, "MessageSid": sid}
+    return await post(api, "/webhooks/twilio/inbound", form)
+
+
+async def suppressions(api: Api, contact: str) -> dict[str, str]:
+    found = (await api.client.get(f"/v1/contacts/{contact}", headers=api.auth)).json()
+    return found["suppressions"]  # type: ignore[no-any-return]
 
 
 async def test_stop_start_help(twilio_api: Api) -> None:
@@ -43,15 +52,40 @@ async def test_stop_start_help(twilio_api: Api) -> None:
         headers=api.auth,
         json={"phone": "+15005550006", "consents": {"sms": True}},
     )
-    stop = await post(api, "/webhooks/twilio/inbound", {"From": "+15005550006", "Body": " stop "})
+    stop = await inbound(api, "SMs1stop", " stop ")
     assert stop.status_code == 200  # type: ignore[attr-defined]
-    contact = (await api.client.get("/v1/contacts/s1", headers=api.auth)).json()
-    assert contact["suppressions"] == {"sms": "stop"}
-    help_ = await post(api, "/webhooks/twilio/inbound", {"From": "+15005550006", "Body": "HELP"})
+    assert await suppressions(api, "s1") == {"sms": "stop"}
+    help_ = await inbound(api, "SMs1help", "HELP")
     assert "Reply STOP" in help_.text  # type: ignore[attr-defined]
-    await post(api, "/webhooks/twilio/inbound", {"From": "+15005550006", "Body": "START"})
-    contact = (await api.client.get("/v1/contacts/s1", headers=api.auth)).json()
-    assert contact["suppressions"] == {}
+    await inbound(api, "SMs1start", "START")
+    assert await suppressions(api, "s1") == {}
+
+
+async def test_a_replayed_start_after_a_later_stop_changes_nothing(twilio_api: Api) -> None:
+    api = twilio_api
+    phone = "+15005550011"
+    await api.client.put(
+        "/v1/contacts/s5", headers=api.auth, json={"phone": phone, "consents": {"sms": True}}
+    )
+    await inbound(api, "SMs5a", "STOP", phone)
+    start = await inbound(api, "SMs5b", "START", phone)
+    assert "receive messages again" in start.text  # type: ignore[attr-defined]
+    assert await suppressions(api, "s5") == {}
+    await inbound(api, "SMs5c", "STOP", phone)
+    replayed = await inbound(api, "SMs5b", "START", phone)  # validly signed, recorded earlier
+    assert replayed.status_code == 200  # type: ignore[attr-defined]
+    assert "receive messages again" not in replayed.text  # type: ignore[attr-defined]
+    assert await suppressions(api, "s5") == {"sms": "stop"}
+    # ... and the other way round: a replayed STOP does not undo a later START.
+    await inbound(api, "SMs5d", "START", phone)
+    await inbound(api, "SMs5c", "STOP", phone)
+    assert await suppressions(api, "s5") == {}
+
+
+async def test_inbound_without_message_sid_is_refused(twilio_api: Api) -> None:
+    form = {"From": "+15005550006", "Body": "START"}
+    refused = await post(twilio_api, "/webhooks/twilio/inbound", form)
+    assert refused.status_code == 400  # type: ignore[attr-defined]
 
 
 async def test_reply_is_a_reaction_for_the_customers_runs(twilio_api: Api) -> None:

@@ -86,20 +86,27 @@ async def test_locale_variant_is_chosen_from_the_contact() -> None:
 
 
 async def test_transient_error_is_retryable_with_provider_delay() -> None:
-    channel = Failing(TransientChannelError("421 try later", retry_after=30))
+    channel = Failing(TransientChannelError("421 <jane@example.com> try later", retry_after=30))
+    acts = activities(channel)
     with pytest.raises(ApplicationError) as info:
-        await ActivityEnvironment().run(activities(channel).send, request())
+        await ActivityEnvironment().run(acts.send, request())
     assert not info.value.non_retryable
     assert info.value.next_retry_delay == timedelta(seconds=30)
-
-
-async def test_permanent_error_is_recorded_and_not_raised() -> None:
-    channel = Failing(PermanentChannelError("invalid_address: 550 no such user"))
-    acts = activities(channel)
-    result = await ActivityEnvironment().run(acts.send, request())
-    assert (result.status, result.reason) == ("failed", "invalid_address: 550 no such user")
+    # The failure goes into workflow history: the provider's words stay in the send log.
+    assert "jane" not in str(info.value) and info.value.type == "TransientChannelError"
     logged = await acts.send_log.get(request().key)
-    assert logged is not None and logged.status == "failed"
+    assert logged is not None and "421 <jane@example.com>" in logged.reason
+
+
+async def test_permanent_error_keeps_a_reason_code_in_history_and_details_in_the_log() -> None:
+    text = "invalid_address: SMTP 550 5.1.1 <jane@example.com> no such user"
+    acts = activities(Failing(PermanentChannelError(text)))
+    result = await ActivityEnvironment().run(acts.send, request())
+    assert (result.status, result.reason) == ("failed", "invalid_address")
+    logged = await acts.send_log.get(request().key)
+    assert logged is not None and (logged.status, logged.reason) == ("failed", text)
+    odd = activities(Failing(PermanentChannelError("Invalid 'To' Phone Number: +15550001")))
+    assert (await ActivityEnvironment().run(odd.send, request())).reason == "rejected"
 
 
 async def test_template_error_with_real_data_fails_the_send_only() -> None:
