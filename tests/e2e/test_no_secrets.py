@@ -145,9 +145,13 @@ async def test_no_secret_reaches_logs_history_or_doctor(
             env["OMNI_PUBLIC_URL"] = f"http://127.0.0.1:{env['OMNI_API_PORT']}"
             config = worker.config_from_env(env)
             assert config.email is not None
-            # The one setting with no variable: trust the peer's self-signed certificate.
+            # Settings with no variable: trust the peer's self-signed certificate...
             email = dataclasses.replace(config.email, ca_file=str(smtp.cert))
-            config = dataclasses.replace(config, email=email)
+            # And the local push peer, on plain http on loopback, as a trusted push origin.
+            assert config.push is not None
+            push_settings = dataclasses.replace(config.push, trusted_origins=(push_base,))
+            api = dataclasses.replace(config.api, trusted_push_origins=(push_base,))
+            config = dataclasses.replace(config, email=email, push=push_settings, api=api)
             doctoring = asyncio.create_task(asyncio.to_thread(run_doctor, env, tmp_path))
             history = await exercise(config, dev_env, push, env)
             doctor = await doctoring

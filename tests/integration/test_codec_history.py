@@ -81,7 +81,7 @@ def customer(n: int) -> Customer:
         first=f"Zelda{tag}",
         last=f"Quux{tag}",
         email=f"z.{tag}@example.com",
-        phone=f"+1415{int(tag, 16) % 10_000_000:07d}",
+        phone=f"+1415555{int(tag, 16) % 10_000:04d}",
         item=f"Lamp-{tag}",
     )
 

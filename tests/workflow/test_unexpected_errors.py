@@ -161,7 +161,7 @@ async def test_bad_stored_addresses_never_reach_the_smtp_server(
             state = await run.result()
         await email.close()
         assert [(m.channel, m.status, m.reason) for m in state.messages] == [
-            ("email", "failed", "invalid_address: not one plain email address"),
+            ("email", "failed", "invalid_address"),  # the words stay in the send log
             ("sms", "sent", ""),
         ]
     assert smtp.received == []

@@ -1,0 +1,84 @@
+"""The channels' variables: a channel is on when its first variable is set."""
+
+from __future__ import annotations
+
+from channels.email import EmailSettings
+from channels.push import PushSettings
+from channels.sms import SmsSettings
+from channels.telegram import TelegramSettings
+from orchestrator.config.spec import Group, Var
+
+CHANNEL_GROUPS: tuple[Group, ...] = (
+    Group(
+        "email",
+        EmailSettings,
+        "Email (SMTP); unset: the outbox, or `omni dev`'s mail sink",
+        (
+            Var("OMNI_SMTP_HOST", "host", "SMTP server"),
+            Var("OMNI_SMTP_PORT", "port", "SMTP port"),
+            Var("OMNI_SMTP_SECURITY", "security", "`starttls`, `tls` or `none`"),
+            Var("OMNI_SMTP_USERNAME", "username", "AUTH user; empty skips AUTH"),
+            Var("OMNI_SMTP_PASSWORD", "password", "AUTH password"),
+            Var("OMNI_EMAIL_FROM", "sender", "From header"),
+            Var("OMNI_EMAIL_REPLY_TO", "reply_to", "Reply-To header"),
+            Var("OMNI_POSTAL_ADDRESS", "postal_address", "footer of marketing email (CAN-SPAM)"),
+            Var(
+                "OMNI_DKIM_SELECTOR",
+                "dkim",
+                "DKIM selector; with the two below, signs every message",
+            ),
+            Var("OMNI_DKIM_DOMAIN", "dkim", "DKIM signing domain"),
+            Var("OMNI_DKIM_KEY_FILE", "dkim", "DKIM private key (PEM file)"),
+        ),
+        enabled_by="OMNI_SMTP_HOST",
+    ),
+    Group(
+        "telegram",
+        TelegramSettings,
+        "Telegram; unset: the outbox",
+        (
+            Var("OMNI_TELEGRAM_BOT_TOKEN", "token", "bot token from @BotFather"),
+            Var("OMNI_TELEGRAM_API_URL", "base_url", "Bot API root"),
+            Var("OMNI_TELEGRAM_PER_SECOND", "messages_per_second", "messages a second for the bot"),
+        ),
+        enabled_by="OMNI_TELEGRAM_BOT_TOKEN",
+    ),
+    Group(
+        "sms",
+        SmsSettings,
+        "SMS (Twilio); unset: the outbox",
+        (
+            Var("OMNI_TWILIO_ACCOUNT_SID", "account_sid", "account SID"),
+            Var("OMNI_TWILIO_AUTH_TOKEN", "auth_token", "auth token"),
+            Var("OMNI_TWILIO_FROM", "from_number", "sender number (E.164)"),
+            Var(
+                "OMNI_TWILIO_MESSAGING_SERVICE_SID",
+                "messaging_service_sid",
+                "or a Messaging Service SID",
+            ),
+            Var("OMNI_TWILIO_API_URL", "base_url", "Twilio API root"),
+            Var("OMNI_SMS_PER_SECOND", "messages_per_second", "the sender's rate"),
+            Var(
+                "OMNI_SMS_MAX_SEGMENTS",
+                "max_segments",
+                "longer messages are refused before sending",
+            ),
+        ),
+        enabled_by="OMNI_TWILIO_ACCOUNT_SID",
+    ),
+    Group(
+        "push",
+        PushSettings,
+        "Web push; unset: the outbox",
+        (
+            Var(
+                "OMNI_VAPID_PRIVATE_KEY",
+                "vapid_private_key",
+                "VAPID private key (`omni vapid-keys`)",
+            ),
+            Var("OMNI_VAPID_SUBJECT", "subject", "VAPID contact, `mailto:` or https"),
+            Var("OMNI_PUSH_TTL", "ttl", "seconds a push service keeps an undelivered message"),
+        ),
+        enabled_by="OMNI_VAPID_PRIVATE_KEY",
+    ),
+)

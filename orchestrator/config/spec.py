@@ -1,0 +1,26 @@
+"""The shape of the configuration table: a variable, the group of settings it belongs to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Var:
+    """One environment variable bound to a field of one settings group."""
+
+    env: str
+    field: str
+    doc: str
+    default: str = ""  # shown in the README instead of the field's default
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    cls: type[Any]
+    doc: str
+    vars: tuple[Var, ...]
+    #: The variable that switches an optional group (a channel's provider) on.
+    enabled_by: str = ""
