@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -10,11 +12,18 @@ from fastapi.staticfiles import StaticFiles
 from orchestrator.api import contacts, events, telegram_hooks, tracking_routes, twilio_hooks
 from orchestrator.api.docs import install_docs
 from orchestrator.api.limits import BodyLimit
+from orchestrator.api.relay import relaying
 from orchestrator.api.services import Services
 
 
 def create_app(svc: Services) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with relaying(svc):
+            yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Omni",
         summary="Customer events in; durable omnichannel scenarios out.",
         version="0.1.0",

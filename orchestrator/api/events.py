@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
+from sqlalchemy.exc import OperationalError
 from temporalio.service import RPCError
 
 from orchestrator.api.auth import require_key
@@ -14,6 +15,7 @@ from orchestrator.api.models import EventBatch, EventIn, EventResult, EventsAcce
 from orchestrator.api.services import Services
 from orchestrator.engine.contacts import ContactInvalid
 from orchestrator.engine.messages import EventSignal
+from orchestrator.engine.router import Plan, Routed
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["events"], dependencies=[Depends(require_key)])
@@ -56,39 +58,69 @@ async def post_events(
 
 
 async def _one(ev: EventIn, svc: Services) -> EventResult:
-    signal = EventSignal(
-        name=ev.name,
-        event_id=ev.event_id,
-        customer_id=ev.customer_id,
-        occurred_at=ev.occurred_at.isoformat() if ev.occurred_at else "",
-        data=ev.data,
-    )
+    payload: dict[str, Any] = {
+        "name": ev.name,
+        "event_id": ev.event_id,
+        "customer_id": ev.customer_id,
+        "occurred_at": ev.occurred_at.isoformat() if ev.occurred_at else "",
+        "data": ev.data,
+        "contact": ev.contact,
+    }
+    signal = signal_of(payload)
     plan = svc.router.plan(signal)
-    # One commit claims the event id and indexes the runs it will start, before any side
-    # effect: a crash after it leaves at worst index rows that the next signal cleans up.
+    # One commit stores the event (the outbox) with its claim and the runs it will start,
+    # before any side effect: from here on it is never lost, whatever crashes next.
     runs = [(wid, s.id, ev.customer_id) for s, _, wid in plan.starts]
-    if not await svc.events.claim(ev.event_id, ev.name, ev.customer_id, runs):
-        previous = await svc.events.result(ev.event_id)
-        return EventResult(event_id=ev.event_id, status="duplicate", runs=previous.get("runs", []))
+    unknown = not svc.router.knows(ev.name)
+    if not await svc.events.claim(ev.event_id, ev.name, ev.customer_id, runs, payload):
+        stored = await svc.events.get(ev.event_id)
+        if stored is not None and not stored.delivered:
+            # Still on its way (the first request, or a relay, is delivering it).
+            return EventResult(event_id=ev.event_id, status="pending", unknown_event=unknown)
+        previous = stored.result if stored is not None else {}
+        return EventResult(
+            event_id=ev.event_id,
+            status="duplicate",
+            runs=previous.get("runs", []),
+            skipped=previous.get("skipped", []),
+            unknown_event=unknown,
+        )
     try:
-        if ev.contact is not None:
-            await svc.contacts.upsert(
-                {**ev.contact, "id": ev.customer_id}, source=f"event:{ev.name}"
-            )
-        routed = await svc.router.route(signal, plan)
-    except RPCError as exc:
-        await svc.events.release(ev.event_id)
-        log.warning("routing %s failed: %s", ev.event_id, exc)
-        raise HTTPException(
-            503, detail="Temporal is unavailable; retry with the same event_id"
-        ) from None
-    except BaseException:
-        await svc.events.release(ev.event_id)
-        raise
+        routed = await deliver(svc, payload, plan)
+    except (RPCError, OperationalError, TimeoutError) as exc:
+        # Stored: a relay delivers it once Temporal (or the store) answers again.
+        log.warning("event %s stored, delivery pending: %s", ev.event_id, type(exc).__name__)
+        return EventResult(
+            event_id=ev.event_id, status="pending", skipped=plan.skipped, unknown_event=unknown
+        )
     return EventResult(
         event_id=ev.event_id,
         status="accepted",
         runs=routed.started_or_signalled + routed.signalled,
         skipped=routed.skipped,
-        unknown_event=not svc.router.knows(ev.name),
+        unknown_event=unknown,
     )
+
+
+def signal_of(payload: dict[str, Any]) -> EventSignal:
+    return EventSignal(
+        name=payload["name"],
+        event_id=payload["event_id"],
+        customer_id=payload["customer_id"],
+        occurred_at=payload.get("occurred_at", ""),
+        data=payload.get("data") or {},
+    )
+
+
+async def deliver(svc: Services, payload: dict[str, Any], plan: Plan | None = None) -> Routed:
+    """Apply a stored event: its contact fields, then every run it concerns; then mark it
+    delivered. Safe to repeat (contact upserts are idempotent and runs drop event ids they
+    have seen), which is what lets a relay re-drive it after a crash."""
+    signal = signal_of(payload)
+    if payload.get("contact") is not None:
+        fields = {**payload["contact"], "id": signal.customer_id}
+        await svc.contacts.upsert(fields, source=f"event:{signal.name}")
+    routed = await svc.router.route(signal, plan)
+    result = {"runs": routed.started_or_signalled + routed.signalled, "skipped": routed.skipped}
+    await svc.events.delivered(signal.event_id, result)
+    return routed

@@ -34,7 +34,10 @@ class EventBatch(BaseModel):
 
 class EventResult(BaseModel):
     event_id: str
-    status: str = Field(description="accepted or duplicate")
+    status: str = Field(
+        description="accepted (reached its runs), pending (stored; Omni delivers it as soon as "
+        "Temporal answers — do not resend), or duplicate (this event_id was delivered before)"
+    )
     runs: list[str] = Field(default_factory=list, description="runs started or signalled")
     skipped: list[str] = Field(default_factory=list)
     unknown_event: bool = False

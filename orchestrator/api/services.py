@@ -39,6 +39,8 @@ class ApiSettings:
     twilio_auth_token: str | None = field(default=None, repr=False)
     #: Postal address shown on the unsubscribe page (CAN-SPAM).
     postal_address: str = ""
+    #: Seconds between outbox relay rounds (stored events not yet delivered); 0: no relay.
+    relay_interval: float = 1.0
     #: Push origins exempt from the public-host check (tests, a private push service).
     trusted_push_origins: tuple[str, ...] = ()
     #: Seconds an API key verification is cached: a revoked key stops working on every API

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +17,8 @@ from orchestrator.store.db import dialect_of, write_lock
 from orchestrator.store.tables import EventRow, RunRow
 
 MAX_ROWS = 500
+#: How long the request that stored an event has to deliver it before a relay may.
+LEASE = timedelta(seconds=30)
 
 
 @dataclass
@@ -40,7 +42,12 @@ class WriteBatcher:
         self._task: asyncio.Task[None] | None = None
 
     async def claim(
-        self, event_id: str, name: str, customer_id: str, runs: list[tuple[str, str, str]]
+        self,
+        event_id: str,
+        name: str,
+        customer_id: str,
+        runs: list[tuple[str, str, str]],
+        payload: dict[str, Any] | None = None,
     ) -> bool:
         now = datetime.now(UTC)
         claim = _Claim(
@@ -50,6 +57,10 @@ class WriteBatcher:
                 "customer_id": customer_id,
                 "received_at": now,
                 "result": {"runs": [wid for wid, _, _ in runs]},
+                "payload": payload,
+                "delivered_at": None if payload is not None else now,
+                "lease_until": now + LEASE,
+                "attempts": 0,
             },
             runs=[_run(wid, scenario, customer, now) for wid, scenario, customer in runs],
             future=asyncio.get_running_loop().create_future(),
@@ -81,10 +92,12 @@ class WriteBatcher:
                 continue
             try:
                 new = await self._write(batch)
-            except Exception as exc:  # every waiter learns of the failure; none is lost
-                for future in futures:
-                    if not future.done():
-                        future.set_exception(exc)
+            except Exception as exc:
+                if len(futures) == 1:
+                    _fail(futures, exc)
+                else:
+                    # One bad row must not fail its neighbours: write each on its own.
+                    await self._one_by_one(batch)
                 continue
             # Answer only after the commit: a claim is not a claim until it is durable.
             seen: set[str] = set()
@@ -94,6 +107,20 @@ class WriteBatcher:
                 seen.add(event_id)
             for _, future in batch.runs:
                 future.set_result(True)
+
+    async def _one_by_one(self, batch: _Pending) -> None:
+        for claim in batch.claims:
+            try:
+                new = await self._write(_Pending(claims=[claim]))
+                claim.future.set_result(claim.row["event_id"] in new)
+            except Exception as exc:
+                _fail([claim.future], exc)
+        for run, future in batch.runs:
+            try:
+                await self._write(_Pending(runs=[(run, future)]))
+                future.set_result(True)
+            except Exception as exc:
+                _fail([future], exc)
 
     async def _write(self, batch: _Pending) -> set[str]:
         """The claimed ids that are new, in one transaction with the run index rows."""
@@ -144,6 +171,13 @@ class WriteBatcher:
         if fresh:
             await s.execute(sqlite_insert(EventRow), list(fresh.values()))
         return set(fresh)
+
+
+def _fail(futures: list[asyncio.Future[bool]], exc: Exception) -> None:
+    """Every waiter learns of the failure; none is left waiting."""
+    for future in futures:
+        if not future.done():
+            future.set_exception(exc)
 
 
 def _run(workflow_id: str, scenario: str, customer_id: str, at: datetime) -> dict[str, Any]:

@@ -1,16 +1,27 @@
-"""Event ids the API has taken: claimed (with the runs the event starts) before routing,
-released if routing fails so the shop's retry is processed."""
+"""The event outbox: an event is stored with its claim in one commit (so 202 means durable),
+delivered to its runs by the request that posted it, and re-driven by any API process's relay
+if that request died or Temporal was down."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from orchestrator.store.batch import WriteBatcher
+from orchestrator.store.batch import LEASE, WriteBatcher
 from orchestrator.store.db import write_lock
 from orchestrator.store.tables import EventRow
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    event_id: str
+    delivered: bool
+    result: dict[str, Any]
+    payload: dict[str, Any] | None
 
 
 class EventLog:
@@ -26,17 +37,61 @@ class EventLog:
         name: str,
         customer_id: str,
         runs: list[tuple[str, str, str]] | None = None,
+        payload: dict[str, Any] | None = None,
     ) -> bool:
-        """True for the first caller with this id, False for a repeat. ``runs`` (workflow id,
-        scenario, customer) join the run index in the same commit."""
-        return await self.batcher.claim(event_id, name, customer_id, runs or [])
+        """True for the first caller with this id, False for a repeat. The event (``payload``)
+        and its planned runs (workflow id, scenario, customer) are stored in the same commit;
+        without a payload the event counts as delivered at once."""
+        return await self.batcher.claim(event_id, name, customer_id, runs or [], payload)
 
-    async def release(self, event_id: str) -> None:
-        async with write_lock(self.sessions), self.sessions() as s, s.begin():
-            await s.execute(delete(EventRow).where(EventRow.event_id == event_id))
-
-    async def result(self, event_id: str) -> dict[str, Any]:
-        """What the first delivery recorded: ``{"runs": [...]}``."""
+    async def get(self, event_id: str) -> StoredEvent | None:
         async with self.sessions() as s:
             row = await s.get(EventRow, event_id)
-        return dict(row.result) if row is not None else {}
+        if row is None:
+            return None
+        return StoredEvent(
+            row.event_id, row.delivered_at is not None, dict(row.result), row.payload
+        )
+
+    async def result(self, event_id: str) -> dict[str, Any]:
+        """What the delivery recorded: ``{"runs": [...]}``."""
+        stored = await self.get(event_id)
+        return stored.result if stored is not None else {}
+
+    async def delivered(self, event_id: str, result: dict[str, Any]) -> None:
+        now = datetime.now(UTC)
+        async with write_lock(self.sessions), self.sessions() as s, s.begin():
+            await s.execute(
+                update(EventRow)
+                .where(EventRow.event_id == event_id, EventRow.delivered_at.is_(None))
+                .values(delivered_at=now, lease_until=None, result=result)
+            )
+
+    async def take_due(self, limit: int = 50) -> list[StoredEvent]:
+        """Undelivered events whose lease ran out, oldest first, each leased to the caller:
+        two relays never take the same event at once."""
+        now = datetime.now(UTC)
+        free = and_(
+            EventRow.delivered_at.is_(None),
+            or_(EventRow.lease_until.is_(None), EventRow.lease_until < now),
+        )
+        async with self.sessions() as s:
+            rows = (
+                await s.execute(
+                    select(EventRow.event_id, EventRow.result, EventRow.payload)
+                    .where(free)
+                    .order_by(EventRow.received_at)
+                    .limit(limit)
+                )
+            ).all()
+        taken: list[StoredEvent] = []
+        for event_id, result, payload in rows:
+            async with write_lock(self.sessions), self.sessions() as s, s.begin():
+                done = await s.execute(
+                    update(EventRow)
+                    .where(EventRow.event_id == event_id, free)
+                    .values(lease_until=now + LEASE, attempts=EventRow.attempts + 1)
+                )
+            if getattr(done, "rowcount", 0) == 1:
+                taken.append(StoredEvent(event_id, False, dict(result), payload))
+        return taken

@@ -149,7 +149,9 @@ class SendRow(Base):
 
 
 class EventRow(Base):
-    """Event ids the API has accepted: the same id twice does nothing the second time."""
+    """Events the API has accepted, and the outbox that delivers them to Temporal: the event
+    is stored with its claim in one commit; ``delivered_at`` is set once every run it concerns
+    was reached. Until then any API process's relay re-drives it after ``lease_until``."""
 
     __tablename__ = "events"
 
@@ -158,6 +160,14 @@ class EventRow(Base):
     customer_id: Mapped[str] = mapped_column(String(128))
     received_at: Mapped[datetime]
     result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: The event as posted (name, customer, time, data, contact), for the relay.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: Whoever delivers it (the request, then a relay) holds it until then.
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (Index("ix_events_undelivered", "delivered_at", "lease_until"),)
 
 
 class ApiKeyRow(Base):
