@@ -24,7 +24,7 @@ async def serving(
     """Serve ``app`` until the block ends; yields its base URL."""
     port = port or free_port()
     config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, lifespan="off", access_log=False
+        app, host=host, port=port, log_level=log_level, lifespan="on", access_log=False
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

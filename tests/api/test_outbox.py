@@ -1,0 +1,129 @@
+"""No accepted event is lost: 202 means stored; an API process whose Temporal is down (or that
+died after storing) leaves the event to any other process's relay; repeats never claim a
+delivery that did not happen."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from api_stack import Api
+
+from orchestrator.api.app import create_app
+from orchestrator.api.relay import relay_once
+from orchestrator.api.serve import free_port
+from orchestrator.api.services import ApiSettings, Services, build_services
+from orchestrator.dev.devserver import start_dev_server
+from orchestrator.engine.messages import RunState
+from orchestrator.store.events import EventLog
+
+
+@asynccontextmanager
+async def process_without_temporal(api: Api) -> AsyncIterator[tuple[Services, httpx.AsyncClient]]:
+    """A second API process on the same store whose Temporal frontend stopped answering."""
+    gone = await start_dev_server(port=free_port())
+    await gone.shutdown()
+    svc = build_services(
+        gone.client,
+        api.svc.contacts.sessions,
+        api.svc.router.scenarios,
+        task_queue=api.svc.router.task_queue,
+        settings=ApiSettings(relay_interval=0),
+    )
+    transport = httpx.ASGITransport(app=create_app(svc))
+    async with httpx.AsyncClient(transport=transport, base_url="http://down.test") as client:
+        yield svc, client
+
+
+def carts(api: Api, n: int) -> list[dict[str, Any]]:
+    """Several customers, one shared cart id, hostile names."""
+    return [
+        api.event(
+            f"o{i}",
+            customer=f"oc{i}",
+            contact={
+                "first_name": f"<b>O{i}</b>\r\nX-Evil: 1",
+                "email": f"oc{i}@example.com",
+                "consents": {"email": True},
+            },
+        )
+        for i in range(n)
+    ]
+
+
+async def test_events_stored_while_temporal_is_down_reach_their_runs_later(api: Api) -> None:
+    events = carts(api, 3)
+    async with process_without_temporal(api) as (down, client):
+        posted = await client.post("/v1/events", headers=api.auth, json={"events": events})
+        assert posted.status_code == 202, posted.text
+        assert [r["status"] for r in posted.json()["results"]] == ["pending"] * 3
+        # The shop retries (its client timed out): still pending, never a false duplicate.
+        again = await client.post("/v1/events", headers=api.auth, json=events[0])
+        assert again.json()["results"][0] == {
+            "event_id": events[0]["event_id"],
+            "status": "pending",
+            "runs": [],
+            "skipped": [],
+            "unknown_event": False,
+        }
+        assert await relay_once(down) == 0  # its own relay cannot reach Temporal either
+    # Another API process (with Temporal) picks up what this one left, in the lease's time.
+    await expire_leases(api.svc.events)
+    assert await relay_once(api.svc) == 3
+    for i, event in enumerate(events):
+        wid = api.wid_for(f"oc{i}")
+        handle = api.svc.client.get_workflow_handle(wid, result_type=RunState)
+        state = await handle.query("state", result_type=RunState)
+        assert state.customer_id == f"oc{i}"
+        replay = await api.client.post("/v1/events", headers=api.auth, json=event)
+        answer = replay.json()["results"][0]
+        assert answer["status"] == "duplicate" and answer["runs"] == [wid]
+    contact = (await api.client.get("/v1/contacts/oc1", headers=api.auth)).json()
+    assert contact["email"] == "oc1@example.com"  # the stored contact fields were applied too
+    assert await relay_once(api.svc) == 0  # delivered once
+
+
+async def test_a_request_that_dies_after_storing_is_redriven(api: Api) -> None:
+    """The state a kill -9 leaves: stored and claimed, never delivered, lease running."""
+    event = carts(api, 1)[0]
+    payload = {**event, "occurred_at": "", "data": event["data"]}
+    stored = await api.svc.events.claim(
+        event["event_id"], event["name"], event["customer_id"], [], payload
+    )
+    assert stored
+    answer = await api.client.post("/v1/events", headers=api.auth, json=event)
+    assert answer.json()["results"][0]["status"] == "pending"
+    assert await relay_once(api.svc) == 0  # the dead request's lease still holds it
+    await expire_leases(api.svc.events)
+    assert await relay_once(api.svc) == 1
+    handle = api.svc.client.get_workflow_handle(api.wid_for("oc0"), result_type=RunState)
+    assert (await handle.query("state", result_type=RunState)).customer_id == "oc0"
+
+
+async def test_the_api_process_relays_by_itself(api: Api) -> None:
+    """Its own relay (every second) delivers what a dead process left."""
+    event = carts(api, 1)[0]
+    event["event_id"] = f"self-{uuid.uuid4().hex[:8]}"
+    await api.svc.events.claim(event["event_id"], event["name"], event["customer_id"], [], event)
+    await expire_leases(api.svc.events)
+    for _ in range(50):
+        stored = await api.svc.events.get(event["event_id"])
+        if stored is not None and stored.delivered:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the API's relay did not deliver the stored event")
+    assert stored.result["runs"] == [api.wid_for("oc0")]
+
+
+async def expire_leases(log: EventLog) -> None:
+    from sqlalchemy import update
+
+    from orchestrator.store.tables import EventRow
+
+    async with log.sessions() as s, s.begin():
+        await s.execute(update(EventRow).values(lease_until=None))
