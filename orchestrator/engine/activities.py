@@ -21,9 +21,17 @@ from channels.base import (
     TransientChannelError,
 )
 from channels.segments import segments
-from orchestrator.engine.compose import ShortLinks, compose, off_loop
+from orchestrator.engine.compose import ShortLinks, compose, email_urls, off_loop
 from orchestrator.engine.contacts import ContactDirectory
 from orchestrator.engine.messages import EvalRequest, EvalResult, SendRequest, SendResult
+from orchestrator.engine.once import (
+    SENDING,
+    UNCERTAIN,
+    earlier_delivery,
+    heartbeating,
+    resend_allowed,
+    written,
+)
 from orchestrator.engine.policies import FrequencyPolicy, consent, quiet_until
 from orchestrator.engine.sendlog import SendLog, SendRecord
 from orchestrator.engine.tracking import Tracker
@@ -93,8 +101,9 @@ class Activities:
     async def send(self, req: SendRequest) -> SendResult:
         # A retried activity must not send twice: the log is checked before the provider.
         done = await self.send_log.get(req.key)
-        if done is not None and done.status == "sent":
-            return SendResult("sent", reason="already sent", provider_id=done.provider_id)
+        if done is not None and done.status in ("sent", UNCERTAIN):
+            reason = "already sent" if done.status == "sent" else UNCERTAIN
+            return SendResult(done.status, reason=reason, provider_id=done.provider_id)
         now = to_datetime(req.now)
         contact = await self.directory.get(req.customer_id)
         if contact is None:
@@ -102,6 +111,17 @@ class Activities:
         address = contact.address(req.channel)
         if not address:
             return await self._skip(req, now, f"no_address: no {req.channel} address on file")
+        if done is not None and done.status == SENDING:
+            # An earlier attempt died after handing the message over (see engine/once.py).
+            channel = self.channels[req.channel]
+            found = await earlier_delivery(channel, address, done.at)
+            if found:
+                await written(lambda: self._record(req, now, "sent", provider_id=found))
+                return SendResult("sent", reason="already sent", provider_id=found)
+            if not resend_allowed(req.category):
+                why = "the worker stopped after calling the provider; not sent again"
+                await self._record(req, now, UNCERTAIN, reason=f"{UNCERTAIN}: {why}")
+                return SendResult("failed", reason=UNCERTAIN)
         decision = consent(
             category=req.category,
             channel=req.channel,
@@ -145,7 +165,7 @@ class Activities:
         out = Outbound(
             marketing=req.category == "marketing",
             status_callback_url=self.status_callback_url,
-            **self._email_urls(req),
+            **email_urls(self.tracker, req),
             key=req.key,
             channel=req.channel,
             address=address,
@@ -154,8 +174,9 @@ class Activities:
             scenario=req.scenario,
             template=req.template,
         )
+        await self._record(req, now, SENDING)  # the intent, before the provider hears of it
         try:
-            delivery = await self.channels[req.channel].send(out)
+            delivery = await heartbeating(self.channels[req.channel].send(out))
             provider_id = delivery.provider_id
         except TransientChannelError as exc:
             # The provider's words (an address, a number) go to the send log, not to history.
@@ -174,14 +195,16 @@ class Activities:
                 await self.directory.suppress(req.customer_id, req.channel, code)
             return await self._skip(req, now, code, status="failed", detail=exc.reason)
         except ChannelMisconfigured as exc:
-            # Not this message's fault: retried (SEND_RETRY) until the provider is fixed.
+            # Not this message's fault: retried (SEND_RETRY) until the provider is fixed;
+            # the provider took nothing, so the retry may send.
+            await self._record(req, now, "reserved", reason="retrying: channel misconfigured")
             raise ApplicationError(f"{req.channel}: {exc}", type="ChannelMisconfigured") from None
         except Exception as exc:
             return await self._unexpected(req, now, exc)
         if delivery.gone:
             await self.directory.remove_push_subscriptions(delivery.gone)
         body = json.dumps(asdict(message), ensure_ascii=False) if self.keep_messages else ""
-        await self._record(req, now, "sent", provider_id=provider_id, body=body)
+        await written(lambda: self._record(req, now, "sent", provider_id=provider_id, body=body))
         return SendResult(
             "sent",
             provider_id=provider_id,
@@ -195,29 +218,14 @@ class Activities:
         kind = exc.__class__.__name__  # not the message: it may quote the address
         if attempt < UNEXPECTED_ERROR_ATTEMPTS:
             log.warning("%s send %s: %s (attempt %d)", req.channel, req.key, kind, attempt)
+            # The adapter answered (with an error): nothing is in doubt, the retry may send.
+            await self._record(req, now, "reserved", reason=f"retrying: unexpected {kind}")
             raise ApplicationError(
                 f"{req.channel}: unexpected {kind}", type="UnexpectedChannelError"
             ) from None
         log.error("%s send %s failed for good: %s", req.channel, req.key, kind, exc_info=exc)
         reason = f"error: the {req.channel} adapter raised {kind} ({attempt} attempts)"
         return await self._skip(req, now, reason, status="failed")
-
-    def _email_urls(self, req: SendRequest) -> dict[str, str]:
-        if self.tracker is None or req.channel != "email":
-            return {}
-        urls = {
-            "open_pixel_url": self.tracker.pixel_url(
-                run_id=str(req.run.get("id", "")), message_key=req.key, customer_id=req.customer_id
-            )
-        }
-        if req.category == "marketing":
-            urls["unsubscribe_url"] = self.tracker.unsubscribe_url(
-                customer_id=req.customer_id,
-                channel="email",
-                message_key=req.key,
-                run_id=str(req.run.get("id", "")),
-            )
-        return urls
 
     async def _skip(
         self,

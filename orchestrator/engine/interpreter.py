@@ -196,6 +196,9 @@ class StepInterpreter(RunBase):
                         version=s.version,
                     ),
                     start_to_close_timeout=timedelta(minutes=2),
+                    # The send heartbeats: a worker that dies mid-send delays the run by
+                    # seconds, and the retry finds the intent in the send log.
+                    heartbeat_timeout=timedelta(seconds=10),
                     retry_policy=SEND_RETRY,
                     summary=f"send {channel}: {template}",
                 )

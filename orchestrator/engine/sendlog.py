@@ -11,8 +11,9 @@ from typing import Protocol
 from orchestrator.engine.policies import cap_reached
 from orchestrator.language.model import FrequencyCap
 
-#: Statuses that hold a slot of the customer's frequency caps.
-COUNTED = ("sent", "reserved")
+#: Statuses that hold a slot of the customer's frequency caps (``sending``: handed to the
+#: provider, answer not yet recorded; ``uncertain``: that answer was lost).
+COUNTED = ("sent", "reserved", "sending", "uncertain")
 
 
 @dataclass
@@ -23,7 +24,7 @@ class SendRecord:
     step: str
     channel: str
     template: str
-    status: str  # reserved | sent | skipped | failed
+    status: str  # reserved | sending | sent | uncertain | skipped | failed
     at: datetime
     reason: str = ""
     provider_id: str = ""

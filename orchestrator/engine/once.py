@@ -1,0 +1,71 @@
+"""Each message once: what a send does when an earlier attempt may have reached the provider.
+
+Before the provider is called the send log holds the intent (``sending``); after it answers,
+the outcome (``sent``). An attempt that finds ``sending`` knows an earlier attempt died between
+the two — the provider may or may not have the message:
+
+- a channel that can look a message up (``find_sent``, e.g. Twilio's Messages list) is asked,
+  and a message it knows is recorded as sent, not sent again;
+- otherwise a **marketing** message is not sent again (at most once): it is recorded as
+  ``uncertain``;
+- a **transactional** message is sent again (at least once): a duplicate beats a lost receipt.
+
+A failed log write after the provider accepted retries the write, not the send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from temporalio import activity
+
+T = TypeVar("T")
+
+SENDING = "sending"
+UNCERTAIN = "uncertain"
+#: The send log write after an accepted send: attempts and the pause between them (seconds).
+WRITE_ATTEMPTS = 6
+WRITE_PAUSE = 0.5
+
+
+async def heartbeating(work: Awaitable[T], every: float = 2.0) -> T:
+    """Await ``work`` while telling Temporal the worker is alive: a worker that dies mid-send
+    is noticed within the heartbeat timeout (seconds), not the activity timeout (minutes)."""
+    task = asyncio.ensure_future(work)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=every)
+        if done:
+            return task.result()
+        with contextlib.suppress(RuntimeError):  # not inside an activity (direct calls)
+            activity.heartbeat()
+
+
+async def written(write: Callable[[], Awaitable[None]]) -> None:
+    """Retry a send-log write: the provider already has the message, so the write is what
+    must not fail (an activity retry would otherwise have to guess)."""
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            await write()
+            return
+        except Exception:
+            if attempt == WRITE_ATTEMPTS:
+                raise
+            await asyncio.sleep(WRITE_PAUSE * attempt)
+
+
+async def earlier_delivery(channel: Any, address: Any, since: datetime) -> str | None:
+    """The provider id of a message an earlier attempt handed over, if the channel can tell."""
+    find = getattr(channel, "find_sent", None)
+    if find is None:
+        return None
+    found: str | None = await find(address, since)
+    return found
+
+
+def resend_allowed(category: str) -> bool:
+    """Without a way to look it up: at most once for marketing, at least once otherwise."""
+    return category != "marketing"
