@@ -82,7 +82,7 @@ async def telegram_webhook(request: Request, svc: Svc) -> dict[str, str]:
 
 
 @router.post(
-    "/v1/contacts/{contact_id}/telegram-link",
+    "/v1/contacts/{contact_id:path}/telegram-link",
     tags=["contacts"],
     dependencies=[Depends(require_key)],
 )

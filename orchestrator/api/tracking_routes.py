@@ -97,10 +97,14 @@ async def unsubscribe_page(token: str, svc: Svc) -> Response:
     except TokenError as exc:
         return _bad(exc)
     footer = html.escape(svc.settings.postal_address)
+    channel = html.escape(claims.channel)
     return page(
         "Unsubscribe",
-        f"<p>Stop marketing messages by {html.escape(claims.channel)}?"
-        f"</p><form method='post'><button type='submit'>Unsubscribe</button></form>"
+        f"<p>Stop marketing messages by {channel}? Messages you asked for, such as order "
+        "confirmations and reminders you registered for, still reach you.</p>"
+        "<form method='post'><button type='submit'>Unsubscribe from marketing</button></form>"
+        "<form method='post'><input type='hidden' name='scope' value='all'>"
+        f"<button type='submit'>Stop every message by {channel}</button></form>"
         f"<p><small>{footer}</small></p>",
     )
 
@@ -112,10 +116,17 @@ async def unsubscribe(token: str, request: Request, svc: Svc) -> Response:
         claims = _tracker(svc).verify(token, "unsubscribe")
     except TokenError as exc:
         return _bad(exc)
-    await svc.contacts.suppress(claims.customer_id, claims.channel, "unsubscribed")
+    form = await request.form() if "form" in request.headers.get("content-type", "") else {}
+    everything = form.get("scope") == "all"
+    reason = "unsubscribed_all" if everything else "unsubscribed"
+    await svc.contacts.suppress(claims.customer_id, claims.channel, reason)
     await svc.contacts.set_consent(claims.customer_id, claims.channel, False, "unsubscribe link")
-    log.info("customer unsubscribed from %s", claims.channel)
-    return page(
-        "You are unsubscribed",
-        f"<p>You will get no more marketing messages by {html.escape(claims.channel)}.</p>",
+    log.info("customer unsubscribed from %s (%s)", claims.channel, reason)
+    channel = html.escape(claims.channel)
+    said = (
+        f"You will get no more messages by {channel}, not even order confirmations."
+        if everything
+        else f"You will get no more marketing messages by {channel}. Messages you asked for, "
+        "such as order confirmations, still reach you."
     )
+    return page("You are unsubscribed", f"<p>{said}</p>")

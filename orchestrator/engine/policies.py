@@ -62,6 +62,12 @@ class ConsentDecision:
     reason: str = ""
 
 
+#: Suppressions that end marketing only: transactional messages (a receipt, a reminder the
+#: customer registered for) still go. Every other reason (everything, stop, bounced, blocked,
+#: expired) ends every message on the channel.
+MARKETING_ONLY = frozenset({"unsubscribed"})
+
+
 def consent(
     *,
     category: str,
@@ -69,10 +75,12 @@ def consent(
     consents: dict[str, bool],
     suppressions: dict[str, str],
 ) -> ConsentDecision:
-    """Suppressions (unsubscribed, STOP, bounced, blocked) stop every send on the channel;
-    marketing additionally needs the customer's explicit consent for it."""
-    if channel in suppressions:
-        return ConsentDecision(False, f"suppressed: {suppressions[channel]}")
+    """A marketing unsubscribe stops marketing on the channel; other suppressions (an opt-out
+    of everything, STOP, bounces, a blocked bot) stop every send on it. Marketing also needs
+    the customer's explicit consent for the channel."""
+    reason = suppressions.get(channel)
+    if reason is not None and not (category != "marketing" and reason in MARKETING_ONLY):
+        return ConsentDecision(False, f"suppressed: {reason}")
     if category == "marketing" and consents.get(channel) is not True:
         if consents.get(channel) is False:
             return ConsentDecision(False, "no_consent: customer refused")

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orchestrator.engine.addresses import AddressInvalid, checked_push_subscription
 from orchestrator.engine.contacts import Contact, ContactInvalid
+from orchestrator.engine.policies import MARKETING_ONLY
 from orchestrator.store.db import write_lock
 from orchestrator.store.erasure import erase_contact
 from orchestrator.store.tables import (
@@ -220,7 +221,8 @@ class SqlContacts:
         return int(getattr(done, "rowcount", 0) or 0)
 
     async def suppress(self, contact_id: str, channel: str, reason: str) -> bool:
-        """Stop marketing on ``channel`` for this customer (every scenario at once)."""
+        """Suppress ``channel`` for this customer in every scenario at once: for marketing
+        only (``unsubscribed``) or for everything (any other reason)."""
         async with write_lock(self.sessions), self.sessions() as s, s.begin():
             return await self._suppress(s, contact_id, channel, reason)
 
@@ -251,6 +253,8 @@ class SqlContacts:
                         at=datetime.now(UTC),
                     )
                 )
+            elif row.reason in MARKETING_ONLY and reason not in MARKETING_ONLY:
+                row.reason = reason  # from "no marketing" to "nothing at all"
         return True
 
     async def unsuppress(self, contact_id: str, channel: str) -> None:

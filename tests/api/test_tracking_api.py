@@ -9,6 +9,7 @@ from typing import Any
 
 from api_stack import Api
 
+from orchestrator.engine.policies import consent
 from orchestrator.engine.sendlog import SendRecord
 from orchestrator.engine.tracking import Tracker
 
@@ -119,6 +120,44 @@ async def test_one_click_unsubscribe(api: Api) -> None:
     contact = (await api.client.get("/v1/contacts/u1", headers=api.auth)).json()
     assert contact["suppressions"] == {"email": "unsubscribed"}
     assert contact["consents"] == {"email": False}
+    assert "order confirmations" in done.text  # the page says what still comes
+
+
+async def test_unsubscribe_scope_marketing_or_everything(api: Api) -> None:
+    """A marketing unsubscribe leaves transactional mail; "stop every message" ends it too."""
+    assert api.svc.tracker is not None
+    for cid in ("m1", "m2"):
+        await api.client.put(
+            f"/v1/contacts/{cid}",
+            headers=api.auth,
+            json={"email": f"{cid}@example.com", "consents": {"email": True}},
+        )
+    page_path = api.svc.tracker.unsubscribe_url(customer_id="m2", channel="email")
+    page_path = page_path.removeprefix(str(api.client.base_url))
+    human = await api.client.get(page_path)
+    assert "Stop every message by email" in human.text and "still reach you" in human.text
+    for cid, body in (("m1", b"List-Unsubscribe=One-Click"), ("m2", b"scope=all")):
+        url = api.svc.tracker.unsubscribe_url(customer_id=cid, channel="email")
+        done = await api.client.post(
+            url.removeprefix(str(api.client.base_url)),
+            content=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert done.status_code == 200
+    m1 = await api.svc.contacts.get("m1")
+    m2 = await api.svc.contacts.get("m2")
+    assert m1 is not None and m2 is not None
+    assert m1.suppressions == {"email": "unsubscribed"}
+    assert m2.suppressions == {"email": "unsubscribed_all"}
+    for contact, transactional_ok in ((m1, True), (m2, False)):
+        for category, expected in (("marketing", False), ("transactional", transactional_ok)):
+            decision = consent(
+                category=category,
+                channel="email",
+                consents=contact.consents,
+                suppressions=contact.suppressions,
+            )
+            assert decision.allowed is expected, (contact.id, category)
 
 
 async def test_telegram_deep_link_start_stop_and_reply(api: Api) -> None:

@@ -153,3 +153,15 @@ def test_consent_rules() -> None:
         suppressions={"sms": "stop"},
     )
     assert not stop.allowed and stop.reason == "suppressed: stop"
+
+
+@pytest.mark.parametrize(
+    ("reason", "transactional"),
+    [("unsubscribed", True), ("unsubscribed_all", False), ("stop", False), ("bounced", False)],
+)
+def test_a_marketing_unsubscribe_leaves_transactional_messages(
+    reason: str, transactional: bool
+) -> None:
+    kept = {"channel": "email", "consents": {"email": False}, "suppressions": {"email": reason}}
+    assert consent(category="marketing", **kept).allowed is False  # type: ignore[arg-type]
+    assert consent(category="transactional", **kept).allowed is transactional  # type: ignore[arg-type]
