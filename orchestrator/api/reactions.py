@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from temporalio.service import RPCError
 
+from orchestrator.api.events import deliver
 from orchestrator.api.services import Services
 from orchestrator.engine.messages import EventSignal
 from orchestrator.engine.router import Routed
@@ -45,3 +48,22 @@ async def to_customer_runs(
         except RPCError as exc:
             log.warning("reaction %s for %s not delivered: %s", name, wid, exc.status)
     return routed.signalled
+
+
+async def reply_event(svc: Services, customer_id: str, event_id: str, channel: str) -> None:
+    """A reply, stored as an event before the provider hears "200": if Temporal is down the
+    outbox relay delivers it later, and if the store is down the webhook fails so the provider
+    retries. Never acknowledged and then dropped."""
+    payload: dict[str, Any] = {
+        "name": "message_replied",
+        "event_id": event_id,
+        "customer_id": customer_id,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "data": {"channel": channel},
+        "contact": None,
+    }
+    if await svc.events.claim(event_id, "message_replied", customer_id, [], payload):
+        try:
+            await deliver(svc, payload)
+        except (RPCError, OperationalError, TimeoutError) as exc:
+            log.warning("reply %s stored, delivery pending: %s", event_id, type(exc).__name__)

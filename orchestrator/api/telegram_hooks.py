@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 
 from orchestrator.api.auth import require_key
 from orchestrator.api.events import services
-from orchestrator.api.reactions import to_customer_runs
+from orchestrator.api.reactions import reply_event
 from orchestrator.api.services import Services
 from orchestrator.engine.tracking import TokenError
 
@@ -26,8 +26,18 @@ async def handle_update(svc: Services, update: dict[str, Any]) -> str:
     update_id = update.get("update_id")
     if not isinstance(update_id, int):
         return "ignored: no update_id"
-    if not await svc.tokens.first_use(f"tg-update:{update_id}"):
+    mark = f"tg-update:{update_id}"
+    if not await svc.tokens.first_use(mark):
         return "duplicate"
+    try:
+        return await _apply(svc, update, update_id)
+    except BaseException:
+        # Not applied: forget the update id so Telegram's retry is not taken for a repeat.
+        await svc.tokens.forget(mark)
+        raise
+
+
+async def _apply(svc: Services, update: dict[str, Any], update_id: int) -> str:
     message = update.get("message") or {}
     chat = (message.get("chat") or {}).get("id")
     text = str(message.get("text") or "").strip()
@@ -58,9 +68,7 @@ async def handle_update(svc: Services, update: dict[str, Any]) -> str:
     if command == "/stop":
         await svc.contacts.suppress(customer, "telegram", "stop")
         return f"stopped {customer}"
-    await to_customer_runs(
-        svc, customer, "message_replied", f"tg:{update_id}", {"channel": "telegram"}
-    )
+    await reply_event(svc, customer, f"tg:{update_id}", "telegram")
     return f"reply from {customer}"
 
 

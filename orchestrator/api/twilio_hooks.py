@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from twilio.request_validator import RequestValidator
 
 from orchestrator.api.events import services
-from orchestrator.api.reactions import to_customer_runs
+from orchestrator.api.reactions import reply_event
 from orchestrator.api.services import Services
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,10 @@ async def inbound(request: Request, svc: Svc) -> Response:
     phone, word = form.get("From", ""), form.get("Body", "").strip().upper()
     action = ACTIONS.get(word, "reply")
     customer = await svc.contacts.find("sms", phone)
+    if action == "reply" and customer is not None:
+        # Stored before the message counts as handled: a failure here answers 5xx and
+        # Twilio retries; the event id drops the repeat.
+        await reply_event(svc, customer, f"sms:{sid}", "sms")
     first = await svc.inbound.handle(
         sid=sid, channel="sms", address=phone, action=action, customer=customer
     )
@@ -105,5 +109,4 @@ async def inbound(request: Request, svc: Svc) -> Response:
         return twiml()  # the carrier confirms the opt-out itself
     if action == "start":
         return twiml("You will receive messages again. Reply STOP to stop.")
-    await to_customer_runs(svc, customer, "message_replied", f"sms:{sid}", {"channel": "sms"})
     return twiml()

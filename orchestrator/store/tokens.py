@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,3 +24,8 @@ class TokenUses:
         except IntegrityError:
             return False
         return True
+
+    async def forget(self, token_id: str) -> None:
+        """Undo ``first_use`` for work that did not happen, so its retry is not refused."""
+        async with write_lock(self.sessions), self.sessions() as s, s.begin():
+            await s.execute(delete(TokenUseRow).where(TokenUseRow.token_id == token_id[:64]))

@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -127,3 +128,39 @@ async def expire_leases(log: EventLog) -> None:
 
     async with log.sessions() as s, s.begin():
         await s.execute(update(EventRow).values(lease_until=None))
+
+
+async def test_replies_while_temporal_is_down_stop_the_ladder_later(api: Api) -> None:
+    """Twilio and Telegram replies are stored before the webhook answers 200: with Temporal
+    down the relay delivers them later; the ladder sees the reply."""
+    from twilio.request_validator import RequestValidator
+
+    token = "twilio-outbox-token"
+    api.svc.settings = replace(
+        api.svc.settings, twilio_auth_token=token, public_base_url="https://omni.shop.example"
+    )
+    phone = "+15005550019"
+    start = api.event("r0", customer="rep1", contact={"phone": phone, "consents": {"sms": True}})
+    assert (await api.client.post("/v1/events", headers=api.auth, json=start)).status_code == 202
+    async with process_without_temporal(api) as (down, client):
+        down.settings = replace(down.settings, twilio_auth_token=token)
+        down.settings = replace(down.settings, public_base_url="https://omni.shop.example")
+        form = {"From": phone, "Body": "yes please", "MessageSid": "SMoutbox1"}
+        signature = RequestValidator(token).compute_signature(
+            "https://omni.shop.example/webhooks/twilio/inbound", form
+        )
+        answer = await client.post(
+            "/webhooks/twilio/inbound", data=form, headers={"X-Twilio-Signature": signature}
+        )
+        assert answer.status_code == 200  # stored: Twilio need not retry
+    stored = await api.svc.events.get("sms:SMoutbox1")
+    assert stored is not None and not stored.delivered
+    await expire_leases(api.svc.events)
+    assert await relay_once(api.svc) == 1
+    handle = api.svc.client.get_workflow_handle(api.wid_for("rep1"), result_type=RunState)
+    for _ in range(40):
+        state = await handle.query("state", result_type=RunState)
+        if state.engagement["replied"]:
+            break
+        await asyncio.sleep(0.05)
+    assert state.engagement["replied"]
