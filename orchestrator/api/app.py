@@ -6,8 +6,11 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SqlTimeout
 
 from orchestrator.api import contacts, events, telegram_hooks, tracking_routes, twilio_hooks
 from orchestrator.api.docs import install_docs
@@ -43,6 +46,18 @@ def create_app(svc: Services) -> FastAPI:
     app.mount(
         "/static", StaticFiles(directory=Path(__file__).parent.parent / "static"), name="static"
     )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(SqlTimeout)
+    @app.exception_handler(ConnectionError)
+    async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # Busy (a held write lock) or unreachable: the caller can act on a 503, not a 500.
+        return JSONResponse(
+            {"detail": "the store is busy or unreachable; retry shortly"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:

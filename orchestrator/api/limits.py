@@ -9,8 +9,8 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(BaseException):
+    """A BaseException, so no handler between here and the route turns it into a 400."""
 
 
 class BodyLimit:

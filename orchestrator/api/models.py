@@ -5,9 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 NAME = r"^[a-z][a-z0-9_.]*$"
+#: Ids are any text without control characters (NUL, CR, LF... reach logs, URLs and SQL).
+ID = r"^[^\x00-\x1f\x7f]+$"
+#: Event data nested deeper than this is refused: nothing a shop sends needs it, and deep
+#: nesting exhausts JSON encoders further on.
+MAX_DEPTH = 32
 Channel = Literal["email", "push", "telegram", "sms"]
 
 
@@ -15,15 +20,38 @@ class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=NAME, max_length=100, examples=["cart_updated"])
-    customer_id: str = Field(min_length=1, max_length=128, examples=["42"])
+    customer_id: str = Field(min_length=1, max_length=128, pattern=ID, examples=["42"])
     event_id: str = Field(
-        min_length=1, max_length=200, description="Idempotency key: the same id twice does nothing"
+        min_length=1,
+        max_length=200,
+        pattern=ID,
+        description="Idempotency key: the same id twice does nothing",
     )
     occurred_at: datetime | None = None
     data: dict[str, Any] = Field(default_factory=dict)
     contact: dict[str, Any] | None = Field(
         default=None, description="Contact fields to upsert before routing (id is implied)"
     )
+
+    @field_validator("data", "contact")
+    @classmethod
+    def _plain(cls, value: Any) -> Any:
+        _check_plain(value, 0)
+        return value
+
+
+def _check_plain(value: Any, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("contains a NUL character")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_plain(key, depth + 1)
+            _check_plain(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_plain(item, depth + 1)
 
 
 class EventBatch(BaseModel):

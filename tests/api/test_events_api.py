@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 from api_stack import Api
@@ -198,3 +199,18 @@ async def test_every_id_that_can_be_created_can_be_read_and_erased(api: Api) -> 
         path = f"/v1/contacts/{quote(cid, safe='')}"
         assert (await api.client.delete(path, headers=api.auth)).status_code == 204
         assert (await api.client.get(path, headers=api.auth)).status_code == 404
+
+
+async def test_bodies_over_the_limit_are_413_however_they_are_sent(api: Api) -> None:
+    big = b'{"name": "cart_updated", "customer_id": "9", "event_id": "big", "data": {"x": "'
+    big += b"a" * 70_000 + b'"}}'
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for i in range(0, len(big), 8_192):
+            yield big[i : i + 8_192]
+
+    headers = {**api.auth, "Content-Type": "application/json"}
+    declared = await api.client.post("/v1/events", headers=headers, content=big)
+    chunked = await api.client.post("/v1/events", headers=headers, content=chunks())
+    assert declared.status_code == chunked.status_code == 413, chunked.text
+    assert (await api.svc.events.get("big")) is None  # nothing written

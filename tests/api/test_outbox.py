@@ -164,3 +164,49 @@ async def test_replies_while_temporal_is_down_stop_the_ladder_later(api: Api) ->
             break
         await asyncio.sleep(0.05)
     assert state.engagement["replied"]
+
+
+async def test_an_unreachable_store_answers_503_with_retry_after(api: Api) -> None:
+    from orchestrator.store.db import make_engine, sessions
+
+    engine = make_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/test")
+    svc = build_services(
+        api.svc.client,
+        sessions(engine),
+        api.svc.router.scenarios,
+        task_queue=api.svc.router.task_queue,
+        settings=ApiSettings(relay_interval=0),
+    )
+    transport = httpx.ASGITransport(app=create_app(svc))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://nodb.test") as client:
+            for method, path, body in [
+                ("POST", "/v1/events", api.event("nodb")),
+                ("GET", "/v1/contacts/42", None),
+            ]:
+                answer = await client.request(method, path, headers=api.auth, json=body)
+                assert answer.status_code == 503, (path, answer.text)
+                assert answer.headers["retry-after"] == "5"
+    finally:
+        await engine.dispose()
+
+
+async def test_ids_with_control_characters_and_deep_data_are_422(api: Api) -> None:
+    deep: dict[str, object] = {}
+    cursor = deep
+    for _ in range(40):
+        cursor["x"] = {}
+        cursor = cursor["x"]  # type: ignore[assignment]
+    bad = [
+        {**api.event("nul"), "event_id": "e\x00vil"},
+        {**api.event("crlf"), "customer_id": "42\r\nX-Evil: 1"},
+        {**api.event("deep"), "data": deep},
+        {**api.event("nulval"), "data": {"cart": {"id": "c\x00"}}},
+    ]
+    for body in bad:
+        answer = await api.client.post("/v1/events", headers=api.auth, json=body)
+        assert answer.status_code == 422, answer.text
+    batch = {"events": [api.event("fine"), bad[0]]}
+    answer = await api.client.post("/v1/events", headers=api.auth, json=batch)
+    assert answer.status_code == 422
+    assert await api.svc.events.get(f"{api.cart}-fine") is None  # all or nothing

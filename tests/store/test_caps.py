@@ -86,3 +86,22 @@ async def test_a_retried_send_keeps_its_slot_and_a_failure_frees_it(
     assert await log.reserve(email, caps) is None  # the sms cap does not bind email
     await log.record(SendRecord(**{**first.__dict__, "status": "failed", "reason": "rejected"}))
     assert await log.reserve(other, caps) is None  # the failed send gave its slot back
+
+
+async def test_one_bad_row_in_a_group_commit_fails_alone(
+    db: async_sessionmaker[AsyncSession], db_url: str
+) -> None:
+    """On PostgreSQL a NUL character cannot be stored: that claim fails, its 29 neighbours in
+    the same group commit are stored (the API refuses such ids first; this is the backstop)."""
+    from orchestrator.store.events import EventLog
+
+    log = EventLog(db)
+    ids = [f"ok-{i}" for i in range(29)] + ["bad\x00id"]
+    answers = await asyncio.gather(
+        *(log.claim(e, "cart_updated", "c", [], {"event_id": e}) for e in ids),
+        return_exceptions=True,
+    )
+    failed = [e for e, a in zip(ids, answers, strict=True) if isinstance(a, BaseException)]
+    assert failed == (["bad\x00id"] if db_url.startswith("postgresql") else [])
+    for e in ids[:29]:
+        assert (await log.get(e)) is not None
