@@ -27,6 +27,7 @@ from channels.telegram import TelegramChannel, telegram_bot
 from orchestrator.api.app import create_app
 from orchestrator.api.codec_server import codec_app
 from orchestrator.api.keys import ApiKeys
+from orchestrator.api.reload import ScenarioWatcher
 from orchestrator.api.serve import serving
 from orchestrator.api.services import Services, build_services
 from orchestrator.api.telegram_poll import poll_updates
@@ -193,11 +194,15 @@ async def run_api(
     if config.telegram is not None and not config.api.telegram_secret_token:
         # No webhook secret: development mode, updates by long polling.
         polling = asyncio.create_task(poll_updates(telegram_bot(config.telegram), svc))
+    sc = config.scenarios
+    watcher = ScenarioWatcher(svc.router, [sc.scenarios_dir], sc.templates_dir)
+    watching = asyncio.create_task(watcher.run_forever())
     try:
         app = app_with_console(config, svc, factory, channels)
         async with serving(app, host=config.listen.host, port=config.listen.port):
             await asyncio.Event().wait()
     finally:
+        watching.cancel()
         if polling is not None:
             polling.cancel()
         await engine.dispose()

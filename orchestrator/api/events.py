@@ -72,6 +72,7 @@ async def _one(ev: EventIn, svc: Services) -> EventResult:
     # before any side effect: from here on it is never lost, whatever crashes next.
     runs = [(wid, s.id, ev.customer_id) for s, _, wid in plan.starts]
     unknown = not svc.router.knows(ev.name)
+    versions = {s.id: s.version for s, _, _ in plan.starts}
     if not await svc.events.claim(ev.event_id, ev.name, ev.customer_id, runs, payload):
         stored = await svc.events.get(ev.event_id)
         if stored is not None and not stored.delivered:
@@ -91,7 +92,11 @@ async def _one(ev: EventIn, svc: Services) -> EventResult:
         # Stored: a relay delivers it once Temporal (or the store) answers again.
         log.warning("event %s stored, delivery pending: %s", ev.event_id, type(exc).__name__)
         return EventResult(
-            event_id=ev.event_id, status="pending", skipped=plan.skipped, unknown_event=unknown
+            event_id=ev.event_id,
+            status="pending",
+            skipped=plan.skipped,
+            unknown_event=unknown,
+            versions=versions,
         )
     return EventResult(
         event_id=ev.event_id,
@@ -99,6 +104,7 @@ async def _one(ev: EventIn, svc: Services) -> EventResult:
         runs=routed.started_or_signalled + routed.signalled,
         skipped=routed.skipped,
         unknown_event=unknown,
+        versions=versions,
     )
 
 

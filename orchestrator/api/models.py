@@ -69,6 +69,11 @@ class EventResult(BaseModel):
     runs: list[str] = Field(default_factory=list, description="runs started or signalled")
     skipped: list[str] = Field(default_factory=list)
     unknown_event: bool = False
+    versions: dict[str, str] = Field(
+        default_factory=dict,
+        description="scenario -> the version a run this event starts gets (running runs keep "
+        "the version they started with)",
+    )
 
 
 class EventsAccepted(BaseModel):

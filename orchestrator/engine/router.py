@@ -87,11 +87,16 @@ class Router:
         record_runs: bool = True,
     ) -> None:
         self.client = client
-        self.scenarios = scenarios
         self.task_queue = task_queue
         self.options = options or RunOptions()
         self.index = index or VisibilityRunIndex(client)
         self.record_runs = record_runs
+        self.use(scenarios)
+
+    def use(self, scenarios: dict[str, Scenario]) -> None:
+        """Route with these definitions from now on: new runs start with them, runs in flight
+        keep the version they started with (it travels in their input)."""
+        self.scenarios = scenarios
         self._listeners: dict[str, list[str]] = {}
         self._known = {name for s in scenarios.values() for name in s.listens_to()}
 
