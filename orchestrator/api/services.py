@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
@@ -41,6 +42,8 @@ class ApiSettings:
     postal_address: str = ""
     #: Seconds between outbox relay rounds (stored events not yet delivered); 0: no relay.
     relay_interval: float = 1.0
+    #: Seconds the request that stored an event has to deliver it before a relay may.
+    event_lease_seconds: float = 30.0
     #: Push origins exempt from the public-host check (tests, a private push service).
     trusted_push_origins: tuple[str, ...] = ()
     #: Seconds an API key verification is cached: a revoked key stops working on every API
@@ -80,7 +83,7 @@ def build_services(
     tracker: Tracker | None = None,
 ) -> Services:
     settings = settings or ApiSettings()
-    batcher = WriteBatcher(sessions)
+    batcher = WriteBatcher(sessions, timedelta(seconds=settings.event_lease_seconds))
     runs = SqlRunIndex(sessions, batcher)
     contacts = SqlContacts(sessions, trusted_push_origins=settings.trusted_push_origins)
     return Services(

@@ -95,6 +95,11 @@ SETTINGS: tuple[Group, ...] = (
             Var("OMNI_STRICT_EVENTS", "strict_events", "reject unknown event names with 422"),
             Var("OMNI_MAX_BODY_BYTES", "max_body_bytes", "largest accepted request body"),
             Var(
+                "OMNI_EVENT_LEASE_SECONDS",
+                "event_lease_seconds",
+                "how long a request has to deliver a stored event before a relay takes over",
+            ),
+            Var(
                 "OMNI_POSTAL_ADDRESS",
                 "postal_address",
                 "postal address on the unsubscribe page and in marketing email (CAN-SPAM)",

@@ -35,8 +35,11 @@ class _Pending:
 
 
 class WriteBatcher:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], lease: timedelta = LEASE
+    ) -> None:
         self.sessions = sessions
+        self.lease = lease
         self._pending = _Pending()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -59,7 +62,7 @@ class WriteBatcher:
                 "result": {"runs": [wid for wid, _, _ in runs]},
                 "payload": payload,
                 "delivered_at": None if payload is not None else now,
-                "lease_until": now + LEASE,
+                "lease_until": now + self.lease,
                 "attempts": 0,
             },
             runs=[_run(wid, scenario, customer, now) for wid, scenario, customer in runs],

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from orchestrator.store.batch import LEASE, WriteBatcher
+from orchestrator.store.batch import WriteBatcher
 from orchestrator.store.db import write_lock
 from orchestrator.store.tables import EventRow
 
@@ -90,7 +90,7 @@ class EventLog:
                 done = await s.execute(
                     update(EventRow)
                     .where(EventRow.event_id == event_id, free)
-                    .values(lease_until=now + LEASE, attempts=EventRow.attempts + 1)
+                    .values(lease_until=now + self.batcher.lease, attempts=EventRow.attempts + 1)
                 )
             if getattr(done, "rowcount", 0) == 1:
                 taken.append(StoredEvent(event_id, False, dict(result), payload))

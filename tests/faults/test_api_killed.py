@@ -1,0 +1,159 @@
+"""Faults with real processes: Temporal stalls (SIGSTOP) while the shop's client times out and
+retries, the API process is killed (SIGKILL) with events stored but not delivered, a second
+API process takes over. Every accepted event reaches its customer's run; each message once.
+
+``OMNI_FAULT_ROUNDS`` repeats it (long profile).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from harness import quick_cart
+from temporalio.client import Client
+from tests_store_url import migrated_sqlite
+
+from channels.outbox import OutboxChannel
+from orchestrator.api.keys import ApiKeys
+from orchestrator.api.serve import free_port
+from orchestrator.dev.devserver import start_dev_server
+from orchestrator.engine.activities import Activities
+from orchestrator.engine.runtime import build_worker
+from orchestrator.language.model import CHANNELS
+from orchestrator.store.contacts import SqlContacts
+from orchestrator.store.db import make_engine, sessions
+from orchestrator.store.sendlog import SqlSendLog
+
+ROOT = Path(__file__).resolve().parents[2]
+ROUNDS = int(os.environ.get("OMNI_FAULT_ROUNDS", "1"))
+
+
+def pid_listening_on(port: int) -> int:
+    """The dev server process (a child of the test) that listens on ``port``."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(b"start-dev" in c for c in cmd) and str(port).encode() in b" ".join(cmd):
+            return int(proc.name)
+    raise AssertionError(f"no dev server on {port}")
+
+
+def api_process(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    code = "import asyncio, worker; asyncio.run(worker.run_api(worker.config_from_env()))"
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def until_up(base: str, proc: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=2) as http:
+        for _ in range(200):
+            assert proc.poll() is None, "the API process died"
+            try:
+                if (await http.get("/health")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError("the API did not come up")
+
+
+@pytest.fixture
+async def temporal() -> AsyncIterator[tuple[str, int]]:
+    port = free_port()
+    env = await start_dev_server(port=port)
+    async with env:
+        yield f"127.0.0.1:{port}", pid_listening_on(port)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("round_", range(ROUNDS))
+async def test_kill_the_api_while_temporal_stalls_and_lose_nothing(
+    temporal: tuple[str, int], tmp_path: Path, round_: int
+) -> None:
+    address, temporal_pid = temporal
+    quick_cart(tmp_path, first_wait="1s", rung_wait="1h")
+    url = await migrated_sqlite(tmp_path)
+    engine = make_engine(url)
+    factory = sessions(engine)
+    key = await ApiKeys(factory).create("shop")
+    queue = f"fault-{uuid.uuid4()}"
+    port = free_port()
+    env = {
+        "OMNI_TEMPORAL_ADDRESS": address,
+        "OMNI_TASK_QUEUE": queue,
+        "DATABASE_URL": url,
+        "OMNI_SCENARIOS_DIR": str(tmp_path / "scenarios"),
+        "OMNI_TEMPLATES_DIR": str(tmp_path / "templates"),
+        "OMNI_API_PORT": str(port),
+        "OMNI_DATA_DIR": str(tmp_path / "data"),
+        "OMNI_EVENT_LEASE_SECONDS": "3",
+    }
+    base = f"http://127.0.0.1:{port}"
+    customers = [f"k{round_}-{i}" for i in range(6)]
+    events = [
+        {
+            "name": "cart_updated",
+            "customer_id": c,
+            "event_id": f"{c}-e1",
+            "data": {"cart": {"id": "shared-cart", "total": 9}},
+            "contact": {"email": f"{c}@example.com", "consents": {"email": True}},
+        }
+        for c in customers
+    ]
+    first = api_process(env)
+    outbox = {c: OutboxChannel(c) for c in CHANNELS}
+    client = await Client.connect(address)
+    activities = Activities(
+        directory=SqlContacts(factory), send_log=SqlSendLog(factory), channels=dict(outbox)
+    )
+    try:
+        await until_up(base, first)
+        os.kill(temporal_pid, signal.SIGSTOP)  # Temporal stalls
+        try:
+            async with httpx.AsyncClient(base_url=base, timeout=1.5) as http:
+                auth = {"Authorization": f"Bearer {key}"}
+                for event in events:
+                    with pytest.raises(httpx.TimeoutException):
+                        await http.post("/v1/events", headers=auth, json=event)
+                # The shop's retry: stored and on its way, never a false duplicate.
+                retry = await http.post("/v1/events", headers=auth, json=events[0], timeout=10)
+                assert retry.json()["results"][0]["status"] == "pending", retry.text
+            first.send_signal(signal.SIGKILL)  # the API dies with everything in flight
+            first.wait(10)
+        finally:
+            os.kill(temporal_pid, signal.SIGCONT)
+        second = api_process(env)  # another API process picks up what the first left
+        try:
+            await until_up(base, second)
+            async with build_worker(client, task_queue=queue, activities=activities):
+                for _ in range(300):
+                    got = {o.customer_id for o in outbox["email"].sent}
+                    if got == set(customers):
+                        break
+                    await asyncio.sleep(0.1)
+                await asyncio.sleep(1.0)  # a duplicate would arrive now
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(10)
+    finally:
+        await engine.dispose()
+    sent = [(o.customer_id, o.address) for o in outbox["email"].sent]
+    assert sorted(sent) == sorted((c, f"{c}@example.com") for c in customers)  # each once
