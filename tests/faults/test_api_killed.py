@@ -11,13 +11,12 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+from faults.processes import omni_process
 from harness import quick_cart
 from temporalio.client import Client
 from tests_store_url import migrated_sqlite
@@ -25,7 +24,6 @@ from tests_store_url import migrated_sqlite
 from channels.outbox import OutboxChannel
 from orchestrator.api.keys import ApiKeys
 from orchestrator.api.serve import free_port
-from orchestrator.dev.devserver import start_dev_server
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.runtime import build_worker
 from orchestrator.language.model import CHANNELS
@@ -37,29 +35,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = int(os.environ.get("OMNI_FAULT_ROUNDS", "1"))
 
 
-def pid_listening_on(port: int) -> int:
-    """The dev server process (a child of the test) that listens on ``port``."""
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmd = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(b"start-dev" in c for c in cmd) and str(port).encode() in b" ".join(cmd):
-            return int(proc.name)
-    raise AssertionError(f"no dev server on {port}")
-
-
 def api_process(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    code = "import asyncio, worker; asyncio.run(worker.run_api(worker.config_from_env()))"
-    return subprocess.Popen(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    return omni_process("run_api", env)
 
 
 async def until_up(base: str, proc: subprocess.Popen[bytes]) -> None:
@@ -73,14 +50,6 @@ async def until_up(base: str, proc: subprocess.Popen[bytes]) -> None:
                 pass
             await asyncio.sleep(0.1)
     raise AssertionError("the API did not come up")
-
-
-@pytest.fixture
-async def temporal() -> AsyncIterator[tuple[str, int]]:
-    port = free_port()
-    env = await start_dev_server(port=port)
-    async with env:
-        yield f"127.0.0.1:{port}", pid_listening_on(port)
 
 
 @pytest.mark.timeout(300)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -43,6 +44,8 @@ class Received:
 class Behaviour:
     refuse: dict[str, str] = field(default_factory=dict)  # address -> "550 ..." reply
     data_reply: str | None = None  # e.g. "451 4.3.0 try later"
+    #: Called with each message once it is stored, before the reply (fault injection).
+    on_data: Callable[[Received], None] | None = None
 
 
 class Handler:
@@ -74,9 +77,10 @@ class Handler:
             return self.behaviour.data_reply
         self.sessions.add(id(session))
         content = envelope.original_content or b""
-        self.received.append(
-            Received(str(envelope.mail_from), list(envelope.rcpt_tos), bytes(content))
-        )
+        got = Received(str(envelope.mail_from), list(envelope.rcpt_tos), bytes(content))
+        self.received.append(got)
+        if self.behaviour.on_data is not None:
+            self.behaviour.on_data(got)
         return "250 2.0.0 queued"
 
 
