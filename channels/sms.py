@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -121,6 +122,25 @@ class SmsChannel:
         http = self.client.http_client
         if isinstance(http, AsyncTwilioHttpClient):
             await http.close()
+
+    async def find_sent(self, address: str, since: datetime) -> str | None:
+        """The SID of a message Twilio accepted for ``address`` since ``since``: an attempt
+        after a crash mid-send asks instead of sending twice (Messages list, by To and
+        DateSent)."""
+        try:
+            found = await self.client.messages.list_async(
+                to=address, date_sent_after=since, limit=20
+            )
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise _map(
+                int(getattr(exc, "status", 0) or 0), getattr(exc, "code", None), ""
+            ) from None
+        floor = since - timedelta(minutes=1)  # clocks differ a little
+        for message in found:
+            sent = message.date_sent or message.date_created
+            if sent is None or sent >= floor:
+                return str(message.sid)
+        return None
 
     async def send(self, out: Outbound) -> Delivery:
         s = self.settings

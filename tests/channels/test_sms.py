@@ -138,3 +138,21 @@ async def test_sender_rate_is_shared(peer: tuple[TwilioPeer, str]) -> None:
     await ch.close()
     assert elapsed >= 0.9  # a burst of 20, then 21 more at 20 a second
     assert len(peer[0].messages) == 41
+
+
+async def test_a_message_twilio_accepted_can_be_found_after_a_crash(
+    peer: tuple[TwilioPeer, str],
+) -> None:
+    """Messages list by To and DateSent (checked against the spec's query parameters): what a
+    send after a crash mid-send asks instead of sending twice."""
+    from datetime import UTC, datetime, timedelta
+
+    ch = channel(peer)
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    delivery = await ch.send(sms(to="+15005550006"))
+    await ch.send(sms(to="+15005550009"))
+    assert await ch.find_sent("+15005550006", before) == delivery.provider_id
+    assert await ch.find_sent("+15005550010", before) is None  # nothing to that number
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    assert await ch.find_sent("+15005550006", later) is None  # nothing since the intent
+    await ch.close()

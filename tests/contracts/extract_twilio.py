@@ -15,7 +15,9 @@ SOURCE = HERE.parents[2] / "shared" / "contracts" / "twilio_api_v2010.json"
 
 def main() -> None:
     spec = json.loads(SOURCE.read_text(encoding="utf-8"))
-    create = spec["paths"]["/2010-04-01/Accounts/{AccountSid}/Messages.json"]["post"]
+    messages = spec["paths"]["/2010-04-01/Accounts/{AccountSid}/Messages.json"]
+    create = messages["post"]
+    listing = [p["name"] for p in messages["get"]["parameters"] if p.get("in") == "query"]
     form = create["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
     fields = {name: prop.get("type", "string") for name, prop in form["properties"].items()}
     subset = {
@@ -26,6 +28,10 @@ def main() -> None:
             "fields": fields,
         },
         "fetchAccount": {"path": "/2010-04-01/Accounts/{Sid}.json"},
+        "listMessage": {
+            "path": "/2010-04-01/Accounts/{AccountSid}/Messages.json",
+            "query": listing,
+        },
     }
     (HERE / "twilio_subset.json").write_text(json.dumps(subset, indent=2) + "\n", encoding="utf-8")
 

@@ -7,6 +7,8 @@ import base64
 import json
 import secrets
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -18,6 +20,7 @@ CONTRACT = json.loads(
     )
 )
 CREATE = CONTRACT["createMessage"]
+LIST = CONTRACT["listMessage"]
 
 
 def _type_ok(kind: str, value: str) -> bool:
@@ -70,6 +73,48 @@ class TwilioPeer:
                 return error(401, 20003, "Authenticate")
             return JSONResponse({"sid": sid, "status": "active", "friendly_name": "test"})
 
+        @app.get("/2010-04-01/Accounts/{sid}/Messages.json")
+        async def listing(sid: str, request: Request) -> JSONResponse:
+            """Messages list, filtered by To and DateSent>= (a day, as Twilio does)."""
+            if not authorised(request) or sid != self.account_sid:
+                return error(401, 20003, "Authenticate")
+            unknown = [k for k in request.query_params if k not in LIST["query"]]
+            if unknown:
+                self.violations.extend(f"unknown list parameter {k}" for k in unknown)
+                return error(400, 20001, f"unknown parameters {unknown}")
+            to = request.query_params.get("To")
+            after = request.query_params.get("DateSent>", "")
+            found = [
+                m
+                for m in self.messages
+                if (to is None or m["To"] == to) and m["date_sent"][:10] >= after[:10]
+            ]
+            listed = [
+                {
+                    "sid": m["sid"],
+                    "to": m["To"],
+                    "body": m.get("Body"),
+                    "status": "sent",
+                    "date_sent": m["date_sent_rfc"],
+                    "account_sid": sid,
+                }
+                for m in found
+            ]
+            path = f"/2010-04-01/Accounts/{sid}/Messages.json"
+            return JSONResponse(
+                {
+                    "messages": listed,
+                    "first_page_uri": path,
+                    "next_page_uri": None,
+                    "previous_page_uri": None,
+                    "page": 0,
+                    "page_size": 50,
+                    "start": 0,
+                    "end": max(len(listed) - 1, 0),
+                    "uri": path,
+                }
+            )
+
         @app.post("/2010-04-01/Accounts/{sid}/Messages.json")
         async def create(sid: str, request: Request) -> JSONResponse:
             if not authorised(request) or sid != self.account_sid:
@@ -93,7 +138,15 @@ class TwilioPeer:
                 status, code, headers = self.failures[form["To"].removeprefix("whatsapp:")]
                 return error(status, code, f"failure {code}", headers)
             sid_ = "SM" + secrets.token_hex(16)
-            self.messages.append({**form, "sid": sid_})
+            now = datetime.now(UTC)
+            self.messages.append(
+                {
+                    **form,
+                    "sid": sid_,
+                    "date_sent": now.isoformat(),
+                    "date_sent_rfc": format_datetime(now, usegmt=True),
+                }
+            )
             return JSONResponse(
                 {
                     "sid": sid_,
