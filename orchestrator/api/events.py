@@ -7,11 +7,12 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from temporalio.service import RPCError
 
 from orchestrator.api.auth import require_key
-from orchestrator.api.models import EventBatch, EventIn, EventResult, EventsAccepted
+from orchestrator.api.models import ContactIn, EventBatch, EventIn, EventResult, EventsAccepted
 from orchestrator.api.services import Services
 from orchestrator.engine.contacts import ContactInvalid
 from orchestrator.engine.messages import EventSignal
@@ -36,7 +37,15 @@ async def post_events(
     for i, ev in enumerate(events):
         if ev.contact is not None:
             try:
+                # The typed body of PUT /v1/contacts: lengths within the store's columns.
+                ContactIn.model_validate({**ev.contact, "id": ev.customer_id})
                 svc.contacts.validate({**ev.contact, "id": ev.customer_id})
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(x) for x in first["loc"])
+                raise HTTPException(
+                    422, detail=f"events[{i}].contact.{where}: {first['msg']}"
+                ) from None
             except ContactInvalid as exc:
                 raise HTTPException(422, detail=f"events[{i}].contact: {exc}") from None
         if svc.settings.strict_events and not svc.router.knows(ev.name):
@@ -85,6 +94,7 @@ async def _one(ev: EventIn, svc: Services) -> EventResult:
             runs=previous.get("runs", []),
             skipped=previous.get("skipped", []),
             unknown_event=unknown,
+            versions=previous.get("versions", {}),
         )
     try:
         routed = await deliver(svc, payload, plan)
@@ -126,7 +136,12 @@ async def deliver(svc: Services, payload: dict[str, Any], plan: Plan | None = No
     if payload.get("contact") is not None:
         fields = {**payload["contact"], "id": signal.customer_id}
         await svc.contacts.upsert(fields, source=f"event:{signal.name}")
+    plan = plan or svc.router.plan(signal)
     routed = await svc.router.route(signal, plan)
-    result = {"runs": routed.started_or_signalled + routed.signalled, "skipped": routed.skipped}
+    result = {
+        "runs": routed.started_or_signalled + routed.signalled,
+        "skipped": routed.skipped,
+        "versions": {s.id: s.version for s, _, _ in plan.starts},
+    }
     await svc.events.delivered(signal.event_id, result)
     return routed

@@ -126,17 +126,26 @@ class WriteBatcher:
                 _fail([future], exc)
 
     async def _write(self, batch: _Pending) -> set[str]:
-        """The claimed ids that are new, in one transaction with the run index rows."""
-        runs = [r for c in batch.claims for r in c.runs] + [r for r, _ in batch.runs]
+        """The claimed ids that are new, in one transaction with the run index rows; a repeated
+        event adds no rows (its first delivery planned them)."""
         async with write_lock(self.sessions), self.sessions() as s, s.begin():
-            if dialect_of(s) == "postgresql":
+            postgres = dialect_of(s) == "postgresql"
+            if postgres:
                 new = await self._claim_returning(s, batch)
-                if runs:
-                    await s.execute(pg_insert(RunRow).on_conflict_do_nothing(), runs)
-                return new
-            new = await self._claim_sqlite(s, batch)
+            else:
+                new = await self._claim_sqlite(s, batch)
+            firsts: set[int] = set()
+            seen: set[str] = set()
+            for i, claim in enumerate(batch.claims):
+                event_id = claim.row["event_id"]
+                if event_id in new and event_id not in seen:
+                    firsts.add(i)
+                seen.add(event_id)
+            runs = [r for i, c in enumerate(batch.claims) if i in firsts for r in c.runs]
+            runs += [r for r, _ in batch.runs]
             if runs:
-                await s.execute(sqlite_insert(RunRow).on_conflict_do_nothing(), runs)
+                insert = pg_insert if postgres else sqlite_insert
+                await s.execute(insert(RunRow).on_conflict_do_nothing(), runs)
             return new
 
     async def _claim_returning(self, s: AsyncSession, batch: _Pending) -> set[str]:

@@ -70,6 +70,7 @@ async def test_events_stored_while_temporal_is_down_reach_their_runs_later(api: 
             "runs": [],
             "skipped": [],
             "unknown_event": False,
+            "versions": {},
         }
         assert await relay_once(down) == 0  # its own relay cannot reach Temporal either
     # Another API process (with Temporal) picks up what this one left, in the lease's time.
@@ -210,3 +211,26 @@ async def test_ids_with_control_characters_and_deep_data_are_422(api: Api) -> No
     answer = await api.client.post("/v1/events", headers=api.auth, json=batch)
     assert answer.status_code == 422
     assert await api.svc.events.get(f"{api.cart}-fine") is None  # all or nothing
+
+
+async def test_repeats_add_no_run_index_rows_and_long_fields_are_422(api: Api) -> None:
+    from sqlalchemy import func, select
+
+    from orchestrator.store.tables import RunRow
+
+    async def rows() -> int:
+        async with api.svc.events.sessions() as s:
+            return int(await s.scalar(select(func.count()).select_from(RunRow)) or 0)
+
+    event = api.event("idx", customer="ix1")
+    assert (await api.client.post("/v1/events", headers=api.auth, json=event)).status_code == 202
+    before = await rows()
+    async with api.svc.events.sessions() as s, s.begin():
+        await s.execute(RunRow.__table__.delete())  # type: ignore[attr-defined]
+    again = await api.client.post("/v1/events", headers=api.auth, json=event)
+    assert again.json()["results"][0]["status"] == "duplicate"
+    assert before >= 1 and await rows() == 0  # the repeat planned nothing
+    long_name = api.event("long", customer="ix2", contact={"first_name": "x" * 10_000})
+    answer = await api.client.post("/v1/events", headers=api.auth, json=long_name)
+    assert answer.status_code == 422 and "contact.first_name" in answer.text
+    assert await api.svc.events.get(long_name["event_id"]) is None
