@@ -7,7 +7,14 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from orchestrator.api import contacts, events, telegram_hooks, tracking_routes, twilio_hooks
+from orchestrator.api import (
+    contacts,
+    events,
+    runs,
+    telegram_hooks,
+    tracking_routes,
+    twilio_hooks,
+)
 from orchestrator.api.docs import install_docs
 from orchestrator.api.limits import BodyLimit
 from orchestrator.api.services import Services
@@ -24,6 +31,7 @@ def create_app(svc: Services) -> FastAPI:
     app.state.services = svc
     app.include_router(events.router)
     app.include_router(contacts.router)
+    app.include_router(runs.router)
     app.include_router(twilio_hooks.router)
     app.include_router(telegram_hooks.router)
     app.include_router(tracking_routes.router)
