@@ -1,11 +1,13 @@
-"""The FastAPI application. Only tracking, unsubscribe, webhooks and health are open."""
+"""The FastAPI application. Only tracking, unsubscribe, webhooks, health and metrics are open."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from orchestrator.api import (
     contacts,
@@ -42,6 +44,11 @@ def create_app(svc: Services) -> FastAPI:
     app.mount(
         "/static", StaticFiles(directory=Path(__file__).parent.parent / "static"), name="static"
     )
+
+    @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+    async def metrics() -> PlainTextResponse:
+        """Prometheus metrics of this process (no PII: scenario, channel and reason labels)."""
+        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:

@@ -12,6 +12,7 @@ from temporalio.service import RPCError
 from orchestrator.api.auth import require_key
 from orchestrator.api.models import EventBatch, EventIn, EventResult, EventsAccepted
 from orchestrator.api.services import Services
+from orchestrator.engine import metrics
 from orchestrator.engine.contacts import ContactInvalid
 from orchestrator.engine.messages import EventSignal
 
@@ -36,8 +37,10 @@ async def post_events(
             try:
                 svc.contacts.validate({**ev.contact, "id": ev.customer_id})
             except ContactInvalid as exc:
+                metrics.EVENTS.labels("rejected", "contact_invalid").inc(len(events))
                 raise HTTPException(422, detail=f"events[{i}].contact: {exc}") from None
         if svc.settings.strict_events and not svc.router.knows(ev.name):
+            metrics.EVENTS.labels("rejected", "unknown_event").inc(len(events))
             raise HTTPException(
                 422, detail=f"events[{i}].name: no scenario uses {ev.name!r} (strict mode)"
             )
@@ -69,15 +72,18 @@ async def _one(ev: EventIn, svc: Services) -> EventResult:
     runs = [(wid, s.id, ev.customer_id) for s, _, wid in plan.starts]
     if not await svc.events.claim(ev.event_id, ev.name, ev.customer_id, runs):
         previous = await svc.events.result(ev.event_id)
+        metrics.EVENTS.labels("duplicate", "").inc()
         return EventResult(event_id=ev.event_id, status="duplicate", runs=previous.get("runs", []))
     try:
         if ev.contact is not None:
             await svc.contacts.upsert(
                 {**ev.contact, "id": ev.customer_id}, source=f"event:{ev.name}"
             )
-        routed = await svc.router.route(signal, plan)
+        with metrics.ROUTING_SECONDS.time():
+            routed = await svc.router.route(signal, plan)
     except RPCError as exc:
         await svc.events.release(ev.event_id)
+        metrics.EVENTS.labels("rejected", "temporal_unavailable").inc()
         log.warning("routing %s failed: %s", ev.event_id, exc)
         raise HTTPException(
             503, detail="Temporal is unavailable; retry with the same event_id"
@@ -85,6 +91,7 @@ async def _one(ev: EventIn, svc: Services) -> EventResult:
     except BaseException:
         await svc.events.release(ev.event_id)
         raise
+    metrics.EVENTS.labels("accepted", "").inc()
     return EventResult(
         event_id=ev.event_id,
         status="accepted",

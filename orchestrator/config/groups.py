@@ -90,3 +90,15 @@ class CodecSettings:
     def codec(self) -> EncryptionCodec | None:
         """The payload codec, or None when no key is configured."""
         return EncryptionCodec(parse_keys(self.keys)) if self.keys else None
+
+
+@dataclass(frozen=True)
+class ObservabilitySettings:
+    #: Where the worker's metrics servers listen.
+    metrics_host: str = "127.0.0.1"
+    #: Port of the worker's Prometheus endpoint (Omni's metrics); 0: none.
+    worker_metrics_port: int = 0
+    #: Port of the Temporal SDK's own Prometheus endpoint (its runtime telemetry); 0: none.
+    sdk_metrics_port: int = 0
+    #: ``text`` or ``json`` (one JSON object a line, with run id, step and key when known).
+    log_format: str = "text"

@@ -10,6 +10,7 @@ from orchestrator.config.channel_variables import CHANNEL_GROUPS
 from orchestrator.config.groups import (
     CodecSettings,
     ListenSettings,
+    ObservabilitySettings,
     ScenarioSettings,
     StoreSettings,
     TemporalSettings,
@@ -206,6 +207,27 @@ SETTINGS: tuple[Group, ...] = (
                 "Temporal UI origins allowed to call it (comma-separated)",
                 "`http://localhost:8233,http://127.0.0.1:8233`",
             ),
+        ),
+    ),
+    Group(
+        "observability",
+        ObservabilitySettings,
+        "Metrics and logs",
+        (
+            Var("OMNI_METRICS_HOST", "metrics_host", "where the worker's metrics ports listen"),
+            Var(
+                "OMNI_WORKER_METRICS_PORT",
+                "worker_metrics_port",
+                "the worker's Prometheus port (`/metrics`); the API serves `/metrics` itself",
+                "off",
+            ),
+            Var(
+                "OMNI_SDK_METRICS_PORT",
+                "sdk_metrics_port",
+                "the Temporal SDK's own Prometheus port (workflow/activity task metrics)",
+                "off",
+            ),
+            Var("OMNI_LOG_FORMAT", "log_format", "`text` or `json`"),
         ),
     ),
     *CHANNEL_GROUPS,

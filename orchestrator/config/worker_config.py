@@ -18,6 +18,7 @@ from orchestrator.api.services import ApiSettings
 from orchestrator.config.groups import (
     CodecSettings,
     ListenSettings,
+    ObservabilitySettings,
     ScenarioSettings,
     StoreSettings,
     TemporalSettings,
@@ -43,6 +44,7 @@ class WorkerConfig:
     policy: FrequencyPolicy = field(default_factory=FrequencyPolicy)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     codec: CodecSettings = field(default_factory=CodecSettings)
+    observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
     email: EmailSettings | None = None
     telegram: TelegramSettings | None = None
     sms: SmsSettings | None = None

@@ -21,6 +21,7 @@ from channels.base import (
     TransientChannelError,
 )
 from channels.segments import segments
+from orchestrator.engine import metrics
 from orchestrator.engine.compose import ShortLinks, compose, off_loop
 from orchestrator.engine.contacts import ContactDirectory
 from orchestrator.engine.messages import EvalRequest, EvalResult, SendRequest, SendResult
@@ -91,6 +92,11 @@ class Activities:
 
     @activity.defn(name="send")
     async def send(self, req: SendRequest) -> SendResult:
+        result = await self._send(req)
+        metrics.record_send(req.scenario, req.channel, result)
+        return result
+
+    async def _send(self, req: SendRequest) -> SendResult:
         # A retried activity must not send twice: the log is checked before the provider.
         done = await self.send_log.get(req.key)
         if done is not None and done.status == "sent":
@@ -155,7 +161,8 @@ class Activities:
             template=req.template,
         )
         try:
-            delivery = await self.channels[req.channel].send(out)
+            with metrics.provider_call(req.channel, self.channels[req.channel]):
+                delivery = await self.channels[req.channel].send(out)
             provider_id = delivery.provider_id
         except TransientChannelError as exc:
             # The provider's words (an address, a number) go to the send log, not to history.
