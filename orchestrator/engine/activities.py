@@ -93,7 +93,7 @@ class Activities:
     @activity.defn(name="send")
     async def send(self, req: SendRequest) -> SendResult:
         result = await self._send(req)
-        metrics.record_send(req.scenario, req.channel, result)
+        metrics.record_send(req, result)
         return result
 
     async def _send(self, req: SendRequest) -> SendResult:

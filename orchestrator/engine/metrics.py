@@ -6,13 +6,16 @@ adapter names): never a customer, an address or a key. ``docs/operations.md`` li
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from prometheus_client import Counter, Histogram
 
-from orchestrator.engine.messages import SendResult
+from orchestrator.engine.messages import SendRequest, SendResult
+
+log = logging.getLogger("omni.sends")
 
 EVENTS = Counter(
     "omni_events",
@@ -63,8 +66,29 @@ def reason_of(result: SendResult) -> str:
     return code if code.replace("_", "").isalpha() and len(code) <= 40 else "other"
 
 
-def record_send(scenario: str, channel: str, result: SendResult) -> None:
-    """Count one send activity's result."""
+def record_send(req: SendRequest, result: SendResult) -> None:
+    """Count one send activity's result and log it in one line: ids and codes only (the
+    address, the message and the provider's words stay in the send log)."""
+    scenario, channel = req.scenario, req.channel
+    context = {
+        "scenario": scenario,
+        "step": req.step,
+        "key": req.key,
+        "channel": channel,
+        "template": req.template,
+        "status": result.status,
+        "reason": reason_of(result) if result.reason else "",
+    }
+    why = f" ({context['reason']})" if context["reason"] else ""
+    log.info(
+        "%s %s `%s` · run %s%s",
+        result.status,
+        channel,
+        req.template,
+        req.run.get("id", ""),
+        why,
+        extra=context,
+    )
     SENDS.labels(scenario, channel, result.status).inc()
     reason = reason_of(result)
     if result.status == "deferred":
