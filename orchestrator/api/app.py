@@ -20,6 +20,7 @@ from orchestrator.api import (
 from orchestrator.api.docs import install_docs
 from orchestrator.api.limits import BodyLimit
 from orchestrator.api.services import Services
+from orchestrator.api.validation import install_validation
 
 
 def create_app(svc: Services) -> FastAPI:
@@ -40,6 +41,7 @@ def create_app(svc: Services) -> FastAPI:
 
     app.add_middleware(BodyLimit, limit=svc.settings.max_body_bytes)
     install_docs(app)
+    install_validation(app)
 
     app.mount(
         "/static", StaticFiles(directory=Path(__file__).parent.parent / "static"), name="static"

@@ -10,13 +10,15 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from temporalio.service import RPCError
 
 from orchestrator.api.auth import require_key
-from orchestrator.api.models import EventBatch, EventIn, EventResult, EventsAccepted
+from orchestrator.api.models import EventBatch, EventIn, EventResult, EventsAccepted, EventsBody
 from orchestrator.api.services import Services
 from orchestrator.engine import metrics
 from orchestrator.engine.contacts import ContactInvalid
 from orchestrator.engine.messages import EventSignal
 
 log = logging.getLogger(__name__)
+#: What a repeated event id's reply copies from the first reply.
+REPLAYED = {"runs", "skipped", "unknown_event"}
 router = APIRouter(prefix="/v1", tags=["events"], dependencies=[Depends(require_key)])
 
 
@@ -27,7 +29,7 @@ def services(request: Request) -> Services:
 
 @router.post("/events", status_code=status.HTTP_202_ACCEPTED, response_model=EventsAccepted)
 async def post_events(
-    payload: EventIn | EventBatch, svc: Annotated[Services, Depends(services)]
+    payload: EventsBody, svc: Annotated[Services, Depends(services)]
 ) -> EventsAccepted:
     """Accept events; the same ``event_id`` twice does nothing the second time."""
     events = payload.events if isinstance(payload, EventBatch) else [payload]
@@ -73,7 +75,14 @@ async def _one(ev: EventIn, svc: Services) -> EventResult:
     if not await svc.events.claim(ev.event_id, ev.name, ev.customer_id, runs):
         previous = await svc.events.result(ev.event_id)
         metrics.EVENTS.labels("duplicate", "").inc()
-        return EventResult(event_id=ev.event_id, status="duplicate", runs=previous.get("runs", []))
+        log.info("event %s %s: duplicate", ev.name, ev.event_id, extra={"event_id": ev.event_id})
+        return EventResult(
+            event_id=ev.event_id,
+            status="duplicate",
+            runs=previous.get("runs", []),
+            skipped=previous.get("skipped", []),
+            unknown_event=previous.get("unknown_event", False),
+        )
     try:
         if ev.contact is not None:
             await svc.contacts.upsert(
@@ -92,10 +101,22 @@ async def _one(ev: EventIn, svc: Services) -> EventResult:
         await svc.events.release(ev.event_id)
         raise
     metrics.EVENTS.labels("accepted", "").inc()
-    return EventResult(
+    result = EventResult(
         event_id=ev.event_id,
         status="accepted",
         runs=routed.started_or_signalled + routed.signalled,
         skipped=routed.skipped,
         unknown_event=not svc.router.knows(ev.name),
     )
+    if routed.signalled or result.skipped or result.unknown_event:
+        # The claim recorded only the runs started: a repeat must answer like this reply.
+        await svc.events.record_result(ev.event_id, result.model_dump(include=REPLAYED))
+    log.info(
+        "event %s %s routed to %d run(s)%s",
+        ev.name,
+        ev.event_id,
+        len(result.runs),
+        f"; skipped: {'; '.join(result.skipped)}" if result.skipped else "",
+        extra={"event": ev.name, "event_id": ev.event_id, "runs": result.runs},
+    )
+    return result

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orchestrator.store.batch import WriteBatcher
@@ -34,6 +34,14 @@ class EventLog:
     async def release(self, event_id: str) -> None:
         async with write_lock(self.sessions), self.sessions() as s, s.begin():
             await s.execute(delete(EventRow).where(EventRow.event_id == event_id))
+
+    async def record_result(self, event_id: str, result: dict[str, Any]) -> None:
+        """What the first delivery answered, for a repeat's reply (when it differs from what
+        the claim recorded: runs signalled, skips, an unknown name)."""
+        async with write_lock(self.sessions), self.sessions() as s, s.begin():
+            await s.execute(
+                update(EventRow).where(EventRow.event_id == event_id).values(result=result)
+            )
 
     async def result(self, event_id: str) -> dict[str, Any]:
         """What the first delivery recorded: ``{"runs": [...]}``."""
