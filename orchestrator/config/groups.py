@@ -102,3 +102,12 @@ class ObservabilitySettings:
     sdk_metrics_port: int = 0
     #: ``text`` or ``json`` (one JSON object a line, with run id, step and key when known).
     log_format: str = "text"
+
+
+@dataclass(frozen=True)
+class DevSettings:
+    """Ports of ``omni dev``'s own servers (the API and codec ports have their own variables)."""
+
+    temporal_port: int = 7233
+    ui_port: int = 8233
+    smtp_sink_port: int = 2525

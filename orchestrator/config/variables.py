@@ -9,6 +9,7 @@ from orchestrator.api.services import ApiSettings
 from orchestrator.config.channel_variables import CHANNEL_GROUPS
 from orchestrator.config.groups import (
     CodecSettings,
+    DevSettings,
     ListenSettings,
     ObservabilitySettings,
     ScenarioSettings,
@@ -228,6 +229,16 @@ SETTINGS: tuple[Group, ...] = (
                 "off",
             ),
             Var("OMNI_LOG_FORMAT", "log_format", "`text` or `json`"),
+        ),
+    ),
+    Group(
+        "dev",
+        DevSettings,
+        "`omni dev`'s ports (the API: `OMNI_API_PORT`; the codec server: `OMNI_CODEC_PORT`)",
+        (
+            Var("OMNI_DEV_TEMPORAL_PORT", "temporal_port", "the Temporal dev server's gRPC port"),
+            Var("OMNI_DEV_UI_PORT", "ui_port", "the Temporal UI"),
+            Var("OMNI_DEV_SMTP_PORT", "smtp_sink_port", "the SMTP sink that keeps mail as .eml"),
         ),
     ),
     *CHANNEL_GROUPS,

@@ -17,6 +17,7 @@ from channels.telegram import TelegramSettings
 from orchestrator.api.services import ApiSettings
 from orchestrator.config.groups import (
     CodecSettings,
+    DevSettings,
     ListenSettings,
     ObservabilitySettings,
     ScenarioSettings,
@@ -45,6 +46,7 @@ class WorkerConfig:
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     codec: CodecSettings = field(default_factory=CodecSettings)
     observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
+    dev: DevSettings = field(default_factory=DevSettings)
     email: EmailSettings | None = None
     telegram: TelegramSettings | None = None
     sms: SmsSettings | None = None
