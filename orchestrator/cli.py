@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="omni",
         description="Omni: customer events in, durable omnichannel scenarios out.",
         epilog="Start here: 'make run' (omni dev), then 'omni send-event signed_up --customer 42 "
-        "--contact ...' (README, \"First message in a minute\"). The Temporal CLI is "
+        '--contact ...\' (README, "First message in a minute"). The Temporal CLI is '
         ".venv/bin/temporal. Run 'omni COMMAND --help' for a command's options.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
