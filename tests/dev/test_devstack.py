@@ -160,3 +160,14 @@ def test_first_message_within_a_minute(tmp_path: Path) -> None:
     assert "event signed_up" in text and "routed to 1 run(s)" in text, text
     assert "sent email `welcome/hello`" in text, text
     assert "newcomer@example.com" not in text and "Neo" not in text
+
+
+def test_a_broken_scenario_is_named_with_file_and_line(tmp_path: Path) -> None:
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    (scenarios / "bad.yaml").write_text("scenario: bad\ntrigger: {event: x}\nsteps:\n  - wat: 1h\n")
+    done = run_omni(["dev"], dev_env(tmp_path, OMNI_SCENARIOS_DIR=str(scenarios)))
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert "bad.yaml:4" in lines[0], done.stderr
