@@ -15,8 +15,10 @@ import secrets
 import typing
 
 from fastapi import FastAPI
+from prometheus_client import start_http_server
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from channels.base import Channel
 from channels.email import EmailChannel
@@ -69,7 +71,40 @@ async def connect(config: WorkerConfig) -> Client:
         api_key=t.api_key,
         tls=t.tls(),
         data_converter=data_converter(config.codec.codec()),
+        runtime=sdk_runtime(config),
     )
+
+
+_runtimes: dict[str, Runtime] = {}
+
+
+def sdk_runtime(config: WorkerConfig) -> Runtime | None:
+    """With OMNI_SDK_METRICS_PORT, a Temporal runtime exporting the SDK's own metrics
+    (workflow and activity task latencies, schedule-to-start, slots) to Prometheus; one per
+    process, as the SDK wants."""
+    o = config.observability
+    if not o.sdk_metrics_port:
+        return None
+    address = f"{o.metrics_host}:{o.sdk_metrics_port}"
+    if address not in _runtimes:
+        metrics = PrometheusConfig(bind_address=address)
+        _runtimes[address] = Runtime(telemetry=TelemetryConfig(metrics=metrics))
+    return _runtimes[address]
+
+
+def serve_worker_metrics(config: WorkerConfig) -> typing.Callable[[], None]:
+    """With OMNI_WORKER_METRICS_PORT, serve Omni's metrics; returns how to stop serving."""
+    o = config.observability
+    if not o.worker_metrics_port:
+        return lambda: None
+    server, _thread = start_http_server(o.worker_metrics_port, addr=o.metrics_host)
+    log.info("worker metrics on http://%s:%d/metrics", o.metrics_host, o.worker_metrics_port)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+
+    return stop
 
 
 def load_scenarios(config: WorkerConfig) -> dict[str, Scenario]:
@@ -137,10 +172,12 @@ async def run(
     engine, factory = open_store(config)
     t = config.temporal
     log.info("worker on %s/%s queue %s", t.address, t.namespace, t.task_queue)
+    stop_metrics = serve_worker_metrics(config)
     try:
         activities = build_activities(config, factory, channels)
         await build_worker(client, task_queue=t.task_queue, activities=activities).run()
     finally:
+        stop_metrics()
         await engine.dispose()
 
 

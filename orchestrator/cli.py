@@ -1,4 +1,5 @@
-"""The ``omni`` command: validate, schema, simulate, diagram, dev, worker, api, send-event."""
+"""The omni command: scenarios (validate, simulate, diagram), the dev stack, the worker and API,
+and operators' tools. Run 'omni COMMAND --help' for a command's options."""
 
 from __future__ import annotations
 
@@ -22,8 +23,14 @@ from orchestrator.language.model import FrequencyCap, Scenario
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="omni", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="omni",
+        description="Omni: customer events in, durable omnichannel scenarios out.",
+        epilog="Start here: 'make run' (omni dev), then 'omni send-event signed_up --customer 42 "
+        '--contact ...\' (README, "First message in a minute"). The Temporal CLI is '
+        ".venv/bin/temporal. Run 'omni COMMAND --help' for a command's options.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
 
     p = sub.add_parser("validate", help="check scenarios and their templates")
     p.add_argument("paths", nargs="*", type=Path, default=[Path("scenarios")])
@@ -52,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scenarios", type=Path, default=Path("scenarios"))
     p.add_argument("--templates", type=Path, default=Path("templates"))
 
-    sub.add_parser("dev", help="Temporal dev server + worker on embedded defaults")
+    sub.add_parser(
+        "dev", help="the whole stack locally: Temporal dev server and UI, worker, API, mail sink"
+    )
     sub.add_parser("worker", help="run a worker against OMNI_TEMPORAL_ADDRESS")
 
     p = sub.add_parser("send-event", help="post a customer event to the API")

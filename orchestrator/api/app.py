@@ -1,4 +1,4 @@
-"""The FastAPI application. Only tracking, unsubscribe, webhooks and health are open."""
+"""The FastAPI application. Only tracking, unsubscribe, webhooks, health and metrics are open."""
 
 from __future__ import annotations
 
@@ -7,16 +7,25 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SqlTimeout
 
-from orchestrator.api import contacts, events, telegram_hooks, tracking_routes, twilio_hooks
+from orchestrator.api import (
+    contacts,
+    events,
+    runs,
+    telegram_hooks,
+    tracking_routes,
+    twilio_hooks,
+)
 from orchestrator.api.docs import install_docs
 from orchestrator.api.limits import BodyLimit
 from orchestrator.api.relay import relaying
 from orchestrator.api.services import Services
+from orchestrator.api.validation import install_validation
 
 
 def create_app(svc: Services) -> FastAPI:
@@ -35,6 +44,8 @@ def create_app(svc: Services) -> FastAPI:
     )
     app.state.services = svc
     app.include_router(events.router)
+    # Before contacts: "/v1/contacts/{id}/runs" must not be read as a contact id ending "/runs".
+    app.include_router(runs.router)
     app.include_router(contacts.router)
     app.include_router(twilio_hooks.router)
     app.include_router(telegram_hooks.router)
@@ -42,6 +53,7 @@ def create_app(svc: Services) -> FastAPI:
 
     app.add_middleware(BodyLimit, limit=svc.settings.max_body_bytes)
     install_docs(app)
+    install_validation(app)
 
     app.mount(
         "/static", StaticFiles(directory=Path(__file__).parent.parent / "static"), name="static"
@@ -58,6 +70,11 @@ def create_app(svc: Services) -> FastAPI:
             status_code=503,
             headers={"Retry-After": "5"},
         )
+
+    @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+    async def metrics() -> PlainTextResponse:
+        """Prometheus metrics of this process (no PII: scenario, channel and reason labels)."""
+        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:

@@ -12,8 +12,16 @@ from sqlalchemy.exc import OperationalError
 from temporalio.service import RPCError
 
 from orchestrator.api.auth import require_key
-from orchestrator.api.models import ContactIn, EventBatch, EventIn, EventResult, EventsAccepted
+from orchestrator.api.models import (
+    ContactIn,
+    EventBatch,
+    EventIn,
+    EventResult,
+    EventsAccepted,
+    EventsBody,
+)
 from orchestrator.api.services import Services
+from orchestrator.engine import metrics
 from orchestrator.engine.contacts import ContactInvalid
 from orchestrator.engine.messages import EventSignal
 from orchestrator.engine.router import Plan, Routed
@@ -29,7 +37,7 @@ def services(request: Request) -> Services:
 
 @router.post("/events", status_code=status.HTTP_202_ACCEPTED, response_model=EventsAccepted)
 async def post_events(
-    payload: EventIn | EventBatch, svc: Annotated[Services, Depends(services)]
+    payload: EventsBody, svc: Annotated[Services, Depends(services)]
 ) -> EventsAccepted:
     """Accept events; the same ``event_id`` twice does nothing the second time."""
     events = payload.events if isinstance(payload, EventBatch) else [payload]
@@ -38,7 +46,9 @@ async def post_events(
         if ev.contact is not None:
             try:
                 # The typed body of PUT /v1/contacts: lengths within the store's columns.
-                ContactIn.model_validate({**ev.contact, "id": ev.customer_id})
+                # (Push subscriptions are checked by the store, trusted origins included.)
+                typed = {k: v for k, v in ev.contact.items() if k != "push_subscriptions"}
+                ContactIn.model_validate({**typed, "id": ev.customer_id})
                 svc.contacts.validate({**ev.contact, "id": ev.customer_id})
             except ValidationError as exc:
                 first = exc.errors()[0]
@@ -47,8 +57,10 @@ async def post_events(
                     422, detail=f"events[{i}].contact.{where}: {first['msg']}"
                 ) from None
             except ContactInvalid as exc:
+                metrics.EVENTS.labels("rejected", "contact_invalid").inc(len(events))
                 raise HTTPException(422, detail=f"events[{i}].contact: {exc}") from None
         if svc.settings.strict_events and not svc.router.knows(ev.name):
+            metrics.EVENTS.labels("rejected", "unknown_event").inc(len(events))
             raise HTTPException(
                 422, detail=f"events[{i}].name: no scenario uses {ev.name!r} (strict mode)"
             )
@@ -86,8 +98,11 @@ async def _one(ev: EventIn, svc: Services) -> EventResult:
         stored = await svc.events.get(ev.event_id)
         if stored is not None and not stored.delivered:
             # Still on its way (the first request, or a relay, is delivering it).
+            metrics.EVENTS.labels("pending", "").inc()
             return EventResult(event_id=ev.event_id, status="pending", unknown_event=unknown)
         previous = stored.result if stored is not None else {}
+        metrics.EVENTS.labels("duplicate", "").inc()
+        log.info("event %s %s: duplicate", ev.name, ev.event_id, extra={"event_id": ev.event_id})
         return EventResult(
             event_id=ev.event_id,
             status="duplicate",
@@ -97,9 +112,11 @@ async def _one(ev: EventIn, svc: Services) -> EventResult:
             versions=previous.get("versions", {}),
         )
     try:
-        routed = await deliver(svc, payload, plan)
+        with metrics.ROUTING_SECONDS.time():
+            routed = await deliver(svc, payload, plan)
     except (RPCError, OperationalError, TimeoutError) as exc:
         # Stored: a relay delivers it once Temporal (or the store) answers again.
+        metrics.EVENTS.labels("pending", "temporal_unavailable").inc()
         log.warning("event %s stored, delivery pending: %s", ev.event_id, type(exc).__name__)
         return EventResult(
             event_id=ev.event_id,
@@ -108,7 +125,8 @@ async def _one(ev: EventIn, svc: Services) -> EventResult:
             unknown_event=unknown,
             versions=versions,
         )
-    return EventResult(
+    metrics.EVENTS.labels("accepted", "").inc()
+    result = EventResult(
         event_id=ev.event_id,
         status="accepted",
         runs=routed.started_or_signalled + routed.signalled,
@@ -116,6 +134,15 @@ async def _one(ev: EventIn, svc: Services) -> EventResult:
         unknown_event=unknown,
         versions=versions,
     )
+    log.info(
+        "event %s %s routed to %d run(s)%s",
+        ev.name,
+        ev.event_id,
+        len(result.runs),
+        f"; skipped: {'; '.join(result.skipped)}" if result.skipped else "",
+        extra={"event": ev.name, "event_id": ev.event_id, "runs": result.runs},
+    )
+    return result
 
 
 def signal_of(payload: dict[str, Any]) -> EventSignal:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 NAME = r"^[a-z][a-z0-9_.]*$"
 #: Ids are any text without control characters (NUL, CR, LF... reach logs, URLs and SQL).
@@ -58,6 +58,18 @@ class EventBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     events: list[EventIn] = Field(min_length=1, max_length=500)
+
+
+def _shape(value: Any) -> str:
+    return "batch" if isinstance(value, dict) and "events" in value else "event"
+
+
+#: One event or a batch: told apart by an ``events`` key, so a bad batch's errors name
+#: ``events[i].field`` rather than listing why it is not a single event either.
+EventsBody = Annotated[
+    Annotated[EventIn, Tag("event")] | Annotated[EventBatch, Tag("batch")],
+    Discriminator(_shape),
+]
 
 
 class EventResult(BaseModel):

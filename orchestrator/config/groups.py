@@ -90,3 +90,24 @@ class CodecSettings:
     def codec(self) -> EncryptionCodec | None:
         """The payload codec, or None when no key is configured."""
         return EncryptionCodec(parse_keys(self.keys)) if self.keys else None
+
+
+@dataclass(frozen=True)
+class ObservabilitySettings:
+    #: Where the worker's metrics servers listen.
+    metrics_host: str = "127.0.0.1"
+    #: Port of the worker's Prometheus endpoint (Omni's metrics); 0: none.
+    worker_metrics_port: int = 0
+    #: Port of the Temporal SDK's own Prometheus endpoint (its runtime telemetry); 0: none.
+    sdk_metrics_port: int = 0
+    #: ``text`` or ``json`` (one JSON object a line, with run id, step and key when known).
+    log_format: str = "text"
+
+
+@dataclass(frozen=True)
+class DevSettings:
+    """Ports of ``omni dev``'s own servers (the API and codec ports have their own variables)."""
+
+    temporal_port: int = 7233
+    ui_port: int = 8233
+    smtp_sink_port: int = 2525

@@ -20,6 +20,7 @@ from urllib.parse import quote, quote_plus
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from orchestrator.config.logformat import use_format
 from orchestrator.config.worker_config import WorkerConfig
 
 MASK = "[redacted]"
@@ -95,8 +96,10 @@ def _scrub(record: logging.LogRecord) -> None:
 
 
 def protect_logs(config: WorkerConfig) -> None:
-    """Scrub ``config``'s secrets from every log record this process creates from now on."""
+    """Scrub ``config``'s secrets from every log record this process creates from now on
+    (and write records in ``OMNI_LOG_FORMAT``)."""
     global _installed
+    use_format(config.observability.log_format)
     _values.update(secret_values(config))
     if _installed:
         return

@@ -9,7 +9,9 @@ from orchestrator.api.services import ApiSettings
 from orchestrator.config.channel_variables import CHANNEL_GROUPS
 from orchestrator.config.groups import (
     CodecSettings,
+    DevSettings,
     ListenSettings,
+    ObservabilitySettings,
     ScenarioSettings,
     StoreSettings,
     TemporalSettings,
@@ -211,6 +213,37 @@ SETTINGS: tuple[Group, ...] = (
                 "Temporal UI origins allowed to call it (comma-separated)",
                 "`http://localhost:8233,http://127.0.0.1:8233`",
             ),
+        ),
+    ),
+    Group(
+        "observability",
+        ObservabilitySettings,
+        "Metrics and logs",
+        (
+            Var("OMNI_METRICS_HOST", "metrics_host", "where the worker's metrics ports listen"),
+            Var(
+                "OMNI_WORKER_METRICS_PORT",
+                "worker_metrics_port",
+                "the worker's Prometheus port (`/metrics`); the API serves `/metrics` itself",
+                "off",
+            ),
+            Var(
+                "OMNI_SDK_METRICS_PORT",
+                "sdk_metrics_port",
+                "the Temporal SDK's own Prometheus port (workflow/activity task metrics)",
+                "off",
+            ),
+            Var("OMNI_LOG_FORMAT", "log_format", "`text` or `json`"),
+        ),
+    ),
+    Group(
+        "dev",
+        DevSettings,
+        "`omni dev`'s ports (the API: `OMNI_API_PORT`; the codec server: `OMNI_CODEC_PORT`)",
+        (
+            Var("OMNI_DEV_TEMPORAL_PORT", "temporal_port", "the Temporal dev server's gRPC port"),
+            Var("OMNI_DEV_UI_PORT", "ui_port", "the Temporal UI"),
+            Var("OMNI_DEV_SMTP_PORT", "smtp_sink_port", "the SMTP sink that keeps mail as .eml"),
         ),
     ),
     *CHANNEL_GROUPS,

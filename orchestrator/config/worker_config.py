@@ -17,7 +17,9 @@ from channels.telegram import TelegramSettings
 from orchestrator.api.services import ApiSettings
 from orchestrator.config.groups import (
     CodecSettings,
+    DevSettings,
     ListenSettings,
+    ObservabilitySettings,
     ScenarioSettings,
     StoreSettings,
     TemporalSettings,
@@ -43,6 +45,8 @@ class WorkerConfig:
     policy: FrequencyPolicy = field(default_factory=FrequencyPolicy)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     codec: CodecSettings = field(default_factory=CodecSettings)
+    observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
+    dev: DevSettings = field(default_factory=DevSettings)
     email: EmailSettings | None = None
     telegram: TelegramSettings | None = None
     sms: SmsSettings | None = None

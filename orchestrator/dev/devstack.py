@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import secrets
 import signal
 import socket
@@ -14,29 +15,68 @@ from pathlib import Path
 
 import worker
 from orchestrator.api.keys import ApiKeys
+from orchestrator.config.redact import redact, secret_values
 from orchestrator.dev.devserver import start_dev_server
 from orchestrator.dev.sinks import start_smtp_sink
 from orchestrator.engine.codec import data_converter
 from orchestrator.store.migrate import upgrade_async
 
-TEMPORAL_PORT = 7233
-SMTP_SINK_PORT = 2525
-UI_PORT = 8233
+#: What ``omni dev`` prints as things happen: one line per event routed and message sent,
+#: skipped or deferred (ids, template names and reason codes; no addresses, no content).
+ACTIVITY_LOGGERS = ("omni.sends", "orchestrator.api.events", "orchestrator.api.runs")
 
 
 async def dev_api_key(config: worker.WorkerConfig) -> str:
-    """One key for local use, created on first start and kept in the data folder."""
+    """One key for local use, kept in the data folder and valid in the store ``omni dev``
+    uses: after a switch of DATABASE_URL (SQLite to PostgreSQL) a new key is made there."""
     path: Path = config.store.data_dir / "dev-api-key"
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
     engine, factory = worker.open_store(config)
     try:
-        key = await ApiKeys(factory).create("omni dev")
+        keys = ApiKeys(factory)
+        if path.exists():
+            key = path.read_text(encoding="utf-8").strip()
+            if await keys.verify(key) is not None:
+                return key
+        key = await keys.create("omni dev")
     finally:
         await engine.dispose()
     path.write_text(key + "\n", encoding="utf-8")
     path.chmod(0o600)
     return key
+
+
+def show_activity() -> None:
+    """Print the activity lines on stdout with the time of day."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s  %(message)s", datefmt="%H:%M:%S"))
+    for name in ACTIVITY_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
+def dev_ports(config: worker.WorkerConfig) -> dict[str, tuple[str, int]]:
+    """What listens where: name -> (the variable that moves it, port)."""
+    d = config.dev
+    ports = {
+        "Temporal": ("OMNI_DEV_TEMPORAL_PORT", d.temporal_port),
+        "Temporal UI": ("OMNI_DEV_UI_PORT", d.ui_port),
+        "API": ("OMNI_API_PORT", config.listen.port),
+    }
+    if config.email is None:
+        ports["SMTP sink"] = ("OMNI_DEV_SMTP_PORT", d.smtp_sink_port)
+    if config.codec.codec() is not None:
+        ports["codec server"] = ("OMNI_CODEC_PORT", config.codec.port)
+    return ports
+
+
+def sink_overrides(config: worker.WorkerConfig) -> dict[str, str]:
+    """With no email provider configured, ``omni dev`` sends email to its SMTP sink."""
+    if config.email is not None:
+        return {}
+    port = str(config.dev.smtp_sink_port)
+    return {"OMNI_SMTP_HOST": "127.0.0.1", "OMNI_SMTP_PORT": port, "OMNI_SMTP_SECURITY": "none"}
 
 
 def dev_secret(config: worker.WorkerConfig) -> str:
@@ -48,42 +88,59 @@ def dev_secret(config: worker.WorkerConfig) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def busy_ports(ports: dict[str, int]) -> list[str]:
+def busy_ports(ports: dict[str, tuple[str, int]]) -> list[str]:
     busy = []
-    for what, port in ports.items():
+    for what, (variable, port) in ports.items():
         with socket.socket() as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
-                busy.append(f"{what} port {port}")
+                busy.append(f"{what} port {port} is in use (set {variable})")
     return busy
+
+
+async def open_store(config: worker.WorkerConfig) -> str | None:
+    """Migrate the store and make the dev key; on failure, one line saying why."""
+    try:
+        await upgrade_async(config.store.url)
+        return await dev_api_key(config)
+    except Exception as exc:  # any driver's error: a missing database, a refused login
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(
+            redact(
+                f"omni dev: cannot open the customer store {config.store.url}: "
+                f"{type(exc).__name__}: {first} (check DATABASE_URL; 'omni doctor' checks it)",
+                secret_values(config),
+            ),
+            file=sys.stderr,
+        )
+        return None
 
 
 async def run_dev() -> int:
     config = worker.config_from_env()
     worker.load_scenarios(config)  # fail before starting anything if a scenario is broken
-    ports = {"Temporal": TEMPORAL_PORT, "Temporal UI": UI_PORT, "API": config.listen.port}
-    if config.email is None:
-        ports["SMTP sink"] = SMTP_SINK_PORT
     codec = config.codec.codec()
-    if codec is not None:
-        ports["codec server"] = config.codec.port
-    busy = busy_ports(ports)
+    busy = busy_ports(dev_ports(config))
     if busy:
         print(
-            f"omni dev: {', '.join(busy)} already in use. Is another 'omni dev' (make run) "
-            "running? Stop it first, or set OMNI_API_PORT for the API.",
+            f"omni dev: {'; '.join(busy)}. Is another 'omni dev' (make run) running? "
+            "Stop it, or move this one to free ports.",
             file=sys.stderr,
         )
         return 1
+    sink_port, temporal_port, ui_port = (
+        config.dev.smtp_sink_port,
+        config.dev.temporal_port,
+        config.dev.ui_port,
+    )
     config.store.data_dir.mkdir(parents=True, exist_ok=True)
     sink = None
     if config.email is None:  # no provider: a local SMTP server that keeps the mail
-        sink = start_smtp_sink(config.store.data_dir / "mail", port=SMTP_SINK_PORT)
-        to_sink = {"OMNI_SMTP_HOST": "127.0.0.1", "OMNI_SMTP_PORT": str(SMTP_SINK_PORT)}
-        to_sink["OMNI_SMTP_SECURITY"] = "none"
-        config = worker.config_from_env(overrides=to_sink)
+        (config.store.data_dir / "mail").mkdir(exist_ok=True)  # where to look, from the start
+        sink = start_smtp_sink(config.store.data_dir / "mail", port=sink_port)
+        config = worker.config_from_env(overrides=sink_overrides(config))
     if not config.tracking.secret:
         tracking = worker.TrackingSettings(secret=dev_secret(config))
         config = dataclasses.replace(config, tracking=tracking)
@@ -91,15 +148,18 @@ async def run_dev() -> int:
     config = dataclasses.replace(
         config, console=dataclasses.replace(config.console, keep_messages=True)
     )
-    await upgrade_async(config.store.url)
-    key = await dev_api_key(config)
+    key = await open_store(config)
+    if key is None:
+        if sink is not None:
+            sink.stop()
+        return 1
     db = config.store.data_dir / "temporal.db"
     codec_url = f"http://{config.codec.host}:{config.codec.port}" if codec else ""
     env = await start_dev_server(
         db_file=db,
-        port=TEMPORAL_PORT,
+        port=temporal_port,
         ui=True,
-        ui_port=UI_PORT,
+        ui_port=ui_port,
         data_converter=data_converter(codec),
         ui_codec_endpoint=codec_url,
     )
@@ -119,8 +179,8 @@ async def run_dev() -> int:
             if task.done():
                 task.result()  # e.g. the API port is taken: say so and stop
         api = f"http://{config.listen.host}:{config.listen.port}"
-        print(f"Temporal dev server  127.0.0.1:{TEMPORAL_PORT}  (runs kept in {db})")
-        print(f"Temporal UI          http://127.0.0.1:{UI_PORT}")
+        print(f"Temporal dev server  127.0.0.1:{temporal_port}  (runs kept in {db})")
+        print(f"Temporal UI          http://127.0.0.1:{ui_port}")
         if codec is not None:
             print(
                 f"payload codec        on (key {codec.key_id!r}); UI decodes through {codec_url}: "
@@ -136,7 +196,7 @@ async def run_dev() -> int:
         )
         if sink is not None:
             print(
-                f"SMTP sink            127.0.0.1:{SMTP_SINK_PORT}  (mail kept in "
+                f"SMTP sink            127.0.0.1:{sink_port}  (mail kept in "
                 f"{config.store.data_dir / 'mail'}/*.eml)"
             )
         print(
@@ -144,12 +204,12 @@ async def run_dev() -> int:
             "(push, Telegram, SMS without a provider)"
         )
         print(
-            "try:  .venv/bin/omni send-event cart_updated --customer 42 "
-            '--contact \'{"email": "alex@example.com", "consents": {"email": true}}\' '
-            '--data \'{"cart": {"id": "c-1", "total": 59.9, "currency": "EUR", '
-            '"url": "https://shop.example/cart/c-1", "items": []}}\''
+            "try:  .venv/bin/omni send-event signed_up --customer 42 "
+            '--contact \'{"email": "alex@example.com", "consents": {"email": true}}\''
+            "  (the welcome email lands in the mail folder within seconds)"
         )
-        print("Ctrl-C stops everything.", flush=True)
+        print("Ctrl-C stops everything. Events and messages appear below.", flush=True)
+        show_activity()
         await stop.wait()
         for task in tasks:
             task.cancel()

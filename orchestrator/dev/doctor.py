@@ -56,10 +56,17 @@ async def run_doctor() -> int:
 
         async def probe(c: object = channel) -> str:
             await c.check()  # type: ignore[attr-defined]
-            return type(c).__name__
+            where = getattr(c, "file", None)
+            return type(c).__name__ + (f" (writes {where})" if where else "")
 
-        results.append(await _check(f"channel {name}", probe))
+        results.append(await _check(f"channel {name} (omni worker)", probe))
         close = getattr(channel, "close", None)
         if close is not None:
             await close()
+    if config.email is None:
+        # `omni dev` sends email to its own SMTP sink, which runs only while it does.
+        print(
+            f"ok    channel email (omni dev): EmailChannel to the SMTP sink on "
+            f"127.0.0.1:{config.dev.smtp_sink_port}, mail kept in {config.store.data_dir}/mail/"
+        )
     return 0 if all(results) else 1

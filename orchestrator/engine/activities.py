@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +20,7 @@ from channels.base import (
     TransientChannelError,
 )
 from channels.segments import segments
+from orchestrator.engine import metrics
 from orchestrator.engine.compose import ShortLinks, compose, email_urls, off_loop
 from orchestrator.engine.contacts import ContactDirectory
 from orchestrator.engine.messages import EvalRequest, EvalResult, SendRequest, SendResult
@@ -33,6 +33,7 @@ from orchestrator.engine.once import (
     written,
 )
 from orchestrator.engine.policies import FrequencyPolicy, consent, quiet_until
+from orchestrator.engine.send_errors import UNEXPECTED_ERROR_ATTEMPTS, reason_code
 from orchestrator.engine.sendlog import SendLog, SendRecord
 from orchestrator.engine.tracking import Tracker
 from orchestrator.language.durations import format_duration
@@ -55,17 +56,6 @@ SEND_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=10),
     maximum_attempts=20,
 )
-#: Attempts at a message whose channel adapter raised something it did not type (a bug, or
-#: data the provider's library refuses, such as CR/LF in a header): retried in case it was
-#: passing, then recorded as a permanent failure so the ladder moves on.
-UNEXPECTED_ERROR_ATTEMPTS = 3
-
-
-def reason_code(reason: str) -> str:
-    """The short code a channel error starts with (``invalid_address: SMTP 550 <a@b>…`` ->
-    ``invalid_address``): what workflow history may keep of a provider's answer."""
-    code = reason.split(":", 1)[0].strip()
-    return code if re.fullmatch(r"[a-z_]{1,40}", code) else "rejected"
 
 
 class Activities:
@@ -99,6 +89,11 @@ class Activities:
 
     @activity.defn(name="send")
     async def send(self, req: SendRequest) -> SendResult:
+        result = await self._send(req)
+        metrics.record_send(req, result)
+        return result
+
+    async def _send(self, req: SendRequest) -> SendResult:
         # A retried activity must not send twice: the log is checked before the provider.
         done = await self.send_log.get(req.key)
         if done is not None and done.status in ("sent", UNCERTAIN):
@@ -176,7 +171,8 @@ class Activities:
         )
         await self._record(req, now, SENDING)  # the intent, before the provider hears of it
         try:
-            delivery = await heartbeating(self.channels[req.channel].send(out))
+            with metrics.provider_call(req.channel, self.channels[req.channel]):
+                delivery = await heartbeating(self.channels[req.channel].send(out))
             provider_id = delivery.provider_id
         except TransientChannelError as exc:
             # The provider's words (an address, a number) go to the send log, not to history.

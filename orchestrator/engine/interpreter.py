@@ -17,7 +17,7 @@ from temporalio.exceptions import ActivityError, CancelledError
 from orchestrator.engine.run_base import RunBase
 
 with workflow.unsafe.imports_passed_through():
-    from orchestrator.engine import search
+    from orchestrator.engine import labels, search
     from orchestrator.engine.activities import SEND_RETRY, Activities
     from orchestrator.engine.messages import (
         EventSignal,
@@ -45,15 +45,23 @@ class StepInterpreter(RunBase):
         return "exhausted" if self._exhausted else "completed"
 
     async def _steps(self, steps: list[Step]) -> None:
-        for step in steps:
+        for i, step in enumerate(steps):
             self._step = step.path
-            self._index(search.STEP.value_set(step.path))
+            label = labels.step_label(step)
+            self._next_label = labels.step_label(steps[i + 1]) if i + 1 < len(steps) else ""
+            # OmniStep reads like the step ("wait 1h", "ladder: email → push"), not "steps.1".
+            self._index(search.STEP.value_set(label))
+            self._show(label)
             await self._one(step)
 
     async def _one(self, step: Step) -> None:
         if step.kind == "wait":
             self._late = False
-            await self._sleep_until(workflow.now() + timedelta(seconds=step.wait_s or 0))
+            wait = labels.duration(step.wait_s)
+            self._show(f"waiting {wait}")
+            await self._sleep_until(
+                workflow.now() + timedelta(seconds=step.wait_s or 0), summary=f"wait {wait}"
+            )
         elif step.kind == "wait_until":
             await self._wait_until(step)
         elif step.kind == "send":
@@ -81,19 +89,23 @@ class StepInterpreter(RunBase):
             self._note("skip", step=step.path, reason=f"moment already passed ({result.at})")
             return
         self._late = False
-        await self._sleep_until(moment)
+        self._show(f"waiting until {result.at} ({step.at})")
+        await self._sleep_until(moment, summary=labels.step_label(step))
 
     async def _wait_for(self, step: Step) -> None:
         self._late = False
         checked = self._seq
         deadline = workflow.now() + timedelta(seconds=step.timeout_s or 0)
         self._next_wakeup = deadline.isoformat()
+        label = labels.step_label(step)
+        self._show(label.replace("wait", "waiting", 1))
         while True:
             remaining = (deadline - workflow.now()).total_seconds()
             try:
                 await workflow.wait_condition(
                     lambda seen=checked: self._seq > seen,  # type: ignore[misc]
                     timeout=max(remaining, 0.001),
+                    timeout_summary=label,
                 )
             except TimeoutError:
                 self._next_wakeup = ""
@@ -135,14 +147,29 @@ class StepInterpreter(RunBase):
                 self._reacted = True
                 return
             path = f"{step.path}.rung{i + 1}"
+            if workflow.patched("omni-rung-labels"):
+                # One more search attribute update per rung; older histories did without.
+                self._index(search.STEP.value_set(labels.rung_label(i, rung.channel)))
+            later = [r.channel for r in step.rungs[i + 1 :]]
+            after = later[0] if later else self._next_label
+            self._show(f"{labels.rung_label(i, rung.channel)}: sending", next_=after)
             result = await self._deliver(step, rung.channel, rung.template, path, stop=reacted)
             if result is None:
                 self._reacted = True  # stopped while deferred by quiet hours
                 return
             if result.status == "sent" and rung.wait_s:
                 self._next_wakeup = (workflow.now() + timedelta(seconds=rung.wait_s)).isoformat()
+                wait = labels.duration(rung.wait_s)
+                self._show(
+                    f"waiting up to {wait} for a reaction to {rung.channel} `{rung.template}`",
+                    next_=after,
+                )
                 with contextlib.suppress(TimeoutError):
-                    await workflow.wait_condition(reacted, timeout=rung.wait_s)
+                    await workflow.wait_condition(
+                        reacted,
+                        timeout=rung.wait_s,
+                        timeout_summary=labels.reaction_wait(rung.wait_s, rung.channel),
+                    )
                 self._next_wakeup = ""
         self._reacted = self._reacted or reacted()
         self._exhausted = not reacted()
@@ -212,7 +239,9 @@ class StepInterpreter(RunBase):
             if result.status != "deferred":
                 break
             deferred_from = deferred_from or workflow.now().isoformat()
-            if await self._sleep_until(datetime.fromisoformat(result.retry_at), stop):
+            self._show(f"holding {channel} `{template}` until {result.retry_at} ({result.reason})")
+            hold = f"hold {channel} for {result.reason or 'quiet hours'}"[:200]
+            if await self._sleep_until(datetime.fromisoformat(result.retry_at), stop, summary=hold):
                 return None
         kind = "send" if result.status == "sent" else "skip"
         self._note(

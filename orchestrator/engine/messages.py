@@ -79,6 +79,13 @@ class RunInput:
 
 
 @dataclass
+class CancelRun:
+    """The ``cancel`` signal: support staff or the shop end a run, saying why."""
+
+    reason: str = ""
+
+
+@dataclass
 class RunState:
     scenario: str
     version: str

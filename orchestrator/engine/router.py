@@ -15,6 +15,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
+from orchestrator.engine import labels
 from orchestrator.engine.ids import RunKeyError, customer_ref, run_key, workflow_id
 from orchestrator.engine.messages import EventSignal, RunInput, RunOptions
 from orchestrator.engine.workflow import ScenarioWorkflow
@@ -138,6 +139,9 @@ class Router:
             start_signal="event",
             start_signal_args=[event],
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            # The Temporal UI's summary and details: title, customer reference, run key.
+            static_summary=labels.static_summary(s, event.customer_id, key),
+            static_details=labels.static_details(s, event.customer_id, key),
         )
         if self.record_runs:
             await self.index.add(wid, s.id, event.customer_id)

@@ -10,6 +10,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
+    from orchestrator.engine import labels
     from orchestrator.engine.activities import Activities
     from orchestrator.engine.messages import (
         EvalRequest,
@@ -44,6 +45,10 @@ class RunBase:
         self._sent = 0
         self._reacted = False
         self._exhausted = False
+        #: The label of the step after the current one, for the run's current details.
+        self._next_label = ""
+        #: Set by the ``cancel`` signal: the run ends with outcome "cancelled".
+        self._cancel_reason = ""
 
     # -- helpers ---------------------------------------------------------------------------
     def _run_ref(self) -> str:
@@ -58,17 +63,21 @@ class RunBase:
         assert self._input is not None
         return self._input.scenario
 
-    async def _sleep_until(self, moment: datetime, stop: Callable[[], bool] | None = None) -> bool:
-        """Sleep until ``moment``; True if ``stop`` became true first."""
+    async def _sleep_until(
+        self, moment: datetime, stop: Callable[[], bool] | None = None, *, summary: str = ""
+    ) -> bool:
+        """Sleep until ``moment``; True if ``stop`` became true first. ``summary`` names the
+        timer in the Temporal UI."""
         delta = (moment - workflow.now()).total_seconds()
         if delta <= 0:
             return False
         self._next_wakeup = moment.isoformat()
+        summary = summary or f"wait {labels.duration(delta)}"
         try:
             if stop is None:
-                await workflow.sleep(delta)
+                await workflow.sleep(delta, summary=summary)
                 return False
-            await workflow.wait_condition(stop, timeout=delta)
+            await workflow.wait_condition(stop, timeout=delta, timeout_summary=summary)
             return True
         except TimeoutError:
             return False
@@ -119,3 +128,13 @@ class RunBase:
         assert self._input is not None
         if self._input.options.index:
             workflow.upsert_search_attributes(list(updates))
+
+    def _show(self, doing: str, *, next_: str | None = None) -> None:
+        """The run's current details in the Temporal UI: what it does now, what comes next and
+        the channels it has sent on so far (no addresses, no content)."""
+        sent = [e.channel for e in self._timeline if e.kind == "send" and e.channel]
+        workflow.set_current_details(
+            labels.current_details(
+                doing, next_=self._next_label if next_ is None else next_, sent=sent
+            )
+        )

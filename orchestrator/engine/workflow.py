@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.engine import search
     from orchestrator.engine.ids import customer_ref
     from orchestrator.engine.messages import (
+        CancelRun,
         Carried,
         EventSignal,
         RunInput,
@@ -59,6 +60,11 @@ class ScenarioWorkflow(StepInterpreter):
             self._seen_set.discard(self._seen.pop(0))
         self._inbox.append(ev)
 
+    @workflow.signal(name="cancel")
+    def cancel(self, request: CancelRun) -> None:
+        """End the run at once (no further sends), recording who asked and why."""
+        self._cancel_reason = request.reason or "cancelled"
+
     @workflow.query(name="state")
     def state(self) -> RunState:
         inp = self._input
@@ -92,6 +98,7 @@ class ScenarioWorkflow(StepInterpreter):
                 search.VERSION.value_set(s.version),
                 search.CUSTOMER.value_set(customer_ref(inp.customer_id)),
             )
+            self._show("waiting for the trigger event", next_="")
             await workflow.wait_condition(lambda: bool(self._inbox))
             first = self._inbox.pop(0)
             self._note("event", event=first.name, event_id=first.event_id)
@@ -104,8 +111,16 @@ class ScenarioWorkflow(StepInterpreter):
             steps = asyncio.create_task(self._run_steps(s.steps))
             while True:
                 await workflow.wait_condition(
-                    lambda task=steps: bool(self._inbox) or task.done()  # type: ignore[misc]
+                    lambda task=steps: (  # type: ignore[misc]
+                        bool(self._inbox) or task.done() or bool(self._cancel_reason)
+                    )
                 )
+                if self._cancel_reason:
+                    steps.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await steps
+                    self._note("skip", reason=f"cancelled: {self._cancel_reason}")
+                    return self._finish("cancelled")
                 if not self._inbox:
                     return self._finish(steps.result())
                 action = await self._handle(self._inbox.pop(0))
@@ -178,5 +193,6 @@ class ScenarioWorkflow(StepInterpreter):
         self._step = ""
         self._next_wakeup = ""
         self._note("exit", reason=outcome)
+        self._show(f"finished: {outcome}", next_="")
         self._index(search.OUTCOME.value_set(outcome))
         return self.state()

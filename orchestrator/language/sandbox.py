@@ -195,11 +195,24 @@ class LimitedEnvironment(SandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         current().tick()
+        if isinstance(obj, dict):
+            return self._field(obj, attribute)
         return super().getattr(obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         current().tick()
+        if isinstance(obj, dict) and isinstance(argument, str):
+            return self._field(obj, argument)
         return super().getitem(obj, argument)
+
+    def _field(self, obj: dict[str, Any], name: str) -> Any:
+        """Data, never a dict method: ``cart.items`` is the cart's items or a clear error,
+        not ``dict.items`` (iterate a mapping with the ``items`` filter)."""
+        if name in obj:
+            return obj[name]
+        present = ", ".join(sorted(str(k) for k in obj)[:12]) or "nothing"
+        hint = f"{name!r} is missing from the data (it has: {present})"
+        return self.undefined(hint=hint, obj=obj, name=name)
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         wrapper = super().wrap_str_format(value)

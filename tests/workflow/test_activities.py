@@ -117,6 +117,14 @@ async def test_template_error_with_real_data_fails_the_send_only() -> None:
 
 
 async def test_suppressed_channel_is_never_sent_even_transactional() -> None:
+    """An opt-out of everything (STOP, "stop every message", a bounce) holds transactional
+    messages too; a marketing unsubscribe does not."""
+    for reason in ("unsubscribed_all", "stop", "bounced"):
+        acts = activities(suppressions={"email": reason})
+        result = await ActivityEnvironment().run(acts.send, request(category="transactional"))
+        assert (result.status, result.reason) == ("skipped", f"suppressed: {reason}")
     acts = activities(suppressions={"email": "unsubscribed"})
-    result = await ActivityEnvironment().run(acts.send, request(category="transactional"))
-    assert (result.status, result.reason) == ("skipped", "suppressed: unsubscribed")
+    receipt = await ActivityEnvironment().run(acts.send, request(category="transactional"))
+    assert receipt.status == "sent"
+    offer = await ActivityEnvironment().run(acts.send, request("wf/g0/steps.2/email"))
+    assert (offer.status, offer.reason) == ("skipped", "suppressed: unsubscribed")

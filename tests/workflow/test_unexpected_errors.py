@@ -18,9 +18,10 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from channels.base import Delivery, Outbound
 from channels.email import EmailChannel, EmailSettings
 from channels.outbox import OutboxChannel
-from orchestrator.engine.activities import UNEXPECTED_ERROR_ATTEMPTS, Activities
+from orchestrator.engine.activities import Activities
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
 from orchestrator.engine.messages import SendRequest
+from orchestrator.engine.send_errors import UNEXPECTED_ERROR_ATTEMPTS
 from orchestrator.engine.sendlog import InMemorySendLog
 from orchestrator.language.model import CHANNELS
 

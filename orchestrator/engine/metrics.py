@@ -1,0 +1,117 @@
+"""Prometheus metrics (prometheus-client, default registry): what the API and the worker count.
+
+Labels stay few and bounded (scenario ids, channel names, status and reason codes, provider
+adapter names): never a customer, an address or a key. ``docs/operations.md`` lists the alerts.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prometheus_client import Counter, Histogram
+
+from orchestrator.engine.messages import SendRequest, SendResult
+
+log = logging.getLogger("omni.sends")
+
+EVENTS = Counter(
+    "omni_events",
+    "Events received by POST /v1/events, by status (accepted, duplicate, rejected) and reason",
+    ["status", "reason"],
+)
+ROUTING_SECONDS = Histogram(
+    "omni_routing_seconds",
+    "Time to route one accepted event to its runs (signal-with-start and signals)",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+SENDS = Counter(
+    "omni_sends",
+    "Send activity results by scenario, channel and status (sent, skipped, failed, deferred)",
+    ["scenario", "channel", "status"],
+)
+SKIPS = Counter(
+    "omni_send_skips",
+    "Sends skipped or failed, by scenario, channel and reason code",
+    ["scenario", "channel", "reason"],
+)
+RENDER_FAILURES = Counter(
+    "omni_render_failures", "Templates that failed to render", ["scenario", "channel"]
+)
+CAPPED = Counter(
+    "omni_frequency_capped", "Sends skipped by a frequency cap", ["scenario", "channel"]
+)
+QUIET_DEFERRALS = Counter(
+    "omni_quiet_hours_deferrals",
+    "Sends held until the customer's quiet hours end",
+    ["scenario", "channel"],
+)
+PROVIDER_SECONDS = Histogram(
+    "omni_provider_send_seconds",
+    "Time a channel adapter took to hand one message to its provider",
+    ["channel", "provider"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+PROVIDER_CALLS = Counter(
+    "omni_provider_calls",
+    "Calls to a provider by outcome (ok or the error type the adapter raised)",
+    ["channel", "provider", "outcome"],
+)
+
+
+def reason_of(result: SendResult) -> str:
+    code = result.reason.split(":", 1)[0].strip()
+    return code if code.replace("_", "").isalpha() and len(code) <= 40 else "other"
+
+
+def record_send(req: SendRequest, result: SendResult) -> None:
+    """Count one send activity's result and log it in one line: ids and codes only (the
+    address, the message and the provider's words stay in the send log)."""
+    scenario, channel = req.scenario, req.channel
+    context = {
+        "scenario": scenario,
+        "step": req.step,
+        "key": req.key,
+        "channel": channel,
+        "template": req.template,
+        "status": result.status,
+        "reason": reason_of(result) if result.reason else "",
+    }
+    why = f" ({context['reason']})" if context["reason"] else ""
+    log.info(
+        "%s %s `%s` · run %s%s",
+        result.status,
+        channel,
+        req.template,
+        req.run.get("id", ""),
+        why,
+        extra=context,
+    )
+    SENDS.labels(scenario, channel, result.status).inc()
+    reason = reason_of(result)
+    if result.status == "deferred":
+        QUIET_DEFERRALS.labels(scenario, channel).inc()
+    elif result.status in ("skipped", "failed"):
+        SKIPS.labels(scenario, channel, reason).inc()
+        if reason == "template_error":
+            RENDER_FAILURES.labels(scenario, channel).inc()
+        elif reason == "frequency_cap":
+            CAPPED.labels(scenario, channel).inc()
+
+
+@contextmanager
+def provider_call(channel: str, adapter: object) -> Iterator[None]:
+    """Time one call to a provider and count how it ended."""
+    provider = type(adapter).__name__
+    start = time.perf_counter()
+    outcome = "ok"
+    try:
+        yield
+    except BaseException as exc:
+        outcome = type(exc).__name__
+        raise
+    finally:
+        PROVIDER_SECONDS.labels(channel, provider).observe(time.perf_counter() - start)
+        PROVIDER_CALLS.labels(channel, provider, outcome).inc()

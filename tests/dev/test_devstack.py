@@ -1,0 +1,173 @@
+"""``omni dev`` and ``omni doctor`` as a newcomer meets them: one-line errors naming the
+variable for a taken port or a missing database, a dev key valid in the store in use, the
+channels doctor reports, and the first message within a minute."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from tests_store_url import PG_SKIP, PG_URL, database_url
+
+import worker
+from orchestrator.api.keys import ApiKeys
+from orchestrator.api.serve import free_port
+from orchestrator.dev.devstack import dev_api_key
+from orchestrator.store.db import make_engine, sessions
+
+ROOT = Path(__file__).resolve().parents[2]
+OMNI = [sys.executable, "-m", "orchestrator.cli"]
+
+
+def dev_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMNI_", "DATABASE_URL"))}
+    env.update(
+        OMNI_DATA_DIR=str(tmp_path / "data"),
+        OMNI_API_PORT=str(free_port()),
+        OMNI_DEV_TEMPORAL_PORT=str(free_port()),
+        OMNI_DEV_UI_PORT=str(free_port()),
+        OMNI_DEV_SMTP_PORT=str(free_port()),
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def run_omni(
+    args: list[str], env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*OMNI, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_a_taken_port_is_one_line_naming_its_variable(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_omni(["dev"], dev_env(tmp_path, OMNI_DEV_UI_PORT=str(port)))
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert f"Temporal UI port {port} is in use (set OMNI_DEV_UI_PORT)" in lines[0]
+
+
+def test_a_missing_database_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'a-file' / 'omni.db'}"
+    done = run_omni(["dev"], dev_env(tmp_path, DATABASE_URL=url))
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot open the customer store" in lines[0], done.stderr
+    assert "DATABASE_URL" in lines[0] and "Traceback" not in done.stderr
+
+
+@pytest.mark.skipif(not PG_URL, reason=PG_SKIP)
+def test_a_missing_postgresql_database_is_one_line(tmp_path: Path) -> None:
+    base = PG_URL.rsplit("/", 1)[0]
+    done = run_omni(["dev"], dev_env(tmp_path, DATABASE_URL=f"{base}/omni_no_such_db_42"))
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "omni_no_such_db_42" in lines[0], done.stderr
+    assert "does not exist" in lines[0]
+
+
+@pytest.mark.skipif(not PG_URL, reason=PG_SKIP)
+async def test_the_dev_key_is_valid_in_the_store_omni_dev_uses(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    sqlite = worker.config_from_env({"OMNI_DATA_DIR": str(data)})
+    from orchestrator.store.migrate import upgrade_async
+
+    await upgrade_async(sqlite.store.url)
+    first = await dev_api_key(sqlite)
+    assert await dev_api_key(sqlite) == first  # kept while the store is the same
+    async for url in database_url("postgresql", tmp_path):
+        pg = worker.config_from_env({"OMNI_DATA_DIR": str(data), "DATABASE_URL": url})
+        key = await dev_api_key(pg)
+        engine = make_engine(url)
+        try:
+            assert await ApiKeys(sessions(engine)).verify(key) is not None
+            assert await ApiKeys(sessions(engine)).verify(first) is None
+        finally:
+            await engine.dispose()
+        assert (data / "dev-api-key").read_text().strip() == key
+
+
+def test_doctor_reports_the_channels_worker_and_dev_use(tmp_path: Path) -> None:
+    env = dev_env(tmp_path, OMNI_TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}")
+    done = run_omni(["doctor"], env, timeout=120)
+    out = done.stdout
+    assert "channel email (omni worker): OutboxChannel" in out, out
+    port = env["OMNI_DEV_SMTP_PORT"]
+    assert f"channel email (omni dev): EmailChannel to the SMTP sink on 127.0.0.1:{port}" in out
+
+
+def noon_zone() -> str:
+    """A time zone where it is about noon now: the welcome email is not held by quiet hours."""
+    offset = 12 - datetime.now(UTC).hour
+    offset = offset - 24 if offset > 12 else offset
+    return f"Etc/GMT{-offset:+d}"
+
+
+def test_first_message_within_a_minute(tmp_path: Path) -> None:
+    env = dev_env(tmp_path)
+    started = time.monotonic()
+    dev = subprocess.Popen(
+        [*OMNI, "dev"], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    out: list[str] = []
+    try:
+        assert dev.stdout is not None
+        for line in dev.stdout:
+            out.append(line)
+            if "Ctrl-C stops everything" in line:
+                break
+        else:
+            pytest.fail("omni dev stopped: " + "".join(out))
+        mail = tmp_path / "data" / "mail"
+        assert mail.is_dir()  # where to look exists before the first message
+        contact = (
+            '{"email": "newcomer@example.com", "first_name": "Neo", '
+            f'"consents": {{"email": true}}, "timezone": "{noon_zone()}"}}'
+        )
+        sent = run_omni(["send-event", "signed_up", "--customer", "42", "--contact", contact], env)
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        assert "welcome_series/customer-42" in sent.stdout
+        while not list(mail.glob("*.eml")):
+            assert time.monotonic() - started < 60, "no mail within 60 s: " + "".join(out)
+            time.sleep(0.2)
+        eml = next(mail.glob("*.eml")).read_bytes()
+        assert b"newcomer@example.com" in eml
+        elapsed = time.monotonic() - started
+        print(f"first message after {elapsed:.1f} s")
+        time.sleep(1)  # the send's line follows the SMTP answer
+    finally:
+        dev.send_signal(signal.SIGINT)
+        rest, _ = dev.communicate(timeout=60)
+        out.append(rest)
+    text = "".join(out)
+    print(*[line for line in text.splitlines() if "·" in line or "routed" in line], sep="\n")
+    assert "event signed_up" in text and "routed to 1 run(s)" in text, text
+    assert "sent email `welcome/hello`" in text, text
+    assert "newcomer@example.com" not in text and "Neo" not in text
+
+
+def test_a_broken_scenario_is_named_with_file_and_line(tmp_path: Path) -> None:
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    (scenarios / "bad.yaml").write_text("scenario: bad\ntrigger: {event: x}\nsteps:\n  - wat: 1h\n")
+    done = run_omni(["dev"], dev_env(tmp_path, OMNI_SCENARIOS_DIR=str(scenarios)))
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert "bad.yaml:4" in lines[0], done.stderr

@@ -1,0 +1,80 @@
+"""On a real Temporal dev server: what the Temporal UI shows of a run (user metadata)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from harness import FULL_CONTACT, quick_cart
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.testing import WorkflowEnvironment
+
+from channels.outbox import OutboxChannel
+from orchestrator.engine import search
+from orchestrator.engine.activities import Activities
+from orchestrator.engine.contacts import Contact, InMemoryDirectory
+from orchestrator.engine.ids import customer_ref
+from orchestrator.engine.messages import EventSignal
+from orchestrator.engine.router import Router
+from orchestrator.engine.runtime import build_worker
+from orchestrator.engine.sendlog import InMemorySendLog
+from orchestrator.language.model import CHANNELS
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.1)
+
+
+async def test_run_carries_summary_details_timer_summaries_and_step_label(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    scenario = quick_cart(tmp_path, first_wait="1s", rung_wait="4h")
+    customer = f"cust-{uuid.uuid4().hex[:8]}"
+    contact = Contact.from_json({**FULL_CONTACT, "id": customer})
+    email = OutboxChannel("email")
+    channels = {c: OutboxChannel(c) for c in CHANNELS} | {"email": email}
+    queue = f"meta-{uuid.uuid4()}"
+    activities = Activities(
+        directory=InMemoryDirectory([contact]), send_log=InMemorySendLog(), channels=channels
+    )
+    router = Router(dev_env.client, {scenario.id: scenario}, task_queue=queue)
+    async with build_worker(dev_env.client, task_queue=queue, activities=activities):
+        cart = {"cart": {"id": f"c-{customer}", "total": 5}}
+        routed = await router.route(EventSignal("cart_updated", "e1", customer, data=cart))
+        wid = routed.started_or_signalled[0]
+        handle = dev_env.client.get_workflow_handle(wid)
+
+        async def waiting_for_reaction() -> bool:
+            meta = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+            return "waiting up to 4h" in meta.current_details
+
+        await eventually(waiting_for_reaction)
+        meta = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        assert meta.current_details == (
+            "waiting up to 4h for a reaction to email `quick/reminder` · next: sms"
+            " · sent so far: email"
+        )
+        described = await handle.describe()
+        summary = await described.static_summary()
+        details = await described.static_details()
+        assert summary == f"quick_cart · customer {customer_ref(customer)} · key {wid[11:]}"
+        assert details is not None and "**quick_cart**" in details
+        assert scenario.version in details
+        assert described.typed_search_attributes.get(search.STEP) == "ladder rung 1: email"
+        history = await handle.fetch_history()
+        timers = [
+            json.loads(e.user_metadata.summary.data)
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
+        ]
+        assert timers == ["wait 1s", "wait 4h for a reaction to email"]
+        await handle.terminate("test done")
+    # The contact's address never shows: only the customer reference.
+    assert FULL_CONTACT["email"] not in (summary + (details or ""))
