@@ -41,6 +41,9 @@ def shipped() -> dict[str, Scenario]:
 
 
 @pytest.mark.timeout(600)
+# With no workflow cache a run can be evicted while its local activity (a condition) runs;
+# the SDK then cancels an activity it no longer tracks and says so. Harmless here.
+@pytest.mark.filterwarnings("ignore:Cannot find activity to cancel")
 @pytest.mark.parametrize("seed", SEEDS)
 async def test_many_customers_each_get_only_their_own_messages(
     time_env: WorkflowEnvironment, tmp_path: Path, shipped: dict[str, Scenario], seed: int
