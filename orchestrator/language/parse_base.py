@@ -54,6 +54,12 @@ class ParserBase:
         self.doc = doc
         self.problems: list[Problem] = []
         self.silenced: set[Path] = set()
+        #: (id of a model object, field) -> YAML path of the value, so later checks can point
+        #: at the exact expression or template reference instead of the step's first line.
+        self.spots: dict[tuple[int, str], Path] = {}
+
+    def spot(self, obj: object, name: str, path: Path) -> None:
+        self.spots[(id(obj), name)] = path
 
     # -- helpers ---------------------------------------------------------------------------
     def fail(self, path: Path, message: str, hint: str = "", *, key: bool = False) -> None:

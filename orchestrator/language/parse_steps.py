@@ -68,6 +68,7 @@ class StepParser(ParserBase):
         if kind == "wait":
             step.wait_s = self.duration(arg, p, "wait")
         elif kind == "wait_until":
+            self.spot(step, "at", p)
             text = self.text(arg, p, "wait_until", hint="e.g. webinar.starts_at - 24h")
             try:
                 step.at, step.at_offset_s = split_time_expression(text)
@@ -82,6 +83,7 @@ class StepParser(ParserBase):
             self.escalate(arg, p, step)
         elif kind == "if":
             step.condition = self.condition(arg, p)
+            self.spot(step, "condition", p)
             step.then = self.steps(value.get("then"), path + ("then",), f"{label}.then")
             if "else" in value:
                 step.otherwise = self.steps(value["else"], path + ("else",), f"{label}.else")
@@ -98,6 +100,11 @@ class StepParser(ParserBase):
                 )
                 for n in names
             ]
+            for i, match in enumerate(step.events):
+                self.spot(match, "when", p + ("when",))
+                self.spot(
+                    match, "event", p + ("event", i) if isinstance(events, list) else p + ("event",)
+                )
             if "timeout" not in data:
                 self.fail(
                     p, "wait_for needs a timeout", "e.g. timeout: 3d; a run must not wait forever"
@@ -130,6 +137,7 @@ class StepParser(ParserBase):
                 for i, c in enumerate(chans)
             ]
             step.template = self.template(data.get("template"), path + ("template",))
+            self.spot(step, "template", path + ("template",))
             extra = [k for k in data if k in CHANNELS]
             if extra:
                 self.fail(path, f"send has both first_of and {extra[0]}", "use one form")
@@ -145,6 +153,7 @@ class StepParser(ParserBase):
             if chans:
                 step.channels = [chans[0]]
                 step.template = self.template(data[chans[0]], path + (chans[0],))
+                self.spot(step, "template", path + (chans[0],))
 
     def escalate(self, arg: Any, path: Path, step: Step) -> None:
         if not isinstance(arg, list) or not arg:
@@ -172,7 +181,9 @@ class StepParser(ParserBase):
                     "every rung but the last needs a wait for the reaction",
                     "add e.g. 'wait: 4h' to this rung",
                 )
-            step.rungs.append(Rung(chans[0], self.template(data[chans[0]], p + (chans[0],)), wait))
+            rung = Rung(chans[0], self.template(data[chans[0]], p + (chans[0],)), wait)
+            self.spot(rung, "template", p + (chans[0],))
+            step.rungs.append(rung)
 
     def template(self, value: Any, path: Path) -> str:
         return self.text(
