@@ -24,7 +24,7 @@ class EventSignal:
 
 @dataclass
 class TimelineEntry:
-    """Something that happened in a run: kind is send, skip, event or exit."""
+    """Something that happened in a run: kind is send, skip, event, problem or exit."""
 
     at: str
     kind: str

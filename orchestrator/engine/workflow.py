@@ -159,10 +159,10 @@ class ScenarioWorkflow(StepInterpreter):
             return None
         assert self._trigger is not None
         for match in s.goals:
-            if match.event == ev.name and await self._holds(match.when, ev, self._trigger):
+            if match.event == ev.name and await self._holds(match.when, ev, self._trigger, "goal"):
                 return "converted"
         for match in s.exits:
-            if match.event == ev.name and await self._holds(match.when, ev, self._trigger):
+            if match.event == ev.name and await self._holds(match.when, ev, self._trigger, "exit"):
                 return "exited"
         if ev.name == s.trigger.event and s.trigger.again != "signal":
             if s.trigger.again == "restart" and await self._holds(s.trigger.when, ev, ev):
