@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,13 @@ from orchestrator.language.expressions import (
 from orchestrator.language.limits import TEMPLATE_LIMITS
 from orchestrator.language.model import Scenario, Step
 from orchestrator.language.samples import sample_contact, sample_run
-from orchestrator.language.templates import TemplateProblem, message_context, render, template_files
+from orchestrator.language.templates import (
+    TemplateProblem,
+    message_context,
+    outside_blocks,
+    render,
+    template_files,
+)
 
 NO_ENGAGEMENT = {"opened": False, "clicked": False, "replied": False}
 LIMITS_HINT = (
@@ -208,6 +215,11 @@ class Checker:
                 f"default {channel}.j2 to fall back to",
                 f"add {self.templates_dir / name / channel}.j2 for other locales",
             )
+        for path in files.values():
+            with suppress(TemplateSyntaxError):  # reported when rendering below
+                for line, what in outside_blocks(path.read_text(encoding="utf-8")):
+                    hint = "move it into a {% block %}; only blocks are sent"
+                    self.fail(line, f"{what} outside every block is never sent", hint, str(path))
         if self.trigger_sample is None:
             return
         for locale, path in files.items():

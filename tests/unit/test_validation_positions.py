@@ -99,3 +99,21 @@ def test_contact_sample_feeds_templates(tmp_path: Path) -> None:
     assert "nick" in p.message
     text = GOOD + "  contact: {attributes: {nick: Al}}\n"
     assert check(tmp_path, text, templates) == []
+
+
+def test_expression_after_the_last_block_is_reported_at_its_line(tmp_path: Path) -> None:
+    templates = {
+        "t/hello/email.j2": "{% block subject %}Hi{% endblock %}\n"
+        "{% block html %}<p>x</p>{% endblock %}\n\n{{ custmer.first_name }}\n",
+    }
+    p = only(check(tmp_path, GOOD, templates))
+    assert p.file.endswith("email.j2") and p.line == 4
+    assert "outside every block" in p.message and "block" in p.hint
+
+
+def test_whitespace_comments_and_macros_outside_blocks_are_fine(tmp_path: Path) -> None:
+    templates = {
+        "t/hello/email.j2": "{# greeting #}\n{% macro hi() %}Hi{% endmacro %}\n"
+        "{% block subject %}Hi{% endblock %}\n\n{% block html %}<p>x</p>{% endblock %}\n",
+    }
+    assert check(tmp_path, GOOD, templates) == []
