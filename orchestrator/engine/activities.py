@@ -31,7 +31,7 @@ from orchestrator.language.durations import format_duration
 from orchestrator.language.expressions import (
     ExpressionError,
     condition_context,
-    evaluate,
+    holds,
     resolve_time,
     to_datetime,
 )
@@ -288,4 +288,4 @@ class Activities:
 def _evaluate(req: EvalRequest, context: dict[str, Any]) -> EvalResult:
     if req.kind == "time":
         return EvalResult(at=resolve_time(req.expression, req.offset_s, context).isoformat())
-    return EvalResult(value=bool(evaluate(req.expression, context)))
+    return EvalResult(value=holds(req.expression, context))

@@ -16,6 +16,7 @@ from orchestrator.language.expressions import (
     check_syntax,
     condition_context,
     evaluate,
+    holds,
     resolve_time,
 )
 from orchestrator.language.limits import TEMPLATE_LIMITS
@@ -127,7 +128,7 @@ class Checker:
             check_syntax(source)
             ctx = self.context(event)
             if ctx is not None and event is not None:
-                evaluate(source, ctx)
+                holds(source, ctx)
         except ExpressionError as exc:
             self.fail(
                 spot,
@@ -255,6 +256,10 @@ class Checker:
                         LIMITS_HINT,
                         file=str(path),
                     )
+                    continue
+                if "cannot access" in str(exc):
+                    hint = "templates read data values only; Python internals are off limits"
+                    self.fail(exc.line, f"template: {exc}", hint, str(path))
                     continue
                 self.fail(
                     exc.line,

@@ -16,6 +16,7 @@ from typing import Any
 
 from jinja2 import StrictUndefined, nodes
 from jinja2.compiler import CodeGenerator, Frame
+from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -196,6 +197,12 @@ class LimitedEnvironment(SandboxedEnvironment):
     def getattr(self, obj: Any, attribute: str) -> Any:
         current().tick()
         return super().getattr(obj, attribute)
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+        """Say what is off limits in the marketer's words, without Jinja's internals."""
+        return self.undefined(
+            f"templates cannot access `{attribute}`", obj=obj, name=attribute, exc=SecurityError
+        )
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         current().tick()
