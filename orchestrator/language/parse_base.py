@@ -49,6 +49,12 @@ def did_you_mean(word: str, options: tuple[str, ...] | list[str]) -> str:
     return f"did you mean {close[0]!r}? (known: {known})" if close else f"known keys: {known}"
 
 
+def did_you_mean_text(word: str, options: list[str]) -> str:
+    """``; did you mean `order_placed`?`` for the closest option, or nothing."""
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f"; did you mean `{close[0]}`?" if close else f"; known: {', '.join(options)}"
+
+
 class ParserBase:
     def __init__(self, doc: Located) -> None:
         self.doc = doc
