@@ -43,6 +43,6 @@ def test_text_timeline_shows_local_times_next_to_offsets() -> None:
     lines = done.stdout.splitlines()
     # 10:00 UTC is 02:00 in Los Angeles in January; quiet hours hold the email until 09:00.
     assert any("+0s" in ln and "Mon 05 Jan 02:00 PST" in ln for ln in lines), done.stdout
-    assert any(
-        "+7h" in ln and "Mon 05 Jan 09:00 PST" in ln and "email" in ln for ln in lines
-    ), done.stdout
+    assert any("+7h" in ln and "Mon 05 Jan 09:00 PST" in ln and "email" in ln for ln in lines), (
+        done.stdout
+    )
