@@ -132,7 +132,8 @@ class SendResult:
 
 @dataclass
 class EvalRequest:
-    """Evaluate a condition (kind=condition) or a moment in time (kind=time)."""
+    """Evaluate a condition (kind=condition), a moment in time (kind=time) or a local
+    wall-clock moment (kind=local; ``expression`` is the date, "" for the next such time)."""
 
     kind: str
     expression: str
@@ -141,6 +142,11 @@ class EvalRequest:
     trigger: dict[str, Any]
     engagement: dict[str, bool] = field(default_factory=dict)
     offset_s: int = 0
+    #: kind=local: the wall-clock time (HH:MM) in the contact's zone, the calendar-day shift
+    #: and the workflow's now (the activity's own clock is not the run's on a test server).
+    clock: str = ""
+    days: int = 0
+    now: str = ""
 
 
 @dataclass

@@ -109,6 +109,8 @@ class RunBase:
         *,
         trigger: EventSignal | None = None,
         offset_s: int = 0,
+        clock: str = "",
+        days: int = 0,
     ) -> EvalResult:
         assert self._input is not None
         trig = trigger or self._trigger
@@ -123,6 +125,9 @@ class RunBase:
                 trigger=trig.data if trig else {},
                 engagement=engagement,
                 offset_s=offset_s,
+                clock=clock,
+                days=days,
+                now=workflow.now().isoformat() if clock else "",
             ),
             start_to_close_timeout=timedelta(seconds=10),
             summary=f"evaluate {kind}: {expression}"[:200],

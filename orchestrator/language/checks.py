@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from jinja2 import TemplateSyntaxError, Undefined
 
-from channels.segments import segments
 from orchestrator.language.errors import Problem
 from orchestrator.language.expressions import (
     ExpressionError,
@@ -20,6 +20,7 @@ from orchestrator.language.expressions import (
     resolve_time,
 )
 from orchestrator.language.limits import TEMPLATE_LIMITS
+from orchestrator.language.localtime import resolve_local
 from orchestrator.language.model import Scenario, Step
 from orchestrator.language.samples import sample_contact, sample_run
 from orchestrator.language.templates import (
@@ -154,7 +155,18 @@ class Checker:
     def step(self, step: Step, event: dict[str, Any] | None) -> bool:
         if step.kind == "stop":
             return True
-        if step.kind == "wait_until" and step.at:
+        if step.kind == "wait_until" and step.at_time:
+            try:
+                if step.at:
+                    check_syntax(step.at)
+                ctx = self.context(event)
+                if ctx is not None:
+                    tz = self.contact.get("timezone")
+                    resolve_local(step.at_time, step.at, step.at_days, ctx, tz, datetime.now(UTC))
+            except ExpressionError as exc:
+                hint = "date names a timestamp or a YYYY-MM-DD date, e.g. webinar.starts_at"
+                self.fail(self.at(step, "at", step.line), f"wait_until: {exc}", hint)
+        elif step.kind == "wait_until" and step.at:
             try:
                 check_syntax(step.at)
                 ctx = self.context(event)
@@ -269,27 +281,3 @@ class Checker:
                     "scenario's 'sample:'",
                     file=str(path),
                 )
-
-
-def sms_report(scenario: Scenario) -> list[str]:
-    """Segments and encoding of every SMS template with the sample data, per locale: an SMS
-    over 160 GSM-7 (or 70 UCS-2) characters costs several messages."""
-    trigger = scenario.samples.get(scenario.trigger.event, {})
-    lines = []
-    for name, sources in sorted(scenario.templates.items()):
-        if not name.endswith("/sms"):
-            continue
-        for locale, source in sorted(sources.items()):
-            ctx = message_context(
-                contact=dict(sample_contact(scenario.samples), locale=locale or "en"),
-                trigger=trigger,
-                event=trigger,
-                run=sample_run(scenario.id),
-                timezone="UTC",
-                link=lambda url: url,
-            )
-            text = render("sms", source, ctx, locale=locale).text
-            lines.append(
-                f"sms {name.removesuffix('/sms')} [{locale or 'default'}]: {segments(text)}"
-            )
-    return lines

@@ -73,6 +73,10 @@ class Step:
     at: str | None = None
     at_offset_s: int = 0
     late: str = "skip"
+    #: wait_until a local wall-clock time (HH:MM) in the customer's zone; ``at`` then names the
+    #: date (None: the next such time) and ``at_days`` shifts it by calendar days.
+    at_time: str | None = None
+    at_days: int = 0
     channels: list[str] = field(default_factory=list)
     template: str | None = None
     rungs: list[Rung] = field(default_factory=list)

@@ -28,6 +28,7 @@ TRIGGER_KEYS = ("event", "when", "per", "again")
 MATCH_KEYS = ("event", "when")
 QUIET_KEYS = ("window", "action")
 WAIT_FOR_KEYS = ("event", "when", "timeout")
+LOCAL_TIME_KEYS = ("time", "date", "days")
 STEP_KEYS = {
     "wait": ("wait",),
     "wait_until": ("wait_until", "late"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.language.expressions import ExpressionError, split_time_expression
+from orchestrator.language.localtime import LocalTimeError, parse_clock
 from orchestrator.language.model import (
     CHANNELS,
     EventMatch,
@@ -13,6 +14,7 @@ from orchestrator.language.model import (
 )
 from orchestrator.language.parse_base import (
     EVENT_FORM,
+    LOCAL_TIME_KEYS,
     STEP_KEYS,
     TEMPLATE_FORM,
     WAIT_FOR_KEYS,
@@ -67,6 +69,11 @@ class StepParser(ParserBase):
         p = path + (kind,)
         if kind == "wait":
             step.wait_s = self.duration(arg, p, "wait")
+        elif kind == "wait_until" and isinstance(arg, dict):
+            self.local_time(arg, p, step)
+            step.late = self.choice(
+                value.get("late", "skip"), path + ("late",), "late", ("skip", "send")
+            )
         elif kind == "wait_until":
             self.spot(step, "at", p)
             text = self.text(arg, p, "wait_until", hint="e.g. webinar.starts_at - 24h")
@@ -121,6 +128,26 @@ class StepParser(ParserBase):
         elif kind == "stop":
             step.reason = str(arg) if arg is not None else "stopped"
         return step
+
+    def local_time(self, arg: dict[str, Any], path: Path, step: Step) -> None:
+        """``{time: "10:00", date: contact.attributes.birthday, days: -1}``."""
+        data = self.mapping(arg, path, LOCAL_TIME_KEYS, "wait_until")
+        hint = 'e.g. wait_until: {time: "10:00", date: contact.attributes.birthday}'
+        if "time" not in data:
+            self.fail(path, "wait_until needs a time of day", hint)
+        try:
+            step.at_time = parse_clock(data.get("time", "00:00")).strftime("%H:%M")
+        except LocalTimeError as exc:
+            self.fail(path + ("time",), f"wait_until: {exc}", hint)
+            step.at_time = "00:00"
+        if "date" in data:
+            step.at = self.text(data["date"], path + ("date",), "date", hint=hint)
+            self.spot(step, "at", path + ("date",))
+        days = data.get("days", 0)
+        if isinstance(days, bool) or not isinstance(days, int) or abs(days) > 366:
+            self.fail(path + ("days",), f"days must be a whole number of days, not {days!r}", hint)
+        else:
+            step.at_days = days
 
     def send(self, arg: Any, path: Path, step: Step) -> None:
         allowed = (*CHANNELS, "first_of", "template")
