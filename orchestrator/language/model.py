@@ -35,6 +35,9 @@ class Trigger:
     per: str | None = None
     #: What a new trigger event does to a running run: restart | ignore | signal.
     again: str = "restart"
+    #: At most one run per customer and key per this many seconds (counted from the start):
+    #: the finished run stays open until then and ignores events (see README, "Cooldown").
+    cooldown_s: int | None = None
 
 
 @dataclass

@@ -24,7 +24,7 @@ TOP_KEYS = (
     "sample",
     "steps",
 )
-TRIGGER_KEYS = ("event", "when", "per", "again")
+TRIGGER_KEYS = ("event", "when", "per", "again", "cooldown")
 MATCH_KEYS = ("event", "when")
 QUIET_KEYS = ("window", "action")
 WAIT_FOR_KEYS = ("event", "when", "timeout")

@@ -117,6 +117,8 @@ class Parser(StepParser):
                 ("restart", "ignore", "signal"),
             ),
         )
+        if "cooldown" in data:
+            trigger.cooldown_s = self.duration(data["cooldown"], path + ("cooldown",), "cooldown")
         self.spot(trigger, "when", path + ("when",))
         self.spot(trigger, "per", path + ("per",))
         self.spot(trigger, "event", path + ("event",))
