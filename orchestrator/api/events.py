@@ -41,6 +41,10 @@ async def post_events(
             raise HTTPException(
                 422, detail=f"events[{i}].name: no scenario uses {ev.name!r} (strict mode)"
             )
+        gaps = svc.router.warnings(ev.name, ev.data) if svc.settings.strict_events else []
+        if gaps:
+            detail = f"events[{i}].data: {'; '.join(gaps)} (strict mode)"
+            raise HTTPException(422, detail=detail)
     # Events of one customer keep their order; different customers are routed concurrently.
     by_customer: dict[str, list[int]] = {}
     for i, ev in enumerate(events):
@@ -91,4 +95,5 @@ async def _one(ev: EventIn, svc: Services) -> EventResult:
         runs=routed.started_or_signalled + routed.signalled,
         skipped=routed.skipped,
         unknown_event=not svc.router.knows(ev.name),
+        warnings=svc.router.warnings(ev.name, ev.data),
     )

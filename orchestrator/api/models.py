@@ -38,6 +38,11 @@ class EventResult(BaseModel):
     runs: list[str] = Field(default_factory=list, description="runs started or signalled")
     skipped: list[str] = Field(default_factory=list)
     unknown_event: bool = False
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="fields a scenario's templates or conditions read that this event lacks, "
+        "e.g. 'cart.items[0].qty missing, needed by abandoned_cart/reminder email'",
+    )
 
 
 class EventsAccepted(BaseModel):

@@ -43,6 +43,7 @@ async def test_trigger_then_goal_routes_to_the_running_run(api: Api) -> None:
         "runs": [api.wid],
         "skipped": [],
         "unknown_event": False,
+        "warnings": [],
     }
     contact = await api.client.get("/v1/contacts/42", headers=api.auth)
     assert contact.json()["email"] == "a@example.com"
@@ -67,6 +68,7 @@ async def test_same_event_id_twice_does_nothing_the_second_time(api: Api) -> Non
         "runs": [api.wid],
         "skipped": [],
         "unknown_event": False,
+        "warnings": [],
     }
     history = await api.svc.client.get_workflow_handle(api.wid).fetch_history()
     signals = [
@@ -92,6 +94,7 @@ async def test_batch_and_unknown_events(api: Api) -> None:
         "runs": [],
         "skipped": [],
         "unknown_event": True,
+        "warnings": [],
     }
 
 
