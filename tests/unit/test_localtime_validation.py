@@ -44,3 +44,10 @@ def test_bad_time_days_and_keys(tmp_path: Path) -> None:
     messages = " | ".join(p.message for p in problems)
     assert "HH:MM" in messages and "days must be a whole number" in messages
     assert "unknown key 'at'" in messages
+
+
+def test_contact_fields_in_a_time_expression(tmp_path: Path) -> None:
+    wait = "contact.attributes.renews_at - 3d"
+    assert "renews_at is missing" in only(with_wait(tmp_path, wait)).message
+    sample = "  contact: {attributes: {renews_at: '2030-01-01T00:00:00Z'}}\n"
+    assert with_wait(tmp_path, wait, sample) == []

@@ -52,3 +52,19 @@ async def test_birthday_coupon_at_ten_local_then_next_nine_local(
     assert [m.status for m in state.messages] == ["sent", "sent"]
     assert sends[0].date() == birthday and sends[0].time() == time(10, 0)
     assert sends[1].date() == birthday + timedelta(days=1) and sends[1].time() == time(9, 0)
+
+
+async def test_simulate_uses_the_scenarios_sample_contact(
+    time_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    from orchestrator.dev.simulator import simulate
+
+    text = SCENARIO.replace(
+        'contact: {attributes: {birthday: "1990-05-17"}}',
+        'contact: {attributes: {birthday: "1990-05-17"}, timezone: Asia/Tokyo}',
+    )
+    result = await simulate(write_scenario(tmp_path, text, TEMPLATES), [], env=time_env)
+    assert result.timezone == "Asia/Tokyo"
+    sends = [e for e in result.timeline if e["kind"] == "send"]
+    first = result.local(sends[0]["offset_s"])
+    assert " 17 May 10:00 JST" in first, result.to_text()
