@@ -34,3 +34,17 @@ async def test_goal_condition_failing_on_real_data_is_recorded_as_a_problem(
         "goal condition" in r.getMessage() and "order_placed" in r.getMessage()
         for r in caplog.records
     )
+
+
+def test_simulator_text_shows_problems() -> None:
+    from orchestrator.dev.sim_report import Simulation
+
+    entry = {
+        **dict.fromkeys(("channel", "template", "step", "status"), ""),
+        "offset_s": 60,
+        "kind": "problem",
+        "reason": "goal: cannot evaluate 'order.cart_id'",
+        "event": "order_placed",
+    }
+    text = Simulation("s", "v", "exited", [entry]).to_text()
+    assert "order_placed  PROBLEM: goal: cannot evaluate 'order.cart_id'" in text
