@@ -165,6 +165,11 @@ class Checker:
                     resolve_local(step.at_time, step.at, step.at_days, ctx, tz, datetime.now(UTC))
             except ExpressionError as exc:
                 hint = "date names a timestamp or a YYYY-MM-DD date, e.g. webinar.starts_at"
+                if "contact." in str(exc):
+                    hint = (
+                        "describe it in the sample contact, e.g. sample: {contact: "
+                        "{attributes: {birthday: '1990-05-17'}}}"
+                    )
                 self.fail(self.at(step, "at", step.line), f"wait_until: {exc}", hint)
         elif step.kind == "wait_until" and step.at:
             try:

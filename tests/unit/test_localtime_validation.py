@@ -51,3 +51,8 @@ def test_contact_fields_in_a_time_expression(tmp_path: Path) -> None:
     assert "renews_at is missing" in only(with_wait(tmp_path, wait)).message
     sample = "  contact: {attributes: {renews_at: '2030-01-01T00:00:00Z'}}\n"
     assert with_wait(tmp_path, wait, sample) == []
+
+
+def test_missing_contact_attribute_hints_at_the_sample_contact(tmp_path: Path) -> None:
+    p = only(with_wait(tmp_path, '{time: "10:00", date: contact.attributes.birthday}'))
+    assert "sample: {contact:" in p.hint
