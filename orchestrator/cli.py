@@ -16,10 +16,10 @@ from typing import Any
 from orchestrator import cli_admin as admin
 from orchestrator.engine.contacts import Contact, ContactInvalid
 from orchestrator.language.capacity import cap_warnings
-from orchestrator.language.checks import sms_report
 from orchestrator.language.errors import ScenarioInvalid
 from orchestrator.language.loader import load_all, load_or_raise
 from orchestrator.language.model import FrequencyCap, Scenario
+from orchestrator.language.sms_report import sms_report
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -64,6 +64,10 @@ async def post_events(
             raise HTTPException(
                 422, detail=f"events[{i}].name: no scenario uses {ev.name!r} (strict mode)"
             )
+        gaps = svc.router.warnings(ev.name, ev.data) if svc.settings.strict_events else []
+        if gaps:
+            detail = f"events[{i}].data: {'; '.join(gaps)} (strict mode)"
+            raise HTTPException(422, detail=detail)
     # Events of one customer keep their order; different customers are routed concurrently.
     by_customer: dict[str, list[int]] = {}
     for i, ev in enumerate(events):
@@ -94,12 +98,15 @@ async def _one(ev: EventIn, svc: Services) -> EventResult:
     runs = [(wid, s.id, ev.customer_id) for s, _, wid in plan.starts]
     unknown = not svc.router.knows(ev.name)
     versions = {s.id: s.version for s, _, _ in plan.starts}
+    warnings = svc.router.warnings(ev.name, ev.data)
     if not await svc.events.claim(ev.event_id, ev.name, ev.customer_id, runs, payload):
         stored = await svc.events.get(ev.event_id)
         if stored is not None and not stored.delivered:
             # Still on its way (the first request, or a relay, is delivering it).
             metrics.EVENTS.labels("pending", "").inc()
-            return EventResult(event_id=ev.event_id, status="pending", unknown_event=unknown)
+            return EventResult(
+                event_id=ev.event_id, status="pending", unknown_event=unknown, warnings=warnings
+            )
         previous = stored.result if stored is not None else {}
         metrics.EVENTS.labels("duplicate", "").inc()
         log.info("event %s %s: duplicate", ev.name, ev.event_id, extra={"event_id": ev.event_id})
@@ -110,6 +117,7 @@ async def _one(ev: EventIn, svc: Services) -> EventResult:
             skipped=previous.get("skipped", []),
             unknown_event=unknown,
             versions=previous.get("versions", {}),
+            warnings=warnings,
         )
     try:
         with metrics.ROUTING_SECONDS.time():
@@ -124,6 +132,7 @@ async def _one(ev: EventIn, svc: Services) -> EventResult:
             skipped=plan.skipped,
             unknown_event=unknown,
             versions=versions,
+            warnings=warnings,
         )
     metrics.EVENTS.labels("accepted", "").inc()
     result = EventResult(
@@ -133,6 +142,7 @@ async def _one(ev: EventIn, svc: Services) -> EventResult:
         skipped=routed.skipped,
         unknown_event=unknown,
         versions=versions,
+        warnings=warnings,
     )
     log.info(
         "event %s %s routed to %d run(s)%s",

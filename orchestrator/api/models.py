@@ -86,6 +86,11 @@ class EventResult(BaseModel):
         description="scenario -> the version a run this event starts gets (running runs keep "
         "the version they started with)",
     )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="fields a scenario's templates or conditions read that this event lacks, "
+        "e.g. 'cart.items[0].qty missing, needed by abandoned_cart/reminder email'",
+    )
 
 
 class EventsAccepted(BaseModel):

@@ -126,6 +126,10 @@ class Drawer:
         if s.kind == "wait":
             return self.node("wait", f"wait {format_duration(s.wait_s or 0)}", step=s.path)
         if s.kind == "wait_until":
+            if s.at_time:
+                days = f" {s.at_days:+d}d" if s.at_days else ""
+                where = f"{s.at_time} local" + (f" on {s.at}{days}" if s.at else days)
+                return self.node("wait", "wait until", where, step=s.path)
             return self.node("wait", "wait until", s.at or "", step=s.path)
         if s.kind == "send":
             how = s.channels[0] if len(s.channels) == 1 else "first of " + ", ".join(s.channels)

@@ -9,7 +9,7 @@ import asyncio
 import json
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from channels.outbox import OutboxChannel
 from orchestrator.dev.binaries import test_server
+from orchestrator.dev.sim_report import Simulation, deferred_offset, entry_json
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
 from orchestrator.engine.ids import run_key, workflow_id
@@ -27,9 +28,10 @@ from orchestrator.engine.messages import EventSignal, RunInput, RunOptions, RunS
 from orchestrator.engine.runtime import build_worker
 from orchestrator.engine.sendlog import InMemorySendLog
 from orchestrator.engine.workflow import ScenarioWorkflow
-from orchestrator.language.durations import DurationError, format_duration, parse_duration
+from orchestrator.language.durations import DurationError, parse_duration
 from orchestrator.language.model import CHANNELS, Scenario
-from orchestrator.language.samples import SAMPLE_CONTACT
+from orchestrator.language.parse_base import did_you_mean_text
+from orchestrator.language.samples import sample_contact
 
 _EVENT = re.compile(
     r"^(?P<name>[a-z][a-z0-9_.]*)(?:@(?P<offset>[+]?[0-9wdhms]+))?(?::(?P<data>.*))?$", re.S
@@ -45,62 +47,6 @@ class SimEvent:
     name: str
     offset_s: int = 0
     data: dict[str, Any] | None = None
-
-
-@dataclass
-class Simulation:
-    scenario: str
-    version: str
-    outcome: str
-    timeline: list[dict[str, Any]] = field(default_factory=list)
-    customer_id: str = ""
-    #: The run's identity within the scenario: the customer and the ``per:`` key.
-    run_key: str = ""
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "scenario": self.scenario,
-                "version": self.version,
-                "customer_id": self.customer_id,
-                "run_key": self.run_key,
-                "outcome": self.outcome,
-                "timeline": self.timeline,
-            },
-            ensure_ascii=False,
-            indent=2,
-        )
-
-    def to_text(self) -> str:
-        lines = [
-            f"{self.scenario} (version {self.version}) · customer {self.customer_id!r}"
-            f" · run {self.run_key}"
-        ]
-        for e in self.timeline:
-            offset = "+" + format_duration(e["offset_s"])
-            what = (
-                e["event"]
-                if e["kind"] == "event"
-                else " ".join(x for x in (e["channel"], e["template"]) if x)
-            )
-            if e["kind"] == "exit":
-                what = e["reason"]
-            line = f"  {offset:>10}  {e['kind']:<5}  {what}"
-            if e.get("step"):
-                line += f"  [{e['step']}]"
-            if e["kind"] == "skip" and e["reason"]:
-                line += f"  skipped: {e['reason']}"
-            if e["kind"] == "event" and e.get("reason"):
-                line += f"  ({e['reason']})"
-            if e.get("detail"):
-                line += f"  ({e['detail']})"
-            if e.get("deferred_from_s") is not None:
-                line += f"  (deferred from +{format_duration(e['deferred_from_s'])}: quiet hours)"
-            lines.append(line)
-            if e.get("preview"):
-                lines.append(f"{'':14}> {e['preview']}")
-        lines.append(f"outcome: {self.outcome}")
-        return "\n".join(lines)
 
 
 def parse_event(text: str, scenario: Scenario) -> SimEvent:
@@ -125,6 +71,12 @@ def parse_event(text: str, scenario: Scenario) -> SimEvent:
         if not isinstance(data, dict):
             raise SimulationInputError(f"--event {text!r}: data must be a JSON object")
     name = match.group("name")
+    known = sorted(scenario.listens_to())
+    if name not in known:
+        raise SimulationInputError(
+            f"no scenario uses `{name}` (not {scenario.id}'s trigger, goal, exit or wait_for)"
+            + did_you_mean_text(name, known)
+        )
     if data is None:
         data = scenario.samples.get(name, {})
     return SimEvent(name, offset, data)
@@ -151,8 +103,9 @@ def quiet_runtime() -> Runtime:
 _RUNTIME: Runtime | None = None
 
 
-def default_contact() -> Contact:
-    return Contact.from_json(dict(SAMPLE_CONTACT))
+def default_contact(scenario: Scenario | None = None) -> Contact:
+    """The documented sample contact, with the scenario's ``sample: {contact: ...}`` on top."""
+    return Contact.from_json(sample_contact(scenario.samples if scenario else {}))
 
 
 async def simulate(
@@ -168,7 +121,7 @@ async def simulate(
         events = [SimEvent(scenario.trigger.event, 0, scenario.samples.get(scenario.trigger.event))]
     if events[0].offset_s:
         raise SimulationInputError("the first --event is the trigger and happens at offset 0")
-    contact = contact or default_contact()
+    contact = contact or default_contact(scenario)
     if env is None:
         async with await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=test_server(), runtime=quiet_runtime()
@@ -196,7 +149,15 @@ async def _simulate(
     wid = f"{workflow_id(scenario.id, key)}#{uuid.uuid4().hex[:6]}"
     async with build_worker(env.client, task_queue=queue, activities=activities, fail_fast=True):
         if start_at is not None:
-            ahead = (start_at - await env.get_current_time()).total_seconds()
+            clock = await env.get_current_time()
+            ahead = (start_at - clock).total_seconds()
+            if ahead < -60:
+                # The test server's clock only moves forward: refuse rather than start now.
+                raise SimulationInputError(
+                    f"--start {start_at.isoformat()} is in the past; the simulator can only "
+                    f"move forward from now ({clock.isoformat(timespec='minutes')}): give a "
+                    "later moment, e.g. the same time of day next week"
+                )
             if ahead > 0:
                 await env.sleep(ahead)
         started = await env.get_current_time()
@@ -222,7 +183,7 @@ async def _simulate(
                 await handle.signal("event", _signal(ev, contact.id, i))
             except RPCError:
                 late.append(
-                    _entry_json(
+                    entry_json(
                         TimelineEntry(
                             at="", kind="event", event=ev.name, reason="after the run ended"
                         ),
@@ -231,43 +192,26 @@ async def _simulate(
                 )
         state = await asyncio.wait_for(handle.result(), timeout=120)
     timeline = [
-        _entry_json(e, (datetime.fromisoformat(e.at) - started).total_seconds())
+        entry_json(e, (datetime.fromisoformat(e.at) - started).total_seconds())
         for e in state.timeline
     ]
     for entry in timeline:
         if entry.pop("deferred_from"):
-            entry["deferred_from_s"] = _deferred_offset(state.timeline, entry, started)
+            entry["deferred_from_s"] = deferred_offset(state.timeline, entry, started)
     timeline += late
     return Simulation(
-        scenario.id, scenario.version, state.outcome, timeline, state.customer_id, state.run_key
+        scenario.id,
+        scenario.version,
+        state.outcome,
+        timeline,
+        state.customer_id,
+        state.run_key,
+        started_at=started.isoformat(),
+        timezone=contact.timezone or "UTC",
     )
-
-
-def _deferred_offset(entries: list[TimelineEntry], entry: dict[str, Any], started: datetime) -> int:
-    for e in entries:
-        if e.key == entry.get("key") and e.deferred_from:
-            return int((datetime.fromisoformat(e.deferred_from) - started).total_seconds())
-    return 0
 
 
 def _signal(ev: SimEvent, customer_id: str, n: int) -> EventSignal:
     return EventSignal(
         name=ev.name, event_id=f"sim-{n}", customer_id=customer_id, data=ev.data or {}
     )
-
-
-def _entry_json(e: TimelineEntry, offset: float) -> dict[str, Any]:
-    return {
-        "offset_s": round(offset),
-        "kind": e.kind,
-        "channel": e.channel,
-        "template": e.template,
-        "step": e.step,
-        "status": e.status,
-        "reason": e.reason,
-        "event": e.event,
-        "preview": e.preview,
-        "deferred_from": e.deferred_from,
-        "key": e.key,
-        "detail": e.detail,
-    }

@@ -6,7 +6,6 @@ import json
 import logging
 from dataclasses import asdict
 from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import activity
 from temporalio.common import RetryPolicy
@@ -23,6 +22,7 @@ from channels.segments import segments
 from orchestrator.engine import metrics
 from orchestrator.engine.compose import ShortLinks, compose, email_urls, off_loop
 from orchestrator.engine.contacts import ContactDirectory
+from orchestrator.engine.evaluation import evaluate_request as _evaluate
 from orchestrator.engine.messages import EvalRequest, EvalResult, SendRequest, SendResult
 from orchestrator.engine.once import (
     SENDING,
@@ -40,8 +40,6 @@ from orchestrator.language.durations import format_duration
 from orchestrator.language.expressions import (
     ExpressionError,
     condition_context,
-    evaluate,
-    resolve_time,
     to_datetime,
 )
 from orchestrator.language.limits import EXPRESSION_LIMITS, TEMPLATE_LIMITS, Limits
@@ -287,9 +285,3 @@ class Activities:
             return EvalResult(error=str(exc))
         except TimeoutError:
             return EvalResult(error=f"cannot evaluate {req.expression!r}: time limit exceeded")
-
-
-def _evaluate(req: EvalRequest, context: dict[str, Any]) -> EvalResult:
-    if req.kind == "time":
-        return EvalResult(at=resolve_time(req.expression, req.offset_s, context).isoformat())
-    return EvalResult(value=bool(evaluate(req.expression, context)))

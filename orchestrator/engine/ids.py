@@ -20,6 +20,8 @@ import hashlib
 import re
 from typing import Any
 
+from jinja2 import Undefined
+
 from orchestrator.language.expressions import ExpressionError, evaluate
 from orchestrator.language.model import Scenario
 
@@ -70,6 +72,8 @@ def run_key(scenario: Scenario, customer_id: str, data: dict[str, Any]) -> str:
         value = evaluate(scenario.trigger.per, dict(data))
     except ExpressionError as exc:
         raise RunKeyError(f"{scenario.id}: per {scenario.trigger.per!r}: {exc}") from None
+    if isinstance(value, Undefined):  # str() of a strict Undefined would raise
+        raise RunKeyError(f"{scenario.id}: per {scenario.trigger.per!r} is missing in the event")
     if value is None or str(value) == "":
         raise RunKeyError(f"{scenario.id}: per {scenario.trigger.per!r} is empty in the event")
     label = scenario.trigger.per.split(".")[0]

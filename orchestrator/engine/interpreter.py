@@ -77,8 +77,13 @@ class StepInterpreter(RunBase):
             raise _Stop(step.reason or "stopped")
 
     async def _wait_until(self, step: Step) -> None:
-        assert step.at is not None
-        result = await self._evaluate("time", step.at, None, offset_s=step.at_offset_s)
+        if step.at_time:
+            result = await self._evaluate(
+                "local", step.at or "", None, clock=step.at_time, days=step.at_days
+            )
+        else:
+            assert step.at is not None
+            result = await self._evaluate("time", step.at, None, offset_s=step.at_offset_s)
         if result.error:
             self._late = True
             self._note("skip", step=step.path, reason=f"wait_until: {result.error}")

@@ -24,7 +24,7 @@ class EventSignal:
 
 @dataclass
 class TimelineEntry:
-    """Something that happened in a run: kind is send, skip, event or exit."""
+    """Something that happened in a run: kind is send, skip, event, problem or exit."""
 
     at: str
     kind: str
@@ -139,7 +139,8 @@ class SendResult:
 
 @dataclass
 class EvalRequest:
-    """Evaluate a condition (kind=condition) or a moment in time (kind=time)."""
+    """Evaluate a condition (kind=condition), a moment in time (kind=time) or a local
+    wall-clock moment (kind=local; ``expression`` is the date, "" for the next such time)."""
 
     kind: str
     expression: str
@@ -148,6 +149,11 @@ class EvalRequest:
     trigger: dict[str, Any]
     engagement: dict[str, bool] = field(default_factory=dict)
     offset_s: int = 0
+    #: kind=local: the wall-clock time (HH:MM) in the contact's zone, the calendar-day shift
+    #: and the workflow's now (the activity's own clock is not the run's on a test server).
+    clock: str = ""
+    days: int = 0
+    now: str = ""
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy
@@ -19,7 +19,8 @@ from orchestrator.engine import labels
 from orchestrator.engine.ids import RunKeyError, customer_ref, run_key, workflow_id
 from orchestrator.engine.messages import EventSignal, RunInput, RunOptions
 from orchestrator.engine.workflow import ScenarioWorkflow
-from orchestrator.language.expressions import ExpressionError, condition_context, evaluate
+from orchestrator.language.contracts import Need, check_event, needs
+from orchestrator.language.expressions import ExpressionError, condition_context, holds
 from orchestrator.language.model import Scenario
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,14 @@ class Router:
         self.scenarios = scenarios
         self._listeners: dict[str, list[str]] = {}
         self._known = {name for s in scenarios.values() for name in s.listens_to()}
+        self._contract: list[Need] | None = None
+
+    def warnings(self, name: str, data: dict[str, Any]) -> list[str]:
+        """Fields of this event that a scenario's templates or conditions read (per its
+        ``sample:``) but that ``data`` lacks: reported by the API (422 in strict mode)."""
+        if self._contract is None:
+            self._contract = [n for s in self.scenarios.values() for n in needs(s)]
+        return check_event(self._contract, name, data)
 
     def plan(self, event: EventSignal) -> Plan:
         """Which runs a trigger event starts or reaches: pure, so it can be stored first."""
@@ -184,7 +193,7 @@ def _trigger_holds(s: Scenario, event: EventSignal) -> bool:
         return True
     ctx = condition_context(event=event.data, trigger=event.data, contact={}, engagement={})
     try:
-        return bool(evaluate(s.trigger.when, ctx))
+        return holds(s.trigger.when, ctx)
     except ExpressionError:
         return True  # it may need the contact; the workflow decides with the full context
 

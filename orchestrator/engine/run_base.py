@@ -85,12 +85,28 @@ class RunBase:
             self._next_wakeup = ""
 
     async def _holds(
-        self, condition: str | None, ev: EventSignal | None, trigger: EventSignal | None
+        self,
+        condition: str | None,
+        ev: EventSignal | None,
+        trigger: EventSignal | None,
+        what: str = "",
     ) -> bool:
         if condition is None:
             return True
         result = await self._evaluate("condition", condition, ev, trigger=trigger)
-        if result.error:
+        if result.error and what:
+            # A goal or exit that cannot be evaluated on real data is not "not converted":
+            # the run records a problem the console shows, and the worker logs a warning.
+            event = ev.name if ev else ""
+            self._note("problem", step=self._step, event=event, reason=f"{what}: {result.error}")
+            workflow.logger.warning(
+                "%s condition of %s cannot be evaluated on event %s: %s",
+                what,
+                self._run_ref(),
+                event,
+                result.error,
+            )
+        elif result.error:
             self._note("skip", step=self._step, reason=f"condition false: {result.error}")
         return result.value
 
@@ -102,6 +118,8 @@ class RunBase:
         *,
         trigger: EventSignal | None = None,
         offset_s: int = 0,
+        clock: str = "",
+        days: int = 0,
     ) -> EvalResult:
         assert self._input is not None
         trig = trigger or self._trigger
@@ -116,6 +134,9 @@ class RunBase:
                 trigger=trig.data if trig else {},
                 engagement=engagement,
                 offset_s=offset_s,
+                clock=clock,
+                days=days,
+                now=workflow.now().isoformat() if clock else "",
             ),
             start_to_close_timeout=timedelta(seconds=10),
             summary=f"evaluate {kind}: {expression}"[:200],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 
@@ -26,6 +27,8 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.language.model import REACTION_EVENTS
 
 SEEN_IDS_KEPT = 500
+#: Events ignored during a cooldown that the timeline records (later ones are only dropped).
+COOLDOWN_NOTES_KEPT = 20
 
 
 @workflow.defn(name="ScenarioRun")
@@ -122,7 +125,7 @@ class ScenarioWorkflow(StepInterpreter):
                     self._note("skip", reason=f"cancelled: {self._cancel_reason}")
                     return self._finish("cancelled")
                 if not self._inbox:
-                    return self._finish(steps.result())
+                    return await self._cool_down(self._finish(steps.result()))
                 action = await self._handle(self._inbox.pop(0))
                 if action is None:
                     continue
@@ -130,7 +133,7 @@ class ScenarioWorkflow(StepInterpreter):
                 with contextlib.suppress(asyncio.CancelledError):
                     await steps
                 if action != "restart":
-                    return self._finish(action)
+                    return await self._cool_down(self._finish(action))
                 break
             # Restart: the new trigger begins the waits again, with fresh reactions.
             self._generation += 1
@@ -174,10 +177,10 @@ class ScenarioWorkflow(StepInterpreter):
             return None
         assert self._trigger is not None
         for match in s.goals:
-            if match.event == ev.name and await self._holds(match.when, ev, self._trigger):
+            if match.event == ev.name and await self._holds(match.when, ev, self._trigger, "goal"):
                 return "converted"
         for match in s.exits:
-            if match.event == ev.name and await self._holds(match.when, ev, self._trigger):
+            if match.event == ev.name and await self._holds(match.when, ev, self._trigger, "exit"):
                 return "exited"
         if ev.name == s.trigger.event and s.trigger.again != "signal":
             if s.trigger.again == "restart" and await self._holds(s.trigger.when, ev, ev):
@@ -187,6 +190,27 @@ class ScenarioWorkflow(StepInterpreter):
             return None
         self._events.append((self._seq, ev))
         return None
+
+    async def _cool_down(self, final: RunState) -> RunState:
+        """With ``trigger.cooldown``, the finished run stays open until the cooldown (from its
+        start) ends: the router's signal-with-start reaches this run, which ignores the event,
+        so no second run starts for this customer and key. Durable: a Temporal timer."""
+        cooldown = self._scenario.trigger.cooldown_s
+        if not cooldown:
+            return final
+        until = datetime.fromisoformat(self._started_at) + timedelta(seconds=cooldown)
+        noted = 0
+        while (left := (until - workflow.now()).total_seconds()) > 0:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await workflow.wait_condition(lambda: bool(self._inbox), timeout=left)
+            while self._inbox:
+                ev = self._inbox.pop(0)
+                if noted < COOLDOWN_NOTES_KEPT:
+                    noted += 1
+                    reason = f"ignored: cooldown until {until.isoformat()}"
+                    self._note("event", event=ev.name, event_id=ev.event_id, reason=reason)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state()
 
     def _finish(self, outcome: str) -> RunState:
         self._outcome = outcome

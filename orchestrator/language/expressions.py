@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import TemplateSyntaxError
+from jinja2 import TemplateSyntaxError, Undefined
 
 from orchestrator.language.durations import DurationError, parse_duration
 from orchestrator.language.limits import EXPRESSION_LIMITS, spending
@@ -20,6 +20,10 @@ from orchestrator.language.sandbox import LimitedEnvironment
 
 _ENV = LimitedEnvironment(autoescape=False)
 _TIME_EXPR = re.compile(r"^(?P<expr>.+?)\s*(?P<sign>[+-])\s*(?P<dur>(?:\d+[wdhms])+)\s*$")
+_WORDY = re.compile(
+    r"[+-]\s*(?P<n>\d+)\s*(?P<unit>weeks?|days?|hours?|minutes?|mins?|seconds?|secs?)\b",
+    re.IGNORECASE,
+)
 
 
 class ExpressionError(ValueError):
@@ -50,10 +54,28 @@ def evaluate(source: str, context: dict[str, Any]) -> Any:
         raise ExpressionError(f"cannot evaluate {source!r}: {exc}") from None
 
 
+def holds(source: str, context: dict[str, Any]) -> bool:
+    """A condition's truth; a missing name (``order.paid`` without ``paid``) is an
+    ExpressionError here, not an Undefined that fails later when tested."""
+    try:
+        return bool(evaluate(source, context))
+    except ExpressionError:
+        raise
+    except Exception as exc:
+        raise ExpressionError(f"cannot evaluate {source!r}: {exc}") from None
+
+
 def split_time_expression(source: str) -> tuple[str, int]:
     """``webinar.starts_at - 24h`` -> (``webinar.starts_at``, -86400)."""
     match = _TIME_EXPR.match(source)
     if not match:
+        wordy = _WORDY.search(source)
+        if wordy:
+            short = f"{wordy.group('n')}{wordy.group('unit')[0].lower()}"
+            raise ExpressionError(
+                f"write {short} instead of {wordy.group(0)[1:].strip()!r} "
+                f"(durations are written like 3d, 24h, 30m)"
+            )
         return source.strip(), 0
     try:
         offset = int(parse_duration(match.group("dur")).total_seconds())
@@ -62,8 +84,12 @@ def split_time_expression(source: str) -> tuple[str, int]:
     return match.group("expr"), -offset if match.group("sign") == "-" else offset
 
 
-def to_datetime(value: Any) -> datetime:
+def to_datetime(value: Any, name: str = "the value") -> datetime:
     """A timestamp from event data (ISO text, epoch seconds or datetime), always aware."""
+    if isinstance(value, Undefined):
+        raise ExpressionError(f"{name} is missing in the event")
+    if value is None:
+        raise ExpressionError(f"{name} is empty (null) in the event")
     if isinstance(value, datetime):
         result = value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -72,14 +98,14 @@ def to_datetime(value: Any) -> datetime:
         try:
             result = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise ExpressionError(f"{value!r} is not an ISO 8601 timestamp") from None
+            raise ExpressionError(f"{name} is {value!r}, not an ISO 8601 timestamp") from None
     else:
-        raise ExpressionError(f"{value!r} is not a timestamp")
+        raise ExpressionError(f"{name} is {value!r}, not a timestamp")
     return result if result.tzinfo else result.replace(tzinfo=UTC)
 
 
 def resolve_time(expr: str, offset_s: int, context: dict[str, Any]) -> datetime:
-    return to_datetime(evaluate(expr, context)) + timedelta(seconds=offset_s)
+    return to_datetime(evaluate(expr, context), expr.strip()) + timedelta(seconds=offset_s)
 
 
 def condition_context(

@@ -33,9 +33,22 @@ def load_file(path: Path, templates_dir: Path) -> tuple[Scenario | None, list[Pr
         return None, [exc.problem]
     parser = Parser(doc)
     scenario = parser.scenario()
-    if parser.problems:
-        return None, parser.problems
-    problems = Checker(scenario, templates_dir).run(doc.where(("trigger",))[0])
+
+    def locate(obj: object, name: str) -> tuple[int, int] | None:
+        path = parser.spots.get((id(obj), name))
+        return doc.where(path) if path is not None else None
+
+    # Structural and semantic problems in one pass, in the order of the file.
+    try:
+        checked = Checker(scenario, templates_dir, locate).run(doc.where(("trigger",))[0])
+    except Exception:  # a structurally broken scenario may trip a check: report the structure
+        if not parser.problems:
+            raise
+        checked = []
+    problems = sorted(
+        parser.problems + [p for p in checked if p not in parser.problems],
+        key=lambda p: (p.file != str(path), p.file, p.line, p.column),
+    )
     if problems:
         return None, problems
     attach_templates(scenario, templates_dir)

@@ -35,6 +35,9 @@ class Trigger:
     per: str | None = None
     #: What a new trigger event does to a running run: restart | ignore | signal.
     again: str = "restart"
+    #: At most one run per customer and key per this many seconds (counted from the start):
+    #: the finished run stays open until then and ignores events (see README, "Cooldown").
+    cooldown_s: int | None = None
 
 
 @dataclass
@@ -73,6 +76,10 @@ class Step:
     at: str | None = None
     at_offset_s: int = 0
     late: str = "skip"
+    #: wait_until a local wall-clock time (HH:MM) in the customer's zone; ``at`` then names the
+    #: date (None: the next such time) and ``at_days`` shifts it by calendar days.
+    at_time: str | None = None
+    at_days: int = 0
     channels: list[str] = field(default_factory=list)
     template: str | None = None
     rungs: list[Rung] = field(default_factory=list)

@@ -24,10 +24,11 @@ TOP_KEYS = (
     "sample",
     "steps",
 )
-TRIGGER_KEYS = ("event", "when", "per", "again")
+TRIGGER_KEYS = ("event", "when", "per", "again", "cooldown")
 MATCH_KEYS = ("event", "when")
 QUIET_KEYS = ("window", "action")
 WAIT_FOR_KEYS = ("event", "when", "timeout")
+LOCAL_TIME_KEYS = ("time", "date", "days")
 STEP_KEYS = {
     "wait": ("wait",),
     "wait_until": ("wait_until", "late"),
@@ -49,11 +50,23 @@ def did_you_mean(word: str, options: tuple[str, ...] | list[str]) -> str:
     return f"did you mean {close[0]!r}? (known: {known})" if close else f"known keys: {known}"
 
 
+def did_you_mean_text(word: str, options: list[str]) -> str:
+    """``; did you mean `order_placed`?`` for the closest option, or nothing."""
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f"; did you mean `{close[0]}`?" if close else f"; known: {', '.join(options)}"
+
+
 class ParserBase:
     def __init__(self, doc: Located) -> None:
         self.doc = doc
         self.problems: list[Problem] = []
         self.silenced: set[Path] = set()
+        #: (id of a model object, field) -> YAML path of the value, so later checks can point
+        #: at the exact expression or template reference instead of the step's first line.
+        self.spots: dict[tuple[int, str], Path] = {}
+
+    def spot(self, obj: object, name: str, path: Path) -> None:
+        self.spots[(id(obj), name)] = path
 
     # -- helpers ---------------------------------------------------------------------------
     def fail(self, path: Path, message: str, hint: str = "", *, key: bool = False) -> None:

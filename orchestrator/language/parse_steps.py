@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.language.expressions import ExpressionError, split_time_expression
+from orchestrator.language.localtime import LocalTimeError, parse_clock
 from orchestrator.language.model import (
     CHANNELS,
     EventMatch,
@@ -13,6 +14,7 @@ from orchestrator.language.model import (
 )
 from orchestrator.language.parse_base import (
     EVENT_FORM,
+    LOCAL_TIME_KEYS,
     STEP_KEYS,
     TEMPLATE_FORM,
     WAIT_FOR_KEYS,
@@ -67,7 +69,13 @@ class StepParser(ParserBase):
         p = path + (kind,)
         if kind == "wait":
             step.wait_s = self.duration(arg, p, "wait")
+        elif kind == "wait_until" and isinstance(arg, dict):
+            self.local_time(arg, p, step)
+            step.late = self.choice(
+                value.get("late", "skip"), path + ("late",), "late", ("skip", "send")
+            )
         elif kind == "wait_until":
+            self.spot(step, "at", p)
             text = self.text(arg, p, "wait_until", hint="e.g. webinar.starts_at - 24h")
             try:
                 step.at, step.at_offset_s = split_time_expression(text)
@@ -82,6 +90,7 @@ class StepParser(ParserBase):
             self.escalate(arg, p, step)
         elif kind == "if":
             step.condition = self.condition(arg, p)
+            self.spot(step, "condition", p)
             step.then = self.steps(value.get("then"), path + ("then",), f"{label}.then")
             if "else" in value:
                 step.otherwise = self.steps(value["else"], path + ("else",), f"{label}.else")
@@ -98,6 +107,11 @@ class StepParser(ParserBase):
                 )
                 for n in names
             ]
+            for i, match in enumerate(step.events):
+                self.spot(match, "when", p + ("when",))
+                self.spot(
+                    match, "event", p + ("event", i) if isinstance(events, list) else p + ("event",)
+                )
             if "timeout" not in data:
                 self.fail(
                     p, "wait_for needs a timeout", "e.g. timeout: 3d; a run must not wait forever"
@@ -115,6 +129,26 @@ class StepParser(ParserBase):
             step.reason = str(arg) if arg is not None else "stopped"
         return step
 
+    def local_time(self, arg: dict[str, Any], path: Path, step: Step) -> None:
+        """``{time: "10:00", date: contact.attributes.birthday, days: -1}``."""
+        data = self.mapping(arg, path, LOCAL_TIME_KEYS, "wait_until")
+        hint = 'e.g. wait_until: {time: "10:00", date: contact.attributes.birthday}'
+        if "time" not in data:
+            self.fail(path, "wait_until needs a time of day", hint)
+        try:
+            step.at_time = parse_clock(data.get("time", "00:00")).strftime("%H:%M")
+        except LocalTimeError as exc:
+            self.fail(path + ("time",), f"wait_until: {exc}", hint)
+            step.at_time = "00:00"
+        if "date" in data:
+            step.at = self.text(data["date"], path + ("date",), "date", hint=hint)
+            self.spot(step, "at", path + ("date",))
+        days = data.get("days", 0)
+        if isinstance(days, bool) or not isinstance(days, int) or abs(days) > 366:
+            self.fail(path + ("days",), f"days must be a whole number of days, not {days!r}", hint)
+        else:
+            step.at_days = days
+
     def send(self, arg: Any, path: Path, step: Step) -> None:
         allowed = (*CHANNELS, "first_of", "template")
         data = self.mapping(arg, path, allowed, "send")
@@ -130,6 +164,7 @@ class StepParser(ParserBase):
                 for i, c in enumerate(chans)
             ]
             step.template = self.template(data.get("template"), path + ("template",))
+            self.spot(step, "template", path + ("template",))
             extra = [k for k in data if k in CHANNELS]
             if extra:
                 self.fail(path, f"send has both first_of and {extra[0]}", "use one form")
@@ -145,6 +180,7 @@ class StepParser(ParserBase):
             if chans:
                 step.channels = [chans[0]]
                 step.template = self.template(data[chans[0]], path + (chans[0],))
+                self.spot(step, "template", path + (chans[0],))
 
     def escalate(self, arg: Any, path: Path, step: Step) -> None:
         if not isinstance(arg, list) or not arg:
@@ -172,7 +208,9 @@ class StepParser(ParserBase):
                     "every rung but the last needs a wait for the reaction",
                     "add e.g. 'wait: 4h' to this rung",
                 )
-            step.rungs.append(Rung(chans[0], self.template(data[chans[0]], p + (chans[0],)), wait))
+            rung = Rung(chans[0], self.template(data[chans[0]], p + (chans[0],)), wait)
+            self.spot(rung, "template", p + (chans[0],))
+            step.rungs.append(rung)
 
     def template(self, value: Any, path: Path) -> str:
         return self.text(

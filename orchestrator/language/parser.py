@@ -98,14 +98,16 @@ class Parser(StepParser):
                 PATH_FORM,
                 "name a field of the trigger data, e.g. cart.id, or 'customer'",
             )
-        return Trigger(
+        trigger = Trigger(
             event=self.text(
-                data.get("event", "x"),
+                data["event"],
                 path + ("event",),
                 "event name",
                 EVENT_FORM,
                 "event names are lower_snake_case, e.g. cart_updated",
-            ),
+            )
+            if "event" in data
+            else "",
             when=self.condition(data.get("when"), path + ("when",)),
             per=per,
             again=self.choice(
@@ -115,6 +117,12 @@ class Parser(StepParser):
                 ("restart", "ignore", "signal"),
             ),
         )
+        if "cooldown" in data:
+            trigger.cooldown_s = self.duration(data["cooldown"], path + ("cooldown",), "cooldown")
+        self.spot(trigger, "when", path + ("when",))
+        self.spot(trigger, "per", path + ("per",))
+        self.spot(trigger, "event", path + ("event",))
+        return trigger
 
     def matches(self, value: Any, path: Path, what: str) -> list[EventMatch]:
         if value is None:
@@ -128,18 +136,19 @@ class Parser(StepParser):
             data = self.mapping(item, p, MATCH_KEYS, what)
             if data and "event" not in data:
                 self.fail(p, f"{what} needs an event", f"e.g. {what}: {{event: order_placed}}")
-            out.append(
-                EventMatch(
-                    event=self.text(
-                        data.get("event", "x"),
-                        p + ("event",),
-                        "event name",
-                        EVENT_FORM,
-                        "event names are lower_snake_case, e.g. order_placed",
-                    ),
-                    when=self.condition(data.get("when"), p + ("when",)),
-                )
+            match = EventMatch(
+                event=self.text(
+                    data.get("event", "x"),
+                    p + ("event",),
+                    "event name",
+                    EVENT_FORM,
+                    "event names are lower_snake_case, e.g. order_placed",
+                ),
+                when=self.condition(data.get("when"), p + ("when",)),
             )
+            self.spot(match, "when", p + ("when",))
+            self.spot(match, "event", p + ("event",))
+            out.append(match)
         return out
 
     def reactions(self, value: Any, path: Path) -> list[str]:

@@ -37,3 +37,17 @@ SAMPLE_CONTACT: dict[str, Any] = {
 
 def sample_run(scenario_id: str, step: str = "steps.1") -> dict[str, Any]:
     return {"id": f"{scenario_id}/customer-42", "scenario": scenario_id, "step": step}
+
+
+#: ``sample: {contact: {...}}`` describes the sample contact instead of an event's data.
+CONTACT_SAMPLE = "contact"
+
+
+def sample_contact(samples: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The documented sample contact with the scenario's ``sample: {contact: ...}`` on top
+    (attributes, locale, timezone, names): ``contact.attributes.birthday`` validates when the
+    scenario's sample contact has it."""
+    own = samples.get(CONTACT_SAMPLE) or {}
+    contact = dict(SAMPLE_CONTACT, **{k: v for k, v in own.items() if k != "attributes"})
+    contact["attributes"] = dict(SAMPLE_CONTACT["attributes"], **(own.get("attributes") or {}))
+    return contact

@@ -16,6 +16,7 @@ from typing import Any
 
 from jinja2 import StrictUndefined, nodes
 from jinja2.compiler import CodeGenerator, Frame
+from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -199,6 +200,12 @@ class LimitedEnvironment(SandboxedEnvironment):
             return self._field(obj, attribute)
         return super().getattr(obj, attribute)
 
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+        """Say what is off limits in the marketer's words, without Jinja's internals."""
+        return self.undefined(
+            f"templates cannot access `{attribute}`", obj=obj, name=attribute, exc=SecurityError
+        )
+
     def getitem(self, obj: Any, argument: Any) -> Any:
         current().tick()
         if isinstance(obj, dict) and isinstance(argument, str):
@@ -210,6 +217,8 @@ class LimitedEnvironment(SandboxedEnvironment):
         not ``dict.items`` (iterate a mapping with the ``items`` filter)."""
         if name in obj:
             return obj[name]
+        if name.startswith("_"):  # never data: an escape attempt, said as such
+            return self.unsafe_undefined(obj, name)
         present = ", ".join(sorted(str(k) for k in obj)[:12]) or "nothing"
         hint = f"{name!r} is missing from the data (it has: {present})"
         return self.undefined(hint=hint, obj=obj, name=name)

@@ -10,6 +10,7 @@ from typing import Any
 from orchestrator.language.durations import DURATION_HINT
 from orchestrator.language.model import CHANNELS, REACTIONS
 from orchestrator.language.parse_base import (
+    LOCAL_TIME_KEYS,
     MATCH_KEYS,
     QUIET_KEYS,
     STEP_KEYS,
@@ -21,6 +22,7 @@ DURATION = r"^\s*(\d+\s*[wdhms]\s*)+$"
 TEMPLATE = r"^[a-z0-9_]+(/[a-z0-9_]+)+$"
 EVENT = r"^[a-z][a-z0-9_.]*$"
 WINDOW = r"^\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*$"
+CLOCK = r"^([01]?\d|2[0-3]):[0-5]\d$"
 CAP = r"^\s*\d+\s+(\w+\s+)?(messages?\s+)?per\s+\S+\s*$"
 
 
@@ -88,7 +90,34 @@ def scenario_schema() -> dict[str, Any]:
         _step("wait", _ref("duration"), description="Sleep, e.g. wait: 1h"),
         _step(
             "wait_until",
-            {"type": "string", "description": "e.g. webinar.starts_at - 24h"},
+            {
+                "oneOf": [
+                    {"type": "string", "description": "e.g. webinar.starts_at - 24h"},
+                    _obj(
+                        {
+                            "time": {
+                                "type": "string",
+                                "pattern": CLOCK,
+                                "description": "wall-clock HH:MM in the customer's time zone",
+                            },
+                            "date": {
+                                "type": "string",
+                                "description": "a timestamp or YYYY-MM-DD field, e.g. "
+                                "contact.attributes.birthday (its next anniversary); "
+                                "default: the next such time",
+                            },
+                            "days": {
+                                "type": "integer",
+                                "minimum": -366,
+                                "maximum": 366,
+                                "description": "calendar days to shift the date, e.g. -1",
+                            },
+                        },
+                        ["time"],
+                        'e.g. {time: "10:00", date: contact.attributes.birthday}',
+                    ),
+                ]
+            },
             {"late": {"enum": ["skip", "send"]}},
         ),
         _step("send", send, description="send: {email: welcome/hello}"),
@@ -141,6 +170,11 @@ def scenario_schema() -> dict[str, Any]:
                             "description": "e.g. cart.id; default: the customer",
                         },
                         "again": {"enum": ["restart", "ignore", "signal"]},
+                        "cooldown": {
+                            **_ref("duration"),
+                            "description": "at most one run per customer and key per this "
+                            "long, counted from the run's start, e.g. 7d",
+                        },
                     },
                     ["event"],
                 ),
@@ -183,7 +217,15 @@ def scenario_schema() -> dict[str, Any]:
         "sample": {
             "type": "object",
             "additionalProperties": {"type": "object"},
-            "description": "Example data per event name, for validate and simulate",
+            "properties": {
+                "contact": {
+                    "type": "object",
+                    "description": "The sample contact (attributes, locale, timezone, ...) "
+                    "on top of the documented one",
+                }
+            },
+            "description": "Example data per event name (the event contract), and "
+            "'contact', for validate and simulate",
         },
         "steps": _ref("steps"),
     }
@@ -191,6 +233,8 @@ def scenario_schema() -> dict[str, Any]:
     assert set(top["trigger"]["oneOf"][1]["properties"]) == set(TRIGGER_KEYS)
     assert set(match["oneOf"][1]["properties"]) == set(MATCH_KEYS)
     assert set(top["quiet_hours"]["oneOf"][1]["properties"]) == set(QUIET_KEYS)
+    local = step_kinds[1]["properties"]["wait_until"]["oneOf"][1]["properties"]
+    assert set(local) == set(LOCAL_TIME_KEYS)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "urn:omni:scenario",

@@ -19,7 +19,7 @@ from html import unescape
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Template
+from jinja2 import Template, nodes
 
 from channels.base import Rendered
 from orchestrator.language.limits import TEMPLATE_LIMITS, LimitExceeded, Limits, spending
@@ -158,6 +158,28 @@ def render(
     if channel == "email" and not out.text:
         out.text = unescape(_TAGS.sub("", out.html)).strip()
     return out
+
+
+def outside_blocks(source: str) -> list[tuple[int, str]]:
+    """(line, what) of text and expressions outside every block: a message renders only its
+    blocks, so ``{{ custmer.first_name }}`` after the last block would never show and never
+    fail. Whitespace, comments, macros and imports outside blocks are fine."""
+    found: list[tuple[int, str]] = []
+    for node in _PLAIN.parse(source).body:
+        if isinstance(node, (nodes.Block, nodes.Macro, nodes.Import, nodes.FromImport)):
+            continue
+        if isinstance(node, nodes.Output):
+            for child in node.nodes:
+                if isinstance(child, nodes.TemplateData):
+                    stripped = child.data.strip()
+                    if stripped:
+                        line = child.lineno + child.data[: child.data.index(stripped)].count("\n")
+                        found.append((line, f"text {stripped[:40]!r}"))
+                else:
+                    found.append((child.lineno, "an expression {{ ... }}"))
+        else:
+            found.append((node.lineno, f"a {{% {type(node).__name__.lower()} %}} tag"))
+    return found
 
 
 def _url(url: str, where: str) -> str:

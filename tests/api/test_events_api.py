@@ -46,6 +46,7 @@ async def test_trigger_then_goal_routes_to_the_running_run(api: Api) -> None:
         "skipped": [],
         "unknown_event": False,
         "versions": {"quick_cart": api.svc.router.scenarios["quick_cart"].version},
+        "warnings": [],
     }
     contact = await api.client.get("/v1/contacts/42", headers=api.auth)
     assert contact.json()["email"] == "a@example.com"
@@ -91,6 +92,7 @@ async def test_batch_and_unknown_events(api: Api) -> None:
         "skipped": [],
         "unknown_event": True,
         "versions": {},
+        "warnings": [],
     }
 
 

@@ -71,6 +71,7 @@ async def test_events_stored_while_temporal_is_down_reach_their_runs_later(api: 
             "skipped": [],
             "unknown_event": False,
             "versions": {},
+            "warnings": [],
         }
         assert await relay_once(down) == 0  # its own relay cannot reach Temporal either
     # Another API process (with Temporal) picks up what this one left, in the lease's time.

@@ -165,7 +165,8 @@ def test_first_message_within_a_minute(tmp_path: Path) -> None:
 def test_a_broken_scenario_is_named_with_file_and_line(tmp_path: Path) -> None:
     scenarios = tmp_path / "scenarios"
     scenarios.mkdir()
-    (scenarios / "bad.yaml").write_text("scenario: bad\ntrigger: {event: x}\nsteps:\n  - wat: 1h\n")
+    bad = "scenario: bad\ntrigger: {event: x}\nsteps:\n  - wat: 1h\nsample: {x: {}}\n"
+    (scenarios / "bad.yaml").write_text(bad)
     done = run_omni(["dev"], dev_env(tmp_path, OMNI_SCENARIOS_DIR=str(scenarios)))
     assert done.returncode == 1
     assert "Traceback" not in done.stderr

@@ -36,3 +36,29 @@ BASE = {"scenario": "s", "trigger": "x", "steps": [{"wait": "1h"}]}
 )
 def test_invalid_documents_are_rejected(change: dict[str, object]) -> None:
     assert list(VALIDATOR.iter_errors({**BASE, **change}))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"trigger": {"event": "back_in_stock", "per": "product.id", "cooldown": "7d"}},
+        {"steps": [{"wait_until": {"time": "10:00"}}]},
+        {"steps": [{"wait_until": {"time": "09:00", "date": "webinar.starts_at", "days": -1}}]},
+        {"sample": {"x": {}, "contact": {"attributes": {"birthday": "1990-05-17"}}}},
+    ],
+)
+def test_issue_11_forms_are_accepted(change: dict[str, object]) -> None:
+    assert list(VALIDATOR.iter_errors({**BASE, **change})) == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"trigger": {"event": "x", "cooldown": "a week"}},
+        {"steps": [{"wait_until": {"time": "25:00"}}]},
+        {"steps": [{"wait_until": {"date": "x.at"}}]},
+        {"steps": [{"wait_until": {"time": "10:00", "days": "soon"}}]},
+    ],
+)
+def test_issue_11_mistakes_are_rejected(change: dict[str, object]) -> None:
+    assert list(VALIDATOR.iter_errors({**BASE, **change}))

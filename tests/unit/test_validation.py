@@ -154,7 +154,7 @@ def test_undefined_variable_in_template(tmp_path: Path) -> None:
 
 def test_invalid_condition_syntax(tmp_path: Path) -> None:
     p = only(check(tmp_path, GOOD.replace("order.cart_id == trigger.cart.id", "order.cart_id ==")))
-    assert p.line == 2 and "invalid expression" in p.message and "Jinja2" in p.hint
+    assert p.line == 3 and "invalid expression" in p.message and "Jinja2" in p.hint
 
 
 def test_condition_with_undefined_name(tmp_path: Path) -> None:

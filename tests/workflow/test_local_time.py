@@ -1,0 +1,70 @@
+"""Issue 11: a run waits until 10:00 on the customer's birthday in the customer's own zone."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from harness import FULL_CONTACT, Run, write_scenario
+from temporalio.testing import WorkflowEnvironment
+
+from orchestrator.engine.contacts import Contact
+
+SCENARIO = """
+scenario: birthday
+trigger: {event: birthday_check}
+steps:
+  - wait_until: {time: "10:00", date: contact.attributes.birthday}
+  - send: {email: bday/coupon}
+  - wait_until: {time: "09:00"}
+  - send: {email: bday/coupon}
+sample:
+  birthday_check: {}
+  contact: {attributes: {birthday: "1990-05-17"}}
+"""
+TEMPLATES = {
+    "bday/coupon/email": "{% block subject %}s{% endblock %}{% block html %}h{% endblock %}"
+}
+
+
+@pytest.mark.parametrize("tz", ["America/Los_Angeles", "Asia/Tokyo", "Europe/Berlin"])
+async def test_birthday_coupon_at_ten_local_then_next_nine_local(
+    time_env: WorkflowEnvironment, tmp_path: Path, tz: str
+) -> None:
+    now = await time_env.get_current_time()
+    zone = ZoneInfo(tz)
+    birthday = (now.astimezone(zone) + timedelta(days=3)).date()
+    contact = Contact.from_json(
+        {
+            **FULL_CONTACT,
+            "timezone": tz,
+            "attributes": {"birthday": birthday.replace(year=1990).isoformat()},
+        }
+    )
+    async with Run(time_env, write_scenario(tmp_path, SCENARIO, TEMPLATES), contact) as run:
+        await run.start({})
+        state = await run.result()
+    sends = [
+        datetime.fromisoformat(m.at).astimezone(zone).replace(microsecond=0) for m in state.messages
+    ]
+    assert [m.status for m in state.messages] == ["sent", "sent"]
+    assert sends[0].date() == birthday and sends[0].time() == time(10, 0)
+    assert sends[1].date() == birthday + timedelta(days=1) and sends[1].time() == time(9, 0)
+
+
+async def test_simulate_uses_the_scenarios_sample_contact(
+    time_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    from orchestrator.dev.simulator import simulate
+
+    text = SCENARIO.replace(
+        'contact: {attributes: {birthday: "1990-05-17"}}',
+        'contact: {attributes: {birthday: "1990-05-17"}, timezone: Asia/Tokyo}',
+    )
+    result = await simulate(write_scenario(tmp_path, text, TEMPLATES), [], env=time_env)
+    assert result.timezone == "Asia/Tokyo"
+    sends = [e for e in result.timeline if e["kind"] == "send"]
+    first = result.local(sends[0]["offset_s"])
+    assert " 17 May 10:00 JST" in first, result.to_text()
