@@ -242,6 +242,13 @@ class Fleet:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.http.aclose()
+        # Runs left waiting (a failed example) would hold the shared time-skipping server's
+        # clock once their worker is gone, and stall every later test: end them first.
+        for wid in self.wids:
+            handle = self.env.client.get_workflow_handle(wid)
+            with contextlib.suppress(RPCError):
+                if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                    await handle.terminate("model example over")
         if self.worker is not None:
             await self.worker.__aexit__(None, None, None)
         if self.engine is not None:
