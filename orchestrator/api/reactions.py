@@ -34,34 +34,26 @@ async def to_run(
     return bool(routed.signalled)
 
 
-async def to_customer_runs(
-    svc: Services, customer_id: str, name: str, event_id: str, data: dict[str, object]
-) -> list[str]:
-    """Signal every run of the customer (a reply is a reaction to whatever they received)."""
-    if name == "message_replied" and isinstance(data.get("channel"), str):
-        await svc.send_log.mark_reply(customer_id, str(data["channel"]), datetime.now(UTC))
-    routed = Routed()
-    event = EventSignal(name=name, event_id=event_id, customer_id=customer_id, data=data)
-    for wid in await svc.runs.all_for_customer(customer_id):
-        try:
-            await svc.router.signal(wid, event, routed)
-        except RPCError as exc:
-            log.warning("reaction %s for %s not delivered: %s", name, wid, exc.status)
-    return routed.signalled
-
-
-async def reply_event(svc: Services, customer_id: str, event_id: str, channel: str) -> None:
+async def reply_event(
+    svc: Services, customer_id: str, event_id: str, channel: str, message_key: str = ""
+) -> None:
     """A reply, stored as an event before the provider hears "200": if Temporal is down the
     outbox relay delivers it later, and if the store is down the webhook fails so the provider
-    retries. Never acknowledged and then dropped."""
+    retries. Never acknowledged and then dropped. The send log marks the reply on that channel's latest message."""
+    data: dict[str, Any] = {"channel": channel}
+    if message_key:
+        data["message_key"] = message_key
     payload: dict[str, Any] = {
         "name": "message_replied",
         "event_id": event_id,
         "customer_id": customer_id,
         "occurred_at": datetime.now(UTC).isoformat(),
-        "data": {"channel": channel},
+        "data": data,
         "contact": None,
     }
+    # Before the claim: a webhook the provider retries after a store failure marks it then
+    # (marking is idempotent: a timestamp on the latest message).
+    await svc.send_log.mark_reply(customer_id, channel, datetime.now(UTC))
     if await svc.events.claim(event_id, "message_replied", customer_id, [], payload):
         try:
             await deliver(svc, payload)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from orchestrator.api.reactions import to_customer_runs
+from orchestrator.api.reactions import reply_event
 from orchestrator.console.auth import Session, checked_form, console_of, require_session
 from orchestrator.console.refs import unref
 from orchestrator.console.render import HEADERS, page
@@ -114,13 +114,7 @@ async def reply(request: Request, token: str) -> Response:
     await checked_form(request)
     console = console_of(request)
     m = await _message(request, token)
-    await to_customer_runs(
-        console.svc,
-        m.customer_id,
-        "message_replied",
-        f"console:{uuid.uuid4()}",
-        {"channel": m.channel, "message_key": m.key},
-    )
+    await reply_event(console.svc, m.customer_id, f"console:{uuid.uuid4()}", m.channel, m.key)
     return RedirectResponse(
         f"/console/messages/{token}?done=reply", status_code=303, headers=HEADERS
     )

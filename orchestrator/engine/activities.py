@@ -87,7 +87,9 @@ class Activities:
 
     @activity.defn(name="send")
     async def send(self, req: SendRequest) -> SendResult:
-        result = await self._send(req)
+        # The whole send heartbeats, store writes included: a store that is locked or
+        # restarting must not look like a dead worker (whose send another attempt takes over).
+        result = await heartbeating(self._send(req))
         metrics.record_send(req, result)
         return result
 
@@ -170,7 +172,7 @@ class Activities:
         await self._record(req, now, SENDING)  # the intent, before the provider hears of it
         try:
             with metrics.provider_call(req.channel, self.channels[req.channel]):
-                delivery = await heartbeating(self.channels[req.channel].send(out))
+                delivery = await self.channels[req.channel].send(out)
             provider_id = delivery.provider_id
         except TransientChannelError as exc:
             # The provider's words (an address, a number) go to the send log, not to history.

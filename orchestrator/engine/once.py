@@ -36,12 +36,15 @@ async def heartbeating(work: Awaitable[T], every: float = 2.0) -> T:
     """Await ``work`` while telling Temporal the worker is alive: a worker that dies mid-send
     is noticed within the heartbeat timeout (seconds), not the activity timeout (minutes)."""
     task = asyncio.ensure_future(work)
-    while True:
-        done, _ = await asyncio.wait({task}, timeout=every)
-        if done:
-            return task.result()
-        with contextlib.suppress(RuntimeError):  # not inside an activity (direct calls)
-            activity.heartbeat()
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=every)
+            if done:
+                return task.result()
+            with contextlib.suppress(RuntimeError):  # not inside an activity (direct calls)
+                activity.heartbeat()
+    finally:
+        task.cancel()  # no-op when done; a cancelled activity stops its work too
 
 
 async def written(write: Callable[[], Awaitable[None]]) -> None:

@@ -25,13 +25,21 @@ def pid_listening_on(port: int) -> int:
     raise AssertionError(f"no dev server on {port}")
 
 
-def omni_process(entry: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """``worker.run`` or ``worker.run_api`` in a process of its own, configured by ``env``."""
+def omni_process(
+    entry: str, env: dict[str, str], log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """``worker.run`` or ``worker.run_api`` in a process of its own, configured by ``env``;
+    its output is appended to ``log`` (kept for a failed test) or dropped."""
     code = f"import asyncio, worker; asyncio.run(worker.{entry}(worker.config_from_env()))"
-    return subprocess.Popen(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    out = log.open("ab") if log is not None else subprocess.DEVNULL
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    finally:
+        if log is not None:
+            out.close()  # type: ignore[union-attr]

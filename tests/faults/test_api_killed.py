@@ -19,7 +19,6 @@ import pytest
 from faults.processes import omni_process
 from harness import quick_cart
 from temporalio.client import Client
-from tests_store_url import migrated_sqlite
 
 from channels.outbox import OutboxChannel
 from orchestrator.api.keys import ApiKeys
@@ -53,13 +52,14 @@ async def until_up(base: str, proc: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
 @pytest.mark.parametrize("round_", range(ROUNDS))
 async def test_kill_the_api_while_temporal_stalls_and_lose_nothing(
-    temporal: tuple[str, int], tmp_path: Path, round_: int
+    temporal: tuple[str, int], tmp_path: Path, store_url: str, round_: int
 ) -> None:
     address, temporal_pid = temporal
     quick_cart(tmp_path, first_wait="1s", rung_wait="1h")
-    url = await migrated_sqlite(tmp_path)
+    url = store_url
     engine = make_engine(url)
     factory = sessions(engine)
     key = await ApiKeys(factory).create("shop")

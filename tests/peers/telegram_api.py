@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,9 @@ class TelegramPeer:
     shown: list[Parsed] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
+    #: Called with each delivered sendMessage before the Bot API answers (fault tests kill
+    #: the sender here).
+    on_send: Callable[[dict[str, Any]], None] | None = None
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -144,6 +148,8 @@ class TelegramPeer:
                 return fail(400, f"Bad Request: can't parse entities: {exc}")  # type: ignore[no-any-return]
             self.sent.append(params)
             self.shown.append(shown)
+            if self.on_send is not None:
+                self.on_send(params)
             return JSONResponse(
                 {
                     "ok": True,
