@@ -34,3 +34,10 @@ def test_an_approved_template_shows_its_sid_and_variables() -> None:
 def test_free_text_shows_as_a_bubble() -> None:
     html = draw(Rendered(channel="whatsapp", locale="", text="Hi https://shop.example/c"))
     assert 'class="bubble sms"' in html and "Approved" not in html
+
+
+def test_the_preview_says_what_free_text_costs_and_when_it_goes() -> None:
+    from orchestrator.console.preview import facts
+
+    text = facts(None, Rendered(channel="whatsapp", locale="", text="Hi Ana"))  # type: ignore[arg-type]
+    assert text.startswith("6 characters of free text") and "24 h" in text
