@@ -183,7 +183,10 @@ def variable_value(key: str, source: str, context: dict[str, Any]) -> str:
         kind = "a mapping" if isinstance(value, dict) else "a list"
         raise TemplateProblem(f"variable {key} ({source}) is {kind}, not one value")
     text = str(value)
-    _ENV.emitted(len(text))
+    try:
+        _ENV.emitted(len(text))  # every variable together within the output and time limits
+    except LimitExceeded as exc:
+        raise TemplateProblem(f"variable {key} ({source}): {exc}", limit=exc.limit) from None
     return text
 
 

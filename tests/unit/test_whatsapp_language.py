@@ -223,3 +223,16 @@ def test_variables_are_part_of_the_event_contract(tmp_path: Path) -> None:
     [s], _ = load_all([tmp_path / "scenarios"], tmp_path / "templates")
     warnings = check_event(needs(s), "cart_updated", {"cart": {"id": "c-2", "url": "https://x.y"}})
     assert "cart.total missing, needed by cart/reminder whatsapp variable 2" in warnings
+
+
+def test_variables_run_under_the_template_limits(tmp_path: Path) -> None:
+    from orchestrator.language.limits import Limits
+    from orchestrator.language.templates import TemplateProblem
+    from orchestrator.language.whatsapp import content_message
+
+    p = one(tmp_path, f"content_sid: {SID}\nvariables:\n  1: \"'x' * 10**9\"\n")
+    assert "size limit exceeded" in p.message and p.line == 3
+    big = ContentTemplate(SID, {"1": "note", "2": "note"})
+    with pytest.raises(TemplateProblem) as info:  # together past the output limit
+        content_message(big, {"note": "x" * 600}, limits=Limits(max_output=1000))
+    assert info.value.limit == "output" and str(info.value).startswith("variable 2 (note)")
