@@ -26,6 +26,7 @@ from channels.outbox import OutboxChannel
 from channels.push import PushChannel, push_session
 from channels.sms import SmsChannel, twilio_client
 from channels.telegram import TelegramChannel, telegram_bot
+from channels.whatsapp import WhatsappChannel
 from orchestrator.api.app import create_app
 from orchestrator.api.codec_server import codec_app
 from orchestrator.api.keys import ApiKeys
@@ -46,6 +47,7 @@ from orchestrator.language.loader import load_or_raise
 from orchestrator.language.model import CHANNELS, Scenario
 from orchestrator.store.contacts import SqlContacts
 from orchestrator.store.db import make_engine, sessions
+from orchestrator.store.inbound import InboundMessages
 from orchestrator.store.links import SqlShortLinks
 from orchestrator.store.sendlog import SqlSendLog
 
@@ -137,8 +139,12 @@ def build_channels(config: WorkerConfig) -> dict[str, Channel]:
         channels["push"] = PushChannel(config.push, push_session(config.push))
     if config.telegram is not None:
         channels["telegram"] = TelegramChannel(config.telegram, telegram_bot(config.telegram))
-    if config.sms is not None:
-        channels["sms"] = SmsChannel(config.sms, twilio_client(config.sms))
+    sms = config.sms
+    # A Twilio account for WhatsApp alone (no SMS sender) leaves SMS on the outbox.
+    if sms is not None and (sms.from_number or sms.messaging_service_sid or not config.whatsapp):
+        channels["sms"] = SmsChannel(sms, twilio_client(sms))
+    if config.whatsapp is not None:
+        channels["whatsapp"] = WhatsappChannel(config.whatsapp, twilio_client(config.whatsapp))
     return channels
 
 
@@ -147,8 +153,9 @@ def build_activities(
 ) -> Activities:
     public = config.api.public_base_url
     callback = f"{public}/webhooks/twilio/status" if config.api.twilio_auth_token else ""
+    contacts = SqlContacts(factory)
     return Activities(
-        directory=SqlContacts(factory),
+        directory=contacts,
         send_log=SqlSendLog(factory),
         channels=channels,
         default_timezone=config.scenarios.default_timezone,
@@ -157,6 +164,7 @@ def build_activities(
         status_callback_url=callback,
         policy=config.policy,
         keep_messages=config.console.keep_messages,
+        inbound=InboundMessages(factory, contacts),
     )
 
 

@@ -20,10 +20,14 @@ class Rendered:
     url: str = ""
     icon: str = ""
     buttons: list[tuple[str, str]] = field(default_factory=list)
+    #: A WhatsApp template approved by WhatsApp (Twilio Content API) instead of text, and
+    #: its variables ("1", "2", ... -> the text that fills {{1}}, {{2}}, ...).
+    content_sid: str = ""
+    content_variables: dict[str, str] = field(default_factory=dict)
 
     def preview(self, limit: int = 160) -> str:
-        head = self.subject or self.title
-        main = self.text or self.body
+        head = self.subject or self.title or self.content_sid
+        main = self.text or self.body or " | ".join(self.content_variables.values())
         joined = f"{head} | {main}" if head else main
         joined = " ".join(joined.split())
         return joined if len(joined) <= limit else joined[: limit - 1] + "…"

@@ -1,4 +1,5 @@
-"""SMS (and WhatsApp) through Twilio's Messages API, with the async twilio client.
+"""SMS through Twilio's Messages API, with the async twilio client (WhatsApp, sent through the
+same API, is ``channels.whatsapp``).
 
 Idempotency: Twilio's Messages API takes no idempotency key. The send log is checked before
 calling Twilio and written after; if the worker dies between Twilio's 201 and the log write,
@@ -10,7 +11,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
@@ -51,10 +52,17 @@ class SmsSettings:
     max_segments: int = 4
     #: The sender's rate, shared by every run in the worker (a US long code: about 1/s).
     messages_per_second: float = 1.0
-    #: Send over WhatsApp (``whatsapp:`` addresses) instead of SMS.
-    whatsapp: bool = False
     #: Twilio's API root; tests point it at a local peer.
     base_url: str = TWILIO
+
+
+class TwilioAccount(Protocol):
+    @property
+    def account_sid(self) -> str: ...
+    @property
+    def auth_token(self) -> str: ...
+    @property
+    def base_url(self) -> str: ...
 
 
 class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
@@ -92,7 +100,7 @@ class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         return response
 
 
-def twilio_client(settings: SmsSettings) -> Client:
+def twilio_client(settings: TwilioAccount) -> Client:
     return Client(
         settings.account_sid, settings.auth_token, http_client=_HttpClient(settings.base_url)
     )
@@ -104,19 +112,11 @@ class SmsChannel:
             raise ChannelMisconfigured("SMS needs a sender number or a Messaging Service SID")
         self.settings = settings
         self.client = client
-        self.name = "whatsapp" if settings.whatsapp else "sms"
+        self.name = "sms"
         self._rate = TokenBucket(settings.messages_per_second)
 
     async def check(self) -> None:
-        try:
-            await self.client.api.v2010.accounts(self.settings.account_sid).fetch_async()
-        except TwilioException as exc:
-            status = getattr(exc, "status", 0)
-            if status in (401, 403):
-                raise ChannelMisconfigured("Twilio credentials rejected") from None
-            raise ChannelMisconfigured(f"Twilio account check failed ({status})") from None
-        except (aiohttp.ClientError, OSError) as exc:
-            raise ChannelMisconfigured(f"cannot reach Twilio: {exc.__class__.__name__}") from None
+        await check_account(self.client, self.settings.account_sid)
 
     async def close(self) -> None:
         http = self.client.http_client
@@ -127,53 +127,70 @@ class SmsChannel:
         """The SID of a message Twilio accepted for ``address`` since ``since``: an attempt
         after a crash mid-send asks instead of sending twice (Messages list, by To and
         DateSent)."""
-        try:
-            found = await self.client.messages.list_async(
-                to=address, date_sent_after=since, limit=20
-            )
-        except (TwilioRestException, TwilioServiceException) as exc:
-            raise _map(
-                int(getattr(exc, "status", 0) or 0), getattr(exc, "code", None), ""
-            ) from None
-        floor = since - timedelta(minutes=1)  # clocks differ a little
-        for message in found:
-            sent = message.date_sent or message.date_created
-            if sent is None or sent >= floor:
-                return str(message.sid)
-        return None
+        return await find_message(self.client, str(address), since)
 
     async def send(self, out: Outbound) -> Delivery:
         s = self.settings
         text = out.message.text
-        if not s.whatsapp:
-            info = segments(text)
-            if info.segments > s.max_segments:
-                raise PermanentChannelError(
-                    f"too_long: {info.segments} {info.encoding} segments > max {s.max_segments}"
-                )
-        to = f"whatsapp:{out.address}" if s.whatsapp else str(out.address)
-        params: dict[str, Any] = {"to": to, "body": text}
+        info = segments(text)
+        if info.segments > s.max_segments:
+            raise PermanentChannelError(
+                f"too_long: {info.segments} {info.encoding} segments > max {s.max_segments}"
+            )
+        params: dict[str, Any] = {"to": str(out.address), "body": text}
         callback = out.status_callback_url or s.status_callback_url
         if callback:
             params["status_callback"] = callback
         if s.messaging_service_sid:
             params["messaging_service_sid"] = s.messaging_service_sid
         else:
-            params["from_"] = f"whatsapp:{s.from_number}" if s.whatsapp else s.from_number
+            params["from_"] = s.from_number
         await self._rate.acquire()
-        try:
-            message = await self.client.messages.create_async(**params)
-        except (TwilioRestException, TwilioServiceException) as exc:
-            raise _map(
-                int(getattr(exc, "status", 0) or 0),
-                getattr(exc, "code", None),
-                str(getattr(exc, "msg", "") or getattr(exc, "title", "")),
-            ) from None
-        except TwilioException as exc:
-            raise TransientChannelError(f"twilio: {exc.__class__.__name__}") from None
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise TransientChannelError(f"twilio: {exc.__class__.__name__}") from None
-        return Delivery(provider_id=str(message.sid))
+        return Delivery(provider_id=await create_message(self.client, params))
+
+
+async def check_account(client: Client, account_sid: str) -> None:
+    """Fetch the account once: bad credentials or an unreachable API fail here, loudly."""
+    try:
+        await client.api.v2010.accounts(account_sid).fetch_async()
+    except TwilioException as exc:
+        status = getattr(exc, "status", 0)
+        if status in (401, 403):
+            raise ChannelMisconfigured("Twilio credentials rejected") from None
+        raise ChannelMisconfigured(f"Twilio account check failed ({status})") from None
+    except (aiohttp.ClientError, OSError) as exc:
+        raise ChannelMisconfigured(f"cannot reach Twilio: {exc.__class__.__name__}") from None
+
+
+async def find_message(client: Client, to: str, since: datetime) -> str | None:
+    """The SID of a message to ``to`` Twilio has had since ``since`` (its Messages list)."""
+    try:
+        found = await client.messages.list_async(to=to, date_sent_after=since, limit=20)
+    except (TwilioRestException, TwilioServiceException) as exc:
+        raise _map(int(getattr(exc, "status", 0) or 0), getattr(exc, "code", None), "") from None
+    floor = since - timedelta(minutes=1)  # clocks differ a little
+    for message in found:
+        sent = message.date_sent or message.date_created
+        if sent is None or sent >= floor:
+            return str(message.sid)
+    return None
+
+
+async def create_message(client: Client, params: dict[str, Any]) -> str:
+    """POST a message (``params`` in the SDK's names); its SID, or a mapped ChannelError."""
+    try:
+        message = await client.messages.create_async(**params)
+    except (TwilioRestException, TwilioServiceException) as exc:
+        raise _map(
+            int(getattr(exc, "status", 0) or 0),
+            getattr(exc, "code", None),
+            str(getattr(exc, "msg", "") or getattr(exc, "title", "")),
+        ) from None
+    except TwilioException as exc:
+        raise TransientChannelError(f"twilio: {exc.__class__.__name__}") from None
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        raise TransientChannelError(f"twilio: {exc.__class__.__name__}") from None
+    return str(message.sid)
 
 
 def _map(status: int, code: int | None, text: str) -> Exception:

@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("paths", nargs="*", type=Path, default=[Path("scenarios")])
     p.add_argument("--templates", type=Path, default=Path("templates"))
 
-    sub.add_parser("schema", help="print the JSON Schema of the scenario format")
+    p = sub.add_parser("schema", help="print the JSON Schema of the scenario format")
+    p.add_argument("--whatsapp", action="store_true", help="of whatsapp.yaml templates instead")
 
     p = sub.add_parser("simulate", help="run a scenario on a time-skipping server")
     p.add_argument("scenario", help="scenario id or YAML file")
@@ -131,9 +132,9 @@ def _policy_caps() -> list[FrequencyCap]:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from orchestrator.language.schema import scenario_schema
+    from orchestrator.language.schema import scenario_schema, whatsapp_schema
 
-    print(json.dumps(scenario_schema(), indent=2))
+    print(json.dumps(whatsapp_schema() if args.whatsapp else scenario_schema(), indent=2))
     return 0
 
 

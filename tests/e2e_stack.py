@@ -89,6 +89,7 @@ async def running_stack(
         tracker=tracker,
         short_links=svc.short_links,
         policy=policy,
+        inbound=svc.inbound,
     )
     key = await svc.keys.create("e2e")
     try:

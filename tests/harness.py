@@ -75,7 +75,9 @@ def write_scenario(tmp: Path, yaml_text: str, templates: dict[str, str]) -> Scen
     (tmp / "scenarios").mkdir(exist_ok=True)
     (tmp / "scenarios" / "s.yaml").write_text(textwrap.dedent(yaml_text), encoding="utf-8")
     for name, source in templates.items():
-        path = tmp / "templates" / f"{name}.j2"
+        # "name/channel[.locale]" is a Jinja2 file; a name ending in .yaml is written as it is
+        # (WhatsApp's approved templates).
+        path = tmp / "templates" / (name if name.endswith(".yaml") else f"{name}.j2")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(source, encoding="utf-8")
     return next(iter(load_or_raise([tmp / "scenarios"], tmp / "templates").values()))

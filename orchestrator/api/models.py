@@ -13,7 +13,7 @@ ID = r"^[^\x00-\x1f\x7f]+$"
 #: Event data nested deeper than this is refused: nothing a shop sends needs it, and deep
 #: nesting exhausts JSON encoders further on.
 MAX_DEPTH = 32
-Channel = Literal["email", "push", "telegram", "sms"]
+Channel = Literal["email", "push", "telegram", "sms", "whatsapp"]
 
 
 class EventIn(BaseModel):
@@ -100,7 +100,7 @@ class EventsAccepted(BaseModel):
 class ConsentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    channel: str = Field(pattern=r"^(email|push|telegram|sms)$")
+    channel: str = Field(pattern=r"^(email|push|telegram|sms|whatsapp)$")
     granted: bool
     source: str = Field(default="api", max_length=200)
 
@@ -124,6 +124,11 @@ class ContactIn(BaseModel):
     email: str | None = Field(default=None, max_length=320, examples=["alex@example.com"])
     phone: str | None = Field(default=None, max_length=20, description="E.164: +4915112345678")
     telegram_chat_id: str | None = Field(default=None, max_length=32)
+    whatsapp: str | None = Field(
+        default=None,
+        max_length=32,
+        description="WhatsApp number, E.164 (`whatsapp:+…` accepted); never taken from phone",
+    )
     push_subscriptions: list[PushSubscriptionIn] | None = None
     timezone: str | None = Field(default=None, max_length=64, examples=["Europe/Berlin"])
     locale: str | None = Field(default=None, max_length=35, examples=["de-DE"])

@@ -1,4 +1,5 @@
-"""Twilio webhooks: delivery status callbacks and inbound SMS (STOP/START/HELP and replies).
+"""Twilio webhooks: delivery status callbacks and inbound SMS and WhatsApp messages
+(STOP/START/HELP and replies; ``From=whatsapp:+...`` is WhatsApp, whose window they open).
 
 Both are verified with X-Twilio-Signature against the public URL Twilio called."""
 
@@ -75,7 +76,7 @@ async def status_callback(request: Request, svc: Svc) -> Response:
         code = form.get("ErrorCode", "")
         await svc.send_log.set_status(record.key, "failed", f"{status}: error {code}".strip())
         if code in SUPPRESSING:
-            await svc.contacts.suppress(record.customer_id, "sms", SUPPRESSING[code])
+            await svc.contacts.suppress(record.customer_id, record.channel, SUPPRESSING[code])
     return Response(status_code=204)
 
 
@@ -87,23 +88,27 @@ async def inbound(request: Request, svc: Svc) -> Response:
     sid = form.get("MessageSid", "")
     if not sid:
         raise HTTPException(400, detail="MessageSid missing")
-    phone, word = form.get("From", ""), form.get("Body", "").strip().upper()
+    sender, word = form.get("From", ""), form.get("Body", "").strip().upper()
+    # WhatsApp's keywords act on WhatsApp only: STOP there does not stop SMS, nor the reverse.
+    channel = "whatsapp" if sender.startswith("whatsapp:") else "sms"
+    phone = sender.removeprefix("whatsapp:")
     action = ACTIONS.get(word, "reply")
-    customer = await svc.contacts.find("sms", phone)
+    customer = await svc.contacts.find(channel, phone)
     if action == "reply" and customer is not None:
         # Stored before the message counts as handled: a failure here answers 5xx and
         # Twilio retries; the event id drops the repeat.
-        await reply_event(svc, customer, f"sms:{sid}", "sms")
+        await reply_event(svc, customer, f"{channel}:{sid}", channel)
+    # Recorded for unknown numbers too: the time dates WhatsApp's window for that number.
     first = await svc.inbound.handle(
-        sid=sid, channel="sms", address=phone, action=action, customer=customer
+        sid=sid, channel=channel, address=phone, action=action, customer=customer
     )
     if action == "help":
         return twiml(HELP_TEXT)  # answering twice changes nothing
     if not first:
-        log.info("inbound SMS %s was already handled: ignored", sid)
+        log.info("inbound %s %s was already handled: ignored", channel, sid)
         return twiml()
     if customer is None:
-        log.info("inbound SMS from an unknown number")
+        log.info("inbound %s from an unknown number", channel)
         return twiml()
     if action == "stop":
         return twiml()  # the carrier confirms the opt-out itself

@@ -6,6 +6,7 @@ from channels.email import EmailSettings
 from channels.push import PushSettings
 from channels.sms import SmsSettings
 from channels.telegram import TelegramSettings
+from channels.whatsapp import WhatsappSettings
 from orchestrator.config.spec import Group, Var
 
 CHANNEL_GROUPS: tuple[Group, ...] = (
@@ -65,6 +66,26 @@ CHANNEL_GROUPS: tuple[Group, ...] = (
             ),
         ),
         enabled_by="OMNI_TWILIO_ACCOUNT_SID",
+    ),
+    Group(
+        "whatsapp",
+        WhatsappSettings,
+        "WhatsApp (Twilio, with the account above); unset: the outbox",
+        (
+            Var(
+                "OMNI_WHATSAPP_FROM",
+                "from_number",
+                "WhatsApp sender registered with Twilio (E.164, without `whatsapp:`); "
+                "switches WhatsApp on",
+            ),
+            Var(
+                "OMNI_WHATSAPP_MESSAGING_SERVICE_SID",
+                "messaging_service_sid",
+                "or a Messaging Service SID with a WhatsApp sender (switches it on too)",
+            ),
+            Var("OMNI_WHATSAPP_PER_SECOND", "messages_per_second", "the sender's rate"),
+        ),
+        enabled_by=("OMNI_WHATSAPP_FROM", "OMNI_WHATSAPP_MESSAGING_SERVICE_SID"),
     ),
     Group(
         "push",

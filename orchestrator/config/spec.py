@@ -22,5 +22,10 @@ class Group:
     cls: type[Any]
     doc: str
     vars: tuple[Var, ...]
-    #: The variable that switches an optional group (a channel's provider) on.
-    enabled_by: str = ""
+    #: The variable that switches an optional group (a channel's provider) on, or several:
+    #: any one of them does.
+    enabled_by: str | tuple[str, ...] = ""
+
+    @property
+    def switches(self) -> tuple[str, ...]:
+        return (self.enabled_by,) if isinstance(self.enabled_by, str) else self.enabled_by

@@ -14,6 +14,7 @@ from channels.email_message import DkimKey
 from channels.push import PushSettings
 from channels.sms import SmsSettings
 from channels.telegram import TelegramSettings
+from channels.whatsapp import WhatsappSettings
 from orchestrator.api.services import ApiSettings
 from orchestrator.config.groups import (
     CodecSettings,
@@ -51,6 +52,7 @@ class WorkerConfig:
     telegram: TelegramSettings | None = None
     sms: SmsSettings | None = None
     push: PushSettings | None = None
+    whatsapp: WhatsappSettings | None = None
 
     @classmethod
     def from_mapping(cls, env: typing.Mapping[str, str]) -> WorkerConfig:
@@ -58,7 +60,7 @@ class WorkerConfig:
         e = {k: v for k, v in env.items() if v != ""}
         built: dict[str, Any] = {}
         for group in SETTINGS:
-            if group.enabled_by and group.enabled_by not in e:
+            if group.enabled_by and not any(v in e for v in group.switches):
                 continue
             hints = typing.get_type_hints(group.cls)
             values = {
@@ -74,7 +76,7 @@ class WorkerConfig:
                 if v.field == f.name and v.field not in values
             ]
             if missing:
-                raise ValueError(f"{group.enabled_by} is set: also set {', '.join(missing)}")
+                raise ValueError(f"{group.switches[0]} is set: also set {', '.join(missing)}")
             built[group.name] = group.cls(**values)
         config = cls(**built)
         return config._wired(e)
@@ -86,6 +88,20 @@ class WorkerConfig:
         sms = self.sms and dataclasses.replace(
             self.sms, status_callback_url=f"{public}/webhooks/twilio/status"
         )
+        whatsapp = self.whatsapp
+        if whatsapp is not None:
+            if sms is None:
+                raise ValueError(
+                    "WhatsApp is on (OMNI_WHATSAPP_*): also set OMNI_TWILIO_ACCOUNT_SID and "
+                    "OMNI_TWILIO_AUTH_TOKEN (WhatsApp goes through Twilio)"
+                )
+            whatsapp = dataclasses.replace(
+                whatsapp,
+                account_sid=sms.account_sid,
+                auth_token=sms.auth_token,
+                base_url=sms.base_url,
+                status_callback_url=sms.status_callback_url,
+            )
         email = self.email
         dkim_vars = ("OMNI_DKIM_SELECTOR", "OMNI_DKIM_DOMAIN", "OMNI_DKIM_KEY_FILE")
         if email is not None and any(v in e for v in dkim_vars):
@@ -101,7 +117,7 @@ class WorkerConfig:
             self.codec.codec()
         except CodecKeyError as exc:
             raise ValueError(f"OMNI_CODEC_KEYS: {exc}") from None
-        return dataclasses.replace(self, api=api, sms=sms, email=email)
+        return dataclasses.replace(self, api=api, sms=sms, email=email, whatsapp=whatsapp)
 
 
 def _convert(raw: str, hint: Any, name: str) -> Any:

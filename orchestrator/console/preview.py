@@ -1,5 +1,6 @@
 """Preview any template with the sample data or a real contact, in each locale, with SMS
-segments and email size; send one test message through the configured provider."""
+segments, WhatsApp free text's length and email size; send one test message through the
+configured provider."""
 
 from __future__ import annotations
 
@@ -61,6 +62,11 @@ def _render(
 def facts(console: Console, message: Rendered) -> str:
     if message.channel == "sms":
         return str(segments(message.text))
+    if message.channel == "whatsapp" and message.text:
+        return (
+            f"{len(message.text):,} characters of free text (Twilio takes up to 1,600); sent "
+            "only within 24 h of the customer's last WhatsApp message; billed per message"
+        )
     if message.channel == "email":
         out = Outbound("preview", "email", "customer@example.com", message, "", "", "")
         size = len(to_bytes(build(out, sender=console.email_sender)))

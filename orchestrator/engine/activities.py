@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from temporalio import activity
 from temporalio.common import RetryPolicy
@@ -18,9 +18,8 @@ from channels.base import (
     PermanentChannelError,
     TransientChannelError,
 )
-from channels.segments import segments
 from orchestrator.engine import metrics
-from orchestrator.engine.compose import ShortLinks, compose, email_urls, off_loop
+from orchestrator.engine.compose import ShortLinks, compose, email_urls, facts, off_loop
 from orchestrator.engine.contacts import ContactDirectory
 from orchestrator.engine.evaluation import evaluate_request as _evaluate
 from orchestrator.engine.messages import EvalRequest, EvalResult, SendRequest, SendResult
@@ -36,6 +35,7 @@ from orchestrator.engine.policies import FrequencyPolicy, consent, quiet_until
 from orchestrator.engine.send_errors import UNEXPECTED_ERROR_ATTEMPTS, reason_code
 from orchestrator.engine.sendlog import SendLog, SendRecord
 from orchestrator.engine.tracking import Tracker
+from orchestrator.engine.whatsapp import InboundLog, WhatsappWay, whatsapp_way
 from orchestrator.language.durations import format_duration
 from orchestrator.language.expressions import (
     ExpressionError,
@@ -72,6 +72,7 @@ class Activities:
         policy: FrequencyPolicy | None = None,
         template_limits: Limits = TEMPLATE_LIMITS,
         keep_messages: bool = False,
+        inbound: InboundLog | None = None,
     ) -> None:
         self.directory = directory
         self.send_log = send_log
@@ -84,6 +85,8 @@ class Activities:
         self.template_limits = template_limits
         #: Keep each rendered message in the send log (PII: shown only in the console).
         self.keep_messages = keep_messages
+        #: When each customer last wrote (WhatsApp's 24-hour window); None: never.
+        self.inbound = inbound
 
     @activity.defn(name="send")
     async def send(self, req: SendRequest) -> SendResult:
@@ -132,6 +135,11 @@ class Activities:
                 return SendResult("deferred", reason="quiet_hours", retry_at=until.isoformat())
             if until is not None:
                 return await self._skip(req, now, "quiet_hours")
+        way = WhatsappWay()
+        if req.channel == "whatsapp":  # the window is WhatsApp's clock: the real time
+            way = await whatsapp_way(req, address, max(now, datetime.now(UTC)), self.inbound)
+            if way.skip:
+                return await self._skip(req, now, way.skip)
         # The cap check and the slot it takes are one atomic step in the store, so two
         # scenarios sending at the same moment cannot both take the last slot.
         caps = self.policy.for_category(req.category) + list(req.frequency_caps)
@@ -150,6 +158,7 @@ class Activities:
                 tracker=self.tracker,
                 shorten=self.short_links is not None,
                 limits=self.template_limits,
+                content=way.content,
             )
         except TemplateProblem as exc:
             return await self._skip(req, now, f"template_error: {exc}", status="failed")
@@ -206,7 +215,7 @@ class Activities:
             provider_id=provider_id,
             locale=locale,
             preview=message.preview() if req.preview else "",
-            detail=str(segments(message.text)) if req.preview and req.channel == "sms" else "",
+            detail=facts(req.channel, message) if req.preview else "",
         )
 
     async def _unexpected(self, req: SendRequest, now: datetime, exc: Exception) -> SendResult:

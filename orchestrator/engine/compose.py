@@ -17,11 +17,13 @@ from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from channels.base import Rendered
+from channels.segments import segments
 from orchestrator.engine.contacts import Contact
 from orchestrator.engine.messages import SendRequest
 from orchestrator.engine.tracking import Tracker
 from orchestrator.language.limits import TEMPLATE_LIMITS, Limits
 from orchestrator.language.templates import TemplateProblem, message_context, pick_locale, render
+from orchestrator.language.whatsapp import content_message
 
 T = TypeVar("T")
 #: Threads that render templates and evaluate conditions; separate from the loop's default
@@ -84,9 +86,11 @@ async def compose(
     tracker: Tracker | None,
     shorten: bool,
     limits: Limits = TEMPLATE_LIMITS,
+    content: bool = False,
 ) -> Composed:
-    """The rendered message in the contact's locale; TemplateProblem when it cannot render."""
-    locale = pick_locale(req.sources, contact.locale)
+    """The rendered message in the contact's locale; TemplateProblem when it cannot render.
+    ``content``: WhatsApp's approved template with its variables filled, not the free text."""
+    locale = pick_locale(req.content if content else req.sources, contact.locale)
     link: Callable[[str], str] = _identity
     short: list[tuple[str, str]] = []
     if tracker is not None:
@@ -107,16 +111,26 @@ async def compose(
         link=link,
     )
     try:
-        message = await off_loop(
-            render,
-            req.channel,
-            req.sources[locale],
-            context,
-            locale=locale,
-            filename=f"{req.template}/{req.channel}",
-            limits=limits,
-            timeout=limits.max_seconds + 5,
-        )
+        if content:
+            message = await off_loop(
+                content_message,
+                req.content[locale],
+                context,
+                locale=locale,
+                limits=limits,
+                timeout=limits.max_seconds + 5,
+            )
+        else:
+            message = await off_loop(
+                render,
+                req.channel,
+                req.sources[locale],
+                context,
+                locale=locale,
+                filename=f"{req.template}/{req.channel}",
+                limits=limits,
+                timeout=limits.max_seconds + 5,
+            )
     except TimeoutError:
         raise TemplateProblem(
             f"time limit exceeded: rendering took longer than {limits.max_seconds:g} s",
@@ -142,3 +156,15 @@ def email_urls(tracker: Tracker | None, req: SendRequest) -> dict[str, str]:
             run_id=str(req.run.get("id", "")),
         )
     return urls
+
+
+def facts(channel: str, message: Rendered) -> str:
+    """What a message costs, for the simulator: SMS segments; which WhatsApp message went."""
+    if channel == "sms":
+        return str(segments(message.text))
+    if channel == "whatsapp" and message.content_sid:
+        count = len(message.content_variables)
+        return f"approved template {message.content_sid}, {count} variable(s)"
+    if channel == "whatsapp":
+        return f"free text in the 24 h window, {len(message.text):,} characters"
+    return ""

@@ -25,6 +25,7 @@ CONTACT_KEYS = (
     "email",
     "phone",
     "telegram_chat_id",
+    "whatsapp",
     "push_subscriptions",
     "timezone",
     "locale",
@@ -53,6 +54,9 @@ class Contact:
     attributes: dict[str, Any] = field(default_factory=dict)
     #: channel -> reason (unsubscribed, stop, bounced, blocked, expired)
     suppressions: dict[str, str] = field(default_factory=dict)
+    #: The WhatsApp number (E.164). Never taken from ``phone``: a customer may use WhatsApp on
+    #: another number, and the shop says which one (with a ``whatsapp`` consent) by setting it.
+    whatsapp: str | None = None
 
     def address(self, channel: str) -> Any:
         """The channel address, or None when the customer has none for it."""
@@ -61,6 +65,7 @@ class Contact:
             "sms": self.phone,
             "telegram": self.telegram_chat_id,
             "push": self.push_subscriptions or None,
+            "whatsapp": self.whatsapp,
         }[channel]
 
     def public(self) -> dict[str, Any]:
@@ -88,6 +93,7 @@ class Contact:
             "email",
             "phone",
             "telegram_chat_id",
+            "whatsapp",
             "timezone",
             "locale",
         ):
@@ -96,11 +102,13 @@ class Contact:
                 raise ContactInvalid(f"contact field {name!r} must be text")
             if isinstance(value, int):
                 setattr(contact, name, str(value))
-        try:
-            if contact.phone is not None:
-                contact.phone = normalised_phone(contact.phone)
-        except AddressInvalid as exc:
-            raise ContactInvalid(f"contact field 'phone': {exc}, not {contact.phone!r}") from None
+        for name in ("phone", "whatsapp"):
+            value = getattr(contact, name)
+            try:
+                if value is not None:  # Twilio's "whatsapp:+..." form is the number too
+                    setattr(contact, name, normalised_phone(value.removeprefix("whatsapp:")))
+            except AddressInvalid as exc:
+                raise ContactInvalid(f"contact field {name!r}: {exc}, not {value!r}") from None
         try:
             if contact.email is not None:
                 contact.email = normalised_email(contact.email)

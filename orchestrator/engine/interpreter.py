@@ -215,7 +215,7 @@ class StepInterpreter(RunBase):
                         step=path,
                         channel=channel,
                         template=template,
-                        sources=s.templates[f"{template}/{channel}"],
+                        sources=s.templates.get(f"{template}/{channel}", {}),
                         customer_id=inp.customer_id,
                         now=workflow.now().isoformat(),
                         run={"id": workflow.info().workflow_id, "scenario": s.id, "step": path},
@@ -226,6 +226,7 @@ class StepInterpreter(RunBase):
                         preview=inp.options.preview,
                         run_ref=run_ref,
                         version=s.version,
+                        content=s.content.get(template, {}) if channel == "whatsapp" else {},
                     ),
                     start_to_close_timeout=timedelta(minutes=2),
                     # The send heartbeats: a worker that dies mid-send delays the run by

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.language.model import FrequencyCap, QuietHours, Scenario
+from orchestrator.language.model import ContentTemplate, FrequencyCap, QuietHours, Scenario
 
 
 @dataclass
@@ -122,6 +122,9 @@ class SendRequest:
     run_ref: str = ""
     #: The scenario version the run executes (the console's funnel filters by it).
     version: str = ""
+    #: WhatsApp: the approved template by locale, sent when free text may not be (``sources``
+    #: holds the free text, if any).
+    content: dict[str, ContentTemplate] = field(default_factory=dict)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Event contracts: which fields of each event a scenario's templates and conditions read.
+"""Event contracts: which fields of each event a scenario's templates (WhatsApp's variables
+too) and conditions read.
 
 The shape comes from ``sample:``: a path the scenario reads (found by walking the Jinja2 syntax
 of every template and condition, loops included) that the sample has is part of the contract.
@@ -110,6 +111,11 @@ def needs(scenario: Scenario) -> list[Need]:
         template, _, channel = name.rpartition("/")
         for source in locales.values():
             add(trig, source, f"{template} {channel}", template=True, trigger=True)
+    for template, approved in sorted(scenario.content.items()):  # WhatsApp's variables
+        for content in approved.values():
+            for number, source in content.variables.items():
+                user = f"{template} whatsapp variable {number}"
+                add(trig, source, user, template=False, trigger=True)
     if scenario.trigger.when:
         add(trig, scenario.trigger.when, f"{scenario.id} trigger", template=False, trigger=True)
     if scenario.trigger.per:

@@ -12,6 +12,7 @@ from orchestrator.language.errors import Problem, ScenarioInvalid
 from orchestrator.language.model import Scenario, iter_steps
 from orchestrator.language.parser import Parser
 from orchestrator.language.templates import template_files
+from orchestrator.language.whatsapp import content_files, load_content
 from orchestrator.language.yaml_source import YamlProblem, load_located
 
 
@@ -45,8 +46,9 @@ def load_file(path: Path, templates_dir: Path) -> tuple[Scenario | None, list[Pr
         if not parser.problems:
             raise
         checked = []
+    # A template used by several steps is checked for each: its problems are reported once.
     problems = sorted(
-        parser.problems + [p for p in checked if p not in parser.problems],
+        dict.fromkeys(parser.problems + checked),
         key=lambda p: (p.file != str(path), p.file, p.line, p.column),
     )
     if problems:
@@ -57,8 +59,9 @@ def load_file(path: Path, templates_dir: Path) -> tuple[Scenario | None, list[Pr
 
 
 def attach_templates(scenario: Scenario, templates_dir: Path) -> None:
-    """Copy every template the scenario uses into its definition, so a run renders the exact
-    text it started with even after marketers edit the files."""
+    """Copy every template the scenario uses into its definition (WhatsApp's approved ones
+    too), so a run renders the exact text it started with even after marketers edit the
+    files."""
     for step in iter_steps(scenario.steps):
         pairs = [(c, step.template) for c in step.channels] + [
             (r.channel, r.template) for r in step.rungs
@@ -67,9 +70,15 @@ def attach_templates(scenario: Scenario, templates_dir: Path) -> None:
             if name is None:
                 continue
             files = template_files(templates_dir, name, channel)
-            scenario.templates[f"{name}/{channel}"] = {
-                locale: p.read_text(encoding="utf-8") for locale, p in files.items()
-            }
+            if files:  # a WhatsApp step may have only an approved template
+                scenario.templates[f"{name}/{channel}"] = {
+                    locale: p.read_text(encoding="utf-8") for locale, p in files.items()
+                }
+            if channel == "whatsapp":
+                for locale, path in content_files(templates_dir, name).items():
+                    approved = load_content(path).template
+                    if approved is not None:  # validated: it is not None
+                        scenario.content.setdefault(name, {})[locale] = approved
 
 
 def version_of(scenario: Scenario) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-CHANNELS = ("email", "push", "telegram", "sms")
+CHANNELS = ("email", "push", "telegram", "sms", "whatsapp")
 REACTIONS = ("opened", "clicked", "replied")
 # Tracking (opens, clicks, replies) reaches a run as these events.
 REACTION_EVENTS = {
@@ -66,6 +66,18 @@ class Rung:
 
 
 @dataclass
+class ContentTemplate:
+    """A WhatsApp message template approved by WhatsApp, as Twilio's Content API holds it
+    (``templates/<name>/whatsapp[.<locale>].yaml``): the only kind of message a business may
+    start a conversation with, or send 24 h after the customer last wrote."""
+
+    #: The Content SID: ``HX`` and 32 hex digits.
+    sid: str
+    #: "1", "2", ... -> the Jinja2 expression that fills ``{{1}}``, ``{{2}}``, ...
+    variables: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class Step:
     """One step; ``kind`` says which of the optional fields apply."""
 
@@ -109,6 +121,8 @@ class Scenario:
     frequency_caps: list[FrequencyCap] = field(default_factory=list)
     #: "<template>/<channel>" -> locale ("" is the default) -> Jinja2 source.
     templates: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: "<template>" -> locale -> its approved WhatsApp template (see ContentTemplate).
+    content: dict[str, dict[str, ContentTemplate]] = field(default_factory=dict)
     #: Example event data by event name, for validation and the simulator.
     samples: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = ""

@@ -15,6 +15,7 @@ SAMPLE_CONTACT: dict[str, Any] = {
     "email": "alex@example.com",
     "phone": "+15005550006",
     "telegram_chat_id": "100200300",
+    "whatsapp": "+15005550006",
     "push_subscriptions": [
         {
             "endpoint": "https://push.example/sub/1",
@@ -30,7 +31,7 @@ SAMPLE_CONTACT: dict[str, Any] = {
     ],
     "timezone": "Europe/Berlin",
     "locale": "en",
-    "consents": {"email": True, "push": True, "telegram": True, "sms": True},
+    "consents": {"email": True, "push": True, "telegram": True, "sms": True, "whatsapp": True},
     "attributes": {},
 }
 

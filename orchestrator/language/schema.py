@@ -17,6 +17,7 @@ from orchestrator.language.parse_base import (
     TOP_KEYS,
     TRIGGER_KEYS,
 )
+from orchestrator.language.whatsapp import content_schema
 
 DURATION = r"^\s*(\d+\s*[wdhms]\s*)+$"
 TEMPLATE = r"^[a-z0-9_]+(/[a-z0-9_]+)+$"
@@ -252,6 +253,18 @@ def scenario_schema() -> dict[str, Any]:
                 "description": "A Jinja2 expression, e.g. cart.total > 0",
             },
             "step": {"oneOf": step_kinds},
+            # Not a scenario key: templates/<name>/whatsapp[.<locale>].yaml (--whatsapp).
+            "whatsapp_content": content_schema(),
             "steps": steps,
         },
+    }
+
+
+def whatsapp_schema() -> dict[str, Any]:
+    """JSON Schema of ``templates/<name>/whatsapp[.<locale>].yaml`` (``omni schema --whatsapp``)."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "urn:omni:whatsapp-content",
+        "title": "Omni WhatsApp template (approved, Twilio Content API)",
+        **content_schema(),
     }

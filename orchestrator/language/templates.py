@@ -1,7 +1,8 @@
 """Marketer templates: one Jinja2 file per message and channel, optional locale variants.
 
 ``templates/abandoned_cart/reminder/email.j2`` and ``email.ru.j2`` hold blocks for the parts the
-channel needs (subject/html/text, title/body/url/icon, text/buttons, text).
+channel needs (subject/html/text, title/body/url/icon, text/buttons, text). WhatsApp's approved
+templates are YAML beside them (``orchestrator.language.whatsapp``).
 
 Markup comes only from the template: customer and event data is escaped wherever the channel
 reads HTML (email's html block, Telegram's text), cannot add or bend a button, and cannot break
@@ -31,12 +32,14 @@ REQUIRED_BLOCKS = {
     "push": ("title", "body"),
     "telegram": ("text",),
     "sms": ("text",),
+    "whatsapp": ("text",),
 }
 OPTIONAL_BLOCKS = {
     "email": ("text",),
     "push": ("url", "icon"),
     "telegram": ("buttons",),
     "sms": (),
+    "whatsapp": (),
 }
 
 #: Blocks read as HTML: customer data in them is escaped (``<``, ``>``, ``&``, quotes). Telegram's

@@ -3,7 +3,6 @@ and time), push subscriptions and suppressions. Implements the engine's ContactD
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from orchestrator.engine.addresses import AddressInvalid, checked_push_subscription
 from orchestrator.engine.contacts import Contact, ContactInvalid
 from orchestrator.engine.policies import MARKETING_ONLY
+from orchestrator.store.addresses import COLUMNS, address_hash, address_keys
 from orchestrator.store.db import write_lock
 from orchestrator.store.erasure import erase_contact
 from orchestrator.store.tables import (
@@ -29,21 +29,11 @@ PROFILE_FIELDS = (
     "email",
     "phone",
     "telegram_chat_id",
+    "whatsapp",
     "locale",
     "timezone",
     "attributes",
 )
-
-
-def address_hash(channel: str, address: str) -> str:
-    return hashlib.sha256(f"{channel}:{address.strip().lower()}".encode()).hexdigest()
-
-
-def _addresses(row: ContactRow, subs: list[PushSubscriptionRow]) -> list[tuple[str, str]]:
-    pairs = [("email", row.email), ("sms", row.phone), ("telegram", row.telegram_chat_id)]
-    out = [(ch, address_hash(ch, a)) for ch, a in pairs if a]
-    out += [("push", address_hash("push", s.endpoint)) for s in subs]
-    return out
 
 
 class SqlContacts:
@@ -84,7 +74,7 @@ class SqlContacts:
                 )
             ).all()
         )
-        keys = _addresses(row, subs)
+        keys = address_keys(row, subs)
         cond = SuppressionRow.contact_id == contact_id
         if keys:
             cond = or_(cond, tuple_(SuppressionRow.channel, SuppressionRow.address_hash).in_(keys))
@@ -96,6 +86,7 @@ class SqlContacts:
             email=row.email,
             phone=row.phone,
             telegram_chat_id=row.telegram_chat_id,
+            whatsapp=row.whatsapp,
             locale=row.locale,
             timezone=row.timezone,
             attributes=dict(row.attributes or {}),
@@ -276,7 +267,7 @@ class SqlContacts:
                 )
             ).all()
         )
-        keys = [k for ch, k in _addresses(row, subs) if ch == channel]
+        keys = [k for ch, k in address_keys(row, subs) if ch == channel]
         cond = [
             SuppressionRow.channel == channel,
             or_(SuppressionRow.contact_id == contact_id, SuppressionRow.address_hash.in_(keys)),
@@ -286,12 +277,8 @@ class SqlContacts:
         await s.execute(delete(SuppressionRow).where(*cond))
 
     async def find(self, channel: str, address: str) -> str | None:
-        """The customer id holding this address (inbound SMS, Telegram chats)."""
-        column = {
-            "sms": ContactRow.phone,
-            "telegram": ContactRow.telegram_chat_id,
-            "email": ContactRow.email,
-        }[channel]
+        """The customer id holding this address (inbound SMS and WhatsApp, Telegram chats)."""
+        column = COLUMNS[channel]
         async with self.sessions() as s:
             return await s.scalar(select(ContactRow.id).where(column == address).limit(1))
 

@@ -1,4 +1,5 @@
-"""Inbound messages (Twilio SMS), each handled once, in the order they arrive.
+"""Inbound messages (Twilio SMS and WhatsApp), each handled once, in the order they arrive;
+the time of the latest WhatsApp one from a number dates WhatsApp's 24-hour window for it.
 
 Twilio signs a webhook but the signature has no time in it: a recorded STOP/START request
 stays valid forever. Every inbound message is therefore claimed by its MessageSid in the same
@@ -14,7 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from orchestrator.store.contacts import SqlContacts, address_hash
+from orchestrator.store.addresses import address_hash
+from orchestrator.store.contacts import SqlContacts
 from orchestrator.store.db import dialect_of, write_lock
 from orchestrator.store.tables import InboundRow
 
@@ -57,3 +59,14 @@ class InboundMessages:
         except IntegrityError:
             return False  # the same sid, handled by another request at the same moment
         return True
+
+    async def last_received(self, channel: str, address: str) -> datetime | None:
+        """When the latest message from ``address`` on ``channel`` arrived (None: never)."""
+        async with self.sessions() as s:
+            latest: datetime | None = await s.scalar(
+                select(func.max(InboundRow.received_at)).where(
+                    InboundRow.channel == channel,
+                    InboundRow.address_hash == address_hash(channel, address),
+                )
+            )
+        return latest

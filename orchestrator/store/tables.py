@@ -61,6 +61,7 @@ class ContactRow(Base):
     email: Mapped[str | None] = mapped_column(String(320), index=True)
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     telegram_chat_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    whatsapp: Mapped[str | None] = mapped_column(String(20), index=True)
     locale: Mapped[str | None] = mapped_column(String(35))
     timezone: Mapped[str | None] = mapped_column(String(64))
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -237,8 +238,9 @@ class RunOutcomeRow(Base):
 
 
 class InboundRow(Base):
-    """Inbound provider messages already handled (Twilio SMS by MessageSid): a replayed or
-    retried webhook changes nothing. Keeps the address's hash, never the number or the text."""
+    """Inbound provider messages already handled (Twilio SMS and WhatsApp, by MessageSid): a
+    replayed or retried webhook changes nothing. The latest WhatsApp one dates WhatsApp's
+    24-hour window. Keeps the address's hash, never the number or the text."""
 
     __tablename__ = "inbound_messages"
 

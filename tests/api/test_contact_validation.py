@@ -159,3 +159,48 @@ async def test_every_api_path_refuses_bad_contact_data(api: Api) -> None:
         f"/v1/contacts/{customers[0]}/push-subscriptions", headers=api.auth, json=GOOD_SUB
     )
     assert added.status_code == 201
+
+
+@pytest.mark.parametrize("number", [*BAD_PHONES, "whatsapp:0151 1234567", "whatsapp:"])
+def test_bad_whatsapp_numbers_are_refused(number: str) -> None:
+    with pytest.raises(ContactInvalid, match="'whatsapp'"):
+        Contact.from_json({"id": "x", "whatsapp": number})
+
+
+async def test_the_whatsapp_number_is_its_own_field(api: Api) -> None:
+    """E.164 like the phone (Twilio's whatsapp:+… form accepted), 422 when bad on every path,
+    and never filled from the SMS phone."""
+    put = await api.client.put(
+        "/v1/contacts/w-1",
+        headers=api.auth,
+        json={"phone": "+1 500 555 0006", "whatsapp": "whatsapp:+49 151 1234-5678"},
+    )
+    assert put.status_code == 200, put.text
+    assert (put.json()["phone"], put.json()["whatsapp"]) == ("+15005550006", "+4915112345678")
+    only_phone = await api.client.put(
+        "/v1/contacts/w-2", headers=api.auth, json={"phone": "+15005550006"}
+    )
+    assert only_phone.json()["whatsapp"] is None
+    for i, number in enumerate(["+1555", "0151 1234567", "+1500555\r\n0006", "x" * 40]):
+        bad = await api.client.put("/v1/contacts/w-1", headers=api.auth, json={"whatsapp": number})
+        assert bad.status_code == 422 and "whatsapp" in bad.text, bad.text
+        event = await api.client.post(
+            "/v1/events",
+            headers=api.auth,
+            json={
+                "name": "cart_updated",
+                "customer_id": "w-1",
+                "event_id": f"wa-bad-{i}",
+                "data": {"cart": {"id": "c-1", "total": 1}},
+                "contact": {"whatsapp": number},
+            },
+        )
+        assert event.status_code == 422 and "events[0].contact" in event.text, event.text
+    consent = await api.client.post(
+        "/v1/contacts/w-1/consents",
+        headers=api.auth,
+        json={"channel": "whatsapp", "granted": True},
+    )
+    assert consent.status_code == 200 and consent.json()["consents"] == {"whatsapp": True}
+    got = (await api.client.get("/v1/contacts/w-1", headers=api.auth)).json()
+    assert got["whatsapp"] == "+4915112345678"

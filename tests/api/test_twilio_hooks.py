@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from api_stack import Api
@@ -139,3 +139,62 @@ async def test_status_callback_updates_the_send_log(twilio_api: Api) -> None:
     assert failed is not None and failed.status == "failed" and "21610" in failed.reason
     contact = (await api.client.get("/v1/contacts/s3", headers=api.auth)).json()
     assert contact["suppressions"] == {"sms": "stop"}
+
+
+async def test_whatsapp_messages_open_the_window_and_stop_whatsapp_only(twilio_api: Api) -> None:
+    """From=whatsapp:+… is a WhatsApp message: recorded for the 24-hour window (the number's
+    hash and the time), a reply for the customer's runs, and STOP/START act on WhatsApp only."""
+    api = twilio_api
+    number = "+15005550012"
+    await api.client.put(
+        "/v1/contacts/w1",
+        headers=api.auth,
+        json={"phone": number, "whatsapp": number, "consents": {"sms": True, "whatsapp": True}},
+    )
+    assert await api.svc.inbound.last_received("whatsapp", number) is None
+    before = datetime.now(UTC)
+    await inbound(api, "SMw1a", "hello?", f"whatsapp:{number}")
+    last = await api.svc.inbound.last_received("whatsapp", number)
+    assert last is not None and before - timedelta(seconds=1) <= last <= datetime.now(UTC)
+    assert await api.svc.inbound.last_received("sms", number) is None
+    event = await api.svc.events.get("whatsapp:SMw1a")  # the reply, stored for the runs
+    assert event is not None and event.payload is not None
+    assert (event.payload["name"], event.payload["data"]) == (
+        "message_replied",
+        {"channel": "whatsapp"},
+    )
+    await inbound(api, "SMw1b", "STOP", f"whatsapp:{number}")
+    assert await suppressions(api, "w1") == {"whatsapp": "stop"}
+    await inbound(api, "SMw1c", "START", f"whatsapp:{number}")
+    assert await suppressions(api, "w1") == {}
+    await inbound(api, "SMw1d", "STOP", number)  # SMS
+    assert await suppressions(api, "w1") == {"sms": "stop"}
+
+
+async def test_an_unknown_whatsapp_number_still_dates_its_window(twilio_api: Api) -> None:
+    await inbound(twilio_api, "SMw2a", "hi", "whatsapp:+15005550013")
+    assert await twilio_api.svc.inbound.last_received("whatsapp", "+15005550013") is not None
+
+
+async def test_a_whatsapp_delivery_failure_suppresses_whatsapp(twilio_api: Api) -> None:
+    api = twilio_api
+    await api.client.put("/v1/contacts/w3", headers=api.auth, json={"whatsapp": "+15005550014"})
+    await api.svc.send_log.record(
+        SendRecord(
+            key="k-wa",
+            customer_id="w3",
+            scenario="x",
+            step="steps.1",
+            channel="whatsapp",
+            template="t/x",
+            status="sent",
+            at=datetime.now(UTC),
+            provider_id="SMwa",
+        )
+    )
+    await post(
+        api,
+        "/webhooks/twilio/status",
+        {"MessageSid": "SMwa", "MessageStatus": "failed", "ErrorCode": "21610"},
+    )
+    assert await suppressions(api, "w3") == {"whatsapp": "stop"}

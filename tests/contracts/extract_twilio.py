@@ -20,12 +20,19 @@ def main() -> None:
     listing = [p["name"] for p in messages["get"]["parameters"] if p.get("in") == "query"]
     form = create["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
     fields = {name: prop.get("type", "string") for name, prop in form["properties"].items()}
+    # The spec's own constraints on values (ContentSid ^HX..., MessagingServiceSid ^MG...).
+    constraints = {
+        name: {k: prop[k] for k in ("pattern", "minLength", "maxLength") if k in prop}
+        for name, prop in form["properties"].items()
+        if any(k in prop for k in ("pattern", "minLength", "maxLength"))
+    }
     subset = {
         "source": "twilio/twilio-oai 2.6.7, twilio_api_v2010.json",
         "createMessage": {
             "path": "/2010-04-01/Accounts/{AccountSid}/Messages.json",
             "required": form.get("required", []),
             "fields": fields,
+            "constraints": constraints,
         },
         "fetchAccount": {"path": "/2010-04-01/Accounts/{Sid}.json"},
         "listMessage": {

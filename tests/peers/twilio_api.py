@@ -1,10 +1,15 @@
-"""A local server speaking Twilio's REST API (Messages create, Account fetch), checking every
-request against the official OpenAPI spec's CreateMessage form (tests/contracts)."""
+"""A local server speaking Twilio's REST API (Messages create and list, Account fetch), checking
+every request against the official OpenAPI spec's CreateMessage form (tests/contracts): required
+and known fields, types, the spec's patterns (ContentSid ``^HX…``, MessagingServiceSid ``^MG…``),
+and for WhatsApp ``whatsapp:+E.164`` on both ends, Body or ContentSid (one, not both), and
+ContentVariables as a JSON object of strings. Every accepted request's body is kept as it came
+over the wire (``wire``) beside its parsed form (``messages``)."""
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +27,9 @@ CONTRACT = json.loads(
 )
 CREATE = CONTRACT["createMessage"]
 LIST = CONTRACT["listMessage"]
+E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+#: The spec's description of Body: "Can be up to 1,600 characters in length."
+MAX_BODY = 1600
 
 
 def _type_ok(kind: str, value: str) -> bool:
@@ -38,6 +46,43 @@ def _type_ok(kind: str, value: str) -> bool:
     return True
 
 
+def _constraint_problems(name: str, value: str) -> list[str]:
+    rule = CREATE["constraints"].get(name, {})
+    problems = []
+    if "pattern" in rule and not re.search(rule["pattern"], value):
+        problems.append(f"{name} does not match {rule['pattern']}")
+    if not rule.get("minLength", 0) <= len(value) <= rule.get("maxLength", len(value)):
+        problems.append(f"{name} has {len(value)} characters")
+    return problems
+
+
+def _content_problems(form: dict[str, str]) -> list[str]:
+    """WhatsApp addressing, and Body or ContentSid with its ContentVariables."""
+    problems = []
+    to, sender = form.get("To", ""), form.get("From")
+    if sender is not None and to.startswith("whatsapp:") != sender.startswith("whatsapp:"):
+        problems.append("whatsapp: on one end only (To and From both need it)")
+    for end in (to, sender or ""):
+        if end.startswith("whatsapp:") and not E164.match(end.removeprefix("whatsapp:")):
+            problems.append(f"a WhatsApp address must be whatsapp:+E.164, not {end!r}")
+    if ("Body" in form) == ("ContentSid" in form):
+        problems.append("needs Body or ContentSid, exactly one")
+    if len(form.get("Body", "")) > MAX_BODY:
+        problems.append(f"Body longer than {MAX_BODY} characters")
+    if "ContentVariables" in form:
+        if "ContentSid" not in form:
+            problems.append("ContentVariables without ContentSid")
+        try:
+            variables = json.loads(form["ContentVariables"])
+        except ValueError:
+            variables = None
+        if not isinstance(variables, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in variables.items()
+        ):
+            problems.append("ContentVariables is not a JSON object of strings")
+    return problems
+
+
 @dataclass
 class TwilioPeer:
     account_sid: str = "AC" + "0" * 32
@@ -45,6 +90,8 @@ class TwilioPeer:
     #: To number -> (HTTP status, Twilio code, extra headers)
     failures: dict[str, tuple[int, int, dict[str, str]]] = field(default_factory=dict)
     messages: list[dict[str, str]] = field(default_factory=list)
+    #: The raw bodies of accepted create requests, in order (``messages[i]`` parsed).
+    wire: list[bytes] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     #: Called with each accepted message's form before Twilio answers (fault tests kill the
     #: sender here: Twilio has the message, the sender never hears so).
@@ -123,7 +170,11 @@ class TwilioPeer:
         async def create(sid: str, request: Request) -> JSONResponse:
             if not authorised(request) or sid != self.account_sid:
                 return error(401, 20003, "Authenticate")
-            form = {k: str(v) for k, v in (await request.form()).items()}
+            raw = await request.body()
+            parsed = await request.form()
+            if len(parsed.multi_items()) != len(parsed):
+                self.violations.append("a field given twice")
+            form = {k: str(v) for k, v in parsed.items()}
             problems = [
                 f"missing required {name}" for name in CREATE["required"] if name not in form
             ]
@@ -133,8 +184,10 @@ class TwilioPeer:
                     problems.append(f"unknown field {name}")
                 elif not _type_ok(kind, value):
                     problems.append(f"{name} is not {kind}")
+                problems += _constraint_problems(name, value)
             if "From" not in form and "MessagingServiceSid" not in form:
                 problems.append("needs From or MessagingServiceSid")
+            problems += _content_problems(form)
             if problems:
                 self.violations.extend(problems)
                 return error(400, 21601, "; ".join(problems))
@@ -143,6 +196,7 @@ class TwilioPeer:
                 return error(status, code, f"failure {code}", headers)
             sid_ = "SM" + secrets.token_hex(16)
             now = datetime.now(UTC)
+            self.wire.append(raw)
             self.messages.append(
                 {
                     **form,
