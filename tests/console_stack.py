@@ -162,7 +162,12 @@ async def console_stack(env: WorkflowEnvironment, tmp: Path) -> AsyncIterator[Co
     key = await svc.keys.create("console tests")
     try:
         async with (
-            build_worker(env.client, task_queue=queue, activities=activities),
+            build_worker(
+                env.client,
+                task_queue=queue,
+                activities=activities,
+                learning=worker.build_learning(factory, activities),
+            ),
             serving(app, port=port) as base,
             httpx.AsyncClient(base_url=base) as http,
         ):
