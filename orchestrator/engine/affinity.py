@@ -64,7 +64,7 @@ class Ranking:
 
 
 def _pct(p: float) -> str:
-    return f"{100 * p:.0f}%"
+    return f"{100 * p:.1f}%" if p < 0.01 else f"{100 * p:.0f}%"
 
 
 def _why(channel: str, own: Tally, shop: Tally, chance: float) -> str:
@@ -94,6 +94,11 @@ def rank(
     return Ranking(order, chances, f"{head}: {why}; order {sequence}")
 
 
+def _amount(x: float) -> str:
+    """Money with two decimals, or two significant digits below 0.10 (0.037, 0.001)."""
+    return f"{x:.2f}" if x == 0 or x >= 0.1 else f"{x:.2g}"
+
+
 @dataclass(frozen=True)
 class CostCheck:
     skip: bool
@@ -111,7 +116,7 @@ def judge(
     cost = price * units
     counted = f"{units} {unit}{'s' if units != 1 else ''} × {price:g}"
     numbers = (
-        f"expected {chance:.3f} × {value:.2f} = {expected:.2f} "
-        f"{'<' if expected < cost else '≥'} cost {counted} = {cost:.2f}"
+        f"expected {chance:.3g} × {value:.2f} = {_amount(expected)} "
+        f"{'<' if expected < cost else '≥'} cost {counted} = {_amount(cost)}"
     )
     return CostCheck(expected < cost, expected, cost, f"cost: {numbers}")
