@@ -43,9 +43,10 @@ class Assignment:
     variants: dict[str, str] = field(default_factory=dict)
 
     def arms(self, holdout: bool) -> dict[str, str]:
-        """experiment -> arm, as recorded (``holdout`` only when the scenario has one)."""
+        """experiment -> arm, as recorded (``holdout`` only when the scenario has one). A
+        held-out run sends no variant, so it counts for none: variants compare treated runs."""
         found = {HOLDOUT: HELD_OUT if self.held_out else TREATED} if holdout else {}
-        return {**found, **self.variants}
+        return found if self.held_out else {**found, **self.variants}
 
     def describe(self, holdout_pct: float) -> str:
         parts = []
@@ -55,7 +56,8 @@ class Assignment:
                 if self.held_out
                 else f"treated (holdout {holdout_pct:g}%)"
             )
-        parts += [f"variant {name} at {path}" for path, name in self.variants.items()]
+        if not self.held_out:
+            parts += [f"variant {name} at {path}" for path, name in self.variants.items()]
         return "; ".join(parts)
 
 

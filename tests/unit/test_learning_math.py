@@ -89,6 +89,10 @@ def test_arms_are_stable_balanced_and_independent() -> None:
     found = assign("cart", "customer-1", 10, {"steps.2": names})
     assert found == assign("cart", "customer-1", 10, {"steps.2": names})
     assert found.arms(True)["holdout"] in ("treated", "held_out")
+    # A held-out run sends no variant, so it is recorded in none.
+    out_one = assign("cart", out[0], 10, {"steps.2": names})
+    assert out_one.held_out and out_one.arms(True) == {"holdout": "held_out"}
+    assert out_one.describe(10) == "held out: sends nothing (10% of customers)"
 
 
 def test_wilson_and_newcombe_match_published_values() -> None:
