@@ -14,6 +14,7 @@ import pytest
 import yaml
 from test_validation import OK_TEMPLATES, ROOT, check, only
 
+from orchestrator.language.contracts import check_event, needs
 from orchestrator.language.loader import load_all
 from orchestrator.language.model import Scenario
 from orchestrator.language.schema import scenario_schema
@@ -83,6 +84,16 @@ def test_mistakes_name_file_line_and_column(
     assert words in p.message, p.message
     assert (p.line, p.column) == spot, str(p)
     assert p.hint
+
+
+def test_a_ladders_value_is_part_of_the_event_contract(tmp_path: Path) -> None:
+    check(tmp_path, LADDER)
+    s = load_all([tmp_path / "scenarios"], tmp_path / "templates")[0][0]
+    contract = needs(s)
+    assert check_event(contract, "cart_updated", {"cart": {"id": "c-2", "total": 5}}) == []
+    assert check_event(contract, "cart_updated", {"cart": {"id": "c-2"}}) == [
+        "cart.total missing, needed by s steps.1 value"
+    ]
 
 
 def test_a_split_needs_two_variants_and_goal_window_needs_an_experiment(tmp_path: Path) -> None:
