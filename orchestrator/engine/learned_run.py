@@ -119,7 +119,9 @@ class LearnedRun(RunBase):
         if left > 0:
             self._show(f"counting the goal for {labels.duration(left)} more", next_="")
             await self._sleep_until(workflow.now() + timedelta(seconds=left), summary="goal window")
-        return "held_out" if self._held_out and outcome == "nothing_sent" else outcome
+        # Held out, it sent nothing; a reply to another scenario's message may still have
+        # stopped its ladder ("reacted"), which says nothing about this scenario.
+        return "held_out" if self._held_out and not outcome.startswith("stopped") else outcome
 
     # -- ladders ---------------------------------------------------------------------------
     async def _ladder(self, step: Step) -> list[tuple[int, Rung]]:
