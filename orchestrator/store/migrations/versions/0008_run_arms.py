@@ -1,7 +1,7 @@
 """run arms: holdout and split variants per run
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02 10:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import orchestrator.store.tables
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
