@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/channels.py
 	$(BIN)/python bench/console.py
+	$(BIN)/python bench/learning.py
 
 # pip-audit against the lock; exit 2 and "AUDIT NOT DONE" when the advisory database
 # (AUDIT_SERVICE: pypi or osv) cannot be reached, never a false "no known vulnerabilities".

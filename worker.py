@@ -41,14 +41,17 @@ from orchestrator.config.worker_config import WorkerConfig
 from orchestrator.console.app import build_console, install_console
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.codec import data_converter, sealed
+from orchestrator.engine.learning import Learning
 from orchestrator.engine.runtime import build_worker
 from orchestrator.engine.tracking import Tracker
 from orchestrator.language.loader import load_or_raise
 from orchestrator.language.model import CHANNELS, Scenario
+from orchestrator.store.arms import SqlArms
 from orchestrator.store.contacts import SqlContacts
 from orchestrator.store.db import make_engine, sessions
 from orchestrator.store.inbound import InboundMessages
 from orchestrator.store.links import SqlShortLinks
+from orchestrator.store.reactions import SqlReactionStats
 from orchestrator.store.sendlog import SqlSendLog
 
 log = logging.getLogger("omni.worker")
@@ -168,6 +171,11 @@ def build_activities(
     )
 
 
+def build_learning(factory: async_sessionmaker[AsyncSession], activities: Activities) -> Learning:
+    """Learned orders and costs from the send log; holdout and split arms into the store."""
+    return Learning.beside(activities, stats=SqlReactionStats(factory), arms=SqlArms(factory))
+
+
 async def run(
     config: WorkerConfig, client: Client | None = None, channels: dict[str, Channel] | None = None
 ) -> None:
@@ -183,7 +191,10 @@ async def run(
     stop_metrics = serve_worker_metrics(config)
     try:
         activities = build_activities(config, factory, channels)
-        await build_worker(client, task_queue=t.task_queue, activities=activities).run()
+        learning = build_learning(factory, activities)
+        await build_worker(
+            client, task_queue=t.task_queue, activities=activities, learning=learning
+        ).run()
     finally:
         stop_metrics()
         await engine.dispose()

@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         help="the first is the trigger; later ones at offsets like +3h or 1d2h",
     )
     p.add_argument("--start", help="UTC start time (ISO), to try quiet hours; default now")
+    p.add_argument("--history", help='past [sent, reacted] per channel: {"sms": [6, 5]}')
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--scenarios", type=Path, default=Path("scenarios"))
     p.add_argument("--templates", type=Path, default=Path("templates"))
@@ -157,7 +158,7 @@ def _load_json(text: str, what: str) -> Any:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from orchestrator.dev.simulator import parse_event, simulate
+    from orchestrator.dev.simulator import parse_event, parse_history, simulate
 
     scenario = _find_scenario(args.scenario, args.scenarios, args.templates)
     contact = Contact.from_json(_load_json(args.contact, "--contact")) if args.contact else None
@@ -165,7 +166,8 @@ def _simulate(args: argparse.Namespace) -> int:
     if events and events[0].name != scenario.trigger.event:
         raise ValueError(f"the first --event must be the trigger {scenario.trigger.event!r}")
     start = datetime.fromisoformat(args.start.replace("Z", "+00:00")) if args.start else None
-    result = asyncio.run(simulate(scenario, events, contact=contact, start_at=start))
+    past = parse_history(args.history) if args.history else None
+    result = asyncio.run(simulate(scenario, events, contact=contact, start_at=start, history=past))
     print(result.to_json() if args.json else result.to_text())
     return 0
 

@@ -111,10 +111,13 @@ class ConsoleStack:
         return [vars(m) for m in found]
 
 
-def copy_project_scenarios(tmp: Path) -> dict[str, Scenario]:
+def copy_project_scenarios(tmp: Path, extra: dict[str, str] | None = None) -> dict[str, Scenario]:
+    """The shipped scenarios, console_play, and ``extra`` (file name -> YAML)."""
     shutil.copytree(ROOT / "scenarios", tmp / "scenarios")
     shutil.copytree(ROOT / "templates", tmp / "templates")
     (tmp / "scenarios" / "console_play.yaml").write_text(PLAY, encoding="utf-8")
+    for name, text in (extra or {}).items():
+        (tmp / "scenarios" / name).write_text(text, encoding="utf-8")
     for name, source in PLAY_TEMPLATES.items():
         path = tmp / "templates" / f"{name}.j2"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -123,8 +126,10 @@ def copy_project_scenarios(tmp: Path) -> dict[str, Scenario]:
 
 
 @asynccontextmanager
-async def console_stack(env: WorkflowEnvironment, tmp: Path) -> AsyncIterator[ConsoleStack]:
-    scenarios = copy_project_scenarios(tmp)
+async def console_stack(
+    env: WorkflowEnvironment, tmp: Path, extra: dict[str, str] | None = None
+) -> AsyncIterator[ConsoleStack]:
+    scenarios = copy_project_scenarios(tmp, extra)
     url = await migrated_sqlite(tmp)
     engine = make_engine(url)
     factory = sessions(engine)
@@ -162,7 +167,12 @@ async def console_stack(env: WorkflowEnvironment, tmp: Path) -> AsyncIterator[Co
     key = await svc.keys.create("console tests")
     try:
         async with (
-            build_worker(env.client, task_queue=queue, activities=activities),
+            build_worker(
+                env.client,
+                task_queue=queue,
+                activities=activities,
+                learning=worker.build_learning(factory, activities),
+            ),
             serving(app, port=port) as base,
             httpx.AsyncClient(base_url=base) as http,
         ):

@@ -39,7 +39,8 @@ async def reply_event(
 ) -> None:
     """A reply, stored as an event before the provider hears "200": if Temporal is down the
     outbox relay delivers it later, and if the store is down the webhook fails so the provider
-    retries. Never acknowledged and then dropped. The send log marks the reply on that channel's latest message."""
+    retries. Never acknowledged and then dropped. The send log marks the reply on the
+    channel's latest message."""
     data: dict[str, Any] = {"channel": channel}
     if message_key:
         data["message_key"] = message_key

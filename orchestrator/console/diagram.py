@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from html import escape
 
 from orchestrator.language.durations import format_duration
-from orchestrator.language.model import EventMatch, Scenario, Step
+from orchestrator.language.model import DEFAULT_GOAL_WINDOW_S, EventMatch, Scenario, Step
 
 BOX_W = 236
 BOX_H = 46
@@ -148,10 +148,19 @@ class Drawer:
             timeout = format_duration(s.timeout_s or 0)
             head = self.node("wait_for", f"wait for {events}", f"up to {timeout}", s.path)
             return self.fork(head, (s.on_event, "on event"), (s.on_timeout, "on timeout"))
+        if s.kind == "split":
+            head = self.node("if", "split", "each customer in one variant", s.path)
+            return self.fork(head, *[(v.steps, v.name) for v in s.variants])
         return self.node("wait", s.kind, step=s.path)
 
     def ladder(self, s: Step) -> Block:
-        out = self.node("escalate", "escalate", "a reaction stops the ladder", s.path)
+        how = {
+            (False, False): "a reaction stops the ladder",
+            (True, False): "learned order; reaction stops it",
+            (False, True): "costed rungs; reaction stops it",
+            (True, True): "learned order · costed rungs",
+        }[(s.order == "learned", bool(s.costs))]
+        out = self.node("escalate", "escalate", how, s.path)
         y = float(BOX_H)
         for i, rung in enumerate(s.rungs):
             path = f"{s.path}.rung{i + 1}"
@@ -209,6 +218,9 @@ def side_notes(s: Scenario) -> list[tuple[str, str, str]]:
             ("policy", "frequency cap", f"{cap.limit} {scope}per {format_duration(cap.window_s)}")
         )
     notes.append(("policy", "category", s.category))
+    if s.holdout_pct:
+        window = format_duration(s.goal_window_s or DEFAULT_GOAL_WINDOW_S)
+        notes.append(("policy", f"holdout {s.holdout_pct:g}%", f"sent nothing; goal over {window}"))
     return notes
 
 

@@ -25,10 +25,13 @@ from orchestrator.console.auth import (
     set_cookie,
 )
 from orchestrator.console.diagram import diagram
+from orchestrator.console.experiments import NOTE as EXPERIMENTS_NOTE
+from orchestrator.console.experiments import experiment_views
 from orchestrator.console.outcomes import sync_outcomes
 from orchestrator.console.render import HEADERS, page
 from orchestrator.language.loader import load_all
 from orchestrator.language.model import Scenario
+from orchestrator.store.arms import SqlArms
 from orchestrator.store.funnel import Funnel
 
 log = logging.getLogger(__name__)
@@ -140,6 +143,7 @@ async def scenario_page(
     except Exception as exc:  # Temporal down: show the messages, say the runs may be stale
         log.warning("run outcomes not synced: %s", exc)
     funnel = await console.funnel.funnel(s.id, since, until, version)
+    arms = SqlArms(console.funnel.sessions)
     return page(
         request,
         "scenario.html",
@@ -151,6 +155,8 @@ async def scenario_page(
         version=version,
         versions=await console.funnel.versions(s.id),
         templates=sorted(s.templates),
+        experiments=await experiment_views(arms, s, since, until, version),
+        experiments_note=EXPERIMENTS_NOTE,
     )
 
 

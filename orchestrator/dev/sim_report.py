@@ -71,6 +71,8 @@ class Simulation:
                 line += f"  [{e['step']}]"
             if e["kind"] == "skip" and e["reason"]:
                 line += f"  skipped: {e['reason']}"
+            if e["kind"] == "decision":
+                line += f"  {e['reason']}"
             if e["kind"] == "problem":
                 line += f"{e.get('event', '')}  PROBLEM: {e['reason']}"
             if e["kind"] == "event" and e.get("reason"):

@@ -22,8 +22,10 @@ from channels.outbox import OutboxChannel
 from orchestrator.dev.binaries import test_server
 from orchestrator.dev.sim_report import Simulation, deferred_offset, entry_json
 from orchestrator.engine.activities import Activities
+from orchestrator.engine.affinity import Tally
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
 from orchestrator.engine.ids import run_key, workflow_id
+from orchestrator.engine.learning import InMemoryReactionStats, Learning
 from orchestrator.engine.messages import EventSignal, RunInput, RunOptions, RunState, TimelineEntry
 from orchestrator.engine.runtime import build_worker
 from orchestrator.engine.sendlog import InMemorySendLog
@@ -82,6 +84,49 @@ def parse_event(text: str, scenario: Scenario) -> SimEvent:
     return SimEvent(name, offset, data)
 
 
+HISTORY_HINT = (
+    '--history maps channels to [sent, reacted] for the contact, e.g. {"telegram": [6, 5], '
+    '"email": [9, 1]}, and optionally "shop" to the same for all customers'
+)
+
+
+def parse_history(text: str) -> InMemoryReactionStats:
+    """``{"telegram": [6, 5], "shop": {"email": [1000, 200]}}``: past messages and reactions."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SimulationInputError(f"--history is not JSON: {exc}; {HISTORY_HINT}") from None
+    if not isinstance(data, dict):
+        raise SimulationInputError(f"--history must be a JSON object; {HISTORY_HINT}")
+
+    def tallies(found: Any, where: str) -> dict[str, Tally]:
+        if not isinstance(found, dict):
+            raise SimulationInputError(f"--history {where} must be an object; {HISTORY_HINT}")
+        out = {}
+        for channel, pair in found.items():
+            ok = (
+                channel in CHANNELS
+                and isinstance(pair, list)
+                and len(pair) == 2
+                and all(isinstance(n, int) and not isinstance(n, bool) for n in pair)
+                and 0 <= pair[1] <= pair[0]
+            )
+            if not ok:
+                raise SimulationInputError(
+                    f"--history {where}{channel}: {pair!r} is not [sent, reacted] of a channel "
+                    f"({', '.join(CHANNELS)}); {HISTORY_HINT}"
+                )
+            out[channel] = Tally(pair[0], pair[1])
+        return out
+
+    shop = tallies(data.pop("shop"), "shop.") if "shop" in data else None
+    return InMemoryReactionStats({SIM_CONTACT: tallies(data, "")}, shop)
+
+
+#: Scripted histories are keyed by this; the simulation maps it to the contact's id.
+SIM_CONTACT = "*"
+
+
 def quiet_runtime() -> Runtime:
     """The SDK core logs to stdout; the simulator's stdout is its timeline (or JSON).
 
@@ -115,8 +160,10 @@ async def simulate(
     contact: Contact | None = None,
     env: WorkflowEnvironment | None = None,
     start_at: datetime | None = None,
+    history: InMemoryReactionStats | None = None,
 ) -> Simulation:
-    """Run the scenario against ``events`` (the first is the trigger, at offset 0)."""
+    """Run the scenario against ``events`` (the first is the trigger, at offset 0);
+    ``history`` scripts past reactions for learned ladders and costed rungs."""
     if not events:
         events = [SimEvent(scenario.trigger.event, 0, scenario.samples.get(scenario.trigger.event))]
     if events[0].offset_s:
@@ -126,8 +173,8 @@ async def simulate(
         async with await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=test_server(), runtime=quiet_runtime()
         ) as own:
-            return await _simulate(own, scenario, events, contact, start_at)
-    return await _simulate(env, scenario, events, contact, start_at)
+            return await _simulate(own, scenario, events, contact, start_at, history)
+    return await _simulate(env, scenario, events, contact, start_at, history)
 
 
 async def _simulate(
@@ -136,18 +183,24 @@ async def _simulate(
     events: list[SimEvent],
     contact: Contact,
     start_at: datetime | None,
+    history: InMemoryReactionStats | None = None,
 ) -> Simulation:
     activities = Activities(
         directory=InMemoryDirectory([contact]),
         send_log=InMemorySendLog(),
         channels={c: OutboxChannel(c) for c in CHANNELS},
     )
+    if history is not None and SIM_CONTACT in history.customers:
+        history.customers[contact.id] = history.customers.pop(SIM_CONTACT)
+    learning = Learning.beside(activities, stats=history)
     queue = f"simulate-{uuid.uuid4()}"
     trigger = events[0]
     key = run_key(scenario, contact.id, trigger.data or {})
     # A unique suffix keeps repeated simulations in one test server apart.
     wid = f"{workflow_id(scenario.id, key)}#{uuid.uuid4().hex[:6]}"
-    async with build_worker(env.client, task_queue=queue, activities=activities, fail_fast=True):
+    async with build_worker(
+        env.client, task_queue=queue, activities=activities, learning=learning, fail_fast=True
+    ):
         if start_at is not None:
             clock = await env.get_current_time()
             ahead = (start_at - clock).total_seconds()

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, CancelledError
 
-from orchestrator.engine.run_base import RunBase
+from orchestrator.engine.learned_run import LearnedRun
 
 with workflow.unsafe.imports_passed_through():
     from orchestrator.engine import labels, search
@@ -31,7 +31,7 @@ class _Stop(Exception):
     """A ``stop`` step: ends the steps with its reason."""
 
 
-class StepInterpreter(RunBase):
+class StepInterpreter(LearnedRun):
     # -- steps -----------------------------------------------------------------------------
     async def _run_steps(self, steps: list[Step]) -> str:
         try:
@@ -73,6 +73,8 @@ class StepInterpreter(RunBase):
             await self._steps(branch)
         elif step.kind == "wait_for":
             await self._wait_for(step)
+        elif step.kind == "split":
+            await self._steps(self._variant_steps(step))
         elif step.kind == "stop":
             raise _Stop(step.reason or "stopped")
 
@@ -147,22 +149,25 @@ class StepInterpreter(RunBase):
             )
 
         self._exhausted = False
-        for i, rung in enumerate(step.rungs):
+        rungs = await self._ladder(step)  # as written, or learned (order: learned)
+        for pos, (i, rung) in enumerate(rungs):
             if reacted():
                 self._reacted = True
                 return
             path = f"{step.path}.rung{i + 1}"
             if workflow.patched("omni-rung-labels"):
                 # One more search attribute update per rung; older histories did without.
-                self._index(search.STEP.value_set(labels.rung_label(i, rung.channel)))
-            later = [r.channel for r in step.rungs[i + 1 :]]
+                self._index(search.STEP.value_set(labels.rung_label(pos, rung.channel)))
+            later = [r.channel for _, r in rungs[pos + 1 :]]
             after = later[0] if later else self._next_label
-            self._show(f"{labels.rung_label(i, rung.channel)}: sending", next_=after)
+            self._show(f"{labels.rung_label(pos, rung.channel)}: sending", next_=after)
+            if await self._too_costly(step, rung, path):
+                continue
             result = await self._deliver(step, rung.channel, rung.template, path, stop=reacted)
             if result is None:
                 self._reacted = True  # stopped while deferred by quiet hours
                 return
-            if result.status == "sent" and rung.wait_s:
+            if (result.status == "sent" or self._held_out) and rung.wait_s:
                 self._next_wakeup = (workflow.now() + timedelta(seconds=rung.wait_s)).isoformat()
                 wait = labels.duration(rung.wait_s)
                 self._show(
@@ -188,6 +193,8 @@ class StepInterpreter(RunBase):
         stop: Callable[[], bool] | None = None,
     ) -> SendResult | None:
         """Send once (idempotently); quiet hours defer and retry. None: stopped while deferred."""
+        if self._held_out:
+            return self._hold_back(path, channel, template)
         if self._late:
             self._note(
                 "skip",

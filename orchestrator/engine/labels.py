@@ -31,7 +31,10 @@ def step_label(step: Step) -> str:
     elif step.kind == "send":
         label = f"send {' or '.join(step.channels)}: {step.template}"
     elif step.kind == "escalate":
-        label = "ladder: " + " → ".join(r.channel for r in step.rungs)
+        how = " (learned order)" if step.order == "learned" else ""
+        label = f"ladder{how}: " + " → ".join(r.channel for r in step.rungs)
+    elif step.kind == "split":
+        label = "split: " + " | ".join(v.name for v in step.variants)
     elif step.kind == "if":
         label = f"if {step.condition}"
     elif step.kind == "wait_for":

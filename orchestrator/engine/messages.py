@@ -67,6 +67,10 @@ class Carried:
     started_at: str = ""
     #: Messages sent so far (the outcome says nothing_sent when none was).
     sent: int = 0
+    #: The run's arms (holdout, split variants), decided once per chain.
+    held_out: bool = False
+    variants: dict[str, str] = field(default_factory=dict)
+    assigned: bool = False
 
 
 @dataclass

@@ -7,6 +7,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from orchestrator.engine.activities import Activities
+from orchestrator.engine.learning import Learning
 from orchestrator.engine.workflow import ScenarioWorkflow
 
 # Our dataclass modules are passed through the sandbox: re-importing them per run would
@@ -19,17 +20,21 @@ def build_worker(
     *,
     task_queue: str,
     activities: Activities,
+    learning: Learning | None = None,
     max_cached_workflows: int = 1000,
     max_concurrent_activities: int = 100,
     fail_fast: bool = False,
 ) -> Worker:
     """fail_fast turns a workflow bug into a failed run instead of a retried task (simulator,
-    tests); production keeps retrying so a fixed deploy can resume the run."""
+    tests); production keeps retrying so a fixed deploy can resume the run. Without
+    ``learning``, ladders learn from no history (the written order) and arms are recorded in
+    memory only."""
+    learning = learning or Learning.beside(activities)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[ScenarioWorkflow],
-        activities=[activities.send, activities.evaluate],
+        activities=[activities.send, activities.evaluate, *learning.activities()],
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
         ),

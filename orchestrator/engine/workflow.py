@@ -45,6 +45,7 @@ class ScenarioWorkflow(StepInterpreter):
             self._timeline, self._inbox = list(c.timeline), list(c.pending)
             self._started_at = c.started_at
             self._sent = c.sent
+            self._restore_arms(c)
 
     # -- handlers --------------------------------------------------------------------------
     @workflow.signal(name="event")
@@ -108,10 +109,11 @@ class ScenarioWorkflow(StepInterpreter):
             if first.name != s.trigger.event or not await self._holds(s.trigger.when, first, first):
                 return self._finish("not_triggered")
             self._trigger = first
+            await self._assign_arms()  # holdout and split scenarios only
         while True:
             assert self._trigger is not None
             self._latest = self._trigger.data
-            steps = asyncio.create_task(self._run_steps(s.steps))
+            steps = asyncio.create_task(self._measured(s.steps))
             while True:
                 await workflow.wait_condition(
                     lambda task=steps: (  # type: ignore[misc]
@@ -161,6 +163,9 @@ class ScenarioWorkflow(StepInterpreter):
                             pending=self._inbox,
                             started_at=self._started_at,
                             sent=self._sent,
+                            held_out=self._held_out,
+                            variants=self._variants,
+                            assigned=self._assigned,
                         ),
                     )
                 )

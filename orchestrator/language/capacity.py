@@ -38,14 +38,14 @@ def planned_sends(steps: list[Step], start_s: int = 0) -> tuple[list[PlannedSend
             for i, rung in enumerate(step.rungs):
                 sends.append(PlannedSend(at, rung.channel, f"{step.path}.rung{i + 1}"))
                 at += rung.wait_s or 0
-        elif step.kind in ("if", "wait_for"):
+        elif step.kind in ("if", "wait_for", "split"):
             if step.kind == "wait_for":
                 at += step.timeout_s or 0
-            arms = (
-                [step.then, step.otherwise]
-                if step.kind == "if"
-                else [step.on_event, step.on_timeout]
-            )
+            arms = {
+                "if": [step.then, step.otherwise],
+                "wait_for": [step.on_event, step.on_timeout],
+                "split": [v.steps for v in step.variants],
+            }[step.kind]
             best: tuple[list[PlannedSend], int] = ([], at)
             for arm in arms:
                 found = planned_sends(arm, at)

@@ -10,6 +10,7 @@ from typing import Any
 
 from jinja2 import TemplateSyntaxError, Undefined
 
+from orchestrator.language.check_learning import VALUE_HINT, value_problem
 from orchestrator.language.errors import Problem
 from orchestrator.language.expressions import (
     ExpressionError,
@@ -192,6 +193,10 @@ class Checker:
         for channel, template, spot in refs:
             if template:
                 self.template(template, channel, step, event, spot)
+        if problem := value_problem(step, self.context(event)):
+            self.fail(self.at(step, "value", step.line), problem, VALUE_HINT)
+        if step.kind == "split":
+            return all([self.steps(v.steps, event) for v in step.variants])
         if step.kind == "if":
             spot = self.at(step, "condition", step.line)
             self.condition(step.condition, spot, event, "if")

@@ -130,6 +130,8 @@ def needs(scenario: Scenario) -> list[Need]:
                 add(m.event, m.when, f"{scenario.id} {step.path}", template=False, trigger=False)
         if step.kind == "wait_until" and step.at:
             add(trig, step.at, f"{scenario.id} {step.path}", template=False, trigger=True)
+        if step.value:  # a costed ladder's value: the trigger's data, as in its templates
+            add(trig, step.value, f"{scenario.id} {step.path} value", template=False, trigger=True)
     return list(dict.fromkeys(out))
 
 

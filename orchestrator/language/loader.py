@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 from orchestrator.language.checks import Checker
 from orchestrator.language.errors import Problem, ScenarioInvalid
@@ -81,8 +82,26 @@ def attach_templates(scenario: Scenario, templates_dir: Path) -> None:
                         scenario.content.setdefault(name, {})[locale] = approved
 
 
+#: Fields added after scenarios were first versioned, with their defaults: left out of the
+#: hash while at their default, so an unchanged scenario keeps its version across releases.
+LATER_SCENARIO_FIELDS = {"holdout_pct": 0.0, "goal_window_s": None}
+LATER_STEP_FIELDS: dict[str, Any] = {"order": "fixed", "costs": {}, "value": None, "variants": []}
+NESTED = ("then", "otherwise", "on_event", "on_timeout")
+
+
+def _trimmed(node: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in node.items() if not (k in later and v == later[k])}
+    for key in ("steps", *NESTED):
+        if isinstance(out.get(key), list):
+            out[key] = [_trimmed(step, LATER_STEP_FIELDS) for step in out[key]]
+    if "variants" in out:
+        out["variants"] = [_trimmed(v, {}) for v in out["variants"]]
+    return out
+
+
 def version_of(scenario: Scenario) -> str:
     body = dataclasses.asdict(dataclasses.replace(scenario, version="", source=""))
+    body = _trimmed(body, LATER_SCENARIO_FIELDS)
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
     return digest[:12]
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CHANNELS = ("email", "push", "telegram", "sms", "whatsapp")
+#: How long a run in a holdout or split counts its goal when ``goal_window`` is not given.
+DEFAULT_GOAL_WINDOW_S = 7 * 86400
 REACTIONS = ("opened", "clicked", "replied")
 # Tracking (opens, clicks, replies) reaches a run as these events.
 REACTION_EVENTS = {
@@ -78,6 +80,22 @@ class ContentTemplate:
 
 
 @dataclass
+class RungCost:
+    """What one message on a channel costs: ``amount`` per message, or per SMS segment."""
+
+    amount: float
+    per: str = "message"
+
+
+@dataclass
+class Variant:
+    """One arm of a ``split`` step: its name and the steps its customers take."""
+
+    name: str
+    steps: list[Step] = field(default_factory=list)
+
+
+@dataclass
 class Step:
     """One step; ``kind`` says which of the optional fields apply."""
 
@@ -103,6 +121,22 @@ class Step:
     on_event: list[Step] = field(default_factory=list)
     on_timeout: list[Step] = field(default_factory=list)
     reason: str | None = None
+    #: escalate: ``fixed`` (as written) or ``learned`` (by this customer's reactions per channel).
+    order: str = "fixed"
+    #: escalate: channel -> cost of one message; a rung whose expected worth (its reaction
+    #: probability times ``value``) is below its cost is skipped.
+    costs: dict[str, RungCost] = field(default_factory=dict)
+    #: escalate: an expression for what one reaction is worth, e.g. ``cart.total``.
+    value: str | None = None
+    #: split: the variants, each customer in one of them by a stable hash.
+    variants: list[Variant] = field(default_factory=list)
+
+    def branches(self) -> list[Step]:
+        """Every step nested directly under this one (branches and variants)."""
+        nested = self.then + self.otherwise + self.on_event + self.on_timeout
+        for variant in self.variants:
+            nested += variant.steps
+        return nested
 
 
 @dataclass
@@ -127,6 +161,16 @@ class Scenario:
     samples: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = ""
     version: str = ""
+    #: Percentage of customers (by a stable hash of scenario and customer) whose runs send
+    #: nothing: the baseline the scenario's uplift is measured against.
+    holdout_pct: float = 0.0
+    #: With a holdout or a split, every run counts its goal for this long from its trigger,
+    #: whatever its steps did (None: DEFAULT_GOAL_WINDOW_S), so every arm is measured alike.
+    goal_window_s: int | None = None
+
+    def experiments(self) -> bool:
+        """Does a run of this scenario take part in a holdout or a split?"""
+        return self.holdout_pct > 0 or any(s.kind == "split" for s in iter_steps(self.steps))
 
     def listens_to(self) -> set[str]:
         """Every event name a running run of this scenario cares about."""
@@ -136,7 +180,7 @@ class Scenario:
         while stack:
             step = stack.pop()
             names.update(m.event for m in step.events)
-            stack.extend(step.then + step.otherwise + step.on_event + step.on_timeout)
+            stack.extend(step.branches())
         return names
 
 
@@ -145,5 +189,5 @@ def iter_steps(steps: list[Step]) -> list[Step]:
     out: list[Step] = []
     for step in steps:
         out.append(step)
-        out.extend(iter_steps(step.then + step.otherwise + step.on_event + step.on_timeout))
+        out.extend(iter_steps(step.branches()))
     return out

@@ -21,6 +21,8 @@ TOP_KEYS = (
     "reaction",
     "quiet_hours",
     "frequency_cap",
+    "holdout",
+    "goal_window",
     "sample",
     "steps",
 )
@@ -33,9 +35,10 @@ STEP_KEYS = {
     "wait": ("wait",),
     "wait_until": ("wait_until", "late"),
     "send": ("send",),
-    "escalate": ("escalate",),
+    "escalate": ("escalate", "order", "cost", "value"),
     "if": ("if", "then", "else"),
     "wait_for": ("wait_for", "on_event", "on_timeout"),
+    "split": ("split",),
     "stop": ("stop",),
 }
 ID_FORM = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -18,14 +18,14 @@ from orchestrator.language.parse_base import (
     STEP_KEYS,
     TEMPLATE_FORM,
     WAIT_FOR_KEYS,
-    ParserBase,
     did_you_mean,
     kind_of,
 )
+from orchestrator.language.parse_learning import LearningParser
 from orchestrator.language.yaml_source import Path
 
 
-class StepParser(ParserBase):
+class StepParser(LearningParser):
     # -- steps ---------------------------------------------------------------------------
     def steps(self, value: Any, path: Path, label: str) -> list[Step]:
         if not isinstance(value, list) or not value:
@@ -88,6 +88,9 @@ class StepParser(ParserBase):
             self.send(arg, p, step)
         elif kind == "escalate":
             self.escalate(arg, p, step)
+            self.ladder_options(value, path, step)
+        elif kind == "split":
+            self.split(arg, p, step)
         elif kind == "if":
             step.condition = self.condition(arg, p)
             self.spot(step, "condition", p)

@@ -17,6 +17,7 @@ from orchestrator.language.parse_base import (
     TOP_KEYS,
     TRIGGER_KEYS,
 )
+from orchestrator.language.schema_learning import experiment_keys, ladder_options, split_arg
 from orchestrator.language.whatsapp import content_schema
 
 DURATION = r"^\s*(\d+\s*[wdhms]\s*)+$"
@@ -125,7 +126,13 @@ def scenario_schema() -> dict[str, Any]:
         _step(
             "escalate",
             {"type": "array", "items": rung, "minItems": 1},
+            ladder_options(_ref("duration")),
             description="A ladder that stops at the first reaction",
+        ),
+        _step(
+            "split",
+            split_arg(_ref("steps")),
+            description="A/B: each customer takes one named variant (stable per customer)",
         ),
         _step("if", _ref("condition"), {"then": _ref("steps"), "else": _ref("steps")}),
         _step(
@@ -215,6 +222,7 @@ def scenario_schema() -> dict[str, Any]:
             ],
             "description": "e.g. '3 per 24h' or '1 sms per 7d'",
         },
+        **experiment_keys(_ref("duration")),
         "sample": {
             "type": "object",
             "additionalProperties": {"type": "object"},

@@ -252,3 +252,22 @@ class InboundRow(Base):
     received_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_inbound_address", "channel", "address_hash", "received_at"),)
+
+
+class RunArmRow(Base):
+    """A run's arm in an experiment: ``holdout`` (treated or held_out) or a ``split`` step's
+    path (the variant), written by the ``assign`` activity when a trigger starts the run. The
+    assignment is a stable hash of scenario, step and customer, so every run of one workflow id
+    and version has the same arms: the console joins ``run_outcomes`` on (workflow_id,
+    version)."""
+
+    __tablename__ = "run_arms"
+
+    workflow_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    experiment: Mapped[str] = mapped_column(String(200), primary_key=True)
+    scenario: Mapped[str] = mapped_column(String(100))
+    #: The customer as in workflow ids (orchestrator.engine.ids.customer_ref): no PII.
+    customer_ref: Mapped[str] = mapped_column(String(128))
+    arm: Mapped[str] = mapped_column(String(100))
+    assigned_at: Mapped[datetime]
