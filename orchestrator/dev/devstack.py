@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
 import logging
 import secrets
 import signal
@@ -13,12 +14,15 @@ import socket
 import sys
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 import worker
 from orchestrator.api.keys import ApiKeys
 from orchestrator.config.redact import redact, secret_values
 from orchestrator.dev.devserver import start_dev_server
 from orchestrator.dev.sinks import start_smtp_sink
 from orchestrator.engine.codec import data_converter
+from orchestrator.store.db import default_url, normalise_url
 from orchestrator.store.migrate import upgrade_async
 
 #: What ``omni dev`` prints as things happen: one line per event routed and message sent,
@@ -100,6 +104,20 @@ def busy_ports(ports: dict[str, tuple[str, int]]) -> list[str]:
     return busy
 
 
+def dev_temporal_db(config: worker.WorkerConfig) -> Path:
+    """Where ``omni dev`` keeps its runs. Runs and the contacts they send to live together:
+    the default store keeps ``temporal.db``, any other store a database of its own (named by
+    the store's address, password left out), so switching ``DATABASE_URL`` never leaves runs
+    whose contacts are in another store (they would skip every send as unknown_contact) and
+    switching back finds the old runs again."""
+    data_dir = config.store.data_dir
+    if config.store.url == default_url(data_dir):
+        return data_dir / "temporal.db"
+    address = make_url(normalise_url(config.store.url)).render_as_string(hide_password=True)
+    digest = hashlib.sha256(address.replace(":***@", "@").encode()).hexdigest()
+    return data_dir / f"temporal-{digest[:12]}.db"
+
+
 async def open_store(config: worker.WorkerConfig) -> str | None:
     """Migrate the store and make the dev key; on failure, one line saying why."""
     try:
@@ -153,7 +171,7 @@ async def run_dev() -> int:
         if sink is not None:
             sink.stop()
         return 1
-    db = config.store.data_dir / "temporal.db"
+    db = dev_temporal_db(config)
     codec_url = f"http://{config.codec.host}:{config.codec.port}" if codec else ""
     env = await start_dev_server(
         db_file=db,
@@ -179,7 +197,10 @@ async def run_dev() -> int:
             if task.done():
                 task.result()  # e.g. the API port is taken: say so and stop
         api = f"http://{config.listen.host}:{config.listen.port}"
-        print(f"Temporal dev server  127.0.0.1:{temporal_port}  (runs kept in {db})")
+        print(
+            f"Temporal dev server  127.0.0.1:{temporal_port}  (runs kept in {db}, "
+            "paired with the customer store below)"
+        )
         print(f"Temporal UI          http://127.0.0.1:{ui_port}")
         if codec is not None:
             print(

@@ -19,7 +19,7 @@ from tests_store_url import PG_SKIP, PG_URL, database_url
 import worker
 from orchestrator.api.keys import ApiKeys
 from orchestrator.api.serve import free_port
-from orchestrator.dev.devstack import dev_api_key
+from orchestrator.dev.devstack import dev_api_key, dev_temporal_db
 from orchestrator.store.db import make_engine, sessions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -172,3 +172,20 @@ def test_a_broken_scenario_is_named_with_file_and_line(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
     assert "bad.yaml:4" in lines[0], done.stderr
+
+
+def test_each_customer_store_keeps_its_own_dev_runs(tmp_path: Path) -> None:
+    """Runs started against one store would find no contacts in another: switching
+    DATABASE_URL switches the dev server's runs with it, and switching back finds them."""
+
+    def runs_db(url: str = "") -> Path:
+        env = {"OMNI_DATA_DIR": str(tmp_path)} | ({"DATABASE_URL": url} if url else {})
+        return dev_temporal_db(worker.config_from_env(env))
+
+    assert runs_db() == tmp_path / "temporal.db"
+    pg = runs_db("postgresql://omni:secret@db.internal:5432/shop")
+    assert pg.parent == tmp_path and pg != runs_db()
+    assert runs_db("postgresql+asyncpg://omni:rotated@db.internal:5432/shop") == pg
+    assert runs_db("postgresql://omni@db.internal:5432/other") != pg
+    assert runs_db(f"sqlite:///{tmp_path / 'elsewhere.db'}") not in (pg, runs_db())
+    assert "secret" not in str(pg) and "db.internal" not in str(pg)
