@@ -41,6 +41,7 @@ from orchestrator.config.worker_config import WorkerConfig
 from orchestrator.console.app import build_console, install_console
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.codec import data_converter, sealed
+from orchestrator.engine.definitions import Definitions, remember
 from orchestrator.engine.learning import Learning
 from orchestrator.engine.runtime import build_worker
 from orchestrator.engine.tracking import Tracker
@@ -53,6 +54,7 @@ from orchestrator.store.inbound import InboundMessages
 from orchestrator.store.links import SqlShortLinks
 from orchestrator.store.reactions import SqlReactionStats
 from orchestrator.store.sendlog import SqlSendLog
+from orchestrator.store.versions import SqlVersions
 
 log = logging.getLogger("omni.worker")
 
@@ -113,8 +115,12 @@ def serve_worker_metrics(config: WorkerConfig) -> typing.Callable[[], None]:
 
 
 def load_scenarios(config: WorkerConfig) -> dict[str, Scenario]:
-    """Validated at start: a broken scenario stops the worker with file:line errors."""
-    return load_or_raise([config.scenarios.scenarios_dir], config.scenarios.templates_dir)
+    """Validated at start: a broken scenario stops the worker with file:line errors. The
+    versions loaded are known to this process (their templates need no store lookup)."""
+    scenarios = load_or_raise([config.scenarios.scenarios_dir], config.scenarios.templates_dir)
+    for scenario in scenarios.values():
+        remember(scenario)
+    return scenarios
 
 
 def open_store(config: WorkerConfig) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
@@ -168,6 +174,7 @@ def build_activities(
         policy=config.policy,
         keep_messages=config.console.keep_messages,
         inbound=InboundMessages(factory, contacts),
+        definitions=Definitions(SqlVersions(factory)),
     )
 
 

@@ -10,6 +10,7 @@ from temporalio.client import Client
 
 from orchestrator.api.keys import ApiKeys
 from orchestrator.api.throttle import FailureThrottle
+from orchestrator.engine.definitions import Definitions
 from orchestrator.engine.messages import RunOptions
 from orchestrator.engine.router import Router
 from orchestrator.engine.tracking import Tracker
@@ -22,6 +23,7 @@ from orchestrator.store.links import SqlShortLinks
 from orchestrator.store.runs import SqlRunIndex
 from orchestrator.store.sendlog import SqlSendLog
 from orchestrator.store.tokens import TokenUses
+from orchestrator.store.versions import SqlVersions
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,13 @@ def build_services(
     return Services(
         client=client,
         router=Router(
-            client, scenarios, task_queue=task_queue, index=runs, options=options, record_runs=False
+            client,
+            scenarios,
+            task_queue=task_queue,
+            index=runs,
+            options=options,
+            record_runs=False,
+            definitions=Definitions(SqlVersions(sessions)),
         ),
         contacts=contacts,
         send_log=SqlSendLog(sessions),

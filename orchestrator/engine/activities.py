@@ -21,6 +21,7 @@ from channels.base import (
 from orchestrator.engine import metrics
 from orchestrator.engine.compose import ShortLinks, compose, email_urls, facts, off_loop
 from orchestrator.engine.contacts import ContactDirectory
+from orchestrator.engine.definitions import Definitions, complete
 from orchestrator.engine.evaluation import evaluate_request as _evaluate
 from orchestrator.engine.messages import EvalRequest, EvalResult, SendRequest, SendResult
 from orchestrator.engine.once import (
@@ -33,7 +34,7 @@ from orchestrator.engine.once import (
 )
 from orchestrator.engine.policies import FrequencyPolicy, consent, quiet_until
 from orchestrator.engine.send_errors import UNEXPECTED_ERROR_ATTEMPTS, reason_code
-from orchestrator.engine.sendlog import SendLog, SendRecord
+from orchestrator.engine.sendlog import SendLog, record_of
 from orchestrator.engine.tracking import Tracker
 from orchestrator.engine.whatsapp import InboundLog, WhatsappWay, whatsapp_way
 from orchestrator.language.durations import format_duration
@@ -73,6 +74,7 @@ class Activities:
         template_limits: Limits = TEMPLATE_LIMITS,
         keep_messages: bool = False,
         inbound: InboundLog | None = None,
+        definitions: Definitions | None = None,
     ) -> None:
         self.directory = directory
         self.send_log = send_log
@@ -87,6 +89,8 @@ class Activities:
         self.keep_messages = keep_messages
         #: When each customer last wrote (WhatsApp's 24-hour window); None: never.
         self.inbound = inbound
+        #: Templates by scenario version, for sends that carry only the version.
+        self.definitions = definitions or Definitions()
 
     @activity.defn(name="send")
     async def send(self, req: SendRequest) -> SendResult:
@@ -97,6 +101,11 @@ class Activities:
         return result
 
     async def _send(self, req: SendRequest) -> SendResult:
+        if req.by_version or req.event is None:
+            req = await complete(req, self.definitions)
+        return await self._deliver(req)
+
+    async def _deliver(self, req: SendRequest) -> SendResult:
         # A retried activity must not send twice: the log is checked before the provider.
         done = await self.send_log.get(req.key)
         if done is not None and done.status in ("sent", UNCERTAIN):
@@ -143,7 +152,7 @@ class Activities:
         # The cap check and the slot it takes are one atomic step in the store, so two
         # scenarios sending at the same moment cannot both take the last slot.
         caps = self.policy.for_category(req.category) + list(req.frequency_caps)
-        cap = await self.send_log.reserve(self._entry(req, now, "reserved"), caps)
+        cap = await self.send_log.reserve(record_of(req, now, "reserved"), caps)
         if cap is not None:
             scope = f"{cap.channel} " if cap.channel else ""
             window = format_duration(cap.window_s)
@@ -254,28 +263,9 @@ class Activities:
         provider_id: str = "",
         body: str = "",
     ) -> None:
-        entry = self._entry(req, now, status, reason, provider_id)
+        entry = record_of(req, now, status, reason, provider_id)
         entry.body = body
         await self.send_log.record(entry)
-
-    @staticmethod
-    def _entry(
-        req: SendRequest, now: datetime, status: str, reason: str = "", provider_id: str = ""
-    ) -> SendRecord:
-        return SendRecord(
-            key=req.key,
-            customer_id=req.customer_id,
-            scenario=req.scenario,
-            step=req.step,
-            channel=req.channel,
-            template=req.template,
-            status=status,
-            at=now,
-            reason=reason,
-            provider_id=provider_id,
-            run=req.run_ref,
-            version=req.version,
-        )
 
     @activity.defn(name="evaluate")
     async def evaluate(self, req: EvalRequest) -> EvalResult:

@@ -105,7 +105,7 @@ async def compose(
     context = message_context(
         contact=contact.public(),
         trigger=req.trigger,
-        event=req.event,
+        event=req.trigger if req.event is None else req.event,
         run=req.run,
         timezone=timezone,
         link=link,

@@ -1,16 +1,28 @@
-"""The body of the ``evaluate`` local activity: conditions, moments and local wall-clock times.
+"""Conditions, moments and local wall-clock times.
 
-It runs in a worker thread (a heavy condition must not stall the event loop), never in workflow
-code: its result is recorded in history, so a replay never re-evaluates it.
+``evaluate_request`` is the body of the ``evaluate`` local activity: it runs in a worker thread
+(a heavy condition must not stall the event loop) and its result is recorded in history.
+Revision-1 runs evaluate a condition that reads no contact data in workflow code instead
+(``evaluate_inline``): no local activity, no marker, no action. That is deterministic because
+the inputs are the run's own state and the limits count work, not time; a change to what an
+expression means is then a workflow code change (replay tests catch it).
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
 from orchestrator.engine.messages import EvalRequest, EvalResult
-from orchestrator.language.expressions import holds, resolve_time
+from orchestrator.language.expressions import (
+    ExpressionError,
+    condition_context,
+    holds,
+    names_in,
+    resolve_time,
+)
+from orchestrator.language.limits import Limits
 from orchestrator.language.localtime import resolve_local
 
 
@@ -29,3 +41,26 @@ def evaluate_request(req: EvalRequest, context: dict[str, Any]) -> EvalResult:
     if req.kind == "time":
         return EvalResult(at=resolve_time(req.expression, req.offset_s, context).isoformat())
     return EvalResult(value=holds(req.expression, context))
+
+
+#: Conditions in workflow code: no clock (a replay must decide the same), less work allowed.
+INLINE_LIMITS = Limits(max_seconds=math.inf, max_iterations=10_000, max_output=100_000)
+
+
+def inline_ok(expression: str) -> bool:
+    """A condition the workflow may evaluate itself: it parses and reads no contact data."""
+    names = names_in(expression)
+    return names is not None and "contact" not in names
+
+
+def evaluate_inline(
+    expression: str,
+    event: dict[str, Any],
+    trigger: dict[str, Any],
+    engagement: dict[str, bool],
+) -> EvalResult:
+    context = condition_context(event=event, trigger=trigger, contact={}, engagement=engagement)
+    try:
+        return EvalResult(value=holds(expression, context, INLINE_LIMITS))
+    except ExpressionError as exc:
+        return EvalResult(error=str(exc))

@@ -49,8 +49,10 @@ class StepInterpreter(LearnedRun):
             self._step = step.path
             label = labels.step_label(step)
             self._next_label = labels.step_label(steps[i + 1]) if i + 1 < len(steps) else ""
-            # OmniStep reads like the step ("wait 1h", "ladder: email → push"), not "steps.1".
-            self._index(search.STEP.value_set(label))
+            if self._revision < 1:
+                # OmniStep reads like the step ("wait 1h", "ladder: email → push"). Revision 1
+                # shows it in the current details only: each upsert is a billable action.
+                self._index(search.STEP.value_set(label))
             self._show(label)
             await self._one(step)
 
@@ -155,7 +157,7 @@ class StepInterpreter(LearnedRun):
                 self._reacted = True
                 return
             path = f"{step.path}.rung{i + 1}"
-            if workflow.patched("omni-rung-labels"):
+            if self._revision < 1 and workflow.patched("omni-rung-labels"):
                 # One more search attribute update per rung; older histories did without.
                 self._index(search.STEP.value_set(labels.rung_label(pos, rung.channel)))
             later = [r.channel for _, r in rungs[pos + 1 :]]
@@ -209,6 +211,8 @@ class StepInterpreter(LearnedRun):
         assert inp is not None and self._trigger is not None
         run_ref = self._run_ref()
         key = f"{run_ref}/g{self._generation}/{path}/{channel}"
+        lean = self._revision >= 1
+        lean_event = not lean or self._latest is not self._trigger.data
         deferred_from = ""
         while True:
             result: SendResult
@@ -222,12 +226,14 @@ class StepInterpreter(LearnedRun):
                         step=path,
                         channel=channel,
                         template=template,
-                        sources=s.templates.get(f"{template}/{channel}", {}),
+                        sources={} if lean else s.templates.get(f"{template}/{channel}", {}),
+                        by_version=lean,
                         customer_id=inp.customer_id,
                         now=workflow.now().isoformat(),
                         run={"id": workflow.info().workflow_id, "scenario": s.id, "step": path},
                         trigger=self._trigger.data,
-                        event=self._latest,
+                        # The trigger's data goes once; a later event's (wait_for) as well.
+                        event=self._latest if lean_event else None,
                         quiet_hours=s.quiet_hours,
                         frequency_caps=s.frequency_caps,
                         preview=inp.options.preview,
@@ -271,5 +277,6 @@ class StepInterpreter(LearnedRun):
         )
         if result.status == "sent":
             self._sent += 1
-            self._index(search.LAST_CHANNEL.value_set(channel))
+            if self._revision < 1:
+                self._index(search.LAST_CHANNEL.value_set(channel))
         return result

@@ -168,7 +168,7 @@ class LearnedRun(RunBase):
                     step=path,
                     channel=rung.channel,
                     template=rung.template,
-                    sources=s.templates[f"{rung.template}/{rung.channel}"],
+                    sources=s.templates.get(f"{rung.template}/{rung.channel}", {}),
                     customer_id=inp.customer_id,
                     now=workflow.now().isoformat(),
                     run={"id": workflow.info().workflow_id, "scenario": s.id, "step": path},

@@ -21,6 +21,7 @@ from orchestrator.engine.activities import Activities
 from orchestrator.engine.affinity import Tally, judge, rank, reaction_chance
 from orchestrator.engine.compose import compose, off_loop
 from orchestrator.engine.contacts import Contact, ContactDirectory
+from orchestrator.engine.definitions import Definitions
 from orchestrator.engine.experiments import assign
 from orchestrator.engine.ids import customer_ref
 from orchestrator.engine.learning_messages import (
@@ -114,7 +115,9 @@ class Learning:
         tracker: Tracker | None = None,
         default_timezone: str = "UTC",
         template_limits: Limits = TEMPLATE_LIMITS,
+        definitions: Definitions | None = None,
     ) -> None:
+        self.definitions = definitions or Definitions()
         self.stats = stats
         self.arms = arms
         self.directory = directory
@@ -140,6 +143,7 @@ class Learning:
             tracker=activities.tracker,
             default_timezone=activities.default_timezone,
             template_limits=activities.template_limits,
+            definitions=activities.definitions,
         )
 
     def activities(self) -> list[Callable[..., Any]]:
@@ -190,7 +194,8 @@ class Learning:
                 step=req.step,
                 channel=req.channel,
                 template=req.template,
-                sources=req.sources,
+                sources=req.sources
+                or await self.definitions.sources(req.version, req.template, req.channel),
                 customer_id=req.customer_id,
                 now=req.now,
                 run=req.run,

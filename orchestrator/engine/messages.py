@@ -43,6 +43,10 @@ class TimelineEntry:
     detail: str = ""
 
 
+#: The engine revision new runs start with (``RunOptions.revision``).
+REVISION = 1
+
+
 @dataclass
 class RunOptions:
     #: Upsert search attributes (off on the time-skipping test server, which has none).
@@ -53,6 +57,12 @@ class RunOptions:
     max_restarts: int = 25
     #: Timeline entries kept across continue-as-new.
     keep_timeline: int = 200
+    #: The engine revision the run started with (the router sets ``REVISION``; recorded runs
+    #: decode as 0). Behaviour that changes what a run records is keyed by it, which unlike
+    #: ``workflow.patched`` costs no marker. 1: search attributes set at start and only the
+    #: outcome upserted; conditions without contact data evaluated in the workflow; sends
+    #: carry the template by version and the trigger data once.
+    revision: int = 0
 
 
 @dataclass
@@ -118,7 +128,8 @@ class SendRequest:
     now: str
     run: dict[str, Any]
     trigger: dict[str, Any]
-    event: dict[str, Any]
+    #: The latest event's data; None: the trigger's (not carried twice).
+    event: dict[str, Any] | None
     quiet_hours: QuietHours | None = None
     frequency_caps: list[FrequencyCap] = field(default_factory=list)
     preview: bool = False
@@ -129,6 +140,8 @@ class SendRequest:
     #: WhatsApp: the approved template by locale, sent when free text may not be (``sources``
     #: holds the free text, if any).
     content: dict[str, ContentTemplate] = field(default_factory=dict)
+    #: ``sources`` left out: the worker finds the template by ``version`` (revision 1).
+    by_version: bool = False
 
 
 @dataclass

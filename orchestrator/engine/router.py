@@ -7,17 +7,23 @@ running one); any other event is signalled to the customer's running runs that l
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
-from orchestrator.engine import labels
+from orchestrator.engine import labels, search
+from orchestrator.engine.definitions import Definitions, remember, steps_only
 from orchestrator.engine.ids import RunKeyError, customer_ref, run_key, workflow_id
-from orchestrator.engine.messages import EventSignal, RunInput, RunOptions
+from orchestrator.engine.messages import REVISION, EventSignal, RunInput, RunOptions
 from orchestrator.engine.workflow import ScenarioWorkflow
 from orchestrator.language.contracts import Need, check_event, needs
 from orchestrator.language.expressions import ExpressionError, condition_context, holds
@@ -87,18 +93,22 @@ class Router:
         options: RunOptions | None = None,
         index: RunIndex | None = None,
         record_runs: bool = True,
+        definitions: Definitions | None = None,
     ) -> None:
         self.client = client
         self.task_queue = task_queue
         self.options = options or RunOptions()
         self.index = index or VisibilityRunIndex(client)
         self.record_runs = record_runs
+        self.definitions = definitions or Definitions()
         self.use(scenarios)
 
     def use(self, scenarios: dict[str, Scenario]) -> None:
         """Route with these definitions from now on: new runs start with them, runs in flight
         keep the version they started with (it travels in their input)."""
         self.scenarios = scenarios
+        for s in scenarios.values():
+            remember(s)
         self._listeners: dict[str, list[str]] = {}
         self._known = {name for s in scenarios.values() for name in s.listens_to()}
         self._contract: list[Need] | None = None
@@ -140,14 +150,31 @@ class Router:
 
     async def _start(self, s: Scenario, key: str, event: EventSignal, routed: Routed) -> None:
         wid = workflow_id(s.id, key)
+        await self.definitions.publish(s)  # its templates, findable by any worker
+        options = dataclasses.replace(self.options, revision=REVISION)
+        # Search attributes set at start cost nothing; upserted later, each is an action.
+        attributes = (
+            TypedSearchAttributes(
+                [
+                    SearchAttributePair(search.SCENARIO, s.id),
+                    SearchAttributePair(search.VERSION, s.version),
+                    SearchAttributePair(search.CUSTOMER, customer_ref(event.customer_id)),
+                ]
+            )
+            if options.index
+            else None
+        )
         await self.client.start_workflow(
             ScenarioWorkflow.run,
-            RunInput(scenario=s, customer_id=event.customer_id, run_key=key, options=self.options),
+            RunInput(
+                scenario=steps_only(s), customer_id=event.customer_id, run_key=key, options=options
+            ),
             id=wid,
             task_queue=self.task_queue,
             start_signal="event",
             start_signal_args=[event],
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=attributes,
             # The Temporal UI's summary and details: title, customer reference, run key.
             static_summary=labels.static_summary(s, event.customer_id, key),
             static_details=labels.static_details(s, event.customer_id, key),

@@ -1,5 +1,6 @@
 """A run's state and the small deterministic helpers every step uses: sleeping, evaluating
-conditions (in a local activity), the timeline, search attributes and the run's reference."""
+conditions (in workflow code or a local activity), the timeline, search attributes and the
+run's reference."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from temporalio.common import SearchAttributeUpdate
 with workflow.unsafe.imports_passed_through():
     from orchestrator.engine import labels
     from orchestrator.engine.activities import Activities
+    from orchestrator.engine.evaluation import evaluate_inline, inline_ok
     from orchestrator.engine.messages import (
         EvalRequest,
         EvalResult,
@@ -57,6 +59,11 @@ class RunBase:
         info = workflow.info()
         chain = (info.first_execution_run_id or info.run_id).replace("-", "")[:16]
         return f"{info.workflow_id}/{chain}"
+
+    @property
+    def _revision(self) -> int:
+        """The engine revision this run started with (``RunOptions.revision``)."""
+        return self._input.options.revision if self._input is not None else 0
 
     @property
     def _scenario(self) -> Scenario:
@@ -124,6 +131,9 @@ class RunBase:
         assert self._input is not None
         trig = trigger or self._trigger
         engagement = {k: any(r == k for _, r in self._reactions) for k in REACTION_EVENTS.values()}
+        if kind == "condition" and self._revision >= 1 and inline_ok(expression):
+            event = ev.data if ev else dict(self._latest)
+            return evaluate_inline(expression, event, trig.data if trig else {}, engagement)
         return await workflow.execute_local_activity_method(
             Activities.evaluate,
             EvalRequest(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from orchestrator.engine.messages import SendRequest
 from orchestrator.engine.policies import cap_reached
 from orchestrator.language.model import FrequencyCap
 
@@ -87,3 +88,23 @@ class InMemorySendLog:
                     return cap
             self.entries[entry.key] = replace(entry, status="reserved")
             return None
+
+
+def record_of(
+    req: SendRequest, now: datetime, status: str, reason: str = "", provider_id: str = ""
+) -> SendRecord:
+    """The send log's entry for ``req`` in ``status``."""
+    return SendRecord(
+        key=req.key,
+        customer_id=req.customer_id,
+        scenario=req.scenario,
+        step=req.step,
+        channel=req.channel,
+        template=req.template,
+        status=status,
+        at=now,
+        reason=reason,
+        provider_id=provider_id,
+        run=req.run_ref,
+        version=req.version,
+    )

@@ -97,11 +97,12 @@ class ScenarioWorkflow(StepInterpreter):
         restarts = 0
         if inp.carried is None:
             self._started_at = workflow.now().isoformat()
-            self._index(
-                search.SCENARIO.value_set(s.id),
-                search.VERSION.value_set(s.version),
-                search.CUSTOMER.value_set(customer_ref(inp.customer_id)),
-            )
+            if inp.options.revision < 1:  # later revisions: set at start by the router (free)
+                self._index(
+                    search.SCENARIO.value_set(s.id),
+                    search.VERSION.value_set(s.version),
+                    search.CUSTOMER.value_set(customer_ref(inp.customer_id)),
+                )
             self._show("waiting for the trigger event", next_="")
             await workflow.wait_condition(lambda: bool(self._inbox))
             first = self._inbox.pop(0)

@@ -1,8 +1,8 @@
 """Conditions and time expressions in Jinja2 expression syntax (one language for marketers).
 
-Evaluation runs in a local activity, never in workflow code: its result is recorded in history,
-so a replay never re-evaluates it with newer code or data. Expressions run in the same limited
-sandbox as templates (``EXPRESSION_LIMITS``: a shorter clock).
+Where they are evaluated is the engine's business (``orchestrator/engine/evaluation.py``: a
+local activity, or workflow code for conditions that read no contact data). Expressions run
+in the same limited sandbox as templates (``EXPRESSION_LIMITS``: a shorter clock).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import TemplateSyntaxError, Undefined
+from jinja2 import TemplateSyntaxError, Undefined, meta
 
 from orchestrator.language.durations import DurationError, parse_duration
-from orchestrator.language.limits import EXPRESSION_LIMITS, spending
+from orchestrator.language.limits import EXPRESSION_LIMITS, Limits, spending
 from orchestrator.language.sandbox import LimitedEnvironment
 
 _ENV = LimitedEnvironment(autoescape=False)
@@ -43,10 +43,10 @@ def check_syntax(source: str) -> None:
     _compiled(source)
 
 
-def evaluate(source: str, context: dict[str, Any]) -> Any:
+def evaluate(source: str, context: dict[str, Any], limits: Limits = EXPRESSION_LIMITS) -> Any:
     """Evaluate an expression; undefined names and exceeded limits raise ExpressionError."""
     try:
-        with spending(EXPRESSION_LIMITS):
+        with spending(limits):
             return _compiled(source)(**context)
     except ExpressionError:
         raise
@@ -54,15 +54,25 @@ def evaluate(source: str, context: dict[str, Any]) -> Any:
         raise ExpressionError(f"cannot evaluate {source!r}: {exc}") from None
 
 
-def holds(source: str, context: dict[str, Any]) -> bool:
+def holds(source: str, context: dict[str, Any], limits: Limits = EXPRESSION_LIMITS) -> bool:
     """A condition's truth; a missing name (``order.paid`` without ``paid``) is an
     ExpressionError here, not an Undefined that fails later when tested."""
     try:
-        return bool(evaluate(source, context))
+        return bool(evaluate(source, context, limits))
     except ExpressionError:
         raise
     except Exception as exc:
         raise ExpressionError(f"cannot evaluate {source!r}: {exc}") from None
+
+
+@lru_cache(maxsize=1024)
+def names_in(source: str) -> frozenset[str] | None:
+    """The top-level names an expression reads (``contact``, ``cart``, ``clicked``); None if
+    it does not parse."""
+    try:
+        return frozenset(meta.find_undeclared_variables(_ENV.parse("{{ (" + source + ") }}")))
+    except TemplateSyntaxError:
+        return None
 
 
 def split_time_expression(source: str) -> tuple[str, int]:

@@ -271,3 +271,15 @@ class RunArmRow(Base):
     customer_ref: Mapped[str] = mapped_column(String(128))
     arm: Mapped[str] = mapped_column(String(100))
     assigned_at: Mapped[datetime]
+
+
+class ScenarioVersionRow(Base):
+    """A scenario version's templates, stored once (the version is their content hash): runs
+    carry only the version, and any worker finds the templates here."""
+
+    __tablename__ = "scenario_versions"
+
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scenario: Mapped[str] = mapped_column(String(100))
+    templates: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]

@@ -62,7 +62,8 @@ async def test_routed_run_is_searchable_and_converts(
             found = [
                 w.id
                 async for w in dev_env.client.list_workflows(
-                    f'OmniCustomerId = "{customer}" AND OmniLastChannel = "email"'
+                    f'OmniCustomerId = "{customer}" AND OmniScenario = "quick_cart"'
+                    ' AND ExecutionStatus = "Running"'
                 )
             ]
             return found == [wid]
@@ -83,6 +84,8 @@ async def test_routed_run_is_searchable_and_converts(
     assert attrs.get(search.VERSION) == scenario.version
     assert attrs.get(search.CUSTOMER) == customer
     assert attrs.get(search.OUTCOME) == "converted"
+    # Set at start (free) and at the end; steps and channels show in the current details.
+    assert attrs.get(search.STEP) is None and attrs.get(search.LAST_CHANNEL) is None
     history = await handle.fetch_history()
     summaries = [
         e.user_metadata.summary.data.decode()
