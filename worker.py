@@ -50,6 +50,7 @@ from orchestrator.language.model import CHANNELS, Scenario
 from orchestrator.store.arms import SqlArms
 from orchestrator.store.contacts import SqlContacts
 from orchestrator.store.db import make_engine, sessions
+from orchestrator.store.events import EventLog
 from orchestrator.store.inbound import InboundMessages
 from orchestrator.store.links import SqlShortLinks
 from orchestrator.store.reactions import SqlReactionStats
@@ -175,6 +176,7 @@ def build_activities(
         keep_messages=config.console.keep_messages,
         inbound=InboundMessages(factory, contacts),
         definitions=Definitions(SqlVersions(factory)),
+        events=EventLog(factory),
     )
 
 

@@ -85,6 +85,7 @@ async def running_stack(
     activities = Activities(
         directory=svc.contacts,
         send_log=svc.send_log,
+        events=svc.events,
         channels=channels,
         tracker=tracker,
         short_links=svc.short_links,

@@ -162,6 +162,7 @@ def signal_of(payload: dict[str, Any]) -> EventSignal:
         customer_id=payload["customer_id"],
         occurred_at=payload.get("occurred_at", ""),
         data=payload.get("data") or {},
+        stored=True,
     )
 
 

@@ -21,7 +21,7 @@ from channels.base import (
 from orchestrator.engine import metrics
 from orchestrator.engine.compose import ShortLinks, compose, email_urls, facts, off_loop
 from orchestrator.engine.contacts import ContactDirectory
-from orchestrator.engine.definitions import Definitions, complete
+from orchestrator.engine.definitions import Definitions, EventData, TriggerGone, complete
 from orchestrator.engine.evaluation import evaluate_request as _evaluate
 from orchestrator.engine.messages import EvalRequest, EvalResult, SendRequest, SendResult
 from orchestrator.engine.once import (
@@ -75,6 +75,7 @@ class Activities:
         keep_messages: bool = False,
         inbound: InboundLog | None = None,
         definitions: Definitions | None = None,
+        events: EventData | None = None,
     ) -> None:
         self.directory = directory
         self.send_log = send_log
@@ -91,6 +92,8 @@ class Activities:
         self.inbound = inbound
         #: Templates by scenario version, for sends that carry only the version.
         self.definitions = definitions or Definitions()
+        #: Stored events' data, for sends that refer to their trigger by id.
+        self.events = events
 
     @activity.defn(name="send")
     async def send(self, req: SendRequest) -> SendResult:
@@ -101,8 +104,12 @@ class Activities:
         return result
 
     async def _send(self, req: SendRequest) -> SendResult:
-        if req.by_version or req.event is None:
-            req = await complete(req, self.definitions)
+        if req.by_version or req.event is None or req.trigger_ref:
+            try:
+                req = await complete(req, self.definitions, self.events)
+            except TriggerGone:
+                why = "trigger_data_gone: the trigger event's data was erased"
+                return await self._skip(req, to_datetime(req.now), why)
         return await self._deliver(req)
 
     async def _deliver(self, req: SendRequest) -> SendResult:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from typing import Protocol
+from typing import Any, Protocol
 
 from temporalio.exceptions import ApplicationError
 
@@ -77,9 +77,25 @@ class Definitions:
         return dict((await self.templates(version)).get(f"{template}/{channel}", {}))
 
 
-async def complete(req: SendRequest, definitions: Definitions) -> SendRequest:
-    """A revision-1 send made whole: the template from its version, the event data from the
-    trigger's when the run did not send it twice."""
+class EventData(Protocol):
+    async def data_of(self, event_id: str) -> dict[str, Any] | None: ...
+
+
+class TriggerGone(LookupError):
+    """The stored trigger event's data is gone (the customer was erased)."""
+
+
+async def complete(
+    req: SendRequest, definitions: Definitions, events: EventData | None
+) -> SendRequest:
+    """A revision-1 send made whole: the template from its version, the trigger's data from
+    the store (by event id) and the event data from the trigger's when not sent twice."""
+    trigger = req.trigger
+    if req.trigger_ref:
+        found = await events.data_of(req.trigger_ref) if events is not None else None
+        if found is None:
+            raise TriggerGone(req.trigger_ref)
+        trigger = found
     sources = req.sources
     if req.by_version:
         try:
@@ -90,5 +106,7 @@ async def complete(req: SendRequest, definitions: Definitions) -> SendRequest:
             raise ApplicationError(
                 f"scenario version {req.version} unknown here", type="UnknownVersion"
             ) from None
-    event = req.trigger if req.event is None else req.event
-    return dataclasses.replace(req, sources=sources, event=event, by_version=False)
+    event = trigger if req.event is None else req.event
+    return dataclasses.replace(
+        req, sources=sources, trigger=trigger, event=event, by_version=False, trigger_ref=""
+    )

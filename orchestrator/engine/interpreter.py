@@ -213,6 +213,7 @@ class StepInterpreter(LearnedRun):
         key = f"{run_ref}/g{self._generation}/{path}/{channel}"
         lean = self._revision >= 1
         lean_event = not lean or self._latest is not self._trigger.data
+        by_ref = lean and self._trigger.stored
         deferred_from = ""
         while True:
             result: SendResult
@@ -231,7 +232,8 @@ class StepInterpreter(LearnedRun):
                         customer_id=inp.customer_id,
                         now=workflow.now().isoformat(),
                         run={"id": workflow.info().workflow_id, "scenario": s.id, "step": path},
-                        trigger=self._trigger.data,
+                        trigger={} if by_ref else self._trigger.data,
+                        trigger_ref=self._trigger.event_id if by_ref else "",
                         # The trigger's data goes once; a later event's (wait_for) as well.
                         event=self._latest if lean_event else None,
                         quiet_hours=s.quiet_hours,

@@ -20,6 +20,9 @@ class EventSignal:
     customer_id: str = ""
     occurred_at: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    #: The API keeps this event's data in its store: sends of revision-1 runs refer to it by
+    #: ``event_id`` instead of carrying it (history stays small whatever the cart's size).
+    stored: bool = False
 
 
 @dataclass
@@ -142,6 +145,8 @@ class SendRequest:
     content: dict[str, ContentTemplate] = field(default_factory=dict)
     #: ``sources`` left out: the worker finds the template by ``version`` (revision 1).
     by_version: bool = False
+    #: ``trigger`` left out: the worker reads the data of this stored event (revision 1).
+    trigger_ref: str = ""
 
 
 @dataclass

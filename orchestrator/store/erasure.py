@@ -8,12 +8,14 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orchestrator.store.db import write_lock
-from orchestrator.store.tables import ContactRow, SendRow, SuppressionRow
+from orchestrator.store.tables import ContactRow, EventRow, SendRow, SuppressionRow
 
 
 async def erase_contact(sessions: async_sessionmaker[AsyncSession], contact_id: str) -> bool:
     """The profile goes; suppressions stay as address hashes only, so an opted-out address is
-    never messaged again; the send log keeps no customer id. False: no such contact."""
+    never messaged again; the send log keeps no customer id; stored events keep their ids (so
+    a repeat is still a duplicate) but not their data or contact fields. False: no such
+    contact."""
     async with write_lock(sessions), sessions() as s, s.begin():
         row = await s.get(ContactRow, contact_id)
         if row is None:
@@ -30,6 +32,9 @@ async def erase_contact(sessions: async_sessionmaker[AsyncSession], contact_id: 
                 customer_id="erased:" + hashlib.sha256(contact_id.encode()).hexdigest()[:16],
                 body=None,
             )
+        )
+        await s.execute(
+            update(EventRow).where(EventRow.customer_id == contact_id).values(payload=None)
         )
         await s.delete(row)
     return True

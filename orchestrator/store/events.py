@@ -53,6 +53,13 @@ class EventLog:
             row.event_id, row.delivered_at is not None, dict(row.result), row.payload
         )
 
+    async def data_of(self, event_id: str) -> dict[str, Any] | None:
+        """The data of a stored event (sends of revision-1 runs refer to their trigger's);
+        None when it is not stored or was erased."""
+        async with self.sessions() as s:
+            payload = await s.scalar(select(EventRow.payload).where(EventRow.event_id == event_id))
+        return dict(payload.get("data") or {}) if payload is not None else None
+
     async def result(self, event_id: str) -> dict[str, Any]:
         """What the delivery recorded: ``{"runs": [...]}``."""
         stored = await self.get(event_id)

@@ -54,7 +54,11 @@ async def api(dev_env: WorkflowEnvironment, tmp_path: Path, api_db: str) -> Asyn
     )
     outbox = {c: OutboxChannel(c) for c in CHANNELS}
     activities = Activities(
-        directory=svc.contacts, send_log=svc.send_log, channels=dict(outbox), tracker=tracker
+        directory=svc.contacts,
+        send_log=svc.send_log,
+        channels=dict(outbox),
+        tracker=tracker,
+        events=svc.events,
     )
     key = await svc.keys.create("test shop")
     async with (

@@ -28,6 +28,7 @@ from orchestrator.engine.runtime import build_worker
 from orchestrator.language.model import CHANNELS
 from orchestrator.store.contacts import SqlContacts
 from orchestrator.store.db import make_engine, sessions
+from orchestrator.store.events import EventLog
 from orchestrator.store.sendlog import SqlSendLog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,7 +92,10 @@ async def test_kill_the_api_while_temporal_stalls_and_lose_nothing(
     outbox = {c: OutboxChannel(c) for c in CHANNELS}
     client = await Client.connect(address)
     activities = Activities(
-        directory=SqlContacts(factory), send_log=SqlSendLog(factory), channels=dict(outbox)
+        directory=SqlContacts(factory),
+        send_log=SqlSendLog(factory),
+        channels=dict(outbox),
+        events=EventLog(factory),
     )
     try:
         await until_up(base, first)

@@ -226,6 +226,7 @@ class Fleet:
         activities = Activities(
             directory=self.contacts,
             send_log=self.send_log,
+            events=self.svc.events,
             channels=dict(self.outbox),
             policy=FrequencyPolicy(),
         )
