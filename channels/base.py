@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -83,6 +84,14 @@ class Outbound:
     open_pixel_url: str = ""
     #: Provider status callback URL (SMS delivery receipts); "" if none.
     status_callback_url: str = ""
+    #: Called by the adapter right before the provider can first receive the message (after
+    #: rate limits and connections): Omni records its intent to send there, so a message
+    #: still queued in the adapter when a worker dies was never in doubt. See ``handing_over``.
+    handover: Callable[[], Awaitable[None]] | None = field(default=None, repr=False)
+
+    async def handing_over(self) -> None:
+        if self.handover is not None:
+            await self.handover()
 
 
 @dataclass

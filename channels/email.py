@@ -59,6 +59,9 @@ class EmailSettings:
 
 
 class EmailChannel:
+    #: Calls ``out.handing_over()`` right before the provider call (see ``Outbound``).
+    reports_handover = True
+
     name = "email"
 
     def __init__(self, settings: EmailSettings) -> None:
@@ -138,6 +141,7 @@ class EmailChannel:
             try:
                 if self._smtp is None or not self._smtp.is_connected:
                     self._smtp = await self._open()
+                await out.handing_over()
                 refused, _ = await self._smtp.sendmail(
                     bare_address(s.sender), [str(out.address)], raw
                 )

@@ -11,6 +11,9 @@ from channels.base import Delivery, Outbound
 
 
 class OutboxChannel:
+    #: Calls ``out.handing_over()`` right before the provider call (see ``Outbound``).
+    reports_handover = True
+
     def __init__(self, name: str, *, file: Path | None = None) -> None:
         self.name = name
         self.file = file
@@ -20,6 +23,7 @@ class OutboxChannel:
         return None
 
     async def send(self, out: Outbound) -> Delivery:
+        await out.handing_over()
         self.sent.append(out)
         if self.file is not None:
             self.file.parent.mkdir(parents=True, exist_ok=True)

@@ -56,6 +56,9 @@ def push_session(settings: PushSettings) -> aiohttp.ClientSession:
 
 
 class PushChannel:
+    #: Calls ``out.handing_over()`` right before the provider call (see ``Outbound``).
+    reports_handover = True
+
     name = "push"
 
     def __init__(
@@ -101,7 +104,7 @@ class PushChannel:
         )
         subscriptions: list[dict[str, Any]] = list(out.address)
         results = await asyncio.gather(
-            *(self._one(sub, payload) for sub in subscriptions), return_exceptions=True
+            *(self._one(sub, payload, out) for sub in subscriptions), return_exceptions=True
         )
         delivered, gone, transient = [], [], []
         rejected: list[PermanentChannelError] = []
@@ -131,7 +134,7 @@ class PushChannel:
             "expired: every push subscription is gone", suppress=False, gone=gone
         )
 
-    async def _one(self, sub: dict[str, Any], payload: str) -> str:
+    async def _one(self, sub: dict[str, Any], payload: str, out: Outbound) -> str:
         endpoint = sub.get("endpoint")
         problem = await resolved_problem(
             str(endpoint), self.settings.trusted_origins, self._resolve
@@ -139,6 +142,7 @@ class PushChannel:
         if problem is not None:
             raise _Refused(f"invalid_address: push endpoint refused: {problem}")
         await self._rate.acquire()
+        await out.handing_over()
         try:
             response = await webpush_async(
                 sub,

@@ -107,6 +107,9 @@ def twilio_client(settings: TwilioAccount) -> Client:
 
 
 class SmsChannel:
+    #: Calls ``out.handing_over()`` right before the provider call (see ``Outbound``).
+    reports_handover = True
+
     def __init__(self, settings: SmsSettings, client: Client) -> None:
         if not (settings.from_number or settings.messaging_service_sid):
             raise ChannelMisconfigured("SMS needs a sender number or a Messaging Service SID")
@@ -146,6 +149,7 @@ class SmsChannel:
         else:
             params["from_"] = s.from_number
         await self._rate.acquire()
+        await out.handing_over()
         return Delivery(provider_id=await create_message(self.client, params))
 
 

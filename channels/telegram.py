@@ -59,6 +59,9 @@ def telegram_bot(settings: TelegramSettings) -> Bot:
 
 
 class TelegramChannel:
+    #: Calls ``out.handing_over()`` right before the provider call (see ``Outbound``).
+    reports_handover = True
+
     name = "telegram"
 
     def __init__(self, settings: TelegramSettings, bot: Bot) -> None:
@@ -107,6 +110,7 @@ class TelegramChannel:
             )
         await self._overall.acquire()
         await self._per_chat.acquire(chat)
+        await out.handing_over()
         try:
             sent = await self.bot.send_message(
                 chat_id=chat, text=out.message.text, parse_mode=ParseMode.HTML, reply_markup=markup

@@ -45,6 +45,9 @@ class WhatsappSettings:
 
 
 class WhatsappChannel:
+    #: Calls ``out.handing_over()`` right before the provider call (see ``Outbound``).
+    reports_handover = True
+
     name = "whatsapp"
 
     def __init__(self, settings: WhatsappSettings, client: Client) -> None:
@@ -101,4 +104,5 @@ class WhatsappChannel:
         else:
             params["from_"] = PREFIX + s.from_number
         await self._rate.acquire()
+        await out.handing_over()
         return Delivery(provider_id=await create_message(self.client, params))

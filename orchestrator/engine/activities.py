@@ -19,16 +19,17 @@ from channels.base import (
     TransientChannelError,
 )
 from orchestrator.engine import metrics
-from orchestrator.engine.compose import ShortLinks, compose, email_urls, facts, off_loop
+from orchestrator.engine.compose import ShortLinks, compose, email_urls, facts
 from orchestrator.engine.contacts import ContactDirectory
 from orchestrator.engine.definitions import Definitions, EventData, TriggerGone, complete
-from orchestrator.engine.evaluation import evaluate_request as _evaluate
+from orchestrator.engine.evaluation import evaluate_for
 from orchestrator.engine.messages import EvalRequest, EvalResult, SendRequest, SendResult
 from orchestrator.engine.once import (
     SENDING,
     UNCERTAIN,
     earlier_delivery,
     heartbeating,
+    once_only,
     resend_allowed,
     written,
 )
@@ -39,11 +40,9 @@ from orchestrator.engine.tracking import Tracker
 from orchestrator.engine.whatsapp import InboundLog, WhatsappWay, whatsapp_way
 from orchestrator.language.durations import format_duration
 from orchestrator.language.expressions import (
-    ExpressionError,
-    condition_context,
     to_datetime,
 )
-from orchestrator.language.limits import EXPRESSION_LIMITS, TEMPLATE_LIMITS, Limits
+from orchestrator.language.limits import TEMPLATE_LIMITS, Limits
 from orchestrator.language.templates import TemplateProblem
 
 log = logging.getLogger(__name__)
@@ -182,10 +181,12 @@ class Activities:
         if composed.short:
             assert self.short_links is not None
             await self.short_links.save(composed.short)  # before sending: the codes must resolve
+        urls = email_urls(self.tracker, req)
         out = Outbound(
             marketing=req.category == "marketing",
             status_callback_url=self.status_callback_url,
-            **email_urls(self.tracker, req),
+            open_pixel_url=urls.get("open_pixel_url", ""),
+            unsubscribe_url=urls.get("unsubscribe_url", ""),
             key=req.key,
             channel=req.channel,
             address=address,
@@ -194,7 +195,13 @@ class Activities:
             scenario=req.scenario,
             template=req.template,
         )
-        await self._record(req, now, SENDING)  # the intent, before the provider hears of it
+        # The intent, before the provider hears of it: recorded by the adapter's handover,
+        # once it has waited for its rate limit and connection (see engine/once.py).
+        intent = once_only(lambda: self._record(req, now, SENDING))
+        if getattr(self.channels[req.channel], "reports_handover", False):
+            out.handover = intent
+        else:
+            await intent()
         try:
             with metrics.provider_call(req.channel, self.channels[req.channel]):
                 delivery = await self.channels[req.channel].send(out)
@@ -276,20 +283,4 @@ class Activities:
 
     @activity.defn(name="evaluate")
     async def evaluate(self, req: EvalRequest) -> EvalResult:
-        contact = await self.directory.get(req.customer_id)
-        context = condition_context(
-            event=req.event,
-            trigger=req.trigger,
-            contact=contact.public() if contact else {},
-            engagement=req.engagement,
-        )
-        try:
-            # In a worker thread: a heavy condition must not stall the event loop either.
-            return await off_loop(
-                _evaluate, req, context, timeout=EXPRESSION_LIMITS.max_seconds + 5
-            )
-        except ExpressionError as exc:
-            # Real event data may lack a field the sample had: the run records it and moves on.
-            return EvalResult(error=str(exc))
-        except TimeoutError:
-            return EvalResult(error=f"cannot evaluate {req.expression!r}: time limit exceeded")
+        return await evaluate_for(self.directory, req)

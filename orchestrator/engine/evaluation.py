@@ -14,6 +14,8 @@ import math
 from datetime import datetime
 from typing import Any
 
+from orchestrator.engine.compose import off_loop
+from orchestrator.engine.contacts import ContactDirectory
 from orchestrator.engine.messages import EvalRequest, EvalResult
 from orchestrator.language.expressions import (
     ExpressionError,
@@ -22,7 +24,7 @@ from orchestrator.language.expressions import (
     names_in,
     resolve_time,
 )
-from orchestrator.language.limits import Limits
+from orchestrator.language.limits import EXPRESSION_LIMITS, Limits
 from orchestrator.language.localtime import resolve_local
 
 
@@ -64,3 +66,24 @@ def evaluate_inline(
         return EvalResult(value=holds(expression, context, INLINE_LIMITS))
     except ExpressionError as exc:
         return EvalResult(error=str(exc))
+
+
+async def evaluate_for(directory: ContactDirectory, req: EvalRequest) -> EvalResult:
+    """The ``evaluate`` local activity: with the customer's contact data, in a worker thread
+    (a heavy condition must not stall the event loop either)."""
+    contact = await directory.get(req.customer_id)
+    context = condition_context(
+        event=req.event,
+        trigger=req.trigger,
+        contact=contact.public() if contact else {},
+        engagement=req.engagement,
+    )
+    try:
+        return await off_loop(
+            evaluate_request, req, context, timeout=EXPRESSION_LIMITS.max_seconds + 5
+        )
+    except ExpressionError as exc:
+        # Real event data may lack a field the sample had: the run records it and moves on.
+        return EvalResult(error=str(exc))
+    except TimeoutError:
+        return EvalResult(error=f"cannot evaluate {req.expression!r}: time limit exceeded")

@@ -1,8 +1,11 @@
 """Each message once: what a send does when an earlier attempt may have reached the provider.
 
-Before the provider is called the send log holds the intent (``sending``); after it answers,
-the outcome (``sent``). An attempt that finds ``sending`` knows an earlier attempt died between
-the two — the provider may or may not have the message:
+Right before the provider can receive the message — after the adapter waited for its rate
+limit and its connection (``Outbound.handing_over``) — the send log records the intent
+(``sending``); after the provider answers, the outcome (``sent``). A message still queued in
+the adapter when its worker dies has no intent and is simply sent by the retry. An attempt
+that finds ``sending`` knows an earlier attempt died between the two — the provider may or
+may not have the message:
 
 - a channel that can look a message up (``find_sent``, e.g. Twilio's Messages list) is asked,
   and a message it knows is recorded as sent, not sent again;
@@ -67,6 +70,21 @@ async def earlier_delivery(channel: Any, address: Any, since: datetime) -> str |
         return None
     found: str | None = await find(address, since)
     return found
+
+
+def once_only(work: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    """``work`` done by the first call; later and concurrent calls wait for it."""
+    lock = asyncio.Lock()
+    done = False
+
+    async def call() -> None:
+        nonlocal done
+        async with lock:
+            if not done:
+                await work()
+                done = True
+
+    return call
 
 
 def resend_allowed(category: str) -> bool:

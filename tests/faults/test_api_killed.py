@@ -24,11 +24,13 @@ from channels.outbox import OutboxChannel
 from orchestrator.api.keys import ApiKeys
 from orchestrator.api.serve import free_port
 from orchestrator.engine.activities import Activities
+from orchestrator.engine.definitions import Definitions
 from orchestrator.engine.runtime import build_worker
 from orchestrator.language.model import CHANNELS
 from orchestrator.store.contacts import SqlContacts
 from orchestrator.store.db import make_engine, sessions
 from orchestrator.store.events import EventLog
+from orchestrator.store.versions import SqlVersions
 from orchestrator.store.sendlog import SqlSendLog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,6 +98,7 @@ async def test_kill_the_api_while_temporal_stalls_and_lose_nothing(
         send_log=SqlSendLog(factory),
         channels=dict(outbox),
         events=EventLog(factory),
+        definitions=Definitions(SqlVersions(factory)),  # the API process published them
     )
     try:
         await until_up(base, first)
