@@ -110,6 +110,12 @@ def spawn(role: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         )
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used so far (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def stop(procs: list[subprocess.Popen[bytes]]) -> None:
     for p in procs:
         if p.poll() is None:
@@ -324,6 +330,8 @@ async def main(n: int, counts: list[int], concurrency: int, database_url: str) -
                                 if await pollers(env.client, queue) >= count:
                                     break
                                 await asyncio.sleep(0.1)
+                            procs = [api, *workers]
+                            cpu_before = [cpu_seconds(p.pid) for p in procs]
                             elapsed, posted, customers, outcomes = await one_round(
                                 client=env.client,
                                 base=base,
@@ -335,11 +343,19 @@ async def main(n: int, counts: list[int], concurrency: int, database_url: str) -
                                 concurrency=concurrency,
                             )
                             await asyncio.sleep(1.0)  # a late duplicate would arrive now
+                            cpu = [
+                                cpu_seconds(p.pid) - b
+                                for p, b in zip(procs, cpu_before, strict=True)
+                            ]
                         finally:
                             stop(workers)
                         first += n
                         rows.append((count, elapsed, posted, outcomes, customers))
                         report_row(peers, *rows[-1], n)
+                        print(
+                            f"    CPU per run: workers {sum(cpu[1:]) / n * 1000:.1f} ms "
+                            f"(all processes together), API {cpu[0] / n * 1000:.1f} ms"
+                        )
                 finally:
                     stop([api])
     print(f"logs: {tmp}")
