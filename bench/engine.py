@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -138,6 +139,8 @@ class Sample:
     bytes_described: list[int] = field(default_factory=list)
     bytes_summed: list[int] = field(default_factory=list)
     actions: list[Actions] = field(default_factory=list)
+    #: Actions before the first timer fires: what a burst of carts costs at once.
+    at_start: list[int] = field(default_factory=list)
     #: The dev server's action counter divided by the runs of the phase.
     server_actions: list[float] = field(default_factory=list)
     rates: list[float] = field(default_factory=list)
@@ -158,6 +161,8 @@ async def measure(handles: list[WorkflowHandle[Any, Any]], sample: Sample) -> No
         sample.bytes_summed.append(history_bytes(events))
         sample.bytes_described.append(info.history_size_bytes)
         sample.actions.append(billable_actions(events))
+        fired = [e.event_type for e in events].index(EventType.EVENT_TYPE_TIMER_FIRED)
+        sample.at_start.append(billable_actions(events[:fired]).total)
 
 
 class Bench:
@@ -312,6 +317,8 @@ def report(samples: dict[str, Sample], extra: dict[str, Sample], big: dict[str, 
             f"{omni.actions_per_run:.1f}",
         )
     )
+    h, o = hand.mean(hand.at_start), omni.mean(omni.at_start)
+    print(line("  of which before the first wait ends", f"{h:.1f}", f"{o:.1f}"))
     for kind, sample in samples.items():
         print(f"    {kind}: {sample.actions[0].describe()}")
     h, o = hand.mean(hand.server_actions), omni.mean(omni.server_actions)
