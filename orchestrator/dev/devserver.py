@@ -20,12 +20,18 @@ async def start_dev_server(
     namespace: str = "default",
     data_converter: DataConverter = DataConverter.default,
     ui_codec_endpoint: str = "",
+    metrics_port: int | None = None,
 ) -> WorkflowEnvironment:
     """A local Temporal dev server; ``db_file`` persists runs across restarts (SQLite).
     Its client writes with ``data_converter`` (the payload codec, when configured), and the
-    UI decodes through ``ui_codec_endpoint`` (``omni codec-server``) if given."""
+    UI decodes through ``ui_codec_endpoint`` (``omni codec-server``) if given. With
+    ``metrics_port`` the server's own Prometheus metrics (among them ``action``, what Temporal
+    Cloud would bill) are served on that port (bench/engine.py reads them)."""
     if db_file is not None:
         db_file.parent.mkdir(parents=True, exist_ok=True)
+    extra = ["--ui-codec-endpoint", ui_codec_endpoint] if ui_codec_endpoint else []
+    if metrics_port is not None:
+        extra += ["--metrics-port", str(metrics_port)]
     return await WorkflowEnvironment.start_local(
         namespace=namespace,
         data_converter=data_converter,
@@ -36,7 +42,5 @@ async def start_dev_server(
         dev_server_existing_path=temporal_cli(),
         dev_server_database_filename=str(db_file) if db_file else None,
         dev_server_log_level="error",
-        dev_server_extra_args=["--ui-codec-endpoint", ui_codec_endpoint]
-        if ui_codec_endpoint
-        else [],
+        dev_server_extra_args=extra,
     )

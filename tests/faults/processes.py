@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,3 +44,30 @@ def omni_process(
     finally:
         if log is not None:
             out.close()  # type: ignore[union-attr]
+
+
+def pid_owning_connection(local_port: int, pids: Iterable[int]) -> int | None:
+    """Which of ``pids`` holds the loopback TCP socket bound to ``local_port`` (a client's
+    end of a connection, as the server sees it in the peer address), from /proc."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            if int(cols[1].rsplit(":", 1)[1], 16) == local_port:
+                inodes.add(f"socket:[{cols[9]}]")
+    for pid in pids:
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) in inodes:
+                    return pid
+            except OSError:
+                continue
+    return None

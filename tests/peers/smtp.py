@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -46,6 +46,9 @@ class Behaviour:
     data_reply: str | None = None  # e.g. "451 4.3.0 try later"
     #: Called with each message once it is stored, before the reply (fault injection).
     on_data: Callable[[Received], None] | None = None
+    #: Awaited (on the server's own event loop) after ``on_data``, before the reply: the
+    #: client waits for its "250" meanwhile, as with a slow server.
+    hold: Callable[[Received], Awaitable[None]] | None = None
 
 
 class Handler:
@@ -81,6 +84,8 @@ class Handler:
         self.received.append(got)
         if self.behaviour.on_data is not None:
             self.behaviour.on_data(got)
+        if self.behaviour.hold is not None:
+            await self.behaviour.hold(got)
         return "250 2.0.0 queued"
 
 

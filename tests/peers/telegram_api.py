@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,12 @@ class TelegramPeer:
     #: Called with each delivered sendMessage before the Bot API answers (fault tests kill
     #: the sender here).
     on_send: Callable[[dict[str, Any]], None] | None = None
+    #: The client's (host, port) of each message in ``sent``: which connection, hence which
+    #: process, sent it.
+    clients: list[tuple[str, int]] = field(default_factory=list)
+    #: Awaited after a message is stored, before the answer: the sender waits meanwhile, as
+    #: with a slow Bot API (fault injection).
+    hold: Callable[[dict[str, Any]], Awaitable[None]] | None = None
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -98,7 +104,14 @@ class TelegramPeer:
             if problems:
                 self.violations += problems
                 return fail(400, "Bad Request: " + "; ".join(problems))
-            return self.answer(method, params, fail)
+            stored = len(self.sent)
+            answer = self.answer(method, params, fail)
+            if len(self.sent) > stored:
+                client = request.client
+                self.clients.append((client.host, client.port) if client else ("", 0))
+                if self.hold is not None:
+                    await self.hold(params)
+            return answer
 
         return app
 
