@@ -30,8 +30,8 @@ from orchestrator.language.model import CHANNELS
 from orchestrator.store.contacts import SqlContacts
 from orchestrator.store.db import make_engine, sessions
 from orchestrator.store.events import EventLog
-from orchestrator.store.versions import SqlVersions
 from orchestrator.store.sendlog import SqlSendLog
+from orchestrator.store.versions import SqlVersions
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = int(os.environ.get("OMNI_FAULT_ROUNDS", "1"))
