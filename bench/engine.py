@@ -51,12 +51,11 @@ from orchestrator.api.serve import free_port  # noqa: E402
 from orchestrator.dev.devserver import start_dev_server  # noqa: E402
 from orchestrator.engine.activities import Activities  # noqa: E402
 from orchestrator.engine.contacts import Contact, InMemoryDirectory  # noqa: E402
-from orchestrator.engine.ids import run_key, workflow_id  # noqa: E402
-from orchestrator.engine.messages import EventSignal, RunInput, RunOptions  # noqa: E402
+from orchestrator.engine.messages import EventSignal, RunState  # noqa: E402
 from orchestrator.engine.policies import FrequencyPolicy  # noqa: E402
+from orchestrator.engine.router import Router  # noqa: E402
 from orchestrator.engine.runtime import PASSTHROUGH, build_worker  # noqa: E402
 from orchestrator.engine.sendlog import InMemorySendLog  # noqa: E402
-from orchestrator.engine.workflow import ScenarioWorkflow  # noqa: E402
 from orchestrator.language.loader import load_or_raise, version_of  # noqa: E402
 from orchestrator.language.model import CHANNELS, Scenario  # noqa: E402
 
@@ -165,9 +164,21 @@ async def measure(handles: list[WorkflowHandle[Any, Any]], sample: Sample) -> No
         sample.at_start.append(billable_actions(events[:fired]).total)
 
 
+class StoredEvents:
+    """The API's event store, in memory: Omni's sends read their trigger's data by event id."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, dict[str, Any]] = {}
+
+    async def data_of(self, event_id: str) -> dict[str, Any] | None:
+        return self.data.get(event_id)
+
+
 class Bench:
     def __init__(self, client: Client, counter: ActionCounter, concurrency: int) -> None:
         self.client, self.counter, self.concurrency = client, counter, concurrency
+        self.events = StoredEvents()
+        self.phases = 0
 
     def activities(self, n: int) -> tuple[Activities, dict[str, OutboxChannel]]:
         outbox = {c: OutboxChannel(c) for c in CHANNELS}
@@ -178,6 +189,7 @@ class Bench:
             send_log=InMemorySendLog(),
             channels=dict(outbox),
             policy=FrequencyPolicy(caps=()),
+            events=self.events,
         )
         return acts, outbox
 
@@ -203,15 +215,12 @@ class Bench:
     ) -> WorkflowHandle[Any, Any]:
         customer, event_id = f"b{i}", f"{data['cart']['id']}-e"
         if kind == "omni":
-            key = run_key(s, customer, data)
-            return await self.client.start_workflow(
-                ScenarioWorkflow.run,
-                RunInput(scenario=s, customer_id=customer, run_key=key, options=RunOptions()),
-                id=workflow_id(s.id, key),
-                task_queue=queue,
-                start_signal="event",
-                start_signal_args=[EventSignal("cart_updated", event_id, customer, data=data)],
-            )
+            # As the API does: the event is stored, then routed (signal-with-start).
+            self.events.data[event_id] = data
+            router = Router(self.client, {s.id: s}, task_queue=queue, record_runs=False)
+            event = EventSignal("cart_updated", event_id, customer, data=data, stored=True)
+            (wid,) = (await router.route(event)).started_or_signalled
+            return self.client.get_workflow_handle(wid, result_type=RunState)
         return await self.client.start_workflow(
             HandLadder.run,
             LadderInput(customer_id=customer, rungs=hand_rungs(s), category=s.category),
@@ -226,7 +235,10 @@ class Bench:
     ) -> tuple[float, list[WorkflowHandle[Any, Any]], float]:
         """N runs of ``kind`` to completion: (seconds, handles, server actions per run)."""
         acts, outbox = self.activities(n)
-        queue, tag = f"bench-{kind}-{uuid.uuid4()}", uuid.uuid4().hex[:8]
+        # A queue per phase, named as short as a real one (`omni`): the name is in ~14 of a
+        # run's events, so a long test name would inflate the history of both ladders.
+        self.phases += 1
+        queue, tag = f"{kind[0]}{self.phases}", uuid.uuid4().hex[:8]
         handles: list[WorkflowHandle[Any, Any]] = []
         before = await self.counter.settled()
         async with self.worker(kind, queue, acts):

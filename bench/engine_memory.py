@@ -34,11 +34,10 @@ from orchestrator.api.serve import free_port  # noqa: E402
 from orchestrator.dev.devserver import start_dev_server  # noqa: E402
 from orchestrator.engine.activities import Activities  # noqa: E402
 from orchestrator.engine.contacts import InMemoryDirectory  # noqa: E402
-from orchestrator.engine.ids import run_key, workflow_id  # noqa: E402
-from orchestrator.engine.messages import EventSignal, RunInput, RunOptions  # noqa: E402
+from orchestrator.engine.messages import EventSignal  # noqa: E402
+from orchestrator.engine.router import Router  # noqa: E402
 from orchestrator.engine.runtime import build_worker  # noqa: E402
 from orchestrator.engine.sendlog import InMemorySendLog  # noqa: E402
-from orchestrator.engine.workflow import ScenarioWorkflow  # noqa: E402
 from orchestrator.language.loader import load_or_raise  # noqa: E402
 from orchestrator.language.model import Scenario  # noqa: E402
 
@@ -122,19 +121,14 @@ async def start_runs(
     client: Client, s: Scenario, queue: str, tag: str, indexes: range, concurrency: int
 ) -> list[WorkflowHandle[Any, Any]]:
     sem = asyncio.Semaphore(concurrency)
+    router = Router(client, {s.id: s}, task_queue=queue, record_runs=False)  # as the API starts
 
     async def one(i: int) -> WorkflowHandle[Any, Any]:
         data = {"cart": {"id": f"{tag}-{i}", "total": 42.0, "currency": "EUR", "items": []}}
-        key = run_key(s, f"m{i}", data)
         async with sem:
-            return await client.start_workflow(
-                ScenarioWorkflow.run,
-                RunInput(scenario=s, customer_id=f"m{i}", run_key=key, options=RunOptions()),
-                id=workflow_id(s.id, key),
-                task_queue=queue,
-                start_signal="event",
-                start_signal_args=[EventSignal("cart_updated", f"{tag}-{i}", f"m{i}", data=data)],
-            )
+            ev = EventSignal("cart_updated", f"{tag}-{i}", f"m{i}", data=data, stored=True)
+            (wid,) = (await router.route(ev)).started_or_signalled
+            return client.get_workflow_handle(wid)
 
     return list(await asyncio.gather(*(one(i) for i in indexes)))
 

@@ -9,6 +9,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from orchestrator.dev.binaries import temporal_cli
 from orchestrator.engine import search
+from orchestrator.engine.compact import COMPACT
 
 
 async def start_dev_server(
@@ -18,7 +19,7 @@ async def start_dev_server(
     ui: bool = False,
     ui_port: int | None = None,
     namespace: str = "default",
-    data_converter: DataConverter = DataConverter.default,
+    data_converter: DataConverter = COMPACT,
     ui_codec_endpoint: str = "",
     metrics_port: int | None = None,
 ) -> WorkflowEnvironment:

@@ -28,6 +28,8 @@ from temporalio.converter import (
     PayloadCodec,
 )
 
+from orchestrator.engine.compact import COMPACT
+
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
 _NONCE = 12
@@ -108,12 +110,13 @@ class EncryptionCodec(PayloadCodec):
 
 
 def data_converter(codec: PayloadCodec | None) -> DataConverter:
-    """Temporal's default converter, sealed by ``codec`` when there is one. Failure messages
-    and stack traces then travel as an encoded payload too (they may quote customer data)."""
+    """Temporal's default converter writing compact payloads (``compact.py``), sealed by
+    ``codec`` when there is one. Failure messages and stack traces then travel as an encoded
+    payload too (they may quote customer data)."""
     if codec is None:
-        return DataConverter.default
+        return COMPACT
     return dataclasses.replace(
-        DataConverter.default,
+        COMPACT,
         payload_codec=codec,
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )

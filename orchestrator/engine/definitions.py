@@ -36,8 +36,8 @@ class VersionStore(Protocol):
 
 def steps_only(scenario: Scenario) -> Scenario:
     """What a run of revision 1 carries: the definition without templates and samples (its
-    sends find the templates by version)."""
-    return dataclasses.replace(scenario, templates={}, samples={})
+    sends find the templates by version), the description and the source file."""
+    return dataclasses.replace(scenario, templates={}, samples={}, description="", source="")
 
 
 def remember(scenario: Scenario) -> None:
@@ -107,6 +107,19 @@ async def complete(
                 f"scenario version {req.version} unknown here", type="UnknownVersion"
             ) from None
     event = trigger if req.event is None else req.event
+    # The key is "<workflow id>/<chain>/g<generation>/<step path>/<channel>": the run's
+    # reference and id need not travel beside it.
+    run_ref, run = req.run_ref, req.run
+    if req.by_version and not run_ref:
+        run_ref = req.key.rsplit("/", 3)[0]
+        run = {"id": run_ref.rsplit("/", 1)[0], "scenario": req.scenario, "step": req.step}
     return dataclasses.replace(
-        req, sources=sources, trigger=trigger, event=event, by_version=False, trigger_ref=""
+        req,
+        sources=sources,
+        trigger=trigger,
+        event=event,
+        run=run,
+        run_ref=run_ref,
+        by_version=False,
+        trigger_ref="",
     )

@@ -231,7 +231,9 @@ class StepInterpreter(LearnedRun):
                         by_version=lean,
                         customer_id=inp.customer_id,
                         now=workflow.now().isoformat(),
-                        run={"id": workflow.info().workflow_id, "scenario": s.id, "step": path},
+                        run={}
+                        if lean
+                        else {"id": workflow.info().workflow_id, "scenario": s.id, "step": path},
                         trigger={} if by_ref else self._trigger.data,
                         trigger_ref=self._trigger.event_id if by_ref else "",
                         # The trigger's data goes once; a later event's (wait_for) as well.
@@ -239,7 +241,7 @@ class StepInterpreter(LearnedRun):
                         quiet_hours=s.quiet_hours,
                         frequency_caps=s.frequency_caps,
                         preview=inp.options.preview,
-                        run_ref=run_ref,
+                        run_ref="" if lean else run_ref,
                         version=s.version,
                         content=s.content.get(template, {}) if channel == "whatsapp" else {},
                     ),

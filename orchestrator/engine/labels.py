@@ -64,12 +64,11 @@ def static_summary(scenario: Scenario, customer_id: str, run_key: str) -> str:
 
 
 def static_details(scenario: Scenario, customer_id: str, run_key: str) -> str:
-    """Markdown for the run page: what this run is and which version it executes."""
+    """Markdown for the run page: what this run is and which version it executes (the
+    customer and the run key are in the summary beside it: history is paid by the byte)."""
     lines = [
         f"**{scenario.title or scenario.id}** (`{scenario.id}`, version `{scenario.version}`)",
         "",
-        f"- customer: `{customer_ref(customer_id)}`",
-        f"- run key: `{run_key}`",
         f"- trigger: `{scenario.trigger.event}`",
         "- steps: " + "; ".join(step_label(s) for s in scenario.steps),
     ]

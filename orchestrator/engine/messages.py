@@ -104,6 +104,9 @@ class CancelRun:
 
 @dataclass
 class RunState:
+    """A run as the ``state`` query shows it. As a run's result (revision 1), ``timeline``
+    leaves out the sends and skips that ``messages`` holds."""
+
     scenario: str
     version: str
     customer_id: str
@@ -122,17 +125,18 @@ class RunState:
 class SendRequest:
     key: str
     scenario: str
-    category: str
     step: str
     channel: str
     template: str
-    sources: dict[str, str]
     customer_id: str
     now: str
-    run: dict[str, Any]
-    trigger: dict[str, Any]
+    # Defaults where a revision-1 send leaves them out (compact payloads omit defaults).
+    category: str = "marketing"
+    sources: dict[str, str] = field(default_factory=dict)
+    run: dict[str, Any] = field(default_factory=dict)
+    trigger: dict[str, Any] = field(default_factory=dict)
     #: The latest event's data; None: the trigger's (not carried twice).
-    event: dict[str, Any] | None
+    event: dict[str, Any] | None = None
     quiet_hours: QuietHours | None = None
     frequency_caps: list[FrequencyCap] = field(default_factory=list)
     preview: bool = False

@@ -93,6 +93,14 @@ class ScenarioWorkflow(StepInterpreter):
     # -- main loop -------------------------------------------------------------------------
     @workflow.run
     async def run(self, inp: RunInput) -> RunState:
+        final = await self._run(inp)
+        if inp.options.revision >= 1:
+            # The result is history too: each message once (in ``messages``), not twice. The
+            # ``state`` query keeps the whole timeline.
+            final.timeline = [e for e in final.timeline if e not in final.messages]
+        return final
+
+    async def _run(self, inp: RunInput) -> RunState:
         s = inp.scenario
         restarts = 0
         if inp.carried is None:

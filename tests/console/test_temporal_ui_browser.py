@@ -50,7 +50,7 @@ async def test_the_temporal_ui_shows_what_a_run_is_doing(browser: Any, tmp_path:
             ).started_or_signalled
         for _ in range(150):
             states = [await env.client.get_workflow_handle(w).query("state") for w in wids]
-            if all(s["messages"] for s in states):
+            if all(s.get("messages") for s in states):
                 break
             await asyncio.sleep(0.1)
         context = await browser.new_context(viewport={"width": 1500, "height": 1000})

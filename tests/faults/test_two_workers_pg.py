@@ -310,9 +310,8 @@ async def test_sends_queued_inside_a_killed_worker_are_sent_by_the_other(
                     )
                     statuses = {str(k): int(v) for k, v in rows.all()}
                 queued = statuses.get("reserved", 0)
-                if statuses.get("sending") == 1 and queued == len(RUNS) - 1:
-                    if len(smtp.received) == 1:
-                        break
+                if (statuses.get("sending"), queued, len(smtp.received)) == (1, len(RUNS) - 1, 1):
+                    break
                 assert asyncio.get_running_loop().time() < deadline, (statuses, smtp.received)
                 await asyncio.sleep(0.05)
             workers[0].send_signal(signal.SIGKILL)

@@ -166,7 +166,7 @@ async def test_history_holds_no_contact_or_event_data_in_plain(sealed_runs: Seal
     s = sealed_runs
     for c in s.customers:
         state = await s.run.result(f"receipt/customer-{c.id}")  # decoded by the sealed client
-        assert [(m["channel"], m["status"], m["reason"]) for m in state["messages"]] == [
+        assert [(m["channel"], m["status"], m.get("reason", "")) for m in state["messages"]] == [
             ("email", "sent", ""),
             ("sms", "failed", "invalid_address"),
         ]
