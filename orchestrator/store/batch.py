@@ -1,5 +1,6 @@
-"""Group commit for the API's hot path: concurrent requests' event claims and run index rows
-share one transaction instead of queueing for one each (SQLite has a single writer)."""
+"""Group commit for the API's hot path: concurrent requests' event claims, run index rows and
+delivery marks share one transaction instead of queueing for one each (SQLite has a single
+writer)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,6 +33,8 @@ class _Claim:
 class _Pending:
     claims: list[_Claim] = field(default_factory=list)
     runs: list[tuple[dict[str, Any], asyncio.Future[bool]]] = field(default_factory=list)
+    #: (event id, result) of events delivered to every run they concern.
+    delivered: list[tuple[str, dict[str, Any], asyncio.Future[bool]]] = field(default_factory=list)
 
 
 class WriteBatcher:
@@ -80,6 +83,12 @@ class WriteBatcher:
         self._kick()
         await future
 
+    async def mark_delivered(self, event_id: str, result: dict[str, Any]) -> None:
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.delivered.append((event_id, result, future))
+        self._kick()
+        await future
+
     def _kick(self) -> None:
         self._wake.set()
         if self._task is None or self._task.done():
@@ -91,6 +100,7 @@ class WriteBatcher:
             self._wake.clear()
             batch, self._pending = self._pending, _Pending()
             futures = [c.future for c in batch.claims] + [f for _, f in batch.runs]
+            futures += [f for _, _, f in batch.delivered]
             if not futures:
                 continue
             try:
@@ -110,6 +120,8 @@ class WriteBatcher:
                 seen.add(event_id)
             for _, future in batch.runs:
                 future.set_result(True)
+            for _, _, future in batch.delivered:
+                future.set_result(True)
 
     async def _one_by_one(self, batch: _Pending) -> None:
         for claim in batch.claims:
@@ -124,6 +136,12 @@ class WriteBatcher:
                 future.set_result(True)
             except Exception as exc:
                 _fail([future], exc)
+        for mark in batch.delivered:
+            try:
+                await self._write(_Pending(delivered=[mark]))
+                mark[2].set_result(True)
+            except Exception as exc:
+                _fail([mark[2]], exc)
 
     async def _write(self, batch: _Pending) -> set[str]:
         """The claimed ids that are new, in one transaction with the run index rows; a repeated
@@ -146,6 +164,13 @@ class WriteBatcher:
             if runs:
                 insert = pg_insert if postgres else sqlite_insert
                 await s.execute(insert(RunRow).on_conflict_do_nothing(), runs)
+            now = datetime.now(UTC)
+            for event_id, result, _ in batch.delivered:
+                await s.execute(
+                    update(EventRow)
+                    .where(EventRow.event_id == event_id, EventRow.delivered_at.is_(None))
+                    .values(delivered_at=now, lease_until=None, result=result)
+                )
             return new
 
     async def _claim_returning(self, s: AsyncSession, batch: _Pending) -> set[str]:

@@ -66,13 +66,8 @@ class EventLog:
         return stored.result if stored is not None else {}
 
     async def delivered(self, event_id: str, result: dict[str, Any]) -> None:
-        now = datetime.now(UTC)
-        async with write_lock(self.sessions), self.sessions() as s, s.begin():
-            await s.execute(
-                update(EventRow)
-                .where(EventRow.event_id == event_id, EventRow.delivered_at.is_(None))
-                .values(delivered_at=now, lease_until=None, result=result)
-            )
+        """Marked in the next group commit (with other requests' claims and marks)."""
+        await self.batcher.mark_delivered(event_id, result)
 
     async def take_due(self, limit: int = 50) -> list[StoredEvent]:
         """Undelivered events whose lease ran out, oldest first, each leased to the caller:
