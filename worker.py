@@ -163,7 +163,7 @@ def build_activities(
 ) -> Activities:
     public = config.api.public_base_url
     callback = f"{public}/webhooks/twilio/status" if config.api.twilio_auth_token else ""
-    contacts = SqlContacts(factory)
+    contacts = SqlContacts(factory, trusted_push_origins=config.api.trusted_push_origins)
     return Activities(
         directory=contacts,
         send_log=SqlSendLog(factory),

@@ -99,6 +99,12 @@ CHANNEL_GROUPS: tuple[Group, ...] = (
             ),
             Var("OMNI_VAPID_SUBJECT", "subject", "VAPID contact, `mailto:` or https"),
             Var("OMNI_PUSH_TTL", "ttl", "seconds a push service keeps an undelivered message"),
+            Var(
+                "OMNI_PUSH_TRUSTED_ORIGINS",
+                "trusted_origins",
+                "push services allowed over http or at private addresses (comma-separated "
+                "origins: a self-hosted relay, tests); others must be public https",
+            ),
         ),
         enabled_by="OMNI_VAPID_PRIVATE_KEY",
     ),

@@ -84,7 +84,13 @@ class WorkerConfig:
     def _wired(self, e: dict[str, str]) -> WorkerConfig:
         """Values one group derives from another (callback URLs, the DKIM key, secrets)."""
         public = self.api.public_base_url.rstrip("/")
-        api = dataclasses.replace(self.api, public_base_url=public)
+        # The push services a worker may call are the ones contacts may subscribe at.
+        trusted = self.push.trusted_origins if self.push is not None else ()
+        api = dataclasses.replace(
+            self.api,
+            public_base_url=public,
+            trusted_push_origins=self.api.trusted_push_origins or trusted,
+        )
         sms = self.sms and dataclasses.replace(
             self.sms, status_callback_url=f"{public}/webhooks/twilio/status"
         )

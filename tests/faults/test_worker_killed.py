@@ -3,8 +3,9 @@
 timeout. What happens then is written down per channel (README, "Each message once"):
 
 - SMS: the retry finds the message in Twilio's Messages list and records it: once, always;
-- email and Telegram cannot be asked: marketing is not sent again (at most once, recorded as
-  ``uncertain``); transactional is (at least once; email keeps its Message-ID).
+- email, web push and Telegram cannot be asked: marketing is not sent again (at most once,
+  recorded as ``uncertain``); transactional is (at least once; email keeps its Message-ID,
+  push its tag).
 
 Other customers' messages are each delivered once, with their own data. Each case runs on
 SQLite or PostgreSQL (when OMNI_TEST_POSTGRES_URL is set): marketing on one, transactional
@@ -26,12 +27,14 @@ from typing import Any
 import pytest
 from faults.processes import omni_process
 from harness import write_scenario
+from peers.push_service import PushService
 from peers.smtp import Behaviour, SmtpPeer
 from peers.telegram_api import TelegramPeer
 from peers.twilio_api import TwilioPeer
 from temporalio.client import Client
 
-from orchestrator.api.serve import serving
+from channels.vapid import generate_vapid_keys
+from orchestrator.api.serve import free_port, serving
 from orchestrator.engine.messages import EventSignal, RunOptions, RunState
 from orchestrator.engine.router import Router
 from orchestrator.store.contacts import SqlContacts
@@ -54,6 +57,8 @@ TEMPLATES = {
     "{% endblock %}",
     "notice/hello/telegram": "{% block text %}Cart {{ cart.id }} for {{ contact.first_name }}"
     "{% endblock %}",
+    "notice/hello/push": "{% block title %}Your cart{% endblock %}"
+    "{% block body %}Cart {{ cart.id }} for {{ contact.first_name }}{% endblock %}",
 }
 #: channel, category -> (copies the killed customer gets, the run's record: status, reason)
 CASES = {
@@ -63,6 +68,8 @@ CASES = {
     ("sms", "transactional"): (1, ("sent", "already sent")),
     ("telegram", "marketing"): (1, ("failed", "uncertain")),
     ("telegram", "transactional"): (2, ("sent", "")),
+    ("push", "marketing"): (1, ("failed", "uncertain")),
+    ("push", "transactional"): (2, ("sent", "")),  # same tag: the device shows one
 }
 
 FULL = os.environ.get("OMNI_FAULTS_FULL") == "1"
@@ -84,6 +91,10 @@ class Peers:
         self.on_accept = on_accept
         self.twilio = TwilioPeer(on_create=lambda _form: on_accept())
         self.telegram = TelegramPeer(on_send=lambda _params: on_accept())
+        self.push_port = free_port()  # known before it serves: subscriptions name it
+        self.push = PushService(
+            base=f"http://127.0.0.1:{self.push_port}", on_accept=lambda _got: on_accept()
+        )
         self.env: dict[str, str] = {}
 
     @asynccontextmanager
@@ -105,6 +116,13 @@ class Peers:
                     "OMNI_TWILIO_FROM": "+15005550006",
                     "OMNI_TWILIO_API_URL": base,
                 }
+            elif self.channel == "push":
+                await stack.enter_async_context(serving(self.push.app(), port=self.push_port))
+                self.env = {
+                    "OMNI_VAPID_PRIVATE_KEY": generate_vapid_keys()[0],
+                    "OMNI_VAPID_SUBJECT": "mailto:ops@shop.example",
+                    "OMNI_PUSH_TRUSTED_ORIGINS": self.push.base,
+                }
             else:
                 base = await stack.enter_async_context(serving(self.telegram.app()))
                 self.env = {
@@ -113,6 +131,7 @@ class Peers:
                 }
             yield self
         assert self.twilio.violations == [] and self.telegram.violations == []
+        assert self.push.violations == []
 
     def deliveries(self) -> list[tuple[str, str, str]]:
         """(recipient address, text, message id) of everything the provider accepted."""
@@ -127,24 +146,31 @@ class Peers:
             ]
         if self.channel == "sms":
             return [(m["To"], m["Body"], m["sid"]) for m in self.twilio.messages]
+        if self.channel == "push":
+            return [
+                (r["device"], r["payload"]["body"], r["payload"]["key"]) for r in self.push.received
+            ]
         return [(str(p["chat_id"]), str(p["text"]), "") for p in self.telegram.sent]
 
 
-def contact(channel: str, customer: str, i: int) -> dict[str, Any]:
+def contact(peers: Peers, customer: str, i: int) -> dict[str, Any]:
     address = {
-        "email": {"email": f"{customer}@example.com"},
-        "sms": {"phone": f"+1500555{i:04d}"},
-        "telegram": {"telegram_chat_id": str(7000 + i)},
-    }[channel]
+        "email": lambda: {"email": f"{customer}@example.com"},
+        "sms": lambda: {"phone": f"+1500555{i:04d}"},
+        "telegram": lambda: {"telegram_chat_id": str(7000 + i)},
+        "push": lambda: {"push_subscriptions": [peers.push.subscribe(f"d-{customer}")]},
+    }[peers.channel]()
     return {
         "id": customer,
         "first_name": f"<i>{customer}</i>",
         **address,
-        "consents": {channel: True},
+        "consents": {peers.channel: True},
     }
 
 
-def address_of(channel: str, row: dict[str, Any]) -> str:
+def address_of(row: dict[str, Any]) -> str:
+    if row.get("push_subscriptions"):
+        return str(row["push_subscriptions"][0]["endpoint"].rsplit("/", 1)[1])
     return str(row.get("email") or row.get("phone") or row.get("telegram_chat_id"))
 
 
@@ -161,11 +187,6 @@ async def test_worker_killed_after_the_provider_accepted(
         TEMPLATES,
     )
     engine = make_engine(store_url)
-    contacts = SqlContacts(sessions(engine))
-    tag = f"{channel[:2]}{category[:2]}"
-    rows = [contact(channel, f"w-{tag}-{i}", i) for i in range(3)]
-    for row in rows:
-        await contacts.upsert(row, source="test")
     workers: list[Any] = []
     accepted: list[int] = []
 
@@ -173,6 +194,13 @@ async def test_worker_killed_after_the_provider_accepted(
         accepted.append(1)
         if len(accepted) == 1:  # the first message is in; its sender dies before the answer
             os.kill(workers[0].pid, signal.SIGKILL)
+
+    peers_ = Peers(channel, kill_the_worker_once)
+    contacts = SqlContacts(sessions(engine), trusted_push_origins=(peers_.push.base,))
+    tag = f"{channel[:2]}{category[:2]}"
+    rows = [contact(peers_, f"w-{tag}-{i}", i) for i in range(3)]
+    for row in rows:
+        await contacts.upsert(row, source="test")
 
     queue = f"killed-{uuid.uuid4()}"
     client = await Client.connect(address)
@@ -184,7 +212,7 @@ async def test_worker_killed_after_the_provider_accepted(
         index=SqlRunIndex(sessions(engine)),
     )
     try:
-        async with Peers(channel, kill_the_worker_once).running() as peers:
+        async with peers_.running() as peers:
             env = {
                 "OMNI_TEMPORAL_ADDRESS": address,
                 "OMNI_TASK_QUEUE": queue,
@@ -223,7 +251,7 @@ async def test_worker_killed_after_the_provider_accepted(
                 w.send_signal(signal.SIGKILL)
                 w.wait(10)
         await engine.dispose()
-    by_address = {address_of(channel, r): r["id"] for r in rows}
+    by_address = {address_of(r): r["id"] for r in rows}
     per_customer = Counter(by_address[to] for to, _, _ in got)
     killed = by_address[got[0][0]]
     assert per_customer[killed] == copies, got
@@ -239,7 +267,8 @@ async def test_worker_killed_after_the_provider_accepted(
     for to, text, _ in got:  # each message carries its own customer's name
         name = by_address[to]
         assert not any(o["id"] in text for o in rows if o["id"] != name)
-        shown = f"<i>{name}</i>" if channel == "sms" else f"&lt;i&gt;{name}&lt;/i&gt;"
+        plain = channel in ("sms", "push")
+        shown = f"<i>{name}</i>" if plain else f"&lt;i&gt;{name}&lt;/i&gt;"
         assert shown in text, text  # plain text as typed; markup escaped where it would render
-    if channel == "email":  # a repeat carries the same Message-ID: receivers can drop it
+    if channel in ("email", "push"):  # a repeat carries the same Message-ID / tag
         assert len({mid for to, _, mid in got if by_address[to] == killed}) == 1

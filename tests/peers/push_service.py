@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,9 @@ class PushService:
     answers: dict[str, tuple[int, dict[str, str]]] = field(default_factory=dict)
     received: list[dict[str, Any]] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
+    #: Called with each accepted message before the push service answers (fault tests kill
+    #: the sender here).
+    on_accept: Callable[[dict[str, Any]], None] | None = None
 
     def subscribe(self, device: str) -> dict[str, Any]:
         """A PushSubscription.toJSON() as a browser would make it."""
@@ -106,6 +110,8 @@ class PushService:
                     "sub": claims["sub"],
                 }
             )
+            if self.on_accept is not None:
+                self.on_accept(self.received[-1])
             return Response(
                 status_code=201, headers={"Location": f"{endpoint}/m{len(self.received)}"}
             )
