@@ -133,6 +133,8 @@ class Checker:
             if ctx is not None and event is not None:
                 holds(source, ctx)
         except ExpressionError as exc:
+            if exc.lineno > 1 and isinstance(spot, tuple):
+                spot = (spot[0] + exc.lineno - 1, spot[1])  # inside a multi-line `|` block
             self.fail(
                 spot,
                 f"{where} condition: {exc}",

@@ -27,7 +27,10 @@ _WORDY = re.compile(
 
 
 class ExpressionError(ValueError):
-    """A condition or time expression that cannot be compiled or evaluated."""
+    """A condition or time expression that cannot be compiled or evaluated; ``lineno`` is the
+    line inside the expression where Jinja found a syntax error (1 for one-line ones)."""
+
+    lineno = 1
 
 
 @lru_cache(maxsize=1024)
@@ -35,7 +38,9 @@ def _compiled(source: str) -> Any:
     try:
         return _ENV.compile_expression(source, undefined_to_none=False)
     except TemplateSyntaxError as exc:
-        raise ExpressionError(f"invalid expression {source!r}: {exc.message}") from None
+        error = ExpressionError(f"invalid expression {source!r}: {exc.message}")
+        error.lineno = max(1, min(exc.lineno or 1, source.count("\n") + 1))
+        raise error from None
 
 
 def check_syntax(source: str) -> None:

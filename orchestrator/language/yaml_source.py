@@ -53,6 +53,22 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+def _content_mark(node: yaml.Node) -> tuple[int, int]:
+    """Where a value's text begins: for a block scalar (``|`` or ``>``) the first line after
+    the indicator, at its indentation, so positions inside the text count from there."""
+    if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
+        buffer, index = node.start_mark.buffer, node.start_mark.pointer
+        if buffer is not None:
+            start = buffer.find("\n", index) + 1
+            while start and buffer.startswith("\n", start):  # blank lines before the text
+                start += 1
+            if start:
+                line = buffer.count("\n", 0, start) + 1
+                indent = len(buffer[start:]) - len(buffer[start:].lstrip(" "))
+                return line, indent + 1
+    return _mark(node)
+
+
 def load_located(text: str, file: str) -> Located:
     """Parse one YAML document; raise YamlProblem on syntax errors or duplicate keys."""
     try:
@@ -82,7 +98,7 @@ def load_located(text: str, file: str) -> Located:
 
 
 def _build(node: yaml.Node, path: Path, doc: Located, loader: yaml.SafeLoader) -> Any:
-    doc.values[path] = _mark(node)
+    doc.values[path] = _content_mark(node)
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:

@@ -117,3 +117,24 @@ def test_whitespace_comments_and_macros_outside_blocks_are_fine(tmp_path: Path) 
         "{% block subject %}Hi{% endblock %}\n\n{% block html %}<p>x</p>{% endblock %}\n",
     }
     assert check(tmp_path, GOOD, templates) == []
+
+
+def test_a_multi_line_condition_is_reported_at_the_line_jinja_names(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        "goal: {event: order_placed, when: order.cart_id == trigger.cart.id}",
+        "goal:\n  event: order_placed\n  when: |\n    order.cart_id == trigger.cart.id and\n"
+        "    order.cart_id >\n",
+    )
+    p = only(check(tmp_path, text))
+    assert "goal order_placed condition" in p.message and "invalid expression" in p.message
+    assert (p.line, p.column) == (7, 5)  # the broken second line of the block, at its text
+
+
+def test_a_block_condition_that_fails_on_the_sample_points_at_its_text(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        "goal: {event: order_placed, when: order.cart_id == trigger.cart.id}",
+        "goal:\n  event: order_placed\n  when: >\n\n    order.cartid == trigger.cart.id\n",
+    )
+    p = only(check(tmp_path, text))
+    assert "cartid" in p.message
+    assert (p.line, p.column) == (7, 5)  # the text, after the `>` line and a blank one
