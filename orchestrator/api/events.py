@@ -173,7 +173,7 @@ async def deliver(svc: Services, payload: dict[str, Any], plan: Plan | None = No
     signal = signal_of(payload)
     if payload.get("contact") is not None:
         fields = {**payload["contact"], "id": signal.customer_id}
-        await svc.contacts.upsert(fields, source=f"event:{signal.name}")
+        await svc.contacts.apply(fields, source=f"event:{signal.name}")
     plan = plan or svc.router.plan(signal)
     routed = await svc.router.route(signal, plan)
     result = {

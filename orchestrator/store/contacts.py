@@ -121,6 +121,13 @@ class SqlContacts:
     async def upsert(self, fields: dict[str, Any], *, source: str) -> Contact:
         """Create or update; only the fields given change. Validated as a Contact first, so
         bad input changes nothing."""
+        await self.apply(fields, source=source)
+        contact = await self.get(str(fields["id"]))
+        assert contact is not None
+        return contact
+
+    async def apply(self, fields: dict[str, Any], *, source: str) -> None:
+        """``upsert`` without reading the contact back (the event path needs no answer)."""
         contact_id = str(fields["id"])
         merged = self.validate(fields)
         now = datetime.now(UTC)
@@ -139,9 +146,6 @@ class SqlContacts:
             if "push_subscriptions" in fields:
                 for sub in merged.push_subscriptions:
                     await self._add_sub(s, contact_id, sub, now)
-        contact = await self.get(contact_id)
-        assert contact is not None
-        return contact
 
     async def set_consent(self, contact_id: str, channel: str, granted: bool, source: str) -> bool:
         async with write_lock(self.sessions), self.sessions() as s, s.begin():
