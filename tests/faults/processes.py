@@ -4,6 +4,7 @@ and continued), and API or worker processes started from ``worker.py``."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -44,6 +45,38 @@ def omni_process(
     finally:
         if log is not None:
             out.close()  # type: ignore[union-attr]
+
+
+def worker_env(
+    address: str, queue: str, store_url: str, folder: Path, **extra: str
+) -> dict[str, str]:
+    """What an Omni process of a fault test needs: Temporal, its queue, the store, the
+    scenario and template folders under ``folder``; ``extra`` adds channel settings."""
+    return {
+        "OMNI_TEMPORAL_ADDRESS": address,
+        "OMNI_TASK_QUEUE": queue,
+        "DATABASE_URL": store_url,
+        "OMNI_SCENARIOS_DIR": str(folder / "scenarios"),
+        "OMNI_TEMPLATES_DIR": str(folder / "templates"),
+        "OMNI_DATA_DIR": str(folder / "data"),
+        **extra,
+    }
+
+
+def smtp_env(port: int) -> dict[str, str]:
+    return {
+        "OMNI_SMTP_HOST": "127.0.0.1",
+        "OMNI_SMTP_PORT": str(port),
+        "OMNI_SMTP_SECURITY": "none",
+    }
+
+
+def kill_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGKILL whatever still runs (a failed test must not leave workers behind)."""
+    for p in processes:
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
+            p.wait(10)
 
 
 def pid_owning_connection(local_port: int, pids: Iterable[int]) -> int | None:

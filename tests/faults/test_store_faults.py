@@ -7,7 +7,6 @@ send heartbeats while it waits for the store, and the log write is retried, not 
 from __future__ import annotations
 
 import asyncio
-import signal
 import sqlite3
 import threading
 import time
@@ -19,7 +18,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from faults.processes import omni_process
+from faults.processes import kill_all, omni_process, smtp_env, worker_env
 from harness import write_scenario
 from peers.smtp import Behaviour, SmtpPeer
 from temporalio.client import Client
@@ -144,21 +143,11 @@ async def test_the_store_fails_after_the_provider_accepted(
         index=SqlRunIndex(sessions(engine)),
     )
     peer = SmtpPeer(behaviour=Behaviour(on_data=fail_the_store_once))
-    env = {
-        "OMNI_TEMPORAL_ADDRESS": address,
-        "OMNI_TASK_QUEUE": queue,
-        "DATABASE_URL": store_url,
-        "OMNI_SCENARIOS_DIR": str(tmp_path / "scenarios"),
-        "OMNI_TEMPLATES_DIR": str(tmp_path / "templates"),
-        "OMNI_DATA_DIR": str(tmp_path / "data"),
-        "OMNI_SMTP_HOST": "127.0.0.1",
-        "OMNI_SMTP_SECURITY": "none",
-    }
-    worker = None
+    workers = []
     try:
         with peer:
-            env["OMNI_SMTP_PORT"] = str(peer.port)
-            worker = omni_process("run", env, tmp_path / "worker.log")
+            env = worker_env(address, queue, store_url, tmp_path, **smtp_env(peer.port))
+            workers.append(omni_process("run", env, tmp_path / "worker.log"))
             wids = []
             for c in customers:  # every customer's order has the same id: runs stay apart
                 ev = EventSignal("order_placed", f"{c}-e", c, data={"order": {"id": "o-1"}})
@@ -172,9 +161,7 @@ async def test_the_store_fails_after_the_provider_accepted(
             ]
             await asyncio.sleep(1.0)  # a late duplicate would arrive now
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.send_signal(signal.SIGKILL)
-            worker.wait(10)
+        kill_all(workers)
         await engine.dispose()
     assert faults, "the fault never happened"
     per_customer = Counter(r.recipients[0].split("@")[0] for r in peer.received)

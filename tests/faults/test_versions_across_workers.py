@@ -11,7 +11,7 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
-from faults.processes import omni_process
+from faults.processes import kill_all, omni_process, smtp_env, worker_env
 from harness import write_scenario
 from peers.smtp import SmtpPeer
 from temporalio.client import Client
@@ -72,17 +72,7 @@ async def test_each_run_keeps_its_version_across_edits_and_workers(
     workers = []
     try:
         with peer:
-            env = {
-                "OMNI_TEMPORAL_ADDRESS": address,
-                "OMNI_TASK_QUEUE": queue,
-                "DATABASE_URL": url,
-                "OMNI_SCENARIOS_DIR": str(tmp_path / "scenarios"),
-                "OMNI_TEMPLATES_DIR": str(tmp_path / "templates"),
-                "OMNI_DATA_DIR": str(tmp_path / "data"),
-                "OMNI_SMTP_HOST": "127.0.0.1",
-                "OMNI_SMTP_PORT": str(peer.port),
-                "OMNI_SMTP_SECURITY": "none",
-            }
+            env = worker_env(address, queue, url, tmp_path, **smtp_env(peer.port))
             workers.append(omni_process("run", env, tmp_path / "worker.log"))  # knows v1
             data = {"order": {"id": "o-1"}}  # the same order id for both customers
             (a,) = (
@@ -113,10 +103,7 @@ async def test_each_run_keeps_its_version_across_edits_and_workers(
                 for w in (a, b)
             ]
     finally:
-        for w in workers:
-            if w.poll() is None:
-                w.send_signal(signal.SIGKILL)
-                w.wait(10)
+        kill_all(workers)
         await engine.dispose()
     got: dict[str, list[str]] = defaultdict(list)
     for r in peer.received:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faults.processes import omni_process
+from faults.processes import kill_all, omni_process, smtp_env, worker_env
 from harness import write_scenario
 from peers.push_service import PushService
 from peers.smtp import Behaviour, SmtpPeer
@@ -103,11 +103,7 @@ class Peers:
             if self.channel == "email":
                 self.smtp = SmtpPeer(behaviour=Behaviour(on_data=lambda _got: self.on_accept()))
                 stack.enter_context(self.smtp)
-                self.env = {
-                    "OMNI_SMTP_HOST": "127.0.0.1",
-                    "OMNI_SMTP_PORT": str(self.smtp.port),
-                    "OMNI_SMTP_SECURITY": "none",
-                }
+                self.env = smtp_env(self.smtp.port)
             elif self.channel == "sms":
                 base = await stack.enter_async_context(serving(self.twilio.app()))
                 self.env = {
@@ -213,15 +209,7 @@ async def test_worker_killed_after_the_provider_accepted(
     )
     try:
         async with peers_.running() as peers:
-            env = {
-                "OMNI_TEMPORAL_ADDRESS": address,
-                "OMNI_TASK_QUEUE": queue,
-                "DATABASE_URL": store_url,
-                "OMNI_SCENARIOS_DIR": str(tmp_path / "scenarios"),
-                "OMNI_TEMPLATES_DIR": str(tmp_path / "templates"),
-                "OMNI_DATA_DIR": str(tmp_path / "data"),
-                **peers.env,
-            }
+            env = worker_env(address, queue, store_url, tmp_path, **peers.env)
             workers.append(omni_process("run", env, tmp_path / "worker.log"))
             wids = []
             for row in rows:  # the same cart id for every customer: runs stay apart anyway
@@ -246,10 +234,7 @@ async def test_worker_killed_after_the_provider_accepted(
             await asyncio.sleep(1.0)  # a late duplicate would arrive now
             got = peers.deliveries()
     finally:
-        for w in workers:
-            if w.poll() is None:
-                w.send_signal(signal.SIGKILL)
-                w.wait(10)
+        kill_all(workers)
         await engine.dispose()
     by_address = {address_of(r): r["id"] for r in rows}
     per_customer = Counter(by_address[to] for to, _, _ in got)
