@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faults.processes import omni_process, pid_owning_connection
+from faults.processes import kill_all, omni_process, pid_owning_connection, smtp_env
+from faults.processes import worker_env as base_env
 from harness import write_scenario
 from peers.smtp import Behaviour, Received, SmtpPeer
 from peers.telegram_api import TelegramPeer
@@ -117,25 +118,20 @@ def worker_env(
 ) -> dict[str, str]:
     """``omni worker``'s variables: the store, the scenario, and each channel at its peer."""
     twilio = TwilioPeer()
-    return {
-        "OMNI_TEMPORAL_ADDRESS": address,
-        "OMNI_TASK_QUEUE": queue,
-        "DATABASE_URL": url,
-        "OMNI_SCENARIOS_DIR": str(tmp / "scenarios"),
-        "OMNI_TEMPLATES_DIR": str(tmp / "templates"),
-        "OMNI_DATA_DIR": str(tmp / "data"),
-        "OMNI_FREQUENCY_CAPS": "100 per 1d",  # three ladders a customer: no cap in the way
-        "OMNI_SMTP_HOST": "127.0.0.1",
-        "OMNI_SMTP_PORT": str(smtp.port),
-        "OMNI_SMTP_SECURITY": "none",
-        "OMNI_TELEGRAM_BOT_TOKEN": TelegramPeer().token,
-        "OMNI_TELEGRAM_API_URL": f"{peers['telegram']}/bot",
-        "OMNI_TWILIO_ACCOUNT_SID": twilio.account_sid,
-        "OMNI_TWILIO_AUTH_TOKEN": twilio.auth_token,
-        "OMNI_TWILIO_FROM": "+15005550001",
-        "OMNI_TWILIO_API_URL": peers["twilio"],
-        "OMNI_SMS_PER_SECOND": "100",
-    }
+    return (
+        base_env(address, queue, url, tmp)
+        | smtp_env(smtp.port)
+        | {
+            "OMNI_FREQUENCY_CAPS": "100 per 1d",  # three ladders a customer: no cap in the way
+            "OMNI_TELEGRAM_BOT_TOKEN": TelegramPeer().token,
+            "OMNI_TELEGRAM_API_URL": f"{peers['telegram']}/bot",
+            "OMNI_TWILIO_ACCOUNT_SID": twilio.account_sid,
+            "OMNI_TWILIO_AUTH_TOKEN": twilio.auth_token,
+            "OMNI_TWILIO_FROM": "+15005550001",
+            "OMNI_TWILIO_API_URL": peers["twilio"],
+            "OMNI_SMS_PER_SECOND": "100",
+        }
+    )
 
 
 @pytest.mark.timeout(150)
@@ -214,10 +210,7 @@ async def test_two_workers_one_killed_mid_ladder_every_message_once(
                 emails = list(smtp.received)
     finally:
         released.set()
-        for w in workers:
-            if w.poll() is None:
-                w.send_signal(signal.SIGKILL)
-                w.wait(10)
+        kill_all(workers)
         await engine.dispose()
     # Every run finished its ladder; each customer got each message once, about their cart.
     assert [s.outcome for s in states] == ["exhausted"] * len(RUNS)
@@ -324,10 +317,7 @@ async def test_sends_queued_inside_a_killed_worker_are_sent_by_the_other(
             emails = list(smtp.received)
     finally:
         released.set()
-        for w in workers:
-            if w.poll() is None:
-                w.send_signal(signal.SIGKILL)
-                w.wait(10)
+        kill_all(workers)
         await engine.dispose()
     by_email = Counter(
         (r.recipients[0].removesuffix("@example.com"), cart_in(r.message["Subject"]))
