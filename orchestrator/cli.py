@@ -241,11 +241,16 @@ def _dev_key(data_dir: Path) -> str:
 
 
 def _api(args: argparse.Namespace) -> int:
+    import uvloop
+
     import worker
     from orchestrator.config.redact import configure_logging
 
     configure_logging()
-    asyncio.run(worker.run_api(worker.config_from_env()))
+    # uvloop: the API is CPU-bound on its event loop (HTTP, the store's thread hand-offs,
+    # Temporal calls); libuv's loop does the same work with less of it.
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(worker.run_api(worker.config_from_env()))
     return 0
 
 

@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["events"], dependencies=[Depends(require_key)])
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    # async: FastAPI runs a plain ``def`` dependency on a thread pool, a thread hop per request.
     svc: Services = request.app.state.services
     return svc
 
@@ -99,7 +100,12 @@ async def _one(ev: EventIn, svc: Services) -> EventResult:
     unknown = not svc.router.knows(ev.name)
     versions = {s.id: s.version for s, _, _ in plan.starts}
     warnings = svc.router.warnings(ev.name, ev.data)
-    if not await svc.events.claim(ev.event_id, ev.name, ev.customer_id, runs, payload):
+    listening = frozenset(svc.router.listeners(ev.name))
+    claimed = await svc.events.claim_routed(
+        ev.event_id, ev.name, ev.customer_id, runs, payload, listening
+    )
+    plan.listeners = claimed.listeners
+    if not claimed.new:
         stored = await svc.events.get(ev.event_id)
         if stored is not None and not stored.delivered:
             # Still on its way (the first request, or a relay, is delivering it).

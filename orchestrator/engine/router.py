@@ -46,6 +46,9 @@ class Plan:
     #: (scenario, run key, workflow id) of every run the event starts or reaches.
     starts: list[tuple[Scenario, str, str]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    #: Workflow ids of the customer's runs that listen to the event, when the caller read them
+    #: already (the API does, in the commit that stores the event); None: the router reads.
+    listeners: list[str] | None = None
 
 
 class RunIndex(Protocol):
@@ -145,7 +148,7 @@ class Router:
         plan = plan or self.plan(event)
         routed = Routed(skipped=list(plan.skipped))
         starts = [self._start(s, key, event, routed) for s, key, _ in plan.starts]
-        await asyncio.gather(*starts, self._signal_listeners(event, routed))
+        await asyncio.gather(*starts, self._signal_listeners(event, routed, plan.listeners))
         return routed
 
     async def _start(self, s: Scenario, key: str, event: EventSignal, routed: Routed) -> None:
@@ -183,11 +186,16 @@ class Router:
             await self.index.add(wid, s.id, event.customer_id)
         routed.started_or_signalled.append(wid)
 
-    async def _signal_listeners(self, event: EventSignal, routed: Routed) -> None:
+    async def _signal_listeners(
+        self, event: EventSignal, routed: Routed, known: list[str] | None
+    ) -> None:
         listeners = self.listeners(event.name)
-        if listeners:
-            for wid in await self.index.for_customer(event.customer_id, listeners):
-                await self.signal(wid, event, routed)
+        if not listeners:
+            return
+        if known is None:
+            known = await self.index.for_customer(event.customer_id, listeners)
+        for wid in known:
+            await self.signal(wid, event, routed)
 
     def listeners(self, name: str) -> list[str]:
         """Scenarios whose running runs care about ``name`` (other than as their trigger)."""

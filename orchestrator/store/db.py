@@ -31,6 +31,10 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         path = url.split(":///", 1)[1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # A pool as large as the API's concurrency: past pool_size every checkout opens a
+            # connection (a thread, a file open and the pragmas below) and closes it after use.
+            kwargs.setdefault("pool_size", 20)
+            kwargs.setdefault("max_overflow", 20)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from orchestrator.store.batch import WriteBatcher
+from orchestrator.store.batch import Claimed, WriteBatcher
 from orchestrator.store.db import write_lock
 from orchestrator.store.tables import EventRow
 
@@ -42,7 +42,20 @@ class EventLog:
         """True for the first caller with this id, False for a repeat. The event (``payload``)
         and its planned runs (workflow id, scenario, customer) are stored in the same commit;
         without a payload the event counts as delivered at once."""
-        return await self.batcher.claim(event_id, name, customer_id, runs or [], payload)
+        return (await self.batcher.claim(event_id, name, customer_id, runs or [], payload)).new
+
+    async def claim_routed(
+        self,
+        event_id: str,
+        name: str,
+        customer_id: str,
+        runs: list[tuple[str, str, str]],
+        payload: dict[str, Any],
+        listening: frozenset[str],
+    ) -> Claimed:
+        """``claim``, and in the same commit the customer's runs of the ``listening``
+        scenarios: the event's signals need no read of their own."""
+        return await self.batcher.claim(event_id, name, customer_id, runs, payload, listening)
 
     async def get(self, event_id: str) -> StoredEvent | None:
         async with self.sessions() as s:

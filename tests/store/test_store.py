@@ -147,6 +147,56 @@ async def test_group_commit_claims_each_event_id_once(
     results = await asyncio.gather(
         *(batcher.claim(f"e{i % 3}", "cart_updated", "42", runs) for i in range(9))
     )
-    assert sorted(results) == [False] * 6 + [True] * 3
-    assert not await batcher.claim("e0", "cart_updated", "42", [])  # already stored
+    assert sorted(c.new for c in results) == [False] * 6 + [True] * 3
+    assert not (await batcher.claim("e0", "cart_updated", "42", [])).new  # already stored
     assert await SqlRunIndex(db).for_customer("42", ["cart"]) == ["cart/cart-1"]
+
+
+async def test_group_commit_reads_each_customers_own_listening_runs(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    """The claim's commit also reads which runs listen to the event: one query for the whole
+    group, split back per customer and scenario; ids that differ only in case, separators or
+    accents are different customers, and runs planned in the same group are not listeners yet."""
+    import asyncio
+
+    from orchestrator.store.batch import WriteBatcher
+    from orchestrator.store.runs import SqlRunIndex
+
+    index = SqlRunIndex(db)
+    customers = ["a/x", "a_x", "A/x", "josé", "josé", "<script>", "c"]
+    for c in customers:
+        await index.add(f"cart/{c}/1", "cart", c)
+        await index.add(f"webinar/{c}/1", "webinar", c)
+    await index.add("cart/c/2", "cart", "c")  # two keys for one customer
+    await index.add("cart/shared", "cart", "josé")  # a key only the first josé has
+
+    batcher = WriteBatcher(db)
+    claims = await asyncio.gather(
+        *(
+            batcher.claim(
+                f"order-{i}",
+                "order_placed",
+                c,
+                [(f"thanks/{c}", "thanks", c)],  # planned now: not a listener of this event
+                {"event_id": f"order-{i}"},
+                frozenset({"cart", "thanks"}),
+            )
+            for i, c in enumerate(customers)
+        ),
+        batcher.claim("signup-1", "signup", "c", [], {"event_id": "signup-1"}),
+    )
+    got = {c: sorted(claim.listeners) for c, claim in zip(customers, claims, strict=False)}
+    assert got == {
+        "a/x": ["cart/a/x/1"],
+        "a_x": ["cart/a_x/1"],
+        "A/x": ["cart/A/x/1"],
+        "josé": ["cart/josé/1", "cart/shared"],
+        "josé": ["cart/josé/1"],
+        "<script>": ["cart/<script>/1"],
+        "c": ["cart/c/1", "cart/c/2"],
+    }
+    assert claims[-1].new and claims[-1].listeners == []  # listening to nothing: no read
+    assert all(claim.new for claim in claims)
+    # The planned runs were stored with the claims.
+    assert await index.for_customer("c", ["thanks"]) == ["thanks/c"]
