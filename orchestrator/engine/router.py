@@ -51,6 +51,31 @@ class Plan:
     listeners: list[str] | None = None
 
 
+@dataclass(frozen=True)
+class StartRequest:
+    run_input: RunInput
+    workflow_id: str
+    task_queue: str
+    event: EventSignal
+    search_attributes: TypedSearchAttributes | None
+    summary: str
+    details: str
+
+    async def send(self, client: Client) -> None:
+        await client.start_workflow(
+            ScenarioWorkflow.run,
+            self.run_input,
+            id=self.workflow_id,
+            task_queue=self.task_queue,
+            start_signal="event",
+            start_signal_args=[self.event],
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=self.search_attributes,
+            static_summary=self.summary,
+            static_details=self.details,
+        )
+
+
 class RunIndex(Protocol):
     """Where the router finds a customer's runs (the SQL store keeps one)."""
 
@@ -154,6 +179,14 @@ class Router:
     async def _start(self, s: Scenario, key: str, event: EventSignal, routed: Routed) -> None:
         wid = workflow_id(s.id, key)
         await self.definitions.publish(s)  # its templates, findable by any worker
+        await self.start_request(s, key, event).send(self.client)
+        if self.record_runs:
+            await self.index.add(wid, s.id, event.customer_id)
+        routed.started_or_signalled.append(wid)
+
+    def start_request(self, s: Scenario, key: str, event: EventSignal) -> StartRequest:
+        """The one signal-with-start that starts (or reaches) ``s``'s run ``key`` with
+        ``event`` (bench/ingest.py also sends it bare, as its baseline)."""
         options = dataclasses.replace(self.options, revision=REVISION)
         # Search attributes set at start cost nothing; upserted later, each is an action.
         attributes = (
@@ -167,24 +200,18 @@ class Router:
             if options.index
             else None
         )
-        await self.client.start_workflow(
-            ScenarioWorkflow.run,
-            RunInput(
+        return StartRequest(
+            run_input=RunInput(
                 scenario=steps_only(s), customer_id=event.customer_id, run_key=key, options=options
             ),
-            id=wid,
+            workflow_id=workflow_id(s.id, key),
             task_queue=self.task_queue,
-            start_signal="event",
-            start_signal_args=[event],
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            event=event,
             search_attributes=attributes,
             # The Temporal UI's summary and details: title, customer reference, run key.
-            static_summary=labels.static_summary(s, event.customer_id, key),
-            static_details=labels.static_details(s, event.customer_id, key),
+            summary=labels.static_summary(s, event.customer_id, key),
+            details=labels.static_details(s, event.customer_id, key),
         )
-        if self.record_runs:
-            await self.index.add(wid, s.id, event.customer_id)
-        routed.started_or_signalled.append(wid)
 
     async def _signal_listeners(
         self, event: EventSignal, routed: Routed, known: list[str] | None
