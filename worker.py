@@ -43,7 +43,8 @@ from orchestrator.engine.activities import Activities
 from orchestrator.engine.codec import data_converter, sealed
 from orchestrator.engine.definitions import Definitions, remember
 from orchestrator.engine.learning import Learning
-from orchestrator.engine.runtime import build_worker
+from orchestrator.engine.messages import RunOptions
+from orchestrator.engine.runtime import build_send_worker, build_worker
 from orchestrator.engine.tracking import Tracker
 from orchestrator.language.loader import load_or_raise
 from orchestrator.language.model import CHANNELS, Scenario
@@ -196,14 +197,29 @@ async def run(
     client = sealed(client, config.codec.codec()) if client else await connect(config)
     engine, factory = open_store(config)
     t = config.temporal
-    log.info("worker on %s/%s queue %s", t.address, t.namespace, t.task_queue)
+    main, own_queues = t.served()
+    queues = ([t.task_queue] if main else []) + [f"{t.task_queue}-{c}" for c in own_queues]
+    log.info("worker on %s/%s queues %s", t.address, t.namespace, ", ".join(queues))
     stop_metrics = serve_worker_metrics(config)
     try:
         activities = build_activities(config, factory, channels)
-        learning = build_learning(factory, activities)
-        await build_worker(
-            client, task_queue=t.task_queue, activities=activities, learning=learning
-        ).run()
+        workers = [
+            build_send_worker(
+                client, task_queue=f"{t.task_queue}-{c}", activities=activities, per_second=rate
+            )
+            for c, rate in own_queues.items()
+        ]
+        if main:
+            learning = build_learning(factory, activities)
+            workers.append(
+                build_worker(
+                    client, task_queue=t.task_queue, activities=activities, learning=learning
+                )
+            )
+        # One failing worker stops the process (and its siblings) rather than half of it.
+        async with asyncio.TaskGroup() as group:
+            for w in workers:
+                group.create_task(w.run())
     finally:
         stop_metrics()
         await engine.dispose()
@@ -253,6 +269,7 @@ async def run_api(
         scenarios,
         task_queue=config.temporal.task_queue,
         settings=config.api,
+        options=RunOptions(send_queues=config.temporal.send_queue_names()),
         tracker=tracker(config),
     )
     polling = None

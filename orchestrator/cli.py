@@ -247,10 +247,8 @@ def _api(args: argparse.Namespace) -> int:
     from orchestrator.config.redact import configure_logging
 
     configure_logging()
-    # uvloop: the API is CPU-bound on its event loop (HTTP, the store's thread hand-offs,
-    # Temporal calls); libuv's loop does the same work with less of it.
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(worker.run_api(worker.config_from_env()))
+    # uvloop: the API is CPU-bound on its event loop; libuv's loop costs less per request.
+    uvloop.run(worker.run_api(worker.config_from_env()))
     return 0
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.engine import make_url
 from temporalio.service import TLSConfig
 
 from orchestrator.engine.codec import EncryptionCodec, parse_keys
+from orchestrator.language.model import CHANNELS
 from orchestrator.store.db import default_url
 
 
@@ -25,6 +26,54 @@ class TemporalSettings:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_ca: Path | None = None
+    #: Channels whose sends run on a task queue of their own, ``<task_queue>-<channel>``, each
+    #: with an optional rate the server enforces for the whole fleet: ``sms:1,telegram:30``.
+    send_queues: tuple[str, ...] = ()
+    #: What this worker process polls: ``workflows`` and/or channels of ``send_queues``;
+    #: empty: everything.
+    serves: tuple[str, ...] = ()
+
+    def queue_rates(self) -> dict[str, float | None]:
+        """Channel -> sends per second across the fleet (None: no server-side limit)."""
+        rates: dict[str, float | None] = {}
+        for item in self.send_queues:
+            channel, _, rate = (x.strip() for x in item.partition(":"))
+            if channel not in CHANNELS:
+                raise ValueError(
+                    f"OMNI_SEND_QUEUES: unknown channel {channel!r}; "
+                    f"channels are {', '.join(CHANNELS)} (e.g. 'sms:1,telegram:30')"
+                )
+            if channel in rates:
+                raise ValueError(f"OMNI_SEND_QUEUES: {channel!r} is named twice")
+            try:
+                per_second = float(rate) if rate else None
+            except ValueError:
+                per_second = -1.0
+            if per_second is not None and not 0 < per_second < float("inf"):
+                raise ValueError(
+                    f"OMNI_SEND_QUEUES: {item!r}: the rate after ':' is sends per second, "
+                    "a positive number (e.g. 'sms:1' or 'email:0.5')"
+                )
+            rates[channel] = per_second
+        return rates
+
+    def send_queue_names(self) -> dict[str, str]:
+        """Channel -> its task queue (what runs are started with)."""
+        return {channel: f"{self.task_queue}-{channel}" for channel in self.queue_rates()}
+
+    def served(self) -> tuple[bool, dict[str, float | None]]:
+        """Whether this process polls the main queue (workflows and the other sends), and
+        the channel queues it polls with their rates."""
+        rates = self.queue_rates()
+        if not self.serves:
+            return True, rates
+        wrong = [x for x in self.serves if x != "workflows" and x not in rates]
+        if wrong:
+            raise ValueError(
+                f"OMNI_WORKER_SERVES: {', '.join(map(repr, wrong))} is neither 'workflows' nor "
+                f"a channel of OMNI_SEND_QUEUES ({', '.join(rates) or 'none'})"
+            )
+        return "workflows" in self.serves, {c: r for c, r in rates.items() if c in self.serves}
 
     def tls(self) -> TLSConfig | bool:
         if (self.tls_cert is None) != (self.tls_key is None):

@@ -37,6 +37,21 @@ SETTINGS: tuple[Group, ...] = (
             ),
             Var("OMNI_TEMPORAL_NAMESPACE", "namespace", "namespace"),
             Var("OMNI_TASK_QUEUE", "task_queue", "task queue of the workers and the router"),
+            Var(
+                "OMNI_SEND_QUEUES",
+                "send_queues",
+                "channels whose sends get a task queue of their own (`<task queue>-<channel>`), "
+                "each with an optional fleet-wide rate the server enforces: `sms:1,telegram:30` "
+                "(set it the same on the API and the workers; see docs/scaling.md)",
+                "none: every send on `OMNI_TASK_QUEUE`",
+            ),
+            Var(
+                "OMNI_WORKER_SERVES",
+                "serves",
+                "what a worker process polls: `workflows` and/or channels of `OMNI_SEND_QUEUES` "
+                "(e.g. `sms` for an SMS-only sender)",
+                "everything",
+            ),
             Var("OMNI_TEMPORAL_API_KEY", "api_key", "Temporal Cloud API key (implies TLS)"),
             Var("OMNI_TEMPORAL_TLS_CERT", "tls_cert", "mTLS client certificate (PEM file)"),
             Var("OMNI_TEMPORAL_TLS_KEY", "tls_key", "mTLS client key (PEM file)"),

@@ -115,6 +115,7 @@ class WorkerConfig:
                 raise ValueError(f"DKIM needs {', '.join(dkim_vars)} together")
             key = DkimKey(e[dkim_vars[0]], e[dkim_vars[1]], Path(e[dkim_vars[2]]).read_bytes())
             email = dataclasses.replace(email, dkim=key)
+        self.temporal.served()  # OMNI_SEND_QUEUES and OMNI_WORKER_SERVES, checked at start
         try:
             self.policy.parsed()
         except PolicyError as exc:

@@ -245,6 +245,8 @@ class StepInterpreter(LearnedRun):
                         version=s.version,
                         content=s.content.get(template, {}) if channel == "whatsapp" else {},
                     ),
+                    # None: the run's own queue; a channel of its own has a fleet-wide rate.
+                    task_queue=inp.options.send_queues.get(channel),
                     start_to_close_timeout=timedelta(minutes=2),
                     # The send heartbeats: a worker that dies mid-send delays the run by
                     # seconds, and the retry finds the intent in the send log.

@@ -66,6 +66,9 @@ class RunOptions:
     #: outcome upserted; conditions without contact data evaluated in the workflow; sends
     #: carry the template by version and the trigger data once.
     revision: int = 0
+    #: Channel -> the task queue its sends are scheduled on (OMNI_SEND_QUEUES); a channel not
+    #: named here sends on the run's own queue. Fixed at start, so a run replays the same.
+    send_queues: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -42,3 +42,23 @@ def build_worker(
         max_concurrent_activities=max_concurrent_activities,
         workflow_failure_exception_types=[Exception] if fail_fast else [],
     )
+
+
+def build_send_worker(
+    client: Client,
+    *,
+    task_queue: str,
+    activities: Activities,
+    per_second: float | None = None,
+    max_concurrent_activities: int = 100,
+) -> Worker:
+    """A worker for one channel's queue (OMNI_SEND_QUEUES): sends only. ``per_second`` is
+    enforced by the server across every worker polling the queue, so a fleet of N workers
+    still sends at the provider's rate; a send that waits for its turn costs no action."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        activities=[activities.send],
+        max_concurrent_activities=max_concurrent_activities,
+        max_task_queue_activities_per_second=per_second,
+    )

@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from orchestrator.store.batch import Claimed, WriteBatcher
+from orchestrator.store.batch import WriteBatcher
 from orchestrator.store.db import write_lock
+from orchestrator.store.group_write import Claimed
 from orchestrator.store.tables import EventRow
 
 

@@ -3,12 +3,15 @@ and continued), and API or worker processes started from ``worker.py``."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+
+import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,6 +48,20 @@ def omni_process(
     finally:
         if log is not None:
             out.close()  # type: ignore[union-attr]
+
+
+async def until_up(base: str, proc: subprocess.Popen[bytes]) -> None:
+    """Wait for an API process to answer /health (it must not die meanwhile)."""
+    async with httpx.AsyncClient(base_url=base, timeout=2) as http:
+        for _ in range(200):
+            assert proc.poll() is None, "the API process died"
+            try:
+                if (await http.get("/health")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError("the API did not come up")
 
 
 def worker_env(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from faults.processes import omni_process
+from faults.processes import omni_process, until_up
 from harness import quick_cart
 from temporalio.client import Client
 
@@ -39,19 +39,6 @@ ROUNDS = int(os.environ.get("OMNI_FAULT_ROUNDS", "1"))
 
 def api_process(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return omni_process("run_api", env)
-
-
-async def until_up(base: str, proc: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=2) as http:
-        for _ in range(200):
-            assert proc.poll() is None, "the API process died"
-            try:
-                if (await http.get("/health")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("the API did not come up")
 
 
 @pytest.mark.timeout(300)
