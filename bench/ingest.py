@@ -137,7 +137,7 @@ class Side:
 Call = Callable[[int], Awaitable[None]]
 
 
-async def main(n: int, concurrency: int, batch: int, rounds: int) -> None:
+async def main(n: int, concurrency: int, batch: int, rounds: int, contact: bool) -> None:
     scenarios = load_or_raise([ROOT / "scenarios"], ROOT / "templates")
     scenario = scenarios["abandoned_cart"]
     tmp = Path(tempfile.mkdtemp(prefix="omni-ingest-"))
@@ -181,12 +181,19 @@ async def main(n: int, concurrency: int, batch: int, rounds: int) -> None:
                 free.put_nowait(c)
 
             def one(i: int) -> dict[str, object]:
-                return {
+                event: dict[str, object] = {
                     "name": "cart_updated",
                     "customer_id": f"api-{tag}-{i}",
                     "event_id": f"api-{tag}-{i}",
                     "data": cart(i, f"api{tag}"),
                 }
+                if contact:  # the shop sends the profile along: one upsert per event
+                    event["contact"] = {
+                        "email": f"api-{tag}-{i}@example.com",
+                        "first_name": "Ann",
+                        "consents": {"email": True},
+                    }
+                return event
 
             async def post(i: int) -> None:
                 body: dict[str, object] = (
@@ -275,7 +282,7 @@ async def main(n: int, concurrency: int, batch: int, rounds: int) -> None:
     api, direct, plain = sides["API"], sides["same"], sides["bare"]
     print(
         f"events: {n} per side in {rounds} rounds, concurrency: {concurrency}, "
-        f"events per request: {batch}"
+        f"events per request: {batch}, contact fields: {'yes' if contact else 'no'}"
     )
     print(
         f"API   (POST /v1/events):          {api.rate:6.1f} events/s  "
@@ -302,9 +309,10 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--batch", type=int, default=1, help="events per request")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds, each side once per round")
+    parser.add_argument("--rounds", type=int, default=9, help="rounds, each side once per round")
+    parser.add_argument("--contact", action="store_true", help="events carry contact fields")
     args = parser.parse_args()
-    asyncio.run(main(args.events, args.concurrency, args.batch, args.rounds))
+    asyncio.run(main(args.events, args.concurrency, args.batch, args.rounds, args.contact))
     # The Temporal core's threads can abort interpreter finalisation; the figures are out.
     sys.stdout.flush()
     os._exit(0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -59,24 +60,30 @@ def _pragmas(conn: Any, _record: Any) -> None:
     cur.close()
 
 
+_TWINS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
 def sqlite_twin(engine: AsyncEngine) -> Engine | None:
     """A blocking engine on the same SQLite file, for work done whole on one thread; None for
     other databases. Every statement through aiosqlite is a hand-off to its thread and back
     (about 100 us of CPU each here, ~20 per group commit); a batch run on a thread of its own
-    pays one. Disposed with ``engine``."""
+    pays one. One twin per engine, disposed with it."""
     if engine.dialect.name != "sqlite":
         return None
     database = engine.url.database
     if not database or database == ":memory:":
         return None
-    twin = create_engine(
-        engine.url.set(drivername="sqlite+pysqlite"),
-        connect_args={"timeout": 30, "check_same_thread": False},
-        pool_size=1,
-        max_overflow=4,
-    )
-    event.listen(twin, "connect", _pragmas)
-    event.listen(engine.sync_engine, "engine_disposed", lambda _: twin.dispose())
+    twin = _TWINS.get(engine.sync_engine)
+    if twin is None:
+        twin = create_engine(
+            engine.url.set(drivername="sqlite+pysqlite"),
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=1,
+            max_overflow=4,
+        )
+        event.listen(twin, "connect", _pragmas)
+        event.listen(engine.sync_engine, "engine_disposed", lambda _: twin.dispose())
+        _TWINS[engine.sync_engine] = twin
     return twin
 
 
