@@ -22,7 +22,7 @@ from orchestrator.api.models import (
 )
 from orchestrator.api.services import Services
 from orchestrator.engine import metrics
-from orchestrator.engine.contacts import ContactInvalid
+from orchestrator.engine.contacts import Contact, ContactInvalid
 from orchestrator.engine.messages import EventSignal
 from orchestrator.engine.router import Plan, Routed
 
@@ -42,6 +42,7 @@ async def post_events(
 ) -> EventsAccepted:
     """Accept events; the same ``event_id`` twice does nothing the second time."""
     events = payload.events if isinstance(payload, EventBatch) else [payload]
+    contacts: dict[int, Contact] = {}
     # Validate everything before changing anything: a bad batch is rejected whole.
     for i, ev in enumerate(events):
         if ev.contact is not None:
@@ -50,7 +51,7 @@ async def post_events(
                 # (Push subscriptions are checked by the store, trusted origins included.)
                 typed = {k: v for k, v in ev.contact.items() if k != "push_subscriptions"}
                 ContactIn.model_validate({**typed, "id": ev.customer_id})
-                svc.contacts.validate({**ev.contact, "id": ev.customer_id})
+                contacts[i] = svc.contacts.validate({**ev.contact, "id": ev.customer_id})
             except ValidationError as exc:
                 first = exc.errors()[0]
                 where = ".".join(str(x) for x in first["loc"])
@@ -77,13 +78,13 @@ async def post_events(
 
     async def in_order(indexes: list[int]) -> None:
         for i in indexes:
-            results[i] = await _one(events[i], svc)
+            results[i] = await _one(events[i], svc, contacts.get(i))
 
     await asyncio.gather(*(in_order(ix) for ix in by_customer.values()))
     return EventsAccepted(results=[r for r in results if r is not None])
 
 
-async def _one(ev: EventIn, svc: Services) -> EventResult:
+async def _one(ev: EventIn, svc: Services, valid: Contact | None) -> EventResult:
     payload: dict[str, Any] = {
         "name": ev.name,
         "event_id": ev.event_id,
@@ -101,8 +102,15 @@ async def _one(ev: EventIn, svc: Services) -> EventResult:
     versions = {s.id: s.version for s, _, _ in plan.starts}
     warnings = svc.router.warnings(ev.name, ev.data)
     listening = frozenset(svc.router.listeners(ev.name))
+    contact = (
+        svc.contacts.prepared(
+            {**ev.contact, "id": ev.customer_id}, source=f"event:{ev.name}", valid=valid
+        )
+        if ev.contact is not None
+        else None
+    )
     claimed = await svc.events.claim_routed(
-        ev.event_id, ev.name, ev.customer_id, runs, payload, listening
+        ev.event_id, ev.name, ev.customer_id, runs, payload, listening, contact
     )
     plan.listeners = claimed.listeners
     if not claimed.new:
@@ -127,7 +135,7 @@ async def _one(ev: EventIn, svc: Services) -> EventResult:
         )
     try:
         with metrics.ROUTING_SECONDS.time():
-            routed = await deliver(svc, payload, plan)
+            routed = await deliver(svc, payload, plan, contact_applied=True)
     except (RPCError, OperationalError, TimeoutError) as exc:
         # Stored: a relay delivers it once Temporal (or the store) answers again.
         metrics.EVENTS.labels("pending", "temporal_unavailable").inc()
@@ -172,12 +180,14 @@ def signal_of(payload: dict[str, Any]) -> EventSignal:
     )
 
 
-async def deliver(svc: Services, payload: dict[str, Any], plan: Plan | None = None) -> Routed:
-    """Apply a stored event: its contact fields, then every run it concerns; then mark it
-    delivered. Safe to repeat (contact upserts are idempotent and runs drop event ids they
-    have seen), which is what lets a relay re-drive it after a crash."""
+async def deliver(
+    svc: Services, payload: dict[str, Any], plan: Plan | None = None, contact_applied: bool = False
+) -> Routed:
+    """Apply a stored event: its contact fields (unless its claim did), then every run it
+    concerns; then mark it delivered. Safe to repeat (contact upserts are idempotent and runs
+    drop event ids they have seen), which is what lets a relay re-drive it after a crash."""
     signal = signal_of(payload)
-    if payload.get("contact") is not None:
+    if payload.get("contact") is not None and not contact_applied:
         fields = {**payload["contact"], "id": signal.customer_id}
         await svc.contacts.apply(fields, source=f"event:{signal.name}")
     plan = plan or svc.router.plan(signal)

@@ -87,7 +87,9 @@ def build_services(
     settings = settings or ApiSettings()
     batcher = WriteBatcher(sessions, timedelta(seconds=settings.event_lease_seconds))
     runs = SqlRunIndex(sessions, batcher)
-    contacts = SqlContacts(sessions, trusted_push_origins=settings.trusted_push_origins)
+    contacts = SqlContacts(
+        sessions, trusted_push_origins=settings.trusted_push_origins, batcher=batcher
+    )
     return Services(
         client=client,
         router=Router(

@@ -45,6 +45,7 @@ class WriteBatcher:
         runs: list[tuple[str, str, str]],
         payload: dict[str, Any] | None = None,
         listening: frozenset[str] = frozenset(),
+        contact: tuple[Any, ...] | None = None,
     ) -> Claimed:
         now = datetime.now(UTC)
         claim = Claim(
@@ -61,6 +62,7 @@ class WriteBatcher:
             },
             runs=[_run(wid, scenario, customer, now) for wid, scenario, customer in runs],
             listening=listening,
+            contact=contact,
             future=asyncio.get_running_loop().create_future(),
         )
         self._pending.claims.append(claim)
@@ -81,6 +83,14 @@ class WriteBatcher:
         self._kick()
         await future
 
+    async def apply_contact(self, *args: Any) -> None:
+        """An event's contact fields (``contact_writes.apply_contact`` arguments), applied in
+        the next group commit."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.contacts.append((args, future))
+        self._kick()
+        await future
+
     def _kick(self) -> None:
         self._wake.set()
         if self._task is None or self._task.done():
@@ -93,8 +103,7 @@ class WriteBatcher:
                 await asyncio.sleep(self.linger)
             self._wake.clear()
             batch, self._pending = self._pending, Pending()
-            futures: list[asyncio.Future[Any]] = [c.future for c in batch.claims]
-            futures += [f for _, f in batch.runs] + [f for _, _, f in batch.delivered]
+            futures = batch.futures()
             if not futures:
                 continue
             try:
@@ -117,6 +126,8 @@ class WriteBatcher:
                 future.set_result(True)
             for _, _, future in batch.delivered:
                 future.set_result(True)
+            for _, future in batch.contacts:
+                future.set_result(True)
 
     async def _one_by_one(self, batch: Pending) -> None:
         for claim in batch.claims:
@@ -133,6 +144,12 @@ class WriteBatcher:
                 future.set_result(True)
             except Exception as exc:
                 _fail([future], exc)
+        for contact in batch.contacts:
+            try:
+                await self._write(Pending(contacts=[contact]))
+                contact[1].set_result(True)
+            except Exception as exc:
+                _fail([contact[1]], exc)
         for mark in batch.delivered:
             try:
                 await self._write(Pending(delivered=[mark]))

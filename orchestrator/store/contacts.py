@@ -15,6 +15,7 @@ from orchestrator.engine.addresses import AddressInvalid, checked_push_subscript
 from orchestrator.engine.contacts import Contact, ContactInvalid
 from orchestrator.engine.policies import MARKETING_ONLY
 from orchestrator.store.addresses import COLUMNS, address_hash, address_keys
+from orchestrator.store.batch import WriteBatcher
 from orchestrator.store.contact_writes import (
     add_subscription,
     apply_contact,
@@ -37,8 +38,10 @@ class SqlContacts:
         sessions: async_sessionmaker[AsyncSession],
         *,
         trusted_push_origins: Collection[str] = (),
+        batcher: WriteBatcher | None = None,
     ) -> None:
         self.sessions = sessions
+        self.batcher = batcher
         #: Push origins exempt from the public-host check (tests, a private push service).
         self.trusted_push_origins = tuple(trusted_push_origins)
 
@@ -121,12 +124,22 @@ class SqlContacts:
         assert contact is not None
         return contact
 
+    def prepared(
+        self, fields: dict[str, Any], *, source: str, valid: Contact | None = None
+    ) -> tuple[Any, ...]:
+        """``apply_contact`` arguments: ``valid`` is what ``validate`` made of ``fields``
+        (validated here when not given; ContactInvalid if they are not valid)."""
+        merged = valid or self.validate(fields)
+        return (str(fields["id"]), fields, merged, source, datetime.now(UTC))
+
     async def apply(self, fields: dict[str, Any], *, source: str) -> None:
         """``upsert`` without reading the contact back (the event path needs no answer).
         On SQLite it runs whole on one thread over the file's blocking twin (the event path
         pays one hand-off, not one per statement)."""
-        merged = self.validate(fields)
-        args = (str(fields["id"]), fields, merged, source, datetime.now(UTC))
+        args = self.prepared(fields, source=source)
+        if self.batcher is not None:  # the API: in the group commit of claims and marks
+            await self.batcher.apply_contact(*args)
+            return
         async with write_lock(self.sessions):
             twin = sqlite_twin(self.sessions.kw["bind"])
             if twin is not None:

@@ -53,10 +53,14 @@ class EventLog:
         runs: list[tuple[str, str, str]],
         payload: dict[str, Any],
         listening: frozenset[str],
+        contact: tuple[Any, ...] | None = None,
     ) -> Claimed:
         """``claim``, and in the same commit the customer's runs of the ``listening``
-        scenarios: the event's signals need no read of their own."""
-        return await self.batcher.claim(event_id, name, customer_id, runs, payload, listening)
+        scenarios (the event's signals need no read of their own) and, for a first claim,
+        the event's ``contact`` fields (``SqlContacts.prepared``): stored together or not."""
+        return await self.batcher.claim(
+            event_id, name, customer_id, runs, payload, listening, contact
+        )
 
     async def get(self, event_id: str) -> StoredEvent | None:
         async with self.sessions() as s:

@@ -13,7 +13,9 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
+from orchestrator.store.contact_writes import apply_contact
 from orchestrator.store.tables import EventRow, RunRow
 
 MAX_ROWS = 500
@@ -33,6 +35,8 @@ class Claim:
     row: dict[str, Any]
     runs: list[dict[str, Any]]
     listening: frozenset[str]
+    #: The event's contact fields (``apply_contact`` arguments), applied with a first claim.
+    contact: tuple[Any, ...] | None
     future: asyncio.Future[Claimed]
 
 
@@ -42,6 +46,13 @@ class Pending:
     runs: list[tuple[dict[str, Any], asyncio.Future[bool]]] = field(default_factory=list)
     #: (event id, result) of events delivered to every run they concern.
     delivered: list[tuple[str, dict[str, Any], asyncio.Future[bool]]] = field(default_factory=list)
+    #: ``apply_contact`` arguments of events' contact fields, in arrival order.
+    contacts: list[tuple[tuple[Any, ...], asyncio.Future[bool]]] = field(default_factory=list)
+
+    def futures(self) -> list[asyncio.Future[Any]]:
+        out: list[asyncio.Future[Any]] = [c.future for c in self.claims]
+        out += [f for _, f in self.runs] + [f for _, _, f in self.delivered]
+        return out + [f for _, f in self.contacts]
 
 
 def write_batch(conn: Connection, batch: Pending) -> tuple[set[str], list[tuple[str, str, str]]]:
@@ -59,6 +70,14 @@ def write_batch(conn: Connection, batch: Pending) -> tuple[set[str], list[tuple[
     runs += [r for r, _ in batch.runs]
     if runs:
         conn.execute(_ADD_RUNS_PG if postgres else _ADD_RUNS_SQLITE, runs)
+    contacts = [c.contact for i, c in enumerate(batch.claims) if i in firsts and c.contact]
+    contacts += [args for args, _ in batch.contacts]
+    if contacts:
+        # One session: a customer's second event in the group sees the first one's fields.
+        with Session(bind=conn) as s:
+            for args in contacts:
+                apply_contact(s, *args)
+            s.flush()
     if batch.delivered:
         now = datetime.now(UTC)
         conn.execute(

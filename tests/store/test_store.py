@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from harness import PUSH_KEYS
@@ -200,3 +201,40 @@ async def test_group_commit_reads_each_customers_own_listening_runs(
     assert all(claim.new for claim in claims)
     # The planned runs were stored with the claims.
     assert await index.for_customer("c", ["thanks"]) == ["thanks/c"]
+
+
+async def test_group_commit_applies_the_contact_fields_of_first_claims_only(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    """An event's contact fields are stored in the commit that stores the event: each
+    customer's own, a customer's two events in one group both count, and a repeated event id
+    changes nothing (the same event twice does nothing the second time)."""
+    import asyncio
+
+    from orchestrator.store.batch import WriteBatcher
+    from orchestrator.store.contacts import SqlContacts
+
+    batcher = WriteBatcher(db)
+    contacts = SqlContacts(db, batcher=batcher)
+
+    def claim(event_id: str, customer: str, fields: dict[str, Any]) -> Any:
+        args = contacts.prepared({**fields, "id": customer}, source="event:signup")
+        return batcher.claim(
+            event_id, "signup", customer, [], {"event_id": event_id}, frozenset(), args
+        )
+
+    hostile = "<script>alert(1)</script>\r\nBcc: x@evil.example"
+    done = await asyncio.gather(
+        claim("e1", "a/x", {"first_name": hostile, "email": "ax@example.com"}),
+        claim("e2", "a_x", {"first_name": "Bo", "consents": {"email": True}}),
+        claim("e3", "a/x", {"phone": "+15005550006", "consents": {"sms": True}}),
+        claim("e1", "a/x", {"first_name": "Mallory"}),  # a repeat in the same group
+    )
+    assert [c.new for c in done] == [True, True, True, False]
+    again = await claim("e2", "a_x", {"first_name": "Eve"})  # a later repeat
+    assert not again.new
+    ax, a_x = await contacts.get("a/x"), await contacts.get("a_x")
+    assert ax is not None and a_x is not None
+    assert (ax.first_name, ax.email, ax.phone) == (hostile, "ax@example.com", "+15005550006")
+    assert ax.consents == {"sms": True}
+    assert (a_x.first_name, a_x.email, a_x.consents) == ("Bo", None, {"email": True})
