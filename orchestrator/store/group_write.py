@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from orchestrator.store.contact_writes import apply_contact
+from orchestrator.store.contact_writes import apply_contacts
 from orchestrator.store.tables import EventRow, RunRow
 
 MAX_ROWS = 500
@@ -73,10 +73,8 @@ def write_batch(conn: Connection, batch: Pending) -> tuple[set[str], list[tuple[
     contacts = [c.contact for i, c in enumerate(batch.claims) if i in firsts and c.contact]
     contacts += [args for args, _ in batch.contacts]
     if contacts:
-        # One session: a customer's second event in the group sees the first one's fields.
         with Session(bind=conn) as s:
-            for args in contacts:
-                apply_contact(s, *args)
+            apply_contacts(s, contacts)
             s.flush()
     if batch.delivered:
         now = datetime.now(UTC)
