@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import text
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
 
 import worker
 from orchestrator.config.redact import protect_logs, redact
@@ -24,6 +28,18 @@ async def _check(name: str, probe: Callable[[], Awaitable[str]]) -> bool:
         return False
     print(redact(f"ok    {name}: {detail}"))
     return True
+
+
+async def send_queue_pollers(client: Client, namespace: str, queue: str) -> int:
+    """How many workers poll ``queue`` for sends (activity tasks), as the server saw lately."""
+    answer = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=namespace,
+            task_queue=TaskQueue(name=queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+        )
+    )
+    return len(answer.pollers)
 
 
 async def run_doctor() -> int:
@@ -52,6 +68,21 @@ async def run_doctor() -> int:
         await _check("temporal", temporal),
         await _check("database", database),
     ]
+    t = config.temporal
+    for sender, rate in t.queue_rates().items():
+        queue = f"{t.task_queue}-{sender}"
+        limit = f"{rate:g}/s fleet-wide" if rate else "no rate limit"
+
+        async def polled(queue: str = queue, sender: str = sender, limit: str = limit) -> str:
+            pollers = await send_queue_pollers(await worker.connect(config), t.namespace, queue)
+            if not pollers:
+                return (
+                    f"{limit}; no worker polls it yet: its sends wait until a worker with "
+                    f"OMNI_WORKER_SERVES={sender} (or without OMNI_WORKER_SERVES) runs"
+                )
+            return f"{limit}; polled by {pollers} worker(s)"
+
+        results.append(await _check(f"send queue {queue}", polled))
     for name, channel in worker.build_channels(config).items():
 
         async def probe(c: object = channel) -> str:

@@ -8,6 +8,9 @@ its own customer, once, with that customer's own data."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -15,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from faults.processes import kill_all, omni_process, smtp_env, until_up, worker_env
+from faults.processes import ROOT, kill_all, omni_process, smtp_env, until_up, worker_env
 from harness import write_scenario
 from peers.smtp import SmtpPeer
 from peers.twilio_api import TwilioPeer
@@ -85,6 +88,7 @@ async def test_sms_on_its_own_queue_sent_by_the_sms_worker(
                     "OMNI_TWILIO_API_URL": twilio_base,
                 }
                 log = tmp_path / "processes.log"
+                before = await doctor(common)
                 api = omni_process("run_api", {**common, "OMNI_API_PORT": str(port)}, log)
                 processes.append(api)
                 processes.append(
@@ -104,9 +108,14 @@ async def test_sms_on_its_own_queue_sent_by_the_sms_worker(
                 }
                 await asyncio.sleep(0.5)  # a late duplicate would arrive now
                 emails, texts = list(smtp.received), list(twilio.messages)
+                during = await doctor(common)
     finally:
         kill_all(processes)
     assert twilio.violations == []
+    # omni doctor tells whether anything polls a channel's queue (sends there would wait).
+    assert f"ok    send queue {queue}-sms: 20/s fleet-wide; no worker polls it yet" in before
+    assert "OMNI_WORKER_SERVES=sms" in before
+    assert f"ok    send queue {queue}-sms: 20/s fleet-wide; polled by 1 worker(s)" in during
     for wid in runs:
         history = await dev_env.client.get_workflow_handle(wid).fetch_history()
         queues = {
@@ -133,6 +142,19 @@ async def test_sms_on_its_own_queue_sent_by_the_sms_worker(
     ), got_mail
     for r in emails:  # the name's CR/LF never became a header
         assert r.message["Bcc"] is None
+
+
+async def doctor(env: dict[str, str]) -> str:
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "orchestrator.cli", "doctor"],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.stdout + done.stderr
 
 
 def email_of(customer: str) -> str:
