@@ -8,6 +8,9 @@ against the same server, each in a rotating order, three sides start as many run
   same  sends the very signal-with-start request Omni's router builds for such an event
         (input, search attributes, summary and details), straight to Temporal;
   bare  sends a bare signal-with-start (no search attributes, summary or details).
+With --split, two more sides show which part of the start request costs the server:
+  attributes  the same request without summary and details (search attributes only);
+  metadata    the same request without search attributes (summary and details only).
 Prints each round, events/s, p50/p99 latency and the ratios; the target (>= 0.9) is API/same:
 what Omni's HTTP API and its outbox add to the Temporal call it makes. No worker polls during
 the measurement: every side measures getting events into Temporal, not running the scenarios.
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import statistics
@@ -41,7 +45,7 @@ from orchestrator.api.serve import free_port  # noqa: E402
 from orchestrator.dev.devserver import start_dev_server  # noqa: E402
 from orchestrator.engine.ids import run_key, workflow_id  # noqa: E402
 from orchestrator.engine.messages import EventSignal, RunInput, RunOptions  # noqa: E402
-from orchestrator.engine.router import Router  # noqa: E402
+from orchestrator.engine.router import Router, StartRequest  # noqa: E402
 from orchestrator.engine.workflow import ScenarioWorkflow  # noqa: E402
 from orchestrator.language.loader import load_or_raise  # noqa: E402
 from orchestrator.store.db import make_engine, sessions  # noqa: E402
@@ -122,6 +126,7 @@ class Side:
     events: int = 0
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
+    ratios: list[float] = field(default_factory=list)  # each round's rate against the bare call's
 
     @property
     def rate(self) -> float:
@@ -137,7 +142,9 @@ class Side:
 Call = Callable[[int], Awaitable[None]]
 
 
-async def main(n: int, concurrency: int, batch: int, rounds: int, contact: bool) -> None:
+async def main(
+    n: int, concurrency: int, batch: int, rounds: int, contact: bool, split: bool
+) -> None:
     scenarios = load_or_raise([ROOT / "scenarios"], ROOT / "templates")
     scenario = scenarios["abandoned_cart"]
     tmp = Path(tempfile.mkdtemp(prefix="omni-ingest-"))
@@ -147,7 +154,8 @@ async def main(n: int, concurrency: int, batch: int, rounds: int, contact: bool)
     key = await ApiKeys(sessions(engine)).create("bench")
     await engine.dispose()
     per_round = n // rounds // batch * batch
-    sides = {"API": Side(), "same": Side(), "bare": Side()}
+    names = ["API", "same", "bare"] + (["attributes", "metadata"] if split else [])
+    sides = {name: Side() for name in names}
     ratios: list[float] = []
     env = await start_dev_server()
     async with env:
@@ -211,14 +219,23 @@ async def main(n: int, concurrency: int, batch: int, rounds: int, contact: bool)
                 client, {scenario.id: scenario}, task_queue="bench-raw", record_runs=False
             )
 
-            async def same(i: int) -> None:
-                # The request Omni's router sends for this event, sent directly.
-                data = cart(i, f"same{tag}")
-                who = f"same-{tag}-{i}"
+            def request(side: str, i: int) -> StartRequest:
+                # The request Omni's router sends for this event.
+                data = cart(i, f"{side}{tag}")
+                who = f"{side}-{tag}-{i}"
                 event = EventSignal("cart_updated", who, who, data=data, stored=True)
-                await router.start_request(scenario, run_key(scenario, who, data), event).send(
+                return router.start_request(scenario, run_key(scenario, who, data), event)
+
+            async def same(i: int) -> None:
+                await request("same", i).send(client)
+
+            async def attributes(i: int) -> None:
+                await dataclasses.replace(request("attr", i), summary=None, details=None).send(
                     client
                 )
+
+            async def metadata(i: int) -> None:
+                await dataclasses.replace(request("meta", i), search_attributes=None).send(client)
 
             async def bare(i: int) -> None:
                 # The bare call: no search attributes, summary or details.
@@ -237,9 +254,12 @@ async def main(n: int, concurrency: int, batch: int, rounds: int, contact: bool)
                     id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 )
 
+            calls: dict[str, Call] = {"same": same, "bare": bare}
+            if split:
+                calls |= {"attributes": attributes, "metadata": metadata}
             await post(-1)  # warm up every side
-            await same(-1)
-            await bare(-1)
+            for call in calls.values():
+                await call(-1)
 
             async def api_round(offset: int) -> float:
                 for c in clients:  # the server closed them while the other sides ran
@@ -257,16 +277,17 @@ async def main(n: int, concurrency: int, batch: int, rounds: int, contact: bool)
 
                 return round_
 
-            order = [
-                ("API", api_round),
-                ("same", direct_round("same", same)),
-                ("bare", direct_round("bare", bare)),
+            order = [("API", api_round)] + [
+                (name, direct_round(name, call)) for name, call in calls.items()
             ]
             for r in range(rounds):
                 # Rotating order: no side always meets the server's larger history.
                 rates: dict[str, float] = {}
-                for name, run_round in order[r % 3 :] + order[: r % 3]:
+                turn = r % len(order)
+                for name, run_round in order[turn:] + order[:turn]:
                     rates[name] = await run_round(r * per_round)
+                for name in calls:
+                    sides[name].ratios.append(rates[name] / rates["bare"])
                 ratios.append(rates["API"] / rates["same"])
                 print(
                     f"round {r + 1}: API {rates['API']:6.1f}/s  same request "
@@ -300,8 +321,18 @@ async def main(n: int, concurrency: int, batch: int, rounds: int, contact: bool)
     )
     print(
         f"ratio API/raw (bare call):    {api.rate / plain.rate:.2f}  (the search attributes "
-        "and summary Omni sets at start cost the server the rest)"
+        "Omni sets at start cost the server the rest; --split shows it)"
     )
+    if split:
+        for name, label in (
+            ("same", "the whole request"),
+            ("attributes", "search attributes only"),
+            ("metadata", "summary and details only"),
+        ):
+            print(
+                f"start request against the bare call, median of rounds: {label}: "
+                f"{statistics.median(sides[name].ratios):.2f}"
+            )
 
 
 if __name__ == "__main__":
@@ -311,8 +342,13 @@ if __name__ == "__main__":
     parser.add_argument("--batch", type=int, default=1, help="events per request")
     parser.add_argument("--rounds", type=int, default=9, help="rounds, each side once per round")
     parser.add_argument("--contact", action="store_true", help="events carry contact fields")
+    parser.add_argument(
+        "--split", action="store_true", help="also time the start request's parts on their own"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.events, args.concurrency, args.batch, args.rounds, args.contact))
+    asyncio.run(
+        main(args.events, args.concurrency, args.batch, args.rounds, args.contact, args.split)
+    )
     # The Temporal core's threads can abort interpreter finalisation; the figures are out.
     sys.stdout.flush()
     os._exit(0)

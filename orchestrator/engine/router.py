@@ -58,8 +58,8 @@ class StartRequest:
     task_queue: str
     event: EventSignal
     search_attributes: TypedSearchAttributes | None
-    summary: str
-    details: str
+    summary: str | None
+    details: str | None
 
     async def send(self, client: Client) -> None:
         await client.start_workflow(
