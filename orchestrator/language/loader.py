@@ -85,6 +85,7 @@ def attach_templates(scenario: Scenario, templates_dir: Path) -> None:
 #: Fields added after scenarios were first versioned, with their defaults: left out of the
 #: hash while at their default, so an unchanged scenario keeps its version across releases.
 LATER_SCENARIO_FIELDS = {"holdout_pct": 0.0, "goal_window_s": None}
+LATER_TRIGGER_FIELDS: dict[str, Any] = {"spread_s": None}
 LATER_STEP_FIELDS: dict[str, Any] = {"order": "fixed", "costs": {}, "value": None, "variants": []}
 NESTED = ("then", "otherwise", "on_event", "on_timeout")
 
@@ -102,6 +103,7 @@ def _trimmed(node: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
 def version_of(scenario: Scenario) -> str:
     body = dataclasses.asdict(dataclasses.replace(scenario, version="", source=""))
     body = _trimmed(body, LATER_SCENARIO_FIELDS)
+    body["trigger"] = _trimmed(body["trigger"], LATER_TRIGGER_FIELDS)
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
     return digest[:12]
 

@@ -29,6 +29,10 @@ class EventMatch:
     when: str | None = None
 
 
+#: The longest ``trigger.spread``: it delays every run's first step, so hours at most.
+MAX_SPREAD_S = 24 * 3600
+
+
 @dataclass
 class Trigger:
     event: str
@@ -40,6 +44,9 @@ class Trigger:
     #: At most one run per customer and key per this many seconds (counted from the start):
     #: the finished run stays open until then and ignores events (see README, "Cooldown").
     cooldown_s: int | None = None
+    #: Start each run up to this many seconds after its event, spread evenly by run id, so a
+    #: burst of events does not return at every rung at once (see docs/scaling.md).
+    spread_s: int | None = None
 
 
 @dataclass

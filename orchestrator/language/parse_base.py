@@ -26,7 +26,7 @@ TOP_KEYS = (
     "sample",
     "steps",
 )
-TRIGGER_KEYS = ("event", "when", "per", "again", "cooldown")
+TRIGGER_KEYS = ("event", "when", "per", "again", "cooldown", "spread")
 MATCH_KEYS = ("event", "when")
 QUIET_KEYS = ("window", "action")
 WAIT_FOR_KEYS = ("event", "when", "timeout")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.language.model import (
+    MAX_SPREAD_S,
     REACTIONS,
     EventMatch,
     QuietHours,
@@ -120,6 +121,15 @@ class Parser(StepParser):
         )
         if "cooldown" in data:
             trigger.cooldown_s = self.duration(data["cooldown"], path + ("cooldown",), "cooldown")
+        if "spread" in data:
+            trigger.spread_s = self.duration(data["spread"], path + ("spread",), "spread")
+            if trigger.spread_s > MAX_SPREAD_S:
+                self.fail(
+                    path + ("spread",),
+                    f"spread is at most {MAX_SPREAD_S // 3600}h: it delays every run's start",
+                    "spread starts over minutes or a few hours, e.g. spread: 15m; "
+                    "a longer delay is a wait step",
+                )
         self.spot(trigger, "when", path + ("when",))
         self.spot(trigger, "per", path + ("per",))
         self.spot(trigger, "event", path + ("event",))

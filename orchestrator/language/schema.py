@@ -183,6 +183,11 @@ def scenario_schema() -> dict[str, Any]:
                             "description": "at most one run per customer and key per this "
                             "long, counted from the run's start, e.g. 7d",
                         },
+                        "spread": {
+                            **_ref("duration"),
+                            "description": "start each run up to this long after its event, "
+                            "so a burst does not send at once, e.g. 15m (at most 24h)",
+                        },
                     },
                     ["event"],
                 ),

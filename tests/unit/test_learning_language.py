@@ -139,6 +139,7 @@ def _hash_before_issue_15(scenario: Scenario) -> str:
     body = dataclasses.asdict(dataclasses.replace(scenario, version="", source=""))
     for key in ("holdout_pct", "goal_window_s"):
         del body[key]
+    del body["trigger"]["spread_s"]  # added later still (trigger.spread)
 
     def strip(steps: list[dict[str, object]]) -> None:
         for step in steps:
