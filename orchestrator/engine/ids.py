@@ -82,3 +82,10 @@ def run_key(scenario: Scenario, customer_id: str, data: dict[str, Any]) -> str:
 
 def workflow_id(scenario_id: str, key: str) -> str:
     return f"{scenario_id}/{key}"
+
+
+def spread_delay(workflow_id: str, spread_s: int) -> float:
+    """Where in ``[0, spread_s)`` seconds this run starts: even over run ids, and the same
+    every time the run's id is routed (a relayed or repeated event asks for the same delay)."""
+    digest = hashlib.blake2b(workflow_id.encode(), digest_size=8).digest()
+    return round(int.from_bytes(digest, "big") / 2**64 * spread_s, 3)

@@ -69,7 +69,12 @@ def static_details(scenario: Scenario, customer_id: str, run_key: str) -> str:
     lines = [
         f"**{scenario.title or scenario.id}** (`{scenario.id}`, version `{scenario.version}`)",
         "",
-        f"- trigger: `{scenario.trigger.event}`",
+        f"- trigger: `{scenario.trigger.event}`"
+        + (
+            f", starts spread over {duration(spread)}"
+            if (spread := scenario.trigger.spread_s)
+            else ""
+        ),
         "- steps: " + "; ".join(step_label(s) for s in scenario.steps),
     ]
     if scenario.description:

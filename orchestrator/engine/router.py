@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
 from temporalio.client import Client, WorkflowExecutionStatus
@@ -22,7 +23,13 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from orchestrator.engine import labels, search
 from orchestrator.engine.definitions import Definitions, remember, steps_only
-from orchestrator.engine.ids import RunKeyError, customer_ref, run_key, workflow_id
+from orchestrator.engine.ids import (
+    RunKeyError,
+    customer_ref,
+    run_key,
+    spread_delay,
+    workflow_id,
+)
 from orchestrator.engine.messages import REVISION, EventSignal, RunInput, RunOptions
 from orchestrator.engine.workflow import ScenarioWorkflow
 from orchestrator.language.contracts import Need, check_event, needs
@@ -60,6 +67,8 @@ class StartRequest:
     search_attributes: TypedSearchAttributes | None
     summary: str | None
     details: str | None
+    #: ``trigger.spread``: the run's first step waits this long (None: at once).
+    start_delay: timedelta | None = None
 
     async def send(self, client: Client) -> None:
         await client.start_workflow(
@@ -73,6 +82,7 @@ class StartRequest:
             search_attributes=self.search_attributes,
             static_summary=self.summary,
             static_details=self.details,
+            start_delay=self.start_delay,
         )
 
 
@@ -200,17 +210,20 @@ class Router:
             if options.index
             else None
         )
+        wid = workflow_id(s.id, key)
+        spread = s.trigger.spread_s
         return StartRequest(
             run_input=RunInput(
                 scenario=steps_only(s), customer_id=event.customer_id, run_key=key, options=options
             ),
-            workflow_id=workflow_id(s.id, key),
+            workflow_id=wid,
             task_queue=self.task_queue,
             event=event,
             search_attributes=attributes,
             # The Temporal UI's summary and details: title, customer reference, run key.
             summary=labels.static_summary(s, event.customer_id, key),
             details=labels.static_details(s, event.customer_id, key),
+            start_delay=timedelta(seconds=spread_delay(wid, spread)) if spread else None,
         )
 
     async def _signal_listeners(
