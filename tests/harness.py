@@ -65,8 +65,12 @@ QUICK_TEMPLATES = {
 }
 
 
-def quick_cart(tmp: Path, *, first_wait: str = "1h", rung_wait: str = "4h") -> Scenario:
+def quick_cart(
+    tmp: Path, *, first_wait: str = "1h", rung_wait: str = "4h", spread: str = ""
+) -> Scenario:
     text = QUICK_CART.replace("FIRST_WAIT", first_wait).replace("RUNG_WAIT", rung_wait)
+    if spread:
+        text = text.replace("per: cart.id}", f"per: cart.id, spread: {spread}}}", 1)
     return write_scenario(tmp, text, QUICK_TEMPLATES)
 
 

@@ -22,6 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from orchestrator.api.auth import require_key
 from orchestrator.api.events import services
 from orchestrator.api.services import Services
+from orchestrator.engine.delayed import delayed_run, not_started_yet
 from orchestrator.engine.messages import CancelRun, RunState
 from orchestrator.engine.workflow import ScenarioWorkflow
 
@@ -60,7 +61,10 @@ class RunOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [RUN_EXAMPLE]})
 
     workflow_id: str
-    status: str = Field(description="running or ended")
+    status: str = Field(
+        description="scheduled (waiting out its trigger.spread; starts at next_wakeup), "
+        "running or ended"
+    )
     scenario: str
     version: str
     customer_id: str
@@ -101,6 +105,8 @@ async def run_state(client: Client, workflow_id: str) -> RunOut | None:
     except RPCError as exc:
         if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
             return None
+        if not_started_yet(exc):
+            return await scheduled_run(client, workflow_id)
         raise
     messages = [
         {k: v for k, v in dataclasses.asdict(m).items() if v and k != "preview"}
@@ -119,6 +125,20 @@ async def run_state(client: Client, workflow_id: str) -> RunOut | None:
         engagement=state.engagement,
         messages=messages,
         started_at=state.started_at,
+    )
+
+
+async def scheduled_run(client: Client, workflow_id: str) -> RunOut:
+    delayed = await delayed_run(client, workflow_id)
+    run = delayed.run_input
+    return RunOut(
+        workflow_id=workflow_id,
+        status="scheduled",
+        scenario=run.scenario.id,
+        version=run.scenario.version,
+        customer_id=run.customer_id,
+        run_key=run.run_key,
+        next_wakeup=delayed.starts_at.isoformat(),
     )
 
 
@@ -161,6 +181,10 @@ async def cancel_run(workflow_id: str, body: CancelIn, svc: Svc) -> RunOut:
     handle = svc.client.get_workflow_handle_for(ScenarioWorkflow.run, workflow_id)
     await handle.signal(ScenarioWorkflow.cancel, CancelRun(reason=body.reason))
     log.info("run cancelled", extra={"workflow_id": workflow_id})
+    if run.status == "scheduled":
+        # The signal waits in its history: the run's first step sees it and ends, sending
+        # nothing (Temporal does not end a start delay for a plain signal).
+        return run
     with contextlib.suppress(TimeoutError):  # the run ends within a workflow task
         await asyncio.wait_for(handle.result(), timeout=10)
     return await run_state(svc.client, workflow_id) or run

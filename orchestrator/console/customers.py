@@ -17,6 +17,7 @@ from orchestrator.console.outcomes import sync_outcomes
 from orchestrator.console.refs import ref, unref
 from orchestrator.console.render import HEADERS, page
 from orchestrator.console.settings import Console
+from orchestrator.engine.delayed import delayed_run, not_started_yet
 from orchestrator.engine.ids import customer_ref
 from orchestrator.engine.messages import RunState
 from orchestrator.store.funnel import OutcomeRecord
@@ -80,7 +81,12 @@ async def run_views(console: Console, customer_id: str) -> list[RunView]:
                 state = await handle.query("state", result_type=RunState)
                 view.current_step, view.next_wakeup = state.current_step, state.next_wakeup
             except RPCError as exc:
-                log.info("state of %s: %s", run.workflow_id, exc)
+                if not_started_yet(exc):  # trigger.spread: Temporal holds its first step
+                    delayed = await delayed_run(console.svc.client, run.workflow_id, run.run_id)
+                    view.current_step = "waiting to start (spread)"
+                    view.next_wakeup = delayed.starts_at.isoformat()
+                else:
+                    log.info("state of %s: %s", run.workflow_id, exc)
         views.append(view)
     return views
 

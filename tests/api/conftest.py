@@ -32,8 +32,11 @@ async def api_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 
 
 @pytest.fixture
-async def api(dev_env: WorkflowEnvironment, tmp_path: Path, api_db: str) -> AsyncIterator[Api]:
-    scenario = quick_cart(tmp_path)
+async def api(
+    dev_env: WorkflowEnvironment, tmp_path: Path, api_db: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Api]:
+    spread = request.node.get_closest_marker("spread")
+    scenario = quick_cart(tmp_path, spread=spread.args[0] if spread else "")
     engine = make_engine(api_db)
     factory = sessions(engine)
     queue = f"api-{uuid.uuid4()}"

@@ -4,11 +4,17 @@ data in URLs, the docs offline, and the funnel's numbers."""
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
-from console_stack import PASSWORD, ConsoleStack
+from console_stack import PASSWORD, PLAY, ConsoleStack, console_stack
+from temporalio.testing import WorkflowEnvironment
+
+from orchestrator.engine.ids import spread_delay
 
 
 def csrf_of(html: str) -> str:
@@ -182,3 +188,61 @@ async def test_preview_with_a_real_contacts_data_is_posted(stack: ConsoleStack) 
         )
     assert shown.status_code == 200
     assert "Здравствуйте, Quinn!" in shown.text and "customer previewed" in shown.text
+
+
+SPREAD_PLAY = (
+    PLAY.replace("scenario: console_play", "scenario: console_spread")
+    .replace("basket_left", "basket_spread")  # its own trigger: console_play stays out
+    .replace("per: cart.id}", "per: cart.id, spread: 2h}")
+    .replace("title: Console play", "title: Console spread")
+)
+
+
+async def test_a_run_in_its_start_delay_shows_when_it_starts(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """``trigger.spread``: Temporal answers no query before the run's first step; the profile
+    still lists the run, as waiting to start, with the moment it starts, for its customer only."""
+    customers = ["spread-1", "spread-2"]
+    cart = next(  # a cart both customers' runs wait at least 10 minutes for
+        c
+        for c in (f"c-{uuid.uuid4().hex[:8]}" for _ in range(1000))
+        if all(
+            spread_delay(f"console_spread/customer-{who}/cart-{c}", 7200) >= 600
+            for who in customers
+        )
+    )
+    async with console_stack(dev_env, tmp_path, {"spread.yaml": SPREAD_PLAY}) as stack:
+        for who in customers:
+            body = {
+                "name": "basket_spread",
+                "customer_id": who,
+                "event_id": f"ev-{who}",
+                "data": {"cart": {"id": cart, "total": 1, "url": "https://shop.example/c"}},
+                "contact": {"email": f"{who}@example.com", "consents": {"email": True}},
+            }
+            answer = await stack.http.post("/v1/events", json=body, headers=stack.auth)
+            assert answer.status_code == 202, answer.text
+            runs = answer.json()["results"][0]["runs"]
+            assert runs == [f"console_spread/customer-{who}/cart-{cart}"], answer.text
+        wid = f"console_spread/customer-spread-1/cart-{cart}"
+        async with logged_in(stack) as client:
+            page = await client.get("/console/customers")
+            found = await client.post(
+                "/console/customers",
+                data={"q": "spread-1", "csrf": csrf_of(page.text)},
+                headers={"Origin": stack.base},
+            )
+            profile = await client.get(found.headers["location"])
+        row = re.search(rf'<tr data-workflow="{re.escape(wid)}">(.*?)</tr>', profile.text, re.S)
+        assert row is not None, profile.text
+        assert "waiting to start (spread)" in row.group(1)
+        starts = re.search(r"<td>(\d{4}-\d\d-\d\dT[\d:.]+\+00:00)</td>", row.group(1))
+        assert starts is not None, row.group(1)
+        left = (datetime.fromisoformat(starts.group(1)) - datetime.now(UTC)).total_seconds()
+        assert abs(left - spread_delay(wid, 7200)) < 30
+        assert "customer-spread-2" not in profile.text
+        for who in customers:
+            await stack.svc.client.get_workflow_handle(
+                f"console_spread/customer-{who}/cart-{cart}"
+            ).terminate("test over")

@@ -1,6 +1,6 @@
 """``trigger.spread`` on a real Temporal dev server: each run's first step waits its own share of
 the spread (Temporal's start delay), the burst's runs start apart, every customer still gets
-only their own message, and an order placed during the delay means no reminder at all."""
+only their own message, and an order or a cancel during the delay means no message at all."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from tests_store_url import migrated_sqlite
 from channels.outbox import OutboxChannel
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
-from orchestrator.engine.ids import spread_delay
-from orchestrator.engine.messages import EventSignal, RunOptions, RunState
+from orchestrator.engine.ids import id_part, spread_delay, workflow_id
+from orchestrator.engine.messages import CancelRun, EventSignal, RunOptions, RunState
 from orchestrator.engine.router import Router
 from orchestrator.engine.runtime import build_worker
 from orchestrator.engine.sendlog import InMemorySendLog
@@ -58,6 +58,10 @@ def cart(cid: str) -> dict[str, object]:
     return {"cart": {"id": cid, "url": f"https://shop.example/{cid}?x=<script>"}}
 
 
+def wid_of(customer: str, cart_id: str) -> str:
+    return workflow_id("spread_cart", f"customer-{id_part(customer)}/cart-{id_part(cart_id)}")
+
+
 def first(history: WorkflowHistory, kind: EventType.ValueType) -> datetime:
     """When the history's first event of this kind happened."""
     return next(e.event_time.ToDatetime() for e in history.events if e.event_type == kind)
@@ -75,7 +79,13 @@ async def test_runs_start_spread_and_each_customer_gets_only_their_own(
 ) -> None:
     scenario = write_scenario(tmp_path, SPREAD_CART, TEMPLATES)
     assert scenario.trigger.spread_s == SPREAD_S
-    tag = uuid.uuid4().hex[:6]
+    # Customers whose runs that get an order or a cancel wait at least 2 s: time to send it.
+    tag = next(
+        t
+        for t in (uuid.uuid4().hex[:6] for _ in range(1000))
+        if spread_delay(wid_of(f"bob-{t}", "A1"), SPREAD_S) >= 2
+        and spread_delay(wid_of(f"cem-{t}", "C2"), SPREAD_S) >= 2
+    )
     ann, bob, cem = (f"{n}-{tag}" for n in ("ann", "bob", "cem"))
     names = {ann: "Ann", bob: "Bob", cem: HOSTILE}
     contacts = [
@@ -102,7 +112,7 @@ async def test_runs_start_spread_and_each_customer_gets_only_their_own(
 
     try:
         async with build_worker(dev_env.client, task_queue=queue, activities=activities):
-            await burst(dev_env, event, outbox, names)
+            await burst(dev_env, event, outbox, list(names))
     finally:
         await engine.dispose()
 
@@ -111,24 +121,26 @@ async def burst(
     env: WorkflowEnvironment,
     event: Callable[[str, str, dict[str, object]], Awaitable[list[str]]],
     outbox: dict[str, OutboxChannel],
-    names: dict[str, str],
+    customers: list[str],
 ) -> None:
-    ann, bob, cem = names
-    # Interleaved: Ann has two carts, Bob shares Ann's first cart id, Cem has one.
+    ann, bob, cem = customers
+    # Interleaved: Ann has two carts, Bob shares Ann's first cart id, Cem has two.
     runs = {
         (ann, "A1"): await event("cart_updated", ann, cart("A1")),
         (bob, "A1"): await event("cart_updated", bob, cart("A1")),
+        (cem, "C2"): await event("cart_updated", cem, cart("C2")),
         (ann, "A2"): await event("cart_updated", ann, cart("A2")),
         (cem, "C1"): await event("cart_updated", cem, cart("C1")),
     }
     wids = {who: started[0] for who, started in runs.items()}
-    # Bob buys while his run is still waiting out its share of the spread: the order
-    # reaches his run (and only his), which then sends nothing.
+    assert wids == {(c, k): wid_of(c, k) for c, k in runs}  # one run per customer and cart
+    # While their runs wait out their share of the spread, Bob buys (the order reaches his
+    # run and only his) and support cancels Cem's second cart.
     assert await event("order_placed", bob, {"order": {"cart_id": "A1"}}) == [wids[bob, "A1"]]
-    assert len(set(wids.values())) == 4  # one run per customer and cart
+    await env.client.get_workflow_handle(wids[cem, "C2"]).signal("cancel", CancelRun("support"))
     delays = {who: spread_delay(wid, SPREAD_S) for who, wid in wids.items()}
     assert all(0 <= d < SPREAD_S for d in delays.values())
-    assert len(set(delays.values())) == 4  # each run its own moment in the spread
+    assert len(set(delays.values())) == 5  # each run its own moment in the spread
 
     for who, wid in wids.items():
         history = await env.client.get_workflow_handle(wid).fetch_history()
@@ -145,7 +157,8 @@ async def burst(
     handles: dict[tuple[str, str], WorkflowHandle[object, RunState]] = {
         who: env.client.get_workflow_handle(wid, result_type=RunState) for who, wid in wids.items()
     }
-    bob_state = await asyncio.wait_for(handles[bob, "A1"].result(), 30)
+    bought = await asyncio.wait_for(handles[bob, "A1"].result(), 30)
+    cancelled = await asyncio.wait_for(handles[cem, "C2"].result(), 30)
     await asyncio.sleep(1.5)  # a fourth email, if any, would be on its way by now
     got = sorted((o.address, o.message.subject, o.message.html) for o in outbox["email"].sent)
 
@@ -158,21 +171,27 @@ async def burst(
         # A subject is one header line: the name's CR/LF become a space.
         (f"{cem}@example.com", "<b>Zoë</b> Bcc: all@example.com 🛒 C1", html("C1")),
     ]
-    assert bob_state.outcome == "converted"
+    assert (bought.outcome, bought.messages) == ("converted", [])
+    assert (cancelled.outcome, cancelled.messages) == ("cancelled", [])
     assert not any(o.address.startswith(bob) for c in CHANNELS for o in outbox[c].sent)
 
-    # No run's code ran before its share of the spread, Bob's included (a plain signal, his
-    # order, does not cut the delay short: Temporal's rule); each email went out no sooner
-    # than that plus the 1 s wait.
+    # No run's code ran before its share of the spread, Bob's and Cem's cancelled one included
+    # (a plain signal does not end the delay: Temporal's rule), though their signals came
+    # before the first step; each email went out no sooner than the delay plus the 1 s wait.
+    slack = timedelta(milliseconds=50)
     for who, handle in handles.items():
         history = await handle.fetch_history()
         start = history.events[0].event_time.ToDatetime()
-        slack = timedelta(milliseconds=50)
-        delay = timedelta(seconds=delays[who])
-        assert (
-            first(history, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED) - start >= delay - slack
-        ), who
-        if who[0] != bob:
+        task = first(history, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
+        assert task - start >= timedelta(seconds=delays[who]) - slack, who
+        signalled = [
+            e.event_time.ToDatetime()
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+        ]
+        if who in ((bob, "A1"), (cem, "C2")):
+            assert len(signalled) == 2 and signalled[1] < task, who
+        else:
             sent = first(history, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
-            assert sent - start >= delay + timedelta(seconds=1) - slack, who
+            assert sent - start >= timedelta(seconds=delays[who] + 1) - slack, who
             await handle.terminate("test over")
