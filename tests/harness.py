@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import textwrap
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -63,6 +65,14 @@ QUICK_TEMPLATES = {
     "quick/reminder/email": "{% block subject %}s{% endblock %}{% block html %}h{% endblock %}",
     "quick/reminder/sms": "{% block text %}t{% endblock %}",
 }
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
+    """Wait until ``check()`` holds, polling; fail after ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.1)
 
 
 def quick_cart(

@@ -148,19 +148,28 @@ async def test_the_diagram_svg_has_every_step(stack: ConsoleStack) -> None:
 async def test_a_running_run_shows_its_step_and_next_wake_up(stack: ConsoleStack) -> None:
     wid = await stack.basket("waiting-1")
     await stack.wait_sent("waiting-1")
+    row = run_row(await profile_of(stack, "waiting-1"), wid)
+    assert "running" in row and "steps.1" in row
+    assert re.search(r"<td>\d{4}-\d\d-\d\dT[\d:.]+\+00:00</td>", row)  # next wake-up
+    assert "/namespaces/default/workflows/" in row
+
+
+async def profile_of(stack: ConsoleStack, customer: str) -> str:
+    """The customer's profile page, found the way a marketer finds it."""
     async with logged_in(stack) as client:
         page = await client.get("/console/customers")
         found = await client.post(
             "/console/customers",
-            data={"q": "waiting-1", "csrf": csrf_of(page.text)},
+            data={"q": customer, "csrf": csrf_of(page.text)},
             headers={"Origin": stack.base},
         )
-        profile = await client.get(found.headers["location"])
-    row = re.search(rf'<tr data-workflow="{re.escape(wid)}">(.*?)</tr>', profile.text, re.S)
-    assert row is not None, profile.text
-    assert "running" in row.group(1) and "steps.1" in row.group(1)
-    assert re.search(r"<td>\d{4}-\d\d-\d\dT[\d:.]+\+00:00</td>", row.group(1))  # next wake-up
-    assert "/namespaces/default/workflows/" in row.group(1)
+        return (await client.get(found.headers["location"])).text
+
+
+def run_row(profile: str, workflow_id: str) -> str:
+    row = re.search(rf'<tr data-workflow="{re.escape(workflow_id)}">(.*?)</tr>', profile, re.S)
+    assert row is not None, profile
+    return row.group(1)
 
 
 async def test_preview_with_a_real_contacts_data_is_posted(stack: ConsoleStack) -> None:
@@ -226,22 +235,14 @@ async def test_a_run_in_its_start_delay_shows_when_it_starts(
             runs = answer.json()["results"][0]["runs"]
             assert runs == [f"console_spread/customer-{who}/cart-{cart}"], answer.text
         wid = f"console_spread/customer-spread-1/cart-{cart}"
-        async with logged_in(stack) as client:
-            page = await client.get("/console/customers")
-            found = await client.post(
-                "/console/customers",
-                data={"q": "spread-1", "csrf": csrf_of(page.text)},
-                headers={"Origin": stack.base},
-            )
-            profile = await client.get(found.headers["location"])
-        row = re.search(rf'<tr data-workflow="{re.escape(wid)}">(.*?)</tr>', profile.text, re.S)
-        assert row is not None, profile.text
-        assert "waiting to start (spread)" in row.group(1)
-        starts = re.search(r"<td>(\d{4}-\d\d-\d\dT[\d:.]+\+00:00)</td>", row.group(1))
-        assert starts is not None, row.group(1)
+        profile = await profile_of(stack, "spread-1")
+        row = run_row(profile, wid)
+        assert "waiting to start (spread)" in row
+        starts = re.search(r"<td>(\d{4}-\d\d-\d\dT[\d:.]+\+00:00)</td>", row)
+        assert starts is not None, row
         left = (datetime.fromisoformat(starts.group(1)) - datetime.now(UTC)).total_seconds()
         assert abs(left - spread_delay(wid, 7200)) < 30
-        assert "customer-spread-2" not in profile.text
+        assert "customer-spread-2" not in profile
         for who in customers:
             await stack.svc.client.get_workflow_handle(
                 f"console_spread/customer-{who}/cart-{cart}"

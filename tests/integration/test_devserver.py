@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from harness import FULL_CONTACT, quick_cart
+from harness import FULL_CONTACT, eventually, quick_cart
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
@@ -21,13 +20,6 @@ from orchestrator.engine.runtime import build_worker
 from orchestrator.engine.sendlog import InMemorySendLog
 from orchestrator.engine.workflow import ScenarioWorkflow
 from orchestrator.language.model import CHANNELS
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.1)
 
 
 async def test_routed_run_is_searchable_and_converts(

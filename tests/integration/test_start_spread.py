@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from harness import FULL_CONTACT, write_scenario
+from harness import FULL_CONTACT, eventually, write_scenario
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
@@ -65,13 +65,6 @@ def wid_of(customer: str, cart_id: str) -> str:
 def first(history: WorkflowHistory, kind: EventType.ValueType) -> datetime:
     """When the history's first event of this kind happened."""
     return next(e.event_time.ToDatetime() for e in history.events if e.event_type == kind)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.2)
 
 
 async def test_runs_start_spread_and_each_customer_gets_only_their_own(
@@ -153,7 +146,7 @@ async def burst(
     async def emails_arrived() -> bool:
         return len(outbox["email"].sent) >= 3
 
-    await eventually(emails_arrived)
+    await eventually(emails_arrived, timeout=30)
     handles: dict[tuple[str, str], WorkflowHandle[object, RunState]] = {
         who: env.client.get_workflow_handle(wid, result_type=RunState) for who, wid in wids.items()
     }

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from harness import FULL_CONTACT, quick_cart
+from harness import FULL_CONTACT, eventually, quick_cart
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.testing import WorkflowEnvironment
@@ -23,13 +21,6 @@ from orchestrator.engine.router import Router
 from orchestrator.engine.runtime import build_worker
 from orchestrator.engine.sendlog import InMemorySendLog
 from orchestrator.language.model import CHANNELS
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.1)
 
 
 async def test_run_carries_summary_details_and_timer_summaries(
