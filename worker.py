@@ -198,14 +198,14 @@ async def run(
     engine, factory = open_store(config)
     t = config.temporal
     main, own_queues = t.served()
-    queues = ([t.task_queue] if main else []) + [f"{t.task_queue}-{c}" for c in own_queues]
+    queues = ([t.task_queue] if main else []) + [t.send_queue(c) for c in own_queues]
     log.info("worker on %s/%s queues %s", t.address, t.namespace, ", ".join(queues))
     stop_metrics = serve_worker_metrics(config)
     try:
         activities = build_activities(config, factory, channels)
         workers = [
             build_send_worker(
-                client, task_queue=f"{t.task_queue}-{c}", activities=activities, per_second=rate
+                client, task_queue=t.send_queue(c), activities=activities, per_second=rate
             )
             for c, rate in own_queues.items()
         ]

@@ -40,9 +40,6 @@ from typing import Any
 import httpx
 import yaml
 from sqlalchemy import text
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +55,7 @@ from orchestrator.api.keys import ApiKeys  # noqa: E402
 from orchestrator.api.serve import free_port, serving  # noqa: E402
 from orchestrator.dev.devserver import start_dev_server  # noqa: E402
 from orchestrator.engine.ids import run_key, workflow_id  # noqa: E402
+from orchestrator.engine.runtime import queue_pollers  # noqa: E402
 from orchestrator.language.loader import load_or_raise  # noqa: E402
 from orchestrator.language.model import Scenario  # noqa: E402
 from orchestrator.store.db import make_engine, sessions  # noqa: E402
@@ -140,18 +138,6 @@ async def api_up(base: str, proc: subprocess.Popen[bytes]) -> None:
                 pass
             await asyncio.sleep(0.1)
     raise RuntimeError("the API did not come up")
-
-
-async def pollers(client: Client, queue: str) -> int:
-    """Worker processes polling ``queue`` for workflow tasks, by the server's count."""
-    answer = await client.workflow_service.describe_task_queue(
-        DescribeTaskQueueRequest(
-            namespace=client.namespace,
-            task_queue=TaskQueue(name=queue),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-        )
-    )
-    return len({p.identity for p in answer.pollers})
 
 
 class Peers:
@@ -327,7 +313,7 @@ async def main(n: int, counts: list[int], concurrency: int, database_url: str) -
                         ]
                         try:
                             for _ in range(600):
-                                if await pollers(env.client, queue) >= count:
+                                if await queue_pollers(env.client, queue) >= count:
                                     break
                                 await asyncio.sleep(0.1)
                             procs = [api, *workers]

@@ -57,9 +57,13 @@ class TemporalSettings:
             rates[channel] = per_second
         return rates
 
+    def send_queue(self, channel: str) -> str:
+        """The task queue of a channel named in ``send_queues``."""
+        return f"{self.task_queue}-{channel}"
+
     def send_queue_names(self) -> dict[str, str]:
         """Channel -> its task queue (what runs are started with)."""
-        return {channel: f"{self.task_queue}-{channel}" for channel in self.queue_rates()}
+        return {channel: self.send_queue(channel) for channel in self.queue_rates()}
 
     def served(self) -> tuple[bool, dict[str, float | None]]:
         """Whether this process polls the main queue (workflows and the other sends), and

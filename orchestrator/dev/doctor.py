@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import text
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 import worker
 from orchestrator.config.redact import protect_logs, redact
+from orchestrator.engine.runtime import queue_pollers
 from orchestrator.language.errors import ScenarioInvalid
 
 
@@ -30,18 +28,6 @@ async def _check(name: str, probe: Callable[[], Awaitable[str]]) -> bool:
     return True
 
 
-async def send_queue_pollers(client: Client, namespace: str, queue: str) -> int:
-    """How many workers poll ``queue`` for sends (activity tasks), as the server saw lately."""
-    answer = await client.workflow_service.describe_task_queue(
-        DescribeTaskQueueRequest(
-            namespace=namespace,
-            task_queue=TaskQueue(name=queue),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-        )
-    )
-    return len(answer.pollers)
-
-
 async def run_doctor() -> int:
     config = worker.config_from_env()
     protect_logs(config)
@@ -49,9 +35,15 @@ async def run_doctor() -> int:
     async def scenarios() -> str:
         return f"{len(worker.load_scenarios(config))} valid"
 
+    connected: list[Client] = []
+
+    async def client() -> Client:  # one connection for every Temporal check
+        if not connected:
+            connected.append(await worker.connect(config))
+        return connected[0]
+
     async def temporal() -> str:
-        client = await worker.connect(config)
-        await client.count_workflows()
+        await (await client()).count_workflows()
         return f"{config.temporal.address} namespace {config.temporal.namespace}"
 
     async def database() -> str:
@@ -70,11 +62,11 @@ async def run_doctor() -> int:
     ]
     t = config.temporal
     for sender, rate in t.queue_rates().items():
-        queue = f"{t.task_queue}-{sender}"
+        queue = t.send_queue(sender)
         limit = f"{rate:g}/s fleet-wide" if rate else "no rate limit"
 
         async def polled(queue: str = queue, sender: str = sender, limit: str = limit) -> str:
-            pollers = await send_queue_pollers(await worker.connect(config), t.namespace, queue)
+            pollers = await queue_pollers(await client(), queue, sends=True)
             if not pollers:
                 return (
                     f"{limit}; no worker polls it yet: its sends wait until a worker with "

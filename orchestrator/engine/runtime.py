@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -62,3 +65,18 @@ def build_send_worker(
         max_concurrent_activities=max_concurrent_activities,
         max_task_queue_activities_per_second=per_second,
     )
+
+
+async def queue_pollers(client: Client, queue: str, *, sends: bool = False) -> int:
+    """How many workers poll ``queue`` (for workflow tasks, or with ``sends`` for activity
+    tasks) in the client's namespace, as the server saw lately: one per worker identity."""
+    answer = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY
+            if sends
+            else TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+    )
+    return len({p.identity for p in answer.pollers})
