@@ -187,12 +187,12 @@ class Router:
         return routed
 
     async def _start(self, s: Scenario, key: str, event: EventSignal, routed: Routed) -> None:
-        wid = workflow_id(s.id, key)
         await self.definitions.publish(s)  # its templates, findable by any worker
-        await self.start_request(s, key, event).send(self.client)
+        request = self.start_request(s, key, event)
+        await request.send(self.client)
         if self.record_runs:
-            await self.index.add(wid, s.id, event.customer_id)
-        routed.started_or_signalled.append(wid)
+            await self.index.add(request.workflow_id, s.id, event.customer_id)
+        routed.started_or_signalled.append(request.workflow_id)
 
     def start_request(self, s: Scenario, key: str, event: EventSignal) -> StartRequest:
         """The one signal-with-start that starts (or reaches) ``s``'s run ``key`` with
