@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from orchestrator.store.db import sqlite_twin, write_lock
-from orchestrator.store.group_write import Claim, Claimed, Pending, listeners_of, write_batch
+from orchestrator.store.group_write import Claim, Claimed, Pending, write_batch
 
 #: How long the request that stored an event has to deliver it before a relay may.
 LEASE = timedelta(seconds=30)
@@ -107,7 +107,7 @@ class WriteBatcher:
             if not futures:
                 continue
             try:
-                new, listeners = await self._write(batch)
+                claimed = await self._write(batch)
             except Exception as exc:
                 if len(futures) == 1:
                     _fail(futures, exc)
@@ -116,12 +116,8 @@ class WriteBatcher:
                     await self._one_by_one(batch)
                 continue
             # Answer only after the commit: a claim is not a claim until it is durable.
-            seen: set[str] = set()
-            for claim in batch.claims:
-                event_id = claim.row["event_id"]
-                first = event_id in new and event_id not in seen
-                claim.future.set_result(Claimed(first, listeners_of(claim, listeners)))
-                seen.add(event_id)
+            for claim, result in zip(batch.claims, claimed, strict=True):
+                claim.future.set_result(result)
             for _, future in batch.runs:
                 future.set_result(True)
             for _, _, future in batch.delivered:
@@ -132,10 +128,8 @@ class WriteBatcher:
     async def _one_by_one(self, batch: Pending) -> None:
         for claim in batch.claims:
             try:
-                new, listeners = await self._write(Pending(claims=[claim]))
-                claim.future.set_result(
-                    Claimed(claim.row["event_id"] in new, listeners_of(claim, listeners))
-                )
+                [result] = await self._write(Pending(claims=[claim]))
+                claim.future.set_result(result)
             except Exception as exc:
                 _fail([claim.future], exc)
         for run, future in batch.runs:
@@ -157,10 +151,8 @@ class WriteBatcher:
             except Exception as exc:
                 _fail([mark[2]], exc)
 
-    async def _write(self, batch: Pending) -> tuple[set[str], list[tuple[str, str, str]]]:
-        """The claimed ids that are new, in one transaction with the run index rows (a repeated
-        event adds no rows: its first delivery planned them), and the listening runs
-        (workflow id, scenario, customer) of the claims' customers as they stood before.
+    async def _write(self, batch: Pending) -> list[Claimed]:
+        """``batch`` in one transaction; what each claim got (``write_batch``).
 
         Core statements, not an ORM session, written once as blocking code: on SQLite it runs
         whole on a thread over the file's blocking twin, on PostgreSQL in asyncpg's greenlet."""
@@ -170,7 +162,7 @@ class WriteBatcher:
             async with self._engine.begin() as conn:
                 return await conn.run_sync(write_batch, batch)
 
-    def _write_on_twin(self, batch: Pending) -> tuple[set[str], list[tuple[str, str, str]]]:
+    def _write_on_twin(self, batch: Pending) -> list[Claimed]:
         assert self._twin is not None
         with self._twin.begin() as conn:
             return write_batch(conn, batch)

@@ -55,7 +55,10 @@ class Pending:
         return out + [f for _, f in self.contacts]
 
 
-def write_batch(conn: Connection, batch: Pending) -> tuple[set[str], list[tuple[str, str, str]]]:
+def write_batch(conn: Connection, batch: Pending) -> list[Claimed]:
+    """What each claim of ``batch`` got, in order: whether it stored its event first (a
+    repeated event adds no rows: its first delivery planned them) and its customer's listening
+    runs as they stood before."""
     postgres = conn.dialect.name == "postgresql"
     listeners = _listening(conn, batch)
     new = _claim_returning(conn, batch) if postgres else _claim_sqlite(conn, batch)
@@ -82,7 +85,7 @@ def write_batch(conn: Connection, batch: Pending) -> tuple[set[str], list[tuple[
             _MARK_DELIVERED,
             [{"eid": e, "at": now, "outcome": r} for e, r, _ in batch.delivered],
         )
-    return new, listeners
+    return [Claimed(i in firsts, _listeners_of(c, listeners)) for i, c in enumerate(batch.claims)]
 
 
 def _listening(conn: Connection, batch: Pending) -> list[tuple[str, str, str]]:
@@ -152,6 +155,6 @@ _MARK_DELIVERED = (
 )
 
 
-def listeners_of(claim: Claim, found: list[tuple[str, str, str]]) -> list[str]:
+def _listeners_of(claim: Claim, found: list[tuple[str, str, str]]) -> list[str]:
     customer = claim.row["customer_id"]
     return [w for w, sc, c in found if c == customer and sc in claim.listening]
