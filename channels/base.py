@@ -61,6 +61,12 @@ class PermanentChannelError(ChannelError):
         super().__init__(reason)
 
 
+class SendStopped(ChannelError):
+    """Raised by ``Outbound.handing_over``: the message's run ended (a goal, an exit, a
+    cancel) before the provider could receive it, so the adapter must not hand it over.
+    Nothing reached the provider; an adapter's connection is as it was."""
+
+
 class ChannelMisconfigured(ChannelError):
     """Bad credentials or settings: raised by ``check()`` at worker start and by omni doctor."""
 
@@ -86,7 +92,8 @@ class Outbound:
     status_callback_url: str = ""
     #: Called by the adapter right before the provider can first receive the message (after
     #: rate limits and connections): Omni records its intent to send there, so a message
-    #: still queued in the adapter when a worker dies was never in doubt. See ``handing_over``.
+    #: still queued in the adapter when a worker dies was never in doubt, and a run that
+    #: ended first stops it there (``SendStopped``). See ``handing_over``.
     handover: Callable[[], Awaitable[None]] | None = field(default=None, repr=False)
 
     async def handing_over(self) -> None:

@@ -117,6 +117,11 @@ class EmailChannel:
             ) from None
         await smtp.quit()
 
+    def _discard(self) -> None:
+        if self._smtp is not None:
+            self._smtp.close()
+        self._smtp = None
+
     async def close(self) -> None:
         async with self._lock:
             if self._smtp is not None and self._smtp.is_connected:
@@ -155,6 +160,11 @@ class EmailChannel:
             except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
                 self._smtp = None  # reconnect on the next message
                 raise TransientChannelError(f"SMTP: {exc.__class__.__name__}") from None
+            except asyncio.CancelledError:
+                # Stopped mid-transaction (a worker shutting down, a timeout): the session's
+                # state is unknown, so the next message, another customer's, must not use it.
+                self._discard()
+                raise
         if refused:
             code, text = next(iter(refused.values()))
             raise _map_code(code, text)

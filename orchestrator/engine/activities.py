@@ -16,6 +16,7 @@ from channels.base import (
     ChannelMisconfigured,
     Outbound,
     PermanentChannelError,
+    SendStopped,
     TransientChannelError,
 )
 from orchestrator.engine import metrics
@@ -23,10 +24,17 @@ from orchestrator.engine.compose import ShortLinks, compose, email_urls, facts
 from orchestrator.engine.contacts import ContactDirectory
 from orchestrator.engine.definitions import Definitions, EventData, TriggerGone, complete
 from orchestrator.engine.evaluation import evaluate_for
-from orchestrator.engine.messages import EvalRequest, EvalResult, SendRequest, SendResult
+from orchestrator.engine.messages import (
+    EvalRequest,
+    EvalResult,
+    SendRequest,
+    SendResult,
+    SendStop,
+)
 from orchestrator.engine.once import (
     SENDING,
     UNCERTAIN,
+    Handover,
     earlier_delivery,
     heartbeating,
     once_only,
@@ -35,7 +43,7 @@ from orchestrator.engine.once import (
 )
 from orchestrator.engine.policies import FrequencyPolicy, consent, quiet_until
 from orchestrator.engine.send_errors import UNEXPECTED_ERROR_ATTEMPTS, reason_code
-from orchestrator.engine.sendlog import SendLog, record_of
+from orchestrator.engine.sendlog import SendLog, SendRecord, record_of, stopped
 from orchestrator.engine.tracking import Tracker
 from orchestrator.engine.whatsapp import InboundLog, WhatsappWay, whatsapp_way
 from orchestrator.language.durations import format_duration
@@ -98,22 +106,25 @@ class Activities:
     async def send(self, req: SendRequest) -> SendResult:
         # The whole send heartbeats, store writes included: a store that is locked or
         # restarting must not look like a dead worker (whose send another attempt takes over).
-        result = await heartbeating(self._send(req))
+        handover = Handover()
+        result = await heartbeating(self._send(req, handover), handover=handover)
         metrics.record_send(req, result)
         return result
 
-    async def _send(self, req: SendRequest) -> SendResult:
+    async def _send(self, req: SendRequest, handover: Handover) -> SendResult:
         if req.by_version or req.event is None or req.trigger_ref:
             try:
                 req = await complete(req, self.definitions, self.events)
             except TriggerGone:
                 why = "trigger_data_gone: the trigger event's data was erased"
                 return await self._skip(req, to_datetime(req.now), why)
-        return await self._deliver(req)
+        return await self._deliver(req, handover)
 
-    async def _deliver(self, req: SendRequest) -> SendResult:
+    async def _deliver(self, req: SendRequest, handover: Handover) -> SendResult:
         # A retried activity must not send twice: the log is checked before the provider.
         done = await self.send_log.get(req.key)
+        if done is not None and stopped(done):
+            return SendResult("skipped", reason=done.reason)  # its run ended first
         if done is not None and done.status in ("sent", UNCERTAIN):
             reason = "already sent" if done.status == "sent" else UNCERTAIN
             return SendResult(done.status, reason=reason, provider_id=done.provider_id)
@@ -196,13 +207,20 @@ class Activities:
             template=req.template,
         )
         # The intent, before the provider hears of it: recorded by the adapter's handover,
-        # once it has waited for its rate limit and connection (see engine/once.py).
-        intent = once_only(lambda: self._record(req, now, SENDING))
-        if getattr(self.channels[req.channel], "reports_handover", False):
-            out.handover = intent
-        else:
-            await intent()
+        # once it has waited for its rate limit and connection (see engine/once.py). A run
+        # that ended meanwhile has stopped the send in the log: the handover refuses it.
+        async def hand_over() -> None:
+            handover.begun = True
+            if not await self.send_log.hand_over(record_of(req, now, SENDING)):
+                handover.begun = False
+                raise SendStopped("the run ended before the handover")
+
+        intent = once_only(hand_over)
+        reports = getattr(self.channels[req.channel], "reports_handover", False)
+        out.handover = intent if reports else None
         try:
+            if not reports:
+                await intent()
             with metrics.provider_call(req.channel, self.channels[req.channel]):
                 delivery = await self.channels[req.channel].send(out)
             provider_id = delivery.provider_id
@@ -222,6 +240,9 @@ class Activities:
             if exc.suppress:
                 await self.directory.suppress(req.customer_id, req.channel, code)
             return await self._skip(req, now, code, status="failed", detail=exc.reason)
+        except SendStopped:
+            held = await self.send_log.get(req.key)
+            return SendResult("skipped", reason=held.reason if held else "stopped")
         except ChannelMisconfigured as exc:
             # Not this message's fault: retried (SEND_RETRY) until the provider is fixed;
             # the provider took nothing, so the retry may send.
@@ -280,6 +301,33 @@ class Activities:
         entry = record_of(req, now, status, reason, provider_id)
         entry.body = body
         await self.send_log.record(entry)
+
+    @activity.defn(name="stop_send")
+    async def stop_send(self, req: SendStop) -> SendResult:
+        """The fate of a send whose run ended while it was under way (a local activity of the
+        ending run): stopped now if not handed over yet, else what it came to."""
+        entry = SendRecord(
+            key=req.key,
+            customer_id=req.customer_id,
+            scenario=req.scenario,
+            step=req.step,
+            channel=req.channel,
+            template=req.template,
+            status="skipped",
+            at=to_datetime(req.now),
+            reason=req.reason,
+            run=req.run_ref,
+            version=req.version,
+        )
+        held = await self.send_log.stop(entry)
+        if stopped(held):
+            return SendResult("skipped", reason=held.reason)
+        if held.status in (SENDING, "sent"):
+            why = "handed to the provider before the run ended"
+            return SendResult("sent", reason=why, provider_id=held.provider_id)
+        if held.status == UNCERTAIN:
+            return SendResult("failed", reason=UNCERTAIN)
+        return SendResult(held.status, reason=reason_code(held.reason))
 
     @activity.defn(name="evaluate")
     async def evaluate(self, req: EvalRequest) -> EvalResult:

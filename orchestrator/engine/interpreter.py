@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.engine.activities import SEND_RETRY, Activities
     from orchestrator.engine.messages import (
         EventSignal,
+        PendingSend,
         SendRequest,
         SendResult,
     )
@@ -207,10 +208,31 @@ class StepInterpreter(LearnedRun):
                 reason="too_late: the moment for this send had already passed",
             )
             return SendResult("skipped", reason="too_late")
+        assert self._trigger is not None
+        key = f"{self._run_ref()}/g{self._generation}/{path}/{channel}"
+        # Under way until it has a fate: a run that ends meanwhile settles it (workflow.py).
+        self._pending_send = PendingSend(key=key, step=path, channel=channel, template=template)
+        try:
+            result, deferred_from = await self._attempt(channel, template, path, key, stop)
+        finally:
+            self._pending_send = None
+        if result is None:
+            return None
+        return self._record_fate(result, path, channel, template, key, deferred_from)
+
+    async def _attempt(
+        self,
+        channel: str,
+        template: str,
+        path: str,
+        key: str,
+        stop: Callable[[], bool] | None,
+    ) -> tuple[SendResult | None, str]:
+        """The send activity, again after each quiet-hours deferral; (None, _): stopped
+        while deferred."""
         s, inp = self._scenario, self._input
         assert inp is not None and self._trigger is not None
         run_ref = self._run_ref()
-        key = f"{run_ref}/g{self._generation}/{path}/{channel}"
         lean = self._revision >= 1
         lean_event = not lean or self._latest is not self._trigger.data
         by_ref = lean and self._trigger.stored
@@ -267,7 +289,18 @@ class StepInterpreter(LearnedRun):
             self._show(f"holding {channel} `{template}` until {result.retry_at} ({result.reason})")
             hold = f"hold {channel} for {result.reason or 'quiet hours'}"[:200]
             if await self._sleep_until(datetime.fromisoformat(result.retry_at), stop, summary=hold):
-                return None
+                return None, deferred_from
+        return result, deferred_from
+
+    def _record_fate(
+        self,
+        result: SendResult,
+        path: str,
+        channel: str,
+        template: str,
+        key: str,
+        deferred_from: str = "",
+    ) -> SendResult:
         kind = "send" if result.status == "sent" else "skip"
         self._note(
             kind,

@@ -170,6 +170,34 @@ class SendResult:
 
 
 @dataclass
+class PendingSend:
+    """A send under way in a run (its activity out, or held by a quiet-hours deferral)."""
+
+    key: str
+    step: str
+    channel: str
+    template: str
+
+
+@dataclass
+class SendStop:
+    """Stop a send whose run ended (goal, exit, cancel) while it was under way: the key and
+    what the send log needs to record its fate."""
+
+    key: str
+    customer_id: str
+    scenario: str
+    step: str
+    channel: str
+    template: str
+    now: str
+    #: ``stopped_by_goal``, ``stopped_by_exit`` or ``stopped_by_cancel``.
+    reason: str
+    run_ref: str = ""
+    version: str = ""
+
+
+@dataclass
 class EvalRequest:
     """Evaluate a condition (kind=condition), a moment in time (kind=time) or a local
     wall-clock moment (kind=local; ``expression`` is the date, "" for the next such time)."""

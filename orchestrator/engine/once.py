@@ -35,13 +35,31 @@ WRITE_ATTEMPTS = 6
 WRITE_PAUSE = 0.5
 
 
-async def heartbeating(work: Awaitable[T], every: float = 2.0) -> T:
+class Handover:
+    """Whether a send has begun its handover. Before it, a cancelled send simply stops (the
+    provider has nothing); from it on, the send runs to its end even when its activity is
+    cancelled: the provider has, or is getting, the message, and stopping halfway would
+    leave the send log without its answer and a shared connection mid-transaction."""
+
+    def __init__(self) -> None:
+        self.begun = False
+
+
+async def heartbeating(
+    work: Awaitable[T], every: float = 2.0, *, handover: Handover | None = None
+) -> T:
     """Await ``work`` while telling Temporal the worker is alive: a worker that dies mid-send
-    is noticed within the heartbeat timeout (seconds), not the activity timeout (minutes)."""
+    is noticed within the heartbeat timeout (seconds), not the activity timeout (minutes).
+    A cancel (the run ended, see workflow.py) stops ``work`` unless its ``handover`` began."""
     task = asyncio.ensure_future(work)
     try:
         while True:
-            done, _ = await asyncio.wait({task}, timeout=every)
+            try:
+                done, _ = await asyncio.wait({task}, timeout=every)
+            except asyncio.CancelledError:
+                if handover is None or not handover.begun:
+                    raise
+                continue  # past the handover: finish, and report what the provider said
             if done:
                 return task.result()
             with contextlib.suppress(RuntimeError):  # not inside an activity (direct calls)

@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
         EvalRequest,
         EvalResult,
         EventSignal,
+        PendingSend,
         RunInput,
         TimelineEntry,
     )
@@ -51,6 +52,8 @@ class RunBase:
         self._next_label = ""
         #: Set by the ``cancel`` signal: the run ends with outcome "cancelled".
         self._cancel_reason = ""
+        #: The send under way, if any: a run that ends meanwhile records its fate.
+        self._pending_send: PendingSend | None = None
 
     # -- helpers ---------------------------------------------------------------------------
     def _run_ref(self) -> str:

@@ -37,7 +37,12 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=[ScenarioWorkflow],
-        activities=[activities.send, activities.evaluate, *learning.activities()],
+        activities=[
+            activities.send,
+            activities.evaluate,
+            activities.stop_send,
+            *learning.activities(),
+        ],
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
         ),

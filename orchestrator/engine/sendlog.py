@@ -15,6 +15,9 @@ from orchestrator.language.model import FrequencyCap
 #: Statuses that hold a slot of the customer's frequency caps (``sending``: handed to the
 #: provider, answer not yet recorded; ``uncertain``: that answer was lost).
 COUNTED = ("sent", "reserved", "sending", "uncertain")
+#: The reason a send stopped before its handover starts with this (``stopped_by_goal``,
+#: ``stopped_by_exit``, ``stopped_by_cancel``): its run ended first. Recorded as ``skipped``.
+STOPPED_BY = "stopped_by_"
 
 
 @dataclass
@@ -39,10 +42,26 @@ class SendRecord:
     test: bool = False
 
 
+def stopped(entry: SendRecord) -> bool:
+    """Stopped before its handover because its run ended: nothing may hand it over now."""
+    return entry.status == "skipped" and entry.reason.startswith(STOPPED_BY)
+
+
 class SendLog(Protocol):
     async def get(self, key: str) -> SendRecord | None: ...
 
     async def record(self, entry: SendRecord) -> None: ...
+
+    async def hand_over(self, entry: SendRecord) -> bool:
+        """One atomic step with ``stop``: record ``entry`` (status ``sending``, the intent)
+        unless its run stopped the send first; False then, and nothing is written."""
+        ...
+
+    async def stop(self, entry: SendRecord) -> SendRecord:
+        """One atomic step with ``hand_over``: a send not handed over yet is recorded as
+        ``entry`` (``skipped``, reason ``stopped_by_…``) and can never be handed over after;
+        one already handed over (or finished) is left as it is. Returns the key's record."""
+        ...
 
     async def sent_since(self, customer_id: str, since: datetime) -> list[tuple[datetime, str]]:
         """(sent_at, channel) of every message sent to the customer after ``since``."""
@@ -65,7 +84,25 @@ class InMemorySendLog:
         return self.entries.get(key)
 
     async def record(self, entry: SendRecord) -> None:
+        held = self.entries.get(entry.key)
+        if held is not None and held.status == "sent":
+            return  # as the SQL log: a sent message stays sent
         self.entries[entry.key] = entry
+
+    async def hand_over(self, entry: SendRecord) -> bool:
+        async with self._lock:
+            held = self.entries.get(entry.key)
+            if held is not None and stopped(held):
+                return False
+            self.entries[entry.key] = entry
+            return True
+
+    async def stop(self, entry: SendRecord) -> SendRecord:
+        async with self._lock:
+            held = self.entries.get(entry.key)
+            if held is None or held.status == "reserved":
+                self.entries[entry.key] = held = entry
+            return held
 
     async def sent_since(self, customer_id: str, since: datetime) -> list[tuple[datetime, str]]:
         return [
@@ -77,8 +114,8 @@ class InMemorySendLog:
     async def reserve(self, entry: SendRecord, caps: list[FrequencyCap]) -> FrequencyCap | None:
         async with self._lock:
             held = self.entries.get(entry.key)
-            if held is not None and held.status in COUNTED:
-                return None
+            if held is not None and (held.status in COUNTED or stopped(held)):
+                return None  # kept; a stopped send is refused at its handover
             if caps:
                 widest = max(cap.window_s for cap in caps)
                 since = entry.at - timedelta(seconds=widest)

@@ -11,11 +11,13 @@ import contextlib
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, CancelledError
 
 from orchestrator.engine.interpreter import StepInterpreter
 
 with workflow.unsafe.imports_passed_through():
     from orchestrator.engine import search
+    from orchestrator.engine.activities import Activities
     from orchestrator.engine.ids import customer_ref
     from orchestrator.engine.messages import (
         CancelRun,
@@ -23,10 +25,18 @@ with workflow.unsafe.imports_passed_through():
         EventSignal,
         RunInput,
         RunState,
+        SendStop,
     )
     from orchestrator.language.model import REACTION_EVENTS
 
 SEEN_IDS_KEPT = 500
+#: The fate of a send under way when its run ends, by what ended it.
+STOPPED_BY = {
+    "converted": "stopped_by_goal",
+    "exited": "stopped_by_exit",
+    "cancelled": "stopped_by_cancel",
+    "restart": "stopped_by_restart",
+}
 #: Events ignored during a cooldown that the timeline records (later ones are only dropped).
 COOLDOWN_NOTES_KEPT = 20
 
@@ -130,9 +140,7 @@ class ScenarioWorkflow(StepInterpreter):
                     )
                 )
                 if self._cancel_reason:
-                    steps.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await steps
+                    await self._stop_steps(steps, "cancelled")
                     self._note("skip", reason=f"cancelled: {self._cancel_reason}")
                     return self._finish("cancelled")
                 if not self._inbox:
@@ -140,9 +148,7 @@ class ScenarioWorkflow(StepInterpreter):
                 action = await self._handle(self._inbox.pop(0))
                 if action is None:
                     continue
-                steps.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await steps
+                await self._stop_steps(steps, action)
                 if action != "restart":
                     return await self._cool_down(self._finish(action))
                 break
@@ -178,6 +184,47 @@ class ScenarioWorkflow(StepInterpreter):
                         ),
                     )
                 )
+
+    async def _stop_steps(self, steps: asyncio.Task[str], why: str) -> None:
+        """Stop the steps wherever they are — a send scheduled, in the adapter, retrying or
+        deferred; a decision; a wait — and give the send under way its fate.
+
+        The steps' activities are cancelled (TRY_CANCEL: the run does not wait for the
+        worker). What decides the send's fate is the send log: ``stop_send`` and the
+        adapter's handover are one atomic step there, so the send was either handed to the
+        provider before this moment (``sent``) or never will be (``stopped_by_<why>``)."""
+        pending = self._pending_send
+        steps.cancel()
+        try:
+            await steps
+        except asyncio.CancelledError:
+            pass
+        except ActivityError as err:
+            # An activity cancelled with the steps: how Temporal ends an awaited activity.
+            if not isinstance(err.cause, CancelledError):
+                raise
+        if pending is None:
+            return
+        reason = STOPPED_BY.get(why, f"stopped_by_{why}")
+        assert self._input is not None
+        result = await workflow.execute_local_activity_method(
+            Activities.stop_send,
+            SendStop(
+                key=pending.key,
+                customer_id=self._input.customer_id,
+                scenario=self._scenario.id,
+                step=pending.step,
+                channel=pending.channel,
+                template=pending.template,
+                now=workflow.now().isoformat(),
+                reason=reason,
+                run_ref="" if self._revision >= 1 else self._run_ref(),
+                version=self._scenario.version,
+            ),
+            start_to_close_timeout=timedelta(seconds=30),
+            summary=f"stop {pending.channel}: {pending.template}"[:200],
+        )
+        self._record_fate(result, pending.step, pending.channel, pending.template, pending.key)
 
     async def _handle(self, ev: EventSignal) -> str | None:
         """Route one event; returns an outcome that ends the run, "restart", or None."""

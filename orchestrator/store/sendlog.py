@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from orchestrator.engine.sendlog import COUNTED, SendRecord
+from orchestrator.engine.sendlog import COUNTED, STOPPED_BY, SendRecord, stopped
 from orchestrator.language.model import FrequencyCap
 from orchestrator.store.db import dialect_of, write_lock
 from orchestrator.store.tables import SendRow
@@ -25,35 +28,59 @@ class SqlSendLog:
     async def get(self, key: str) -> SendRecord | None:
         async with self.sessions() as s:
             row = await s.get(SendRow, key)
-        if row is None:
-            return None
-        return SendRecord(
-            key=row.key,
-            customer_id=row.customer_id,
-            scenario=row.scenario,
-            step=row.step,
-            channel=row.channel,
-            template=row.template,
-            status=row.status,
-            at=row.sent_at or row.created_at,
-            reason=row.reason,
-            provider_id=row.provider_id,
-        )
+        return None if row is None else _record(row)
 
     async def record(self, entry: SendRecord) -> None:
         async with write_lock(self.sessions), self.sessions() as s, s.begin():
             row = await s.get(SendRow, entry.key)
-            if row is None:
-                row = SendRow(key=entry.key, created_at=entry.at)
-                s.add(row)
-            elif row.status == "sent":
+            if row is not None and row.status == "sent":
                 return  # a sent message stays sent; a late duplicate must not overwrite it
-            row.run_id = entry.run
-            row.customer_id, row.scenario, row.step = entry.customer_id, entry.scenario, entry.step
-            row.channel, row.template, row.status = entry.channel, entry.template, entry.status
-            row.reason, row.provider_id = entry.reason, entry.provider_id
-            row.sent_at = entry.at if entry.status in COUNTED else None
-            row.version, row.test, row.body = entry.version, entry.test, entry.body or None
+            _write(s, row, entry)
+
+    async def hand_over(self, entry: SendRecord) -> bool:
+        # One conditional statement each (here and in ``stop``): the database decides the
+        # race on its row lock, where a read-then-write would let both sides win.
+        not_stopped = ~(
+            (SendRow.status == "skipped") & SendRow.reason.startswith(STOPPED_BY, autoescape=True)
+        )
+        async with write_lock(self.sessions), self.sessions() as s, s.begin():
+            done = await s.execute(
+                update(SendRow)
+                .where(SendRow.key == entry.key, not_stopped)
+                .values(_columns(entry))
+                .execution_options(synchronize_session=False)
+            )
+            if _count(done):
+                return True
+            if await s.get(SendRow, entry.key) is not None:
+                return False  # stopped by its run
+            _write(s, None, entry)  # never reserved (a direct call): the intent alone
+        return True
+
+    async def stop(self, entry: SendRecord) -> SendRecord:
+        async with write_lock(self.sessions), self.sessions() as s, s.begin():
+            for _ in range(2):
+                done = await s.execute(
+                    update(SendRow)
+                    .where(SendRow.key == entry.key, SendRow.status == "reserved")
+                    .values(_columns(entry))
+                    .execution_options(synchronize_session=False)
+                )
+                if _count(done):
+                    break
+                # Not reserved yet: stop it before it is. A reservation inserted meanwhile
+                # wins the insert, and the update above then stops it.
+                insert = pg_insert if dialect_of(s) == "postgresql" else sqlite_insert
+                added = await s.execute(
+                    insert(SendRow)
+                    .values(key=entry.key, created_at=entry.at, **_columns(entry))
+                    .on_conflict_do_nothing()
+                )
+                if _count(added):
+                    break
+            row = await s.get(SendRow, entry.key, populate_existing=True)
+            assert row is not None
+            return _record(row)
 
     async def sent_since(self, customer_id: str, since: datetime) -> list[tuple[datetime, str]]:
         async with self.sessions() as s:
@@ -83,8 +110,8 @@ class SqlSendLog:
                 select(func.pg_advisory_xact_lock(func.hashtextextended(entry.customer_id, 0)))
             )
         row = await s.get(SendRow, entry.key)
-        if row is not None and row.status in COUNTED:
-            return
+        if row is not None and (row.status in COUNTED or stopped(_record(row))):
+            return  # kept; a stopped send is refused at its handover
         if row is None:
             # Written before counting: on SQLite this transaction then holds the database's
             # write lock, so a second writer waits instead of counting stale rows.
@@ -156,3 +183,54 @@ class SqlSendLog:
             await s.execute(
                 update(SendRow).where(SendRow.customer_id == customer_id).values(body=None)
             )
+
+
+def _record(row: SendRow) -> SendRecord:
+    return SendRecord(
+        key=row.key,
+        customer_id=row.customer_id,
+        scenario=row.scenario,
+        step=row.step,
+        channel=row.channel,
+        template=row.template,
+        status=row.status,
+        at=row.sent_at or row.created_at,
+        reason=row.reason,
+        provider_id=row.provider_id,
+    )
+
+
+def _columns(entry: SendRecord) -> dict[str, Any]:
+    return {
+        "run_id": entry.run,
+        "customer_id": entry.customer_id,
+        "scenario": entry.scenario,
+        "step": entry.step,
+        "channel": entry.channel,
+        "template": entry.template,
+        "status": entry.status,
+        "reason": entry.reason,
+        "provider_id": entry.provider_id,
+        "sent_at": entry.at if entry.status in COUNTED else None,
+        "version": entry.version,
+        "test": entry.test,
+        "body": entry.body or None,
+    }
+
+
+def _count(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _write(s: AsyncSession, row: SendRow | None, entry: SendRecord) -> SendRow:
+    """``entry`` into ``row`` (a new row when None), inside the caller's transaction."""
+    if row is None:
+        row = SendRow(key=entry.key, created_at=entry.at)
+        s.add(row)
+    row.run_id = entry.run
+    row.customer_id, row.scenario, row.step = entry.customer_id, entry.scenario, entry.step
+    row.channel, row.template, row.status = entry.channel, entry.template, entry.status
+    row.reason, row.provider_id = entry.reason, entry.provider_id
+    row.sent_at = entry.at if entry.status in COUNTED else None
+    row.version, row.test, row.body = entry.version, entry.test, entry.body or None
+    return row
