@@ -120,3 +120,35 @@ async def close_reason(client: Client, workflow_id: str, run_id: str) -> str:
         if t == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
             return "cancelled through Temporal (a cancel request)"
     return ""
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A running run's open timer: what it waits for (the timer's summary) and until when."""
+
+    summary: str
+    until: datetime
+
+
+async def waiting(client: Client, workflow_id: str, run_id: str) -> Waiting | None:
+    """The run's latest open timer, from its history (free, unlike the ``state`` query that
+    knows the step too). Histories stay small: runs continue as new before they grow."""
+    handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+    open_timers: dict[int, tuple[str, datetime]] = {}
+    async for ev in handle.fetch_history_events(rpc_timeout=READ_TIMEOUT):
+        t = ev.event_type
+        if t == EventType.EVENT_TYPE_TIMER_STARTED:
+            attrs = ev.timer_started_event_attributes
+            until = ev.event_time.ToDatetime(tzinfo=UTC) + attrs.start_to_fire_timeout.ToTimedelta()
+            summary = ""
+            if ev.user_metadata.HasField("summary"):
+                [summary] = await client.data_converter.decode([ev.user_metadata.summary], [str])
+            open_timers[ev.event_id] = (summary, until)
+        elif t == EventType.EVENT_TYPE_TIMER_FIRED:
+            open_timers.pop(ev.timer_fired_event_attributes.started_event_id, None)
+        elif t == EventType.EVENT_TYPE_TIMER_CANCELED:
+            open_timers.pop(ev.timer_canceled_event_attributes.started_event_id, None)
+    if not open_timers:
+        return None
+    summary, until = open_timers[max(open_timers)]
+    return Waiting(summary, until)
