@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
+from run_endings import Calls
 
 from channels.outbox import OutboxChannel
 from orchestrator.api.services import Services
@@ -18,6 +19,8 @@ class Api:
     outbox: dict[str, OutboxChannel]
     #: Unique per test: workflow ids must not collide across tests on one dev server.
     cart: str = ""
+    #: The Temporal calls the API has made (its client counts them).
+    calls: Calls = field(default_factory=Calls)
 
     @property
     def wid(self) -> str:

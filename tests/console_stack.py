@@ -5,6 +5,7 @@ free port, a worker, omni dev's SMTP sink (mail kept as .eml files) and the outb
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from run_endings import Calls, counting_client
 from temporalio.testing import WorkflowEnvironment
 from tests_store_url import migrated_sqlite
 
@@ -71,6 +73,10 @@ class ConsoleStack:
     mail: Path
     data: Path
     scenarios: dict[str, Scenario]
+    #: The worker's task queue.
+    queue: str
+    #: The Temporal calls the API and console have made (their client counts them).
+    calls: Calls
 
     @property
     def auth(self) -> dict[str, str]:
@@ -154,8 +160,10 @@ async def console_stack(
         }
     )
     channels = worker.build_channels(config)
+    # The API's client counts its Temporal calls (what a page view costs); the worker's does not.
+    client, calls = counting_client(env.client)
     svc = build_services(
-        env.client,
+        client,
         factory,
         scenarios,
         task_queue=queue,
@@ -176,10 +184,55 @@ async def console_stack(
             serving(app, port=port) as base,
             httpx.AsyncClient(base_url=base) as http,
         ):
-            yield ConsoleStack(base, http, svc, key, tmp / "mail", tmp / "data", scenarios)
+            yield ConsoleStack(
+                base, http, svc, key, tmp / "mail", tmp / "data", scenarios, queue, calls
+            )
     finally:
         email = channels["email"]
         if isinstance(email, EmailChannel):
             await email.close()
         sink.stop()
         await engine.dispose()
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None, html[:500]
+    return found.group(1)
+
+
+async def log_in(client: httpx.AsyncClient, secret: str) -> httpx.Response:
+    form = await client.get("/console/login")
+    return await client.post(
+        "/console/login",
+        data={"csrf": csrf_of(form.text), "secret": secret},
+        headers={"Origin": str(client.base_url).rstrip("/")},
+    )
+
+
+@asynccontextmanager
+async def logged_in(
+    stack: ConsoleStack, secret: str = PASSWORD
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=stack.base) as client:
+        answer = await log_in(client, secret)
+        assert answer.status_code == 303, answer.text
+        yield client
+
+
+async def profile_of(stack: ConsoleStack, customer: str) -> str:
+    """The customer's profile page, found the way a marketer finds it."""
+    async with logged_in(stack) as client:
+        page = await client.get("/console/customers")
+        found = await client.post(
+            "/console/customers",
+            data={"q": customer, "csrf": csrf_of(page.text)},
+            headers={"Origin": stack.base},
+        )
+        return (await client.get(found.headers["location"])).text
+
+
+def run_row(profile: str, workflow_id: str) -> str:
+    row = re.search(rf'<tr data-workflow="{re.escape(workflow_id)}"[^>]*>(.*?)</tr>', profile, re.S)
+    assert row is not None, profile
+    return row.group(1)

@@ -1,17 +1,21 @@
 """/v1/runs and /v1/contacts/{id}/runs: what the shop backend and support staff see of runs.
 
-A run's state comes from the run itself (the ``state`` query); which runs a customer has comes
-from the run index. Workflow ids contain ``/`` (``abandoned_cart/customer-42/cart-c-981``), so
-the routes take them with a ``path`` converter: URL-encode nothing, or encode the slashes as
-``%2F`` — both reach the same run.
+A run's status is Temporal's, from ``describe`` (not billed): a run that failed, was terminated
+or timed out reads so, with the reason. Only one running run's full view takes its ``state``
+query (1 billable action); which runs a customer has comes from the run index. Workflows of
+other types in the namespace are not runs: 404, never queried or signalled.
+
+Workflow ids contain ``/`` (``abandoned_cart/customer-42/cart-c-981``), so the routes take them
+with a ``path`` converter: URL-encode nothing, or encode the slashes as ``%2F`` — both reach the
+same run.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -22,11 +26,16 @@ from temporalio.service import RPCError, RPCStatusCode
 from orchestrator.api.auth import require_key
 from orchestrator.api.events import services
 from orchestrator.api.services import Services
-from orchestrator.engine.delayed import delayed_run, not_started_yet
+from orchestrator.engine.delayed import delayed_run
+from orchestrator.engine.ids import customer_ref
 from orchestrator.engine.messages import CancelRun, RunState
+from orchestrator.engine.run_status import READ_TIMEOUT, RunStatus, describe_run
 from orchestrator.engine.workflow import ScenarioWorkflow
 
 log = logging.getLogger(__name__)
+#: How long one run's ``state`` query may take: a running run whose worker is down (or busy
+#: past this) answers 503 instead of holding the request for the server's own deadline.
+QUERY_TIMEOUT = timedelta(seconds=5)
 router = APIRouter(prefix="/v1", tags=["runs"], dependencies=[Depends(require_key)])
 Svc = Annotated[Services, Depends(services)]
 
@@ -62,8 +71,8 @@ class RunOut(BaseModel):
 
     workflow_id: str
     status: str = Field(
-        description="scheduled (waiting out its trigger.spread; starts at next_wakeup), "
-        "running or ended"
+        description="Temporal's status: scheduled (waiting out its trigger.spread; starts at "
+        "next_wakeup), running, ended, or failed, terminated, timed_out, cancelled (see reason)"
     )
     scenario: str
     version: str
@@ -72,11 +81,14 @@ class RunOut(BaseModel):
     current_step: str = ""
     next_wakeup: str = ""
     outcome: str = ""
+    #: Why a run failed, was terminated, timed out or was cancelled through Temporal.
+    reason: str = ""
     engagement: dict[str, bool] = Field(default_factory=dict)
     messages: list[dict[str, Any]] = Field(
         default_factory=list, description="sends and skipped sends, oldest first"
     )
     started_at: str = ""
+    closed_at: str = ""
 
 
 class RunsOut(BaseModel):
@@ -97,73 +109,118 @@ class CancelIn(BaseModel):
     reason: str = Field(min_length=1, max_length=500, description="recorded in the run")
 
 
-async def run_state(client: Client, workflow_id: str) -> RunOut | None:
-    """A run's state from its ``state`` query; None when Temporal has no such run."""
-    handle = client.get_workflow_handle_for(ScenarioWorkflow.run, workflow_id)
-    try:
-        state: RunState = await handle.query(ScenarioWorkflow.state)
-    except RPCError as exc:
-        if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
-            return None
-        if not_started_yet(exc):
-            return await scheduled_run(client, workflow_id)
-        raise
+async def run_status(client: Client, workflow_id: str) -> RunStatus:
+    """Temporal's word on the run (free); 404 for an unknown id or another app's workflow."""
+    found = await describe_run(client, workflow_id)
+    if found is None:
+        raise HTTPException(404, detail=f"no run {workflow_id!r}")
+    return found
+
+
+def listed(found: RunStatus, customer_id: str, run_key: str = "") -> RunOut:
+    """A run as describe shows it: no step, timeline or messages (those take a query)."""
+    return RunOut(
+        workflow_id=found.workflow_id,
+        status=found.status,
+        scenario=found.scenario,
+        version=found.version,
+        customer_id=customer_id,
+        run_key=run_key or found.workflow_id.removeprefix(f"{found.scenario}/"),
+        next_wakeup=found.starts_at.isoformat() if found.starts_at else "",
+        outcome=found.outcome,
+        reason=found.reason,
+        started_at=found.started_at.isoformat(),
+        closed_at=found.closed_at.isoformat() if found.closed_at else "",
+    )
+
+
+def of_state(found: RunStatus, state: RunState) -> RunOut:
     messages = [
         {k: v for k, v in dataclasses.asdict(m).items() if v and k != "preview"}
         for m in state.messages
     ]
     return RunOut(
-        workflow_id=workflow_id,
-        status="ended" if state.outcome else "running",
+        workflow_id=found.workflow_id,
+        # Open during trigger.cooldown, its outcome decided (OmniOutcome says so when indexed).
+        status="ended" if found.status == "running" and state.outcome else found.status,
         scenario=state.scenario,
         version=state.version,
         customer_id=state.customer_id,
         run_key=state.run_key,
         current_step=state.current_step,
         next_wakeup=state.next_wakeup,
-        outcome=state.outcome,
+        outcome=state.outcome or found.outcome,
+        reason=found.reason,
         engagement=state.engagement,
         messages=messages,
-        started_at=state.started_at,
+        started_at=state.started_at or found.started_at.isoformat(),
+        closed_at=found.closed_at.isoformat() if found.closed_at else "",
     )
 
 
-async def scheduled_run(client: Client, workflow_id: str) -> RunOut:
-    delayed = await delayed_run(client, workflow_id)
-    run = delayed.run_input
-    return RunOut(
-        workflow_id=workflow_id,
-        status="scheduled",
-        scenario=run.scenario.id,
-        version=run.scenario.version,
-        customer_id=run.customer_id,
-        run_key=run.run_key,
-        next_wakeup=delayed.starts_at.isoformat(),
+async def described(client: Client, found: RunStatus) -> RunOut:
+    """``listed`` with the customer and key from the run's start event (a free history read)."""
+    run = (await delayed_run(client, found.workflow_id, found.run_id)).run_input
+    return listed(found, run.customer_id, run.run_key)
+
+
+async def full_run(client: Client, found: RunStatus) -> RunOut:
+    """One run with its step and messages. Free but for a running run: its ``state`` query
+    (1 billable action), bounded by QUERY_TIMEOUT (503 when its worker does not answer)."""
+    handle = client.get_workflow_handle_for(
+        ScenarioWorkflow.run, found.workflow_id, run_id=found.run_id
     )
+    if found.status == "ended" and found.closed_at is not None:
+        # The result is the final state, read from the close event (history reads are free).
+        return of_state(found, await handle.result(follow_runs=False, rpc_timeout=READ_TIMEOUT))
+    if found.status not in ("running", "ended"):
+        # Scheduled (no workflow code has run yet) or closed otherwise (no worker needed).
+        return await described(client, found)
+    try:
+        state = await handle.query(ScenarioWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
+    except RPCError as exc:
+        # The client's own deadline reads CANCELLED ("Timeout expired"); the server's, and
+        # a worker that never polls, DEADLINE_EXCEEDED.
+        if exc.status not in (
+            RPCStatusCode.CANCELLED,
+            RPCStatusCode.DEADLINE_EXCEEDED,
+            RPCStatusCode.UNAVAILABLE,
+        ):
+            raise
+        raise HTTPException(
+            503,
+            detail=f"run {found.workflow_id!r} is {found.status}; its worker did not answer "
+            f"the state query within {QUERY_TIMEOUT.total_seconds():.0f} s",
+            headers={"Retry-After": "5"},
+        ) from None
+    return of_state(found, state)
 
 
 @router.get("/contacts/{contact_id:path}/runs", response_model=RunsOut, tags=["contacts"])
 async def customer_runs(contact_id: str, svc: Svc) -> RunsOut:
-    """The customer's runs (from the run index), newest state of each from the run itself."""
+    """The customer's runs (from the run index) as Temporal describes them: status, outcome,
+    why a run failed or was terminated. No step or messages here: each would take a billable
+    query per run; ``GET /v1/runs/{workflow_id}`` has them."""
     runs = []
+    mine = customer_ref(contact_id)
     for wid in await svc.runs.all_for_customer(contact_id):
-        run = await run_state(svc.client, wid)
-        if run is not None and run.customer_id == contact_id:
-            runs.append(run)
+        found = await describe_run(svc.client, wid)
+        if found is not None and found.customer_ref == mine:
+            runs.append(listed(found, contact_id))
     return RunsOut(customer_id=contact_id, runs=runs)
 
 
 @router.get(
     "/runs/{workflow_id:path}",
     response_model=RunOut,
-    responses={404: {"description": "no such run"}},
+    responses={
+        404: {"description": "no such run (or a workflow that is not an Omni run)"},
+        503: {"description": "the run is running and its worker did not answer in time"},
+    },
 )
 async def get_run(workflow_id: str, svc: Svc) -> RunOut:
     """One run's state. The id may contain ``/``: ``GET /v1/runs/abandoned_cart/customer-42``."""
-    run = await run_state(svc.client, workflow_id)
-    if run is None:
-        raise HTTPException(404, detail=f"no run {workflow_id!r}")
-    return run
+    return await full_run(svc.client, await run_status(svc.client, workflow_id))
 
 
 @router.post(
@@ -173,18 +230,22 @@ async def get_run(workflow_id: str, svc: Svc) -> RunOut:
 )
 async def cancel_run(workflow_id: str, body: CancelIn, svc: Svc) -> RunOut:
     """End a running run now: no further messages; the reason is kept in its timeline."""
-    run = await run_state(svc.client, workflow_id)
-    if run is None:
-        raise HTTPException(404, detail=f"no run {workflow_id!r}")
-    if run.status == "ended":
-        raise HTTPException(409, detail=f"run {workflow_id!r} already ended: {run.outcome}")
-    handle = svc.client.get_workflow_handle_for(ScenarioWorkflow.run, workflow_id)
+    found = await run_status(svc.client, workflow_id)
+    if not found.open:
+        raise HTTPException(
+            409, detail=f"run {workflow_id!r} already {found.status}: {found.outcome}"
+        )
+    handle = svc.client.get_workflow_handle_for(
+        ScenarioWorkflow.run, workflow_id, run_id=found.run_id
+    )
     await handle.signal(ScenarioWorkflow.cancel, CancelRun(reason=body.reason))
     log.info("run cancelled", extra={"workflow_id": workflow_id})
-    if run.status == "scheduled":
+    if found.status == "scheduled":
         # The signal waits in its history: the run's first step sees it and ends, sending
         # nothing (Temporal does not end a start delay for a plain signal).
-        return run
-    with contextlib.suppress(TimeoutError):  # the run ends within a workflow task
+        return await full_run(svc.client, found)
+    try:  # the run ends within a workflow task
         await asyncio.wait_for(handle.result(), timeout=10)
-    return await run_state(svc.client, workflow_id) or run
+    except TimeoutError:  # its worker is down: the cancel waits in its history
+        return await described(svc.client, found)
+    return await full_run(svc.client, await run_status(svc.client, workflow_id))

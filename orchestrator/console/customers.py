@@ -1,5 +1,6 @@
-"""Customers: a profile with consents (and their source), suppressions, runs (with the state
-query's current step and next wake-up, and a link to the Temporal UI) and messages."""
+"""Customers: a profile with consents (and their source), suppressions, runs (Temporal's status
+and, for a run that failed or was terminated, why; what a running run waits for and until when;
+a link to the Temporal UI) and messages."""
 
 from __future__ import annotations
 
@@ -17,9 +18,8 @@ from orchestrator.console.outcomes import sync_outcomes
 from orchestrator.console.refs import ref, unref
 from orchestrator.console.render import HEADERS, page
 from orchestrator.console.settings import Console
-from orchestrator.engine.delayed import delayed_run, not_started_yet
 from orchestrator.engine.ids import customer_ref
-from orchestrator.engine.messages import RunState
+from orchestrator.engine.run_status import describe_run, waiting
 from orchestrator.store.funnel import OutcomeRecord
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,15 @@ class RunView:
     current_step: str = ""
     next_wakeup: str = ""
     temporal_url: str = ""
+    #: Temporal's word now (the store's copy of visibility may lag a second behind).
+    status: str = ""
+    outcome: str = ""
+    #: Why the run failed, was terminated, timed out or was cancelled.
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        self.status = self.status or self.run.status
+        self.outcome = self.outcome or self.run.outcome
 
 
 @router.get("/console/customers")
@@ -68,6 +77,10 @@ def temporal_link(console: Console, run: OutcomeRecord) -> str:
 
 
 async def run_views(console: Console, customer_id: str) -> list[RunView]:
+    """The customer's runs with Temporal's status: the store's copy of visibility, then a
+    describe (free) of each run not known to have completed, for its status now, its start
+    delay and why it failed or was terminated, and for a running run the timer it waits on
+    (its history, free). No query: a page of runs costs no billable action."""
     try:
         await sync_outcomes(console.svc.client, console.funnel)
     except Exception as exc:  # Temporal down: show what the store holds
@@ -75,18 +88,22 @@ async def run_views(console: Console, customer_id: str) -> list[RunView]:
     views = []
     for run in await console.funnel.runs_of(customer_ref(customer_id)):
         view = RunView(run, temporal_url=temporal_link(console, run))
-        if run.status == "running":
-            handle = console.svc.client.get_workflow_handle(run.workflow_id, run_id=run.run_id)
+        if run.status != "completed":
             try:
-                state = await handle.query("state", result_type=RunState)
-                view.current_step, view.next_wakeup = state.current_step, state.next_wakeup
+                found = await describe_run(console.svc.client, run.workflow_id, run.run_id)
             except RPCError as exc:
-                if not_started_yet(exc):  # trigger.spread: Temporal holds its first step
-                    delayed = await delayed_run(console.svc.client, run.workflow_id, run.run_id)
+                log.info("status of %s: %s", run.workflow_id, exc)
+                found = None
+            if found is not None:
+                view.status, view.outcome, view.reason = found.status, found.outcome, found.reason
+                if found.starts_at is not None:  # trigger.spread: Temporal holds its first step
                     view.current_step = "waiting to start (spread)"
-                    view.next_wakeup = delayed.starts_at.isoformat()
-                else:
-                    log.info("state of %s: %s", run.workflow_id, exc)
+                    view.next_wakeup = found.starts_at.isoformat()
+                elif found.status == "running":
+                    timer = await waiting(console.svc.client, run.workflow_id, found.run_id)
+                    if timer is not None:
+                        view.current_step = timer.summary
+                        view.next_wakeup = timer.until.isoformat()
         views.append(view)
     return views
 

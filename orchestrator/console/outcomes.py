@@ -4,7 +4,9 @@ Every run already puts its scenario, version, customer reference and, when it en
 outcome into search attributes (``OmniScenario``, ``OmniScenarioVersion``, ``OmniCustomerId``,
 ``OmniOutcome``). The console copies what changed since the last copy before it shows a funnel
 or a customer: runs started after the newest start it holds and runs closed after the newest
-close, with a minute of slack for visibility's lag (the copy is an idempotent upsert). So the
+close, with a minute of slack for visibility's lag (the copy is an idempotent upsert). A run
+that failed, was terminated, timed out or was cancelled without an outcome counts under that
+status; one that decided its outcome first (during ``trigger.cooldown``) under its outcome. So the
 worker and the workflow write nothing new, and the funnel's SQL reads runs beside the send log.
 """
 
@@ -16,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 
 from orchestrator.engine import search
+from orchestrator.engine.run_status import CLOSED_OTHERWISE
 from orchestrator.store.funnel import OutcomeRecord, SqlFunnel
 
 SLACK = timedelta(minutes=1)
@@ -43,7 +46,10 @@ def record_of(wf: WorkflowExecution) -> OutcomeRecord | None:
     scenario = attrs.get(search.SCENARIO)
     if scenario is None or wf.status == WorkflowExecutionStatus.CONTINUED_AS_NEW:
         return None  # not indexed yet, or one link of a chain (its last link counts)
-    status = wf.status.name.lower() if wf.status is not None else "unknown"
+    if wf.status in CLOSED_OTHERWISE:  # failed, terminated, timed_out, cancelled
+        status = CLOSED_OTHERWISE[wf.status]
+    else:
+        status = wf.status.name.lower() if wf.status is not None else "unknown"
     outcome = attrs.get(search.OUTCOME) or ("" if status == "running" else status)
     return OutcomeRecord(
         run_id=wf.run_id,

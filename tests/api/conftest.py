@@ -11,6 +11,7 @@ import httpx
 import pytest
 from api_stack import Api
 from harness import quick_cart
+from run_endings import counting_client
 from temporalio.testing import WorkflowEnvironment
 from tests_store_url import database_url
 
@@ -42,8 +43,10 @@ async def api(
     queue = f"api-{uuid.uuid4()}"
     port = free_port()
     tracker = Tracker(b"k" * 32, f"http://127.0.0.1:{port}")
+    # The API's client counts its Temporal calls (what a page view costs); the worker's does not.
+    client, calls = counting_client(dev_env.client)
     svc = build_services(
-        dev_env.client,
+        client,
         factory,
         {scenario.id: scenario},
         task_queue=queue,
@@ -67,7 +70,7 @@ async def api(
     async with (
         build_worker(dev_env.client, task_queue=queue, activities=activities),
         serving(create_app(svc), port=port) as base,
-        httpx.AsyncClient(base_url=base) as client,
+        httpx.AsyncClient(base_url=base) as http,
     ):
-        yield Api(client, key, svc, outbox, cart=f"c-{uuid.uuid4().hex[:10]}")
+        yield Api(http, key, svc, outbox, cart=f"c-{uuid.uuid4().hex[:10]}", calls=calls)
     await engine.dispose()

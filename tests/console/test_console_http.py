@@ -5,41 +5,24 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from console_stack import PASSWORD, PLAY, ConsoleStack, console_stack
+from console_stack import (
+    PASSWORD,
+    PLAY,
+    ConsoleStack,
+    console_stack,
+    csrf_of,
+    log_in,
+    logged_in,
+    profile_of,
+    run_row,
+)
 from temporalio.testing import WorkflowEnvironment
 
 from orchestrator.engine.ids import spread_delay
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found is not None, html[:500]
-    return found.group(1)
-
-
-async def log_in(client: httpx.AsyncClient, secret: str) -> httpx.Response:
-    form = await client.get("/console/login")
-    return await client.post(
-        "/console/login",
-        data={"csrf": csrf_of(form.text), "secret": secret},
-        headers={"Origin": str(client.base_url).rstrip("/")},
-    )
-
-
-@asynccontextmanager
-async def logged_in(
-    stack: ConsoleStack, secret: str = PASSWORD
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.base) as client:
-        answer = await log_in(client, secret)
-        assert answer.status_code == 303, answer.text
-        yield client
 
 
 async def test_root_redirects_and_pages_need_a_login(stack: ConsoleStack) -> None:
@@ -149,27 +132,10 @@ async def test_a_running_run_shows_its_step_and_next_wake_up(stack: ConsoleStack
     wid = await stack.basket("waiting-1")
     await stack.wait_sent("waiting-1")
     row = run_row(await profile_of(stack, "waiting-1"), wid)
-    assert "running" in row and "steps.1" in row
+    # What it waits for, from its open timer (its history: no query, no billable action).
+    assert "running" in row and "wait 30s for a reaction to email" in row
     assert re.search(r"<td>\d{4}-\d\d-\d\dT[\d:.]+\+00:00</td>", row)  # next wake-up
     assert "/namespaces/default/workflows/" in row
-
-
-async def profile_of(stack: ConsoleStack, customer: str) -> str:
-    """The customer's profile page, found the way a marketer finds it."""
-    async with logged_in(stack) as client:
-        page = await client.get("/console/customers")
-        found = await client.post(
-            "/console/customers",
-            data={"q": customer, "csrf": csrf_of(page.text)},
-            headers={"Origin": stack.base},
-        )
-        return (await client.get(found.headers["location"])).text
-
-
-def run_row(profile: str, workflow_id: str) -> str:
-    row = re.search(rf'<tr data-workflow="{re.escape(workflow_id)}">(.*?)</tr>', profile, re.S)
-    assert row is not None, profile
-    return row.group(1)
 
 
 async def test_preview_with_a_real_contacts_data_is_posted(stack: ConsoleStack) -> None:
