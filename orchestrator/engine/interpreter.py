@@ -210,12 +210,11 @@ class StepInterpreter(LearnedRun):
             return SendResult("skipped", reason="too_late")
         assert self._trigger is not None
         key = f"{self._run_ref()}/g{self._generation}/{path}/{channel}"
-        # Under way until it has a fate: a run that ends meanwhile settles it (workflow.py).
+        # Under way until it has a fate: steps stopped meanwhile leave it here, and the run
+        # settles it (workflow.py) — once: the activity's own answer clears it.
         self._pending_send = PendingSend(key=key, step=path, channel=channel, template=template)
-        try:
-            result, deferred_from = await self._attempt(channel, template, path, key, stop)
-        finally:
-            self._pending_send = None
+        result, deferred_from = await self._attempt(channel, template, path, key, stop)
+        self._pending_send = None
         if result is None:
             return None
         return self._record_fate(result, path, channel, template, key, deferred_from)

@@ -193,7 +193,6 @@ class ScenarioWorkflow(StepInterpreter):
         worker). What decides the send's fate is the send log: ``stop_send`` and the
         adapter's handover are one atomic step there, so the send was either handed to the
         provider before this moment (``sent``) or never will be (``stopped_by_<why>``)."""
-        pending = self._pending_send
         steps.cancel()
         try:
             await steps
@@ -203,6 +202,8 @@ class ScenarioWorkflow(StepInterpreter):
             # An activity cancelled with the steps: how Temporal ends an awaited activity.
             if not isinstance(err.cause, CancelledError):
                 raise
+        # Read after the steps stopped: an answer that came with the event was recorded.
+        pending, self._pending_send = self._pending_send, None
         if pending is None:
             return
         reason = STOPPED_BY.get(why, f"stopped_by_{why}")

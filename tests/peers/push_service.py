@@ -7,7 +7,7 @@ import base64
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,8 @@ class PushService:
     #: Called with each accepted message before the push service answers (fault tests kill
     #: the sender here).
     on_accept: Callable[[dict[str, Any]], None] | None = None
+    #: Awaited after a message is accepted, before the push service answers: a slow service.
+    hold: Callable[[dict[str, Any]], Awaitable[None]] | None = None
 
     def subscribe(self, device: str) -> dict[str, Any]:
         """A PushSubscription.toJSON() as a browser would make it."""
@@ -112,6 +114,8 @@ class PushService:
             )
             if self.on_accept is not None:
                 self.on_accept(self.received[-1])
+            if self.hold is not None:
+                await self.hold(self.received[-1])
             return Response(
                 status_code=201, headers={"Location": f"{endpoint}/m{len(self.received)}"}
             )

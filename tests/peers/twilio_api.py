@@ -11,7 +11,7 @@ import base64
 import json
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -96,6 +96,8 @@ class TwilioPeer:
     #: Called with each accepted message's form before Twilio answers (fault tests kill the
     #: sender here: Twilio has the message, the sender never hears so).
     on_create: Callable[[dict[str, str]], None] | None = None
+    #: Awaited after a message is stored, before Twilio answers: a slow API.
+    hold: Callable[[dict[str, str]], Awaitable[None]] | None = None
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -207,6 +209,8 @@ class TwilioPeer:
             )
             if self.on_create is not None:
                 self.on_create(form)
+            if self.hold is not None:
+                await self.hold(form)
             return JSONResponse(
                 {
                     "sid": sid_,
