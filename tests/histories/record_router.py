@@ -8,7 +8,7 @@ through the router too, as the API delivers them. Histories land in ``tests/hist
 <scenario>__<case>.json``; the variants in ``variants/`` add the keys a shipped scenario lacks
 (learned order, holdout, split, spread).
 
-Run it for a new revision (see docs/engineering.md, "Changing the workflow"), never to make a
+Run it for a new revision (docs/operations.md, "Changing the workflow"), never to make a
 failing replay pass:
     .venv/bin/python tests/histories/record_router.py
 """
