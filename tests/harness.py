@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import textwrap
 import uuid
 from collections.abc import Awaitable, Callable
@@ -20,7 +21,8 @@ from channels.outbox import OutboxChannel
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
 from orchestrator.engine.ids import run_key, workflow_id
-from orchestrator.engine.messages import EventSignal, RunInput, RunOptions, RunState
+from orchestrator.engine.messages import REVISION, EventSignal, RunInput, RunOptions, RunState
+from orchestrator.engine.router import Router
 from orchestrator.engine.runtime import build_worker
 from orchestrator.engine.sendlog import InMemorySendLog
 from orchestrator.engine.workflow import ScenarioWorkflow
@@ -67,6 +69,16 @@ QUICK_TEMPLATES = {
 }
 
 
+class StoredEvents:
+    """The API's event store, in memory: revision-1 sends read their trigger by event id."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, dict[str, Any]] = {}
+
+    async def data_of(self, event_id: str) -> dict[str, Any] | None:
+        return self.data.get(event_id)
+
+
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
     """Wait until ``check()`` holds, polling; fail after ``timeout`` seconds."""
     deadline = asyncio.get_running_loop().time() + timeout
@@ -102,7 +114,11 @@ class Run:
     env: WorkflowEnvironment
     scenario: Scenario
     contact: Contact
-    options: RunOptions = field(default_factory=lambda: RunOptions(index=False, preview=True))
+    #: The current engine revision unless a test picks an older one (``revision=0``).
+    options: RunOptions = field(
+        default_factory=lambda: RunOptions(index=False, preview=True, revision=REVISION)
+    )
+    events: StoredEvents = field(default_factory=StoredEvents)
     send_log: InMemorySendLog = field(default_factory=InMemorySendLog)
     outbox: dict[str, OutboxChannel] = field(
         default_factory=lambda: {c: OutboxChannel(c) for c in CHANNELS}
@@ -117,6 +133,7 @@ class Run:
             directory=InMemoryDirectory([self.contact]),
             send_log=self.send_log,
             channels=dict(self.outbox),
+            events=self.events,
         )
 
     async def __aenter__(self) -> Run:
@@ -144,6 +161,27 @@ class Run:
         self.started = await self.env.get_current_time()
         data = data if data is not None else self.scenario.samples[self.scenario.trigger.event]
         key = run_key(self.scenario, self.contact.id, data)
+        trigger = self.event(self.scenario.trigger.event, data, event_id)
+        suffix = uuid.uuid4().hex[:8]
+        if self.options.revision >= 1:
+            # As production starts it: the router's start request (steps-only definition, its
+            # templates published by version, the trigger stored), under a unique workflow id.
+            router = Router(
+                self.env.client,
+                {self.scenario.id: self.scenario},
+                task_queue=self.queue,
+                options=self.options,
+                record_runs=False,
+            )
+            await router.definitions.publish(self.scenario)
+            request = router.start_request(self.scenario, key, trigger)
+            request = dataclasses.replace(
+                request,
+                workflow_id=f"{request.workflow_id}/{suffix}",
+                run_input=dataclasses.replace(request.run_input, options=self.options),
+            )
+            self.handle = await request.send(self.env.client)
+            return
         self.handle = await self.env.client.start_workflow(
             ScenarioWorkflow.run,
             RunInput(
@@ -152,10 +190,10 @@ class Run:
                 run_key=key,
                 options=self.options,
             ),
-            id=f"{workflow_id(self.scenario.id, key)}/{uuid.uuid4().hex[:8]}",
+            id=f"{workflow_id(self.scenario.id, key)}/{suffix}",
             task_queue=self.queue,
             start_signal="event",
-            start_signal_args=[self.event(self.scenario.trigger.event, data, event_id)],
+            start_signal_args=[trigger],
         )
 
     def event(
@@ -164,11 +202,16 @@ class Run:
         data: dict[str, Any] | None = None,
         event_id: str | None = None,
     ) -> EventSignal:
+        event_id = event_id or str(uuid.uuid4())
+        stored = self.options.revision >= 1
+        if stored:  # the API stores every event before routing it
+            self.events.data[event_id] = data or {}
         return EventSignal(
             name=name,
-            event_id=event_id or str(uuid.uuid4()),
+            event_id=event_id,
             customer_id=self.contact.id,
             data=data or {},
+            stored=stored,
         )
 
     async def at(self, offset_s: float) -> None:

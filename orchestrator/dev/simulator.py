@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from temporalio.client import WorkflowHandle
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -21,12 +20,18 @@ from temporalio.testing import WorkflowEnvironment
 from channels.outbox import OutboxChannel
 from orchestrator.dev.binaries import test_server
 from orchestrator.dev.sim_report import Simulation, deferred_offset, entry_json
+from orchestrator.dev.sim_start import StoredEvents, start_run
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.affinity import Tally
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
 from orchestrator.engine.ids import run_key, workflow_id
 from orchestrator.engine.learning import InMemoryReactionStats, Learning
-from orchestrator.engine.messages import EventSignal, RunInput, RunOptions, RunState, TimelineEntry
+from orchestrator.engine.messages import (
+    REVISION,
+    EventSignal,
+    RunOptions,
+    TimelineEntry,
+)
 from orchestrator.engine.runtime import build_worker
 from orchestrator.engine.sendlog import InMemorySendLog
 from orchestrator.engine.workflow import ScenarioWorkflow
@@ -161,9 +166,11 @@ async def simulate(
     env: WorkflowEnvironment | None = None,
     start_at: datetime | None = None,
     history: InMemoryReactionStats | None = None,
+    revision: int = REVISION,
 ) -> Simulation:
     """Run the scenario against ``events`` (the first is the trigger, at offset 0);
-    ``history`` scripts past reactions for learned ladders and costed rungs."""
+    ``history`` scripts past reactions for learned ladders and costed rungs. ``revision``: the
+    engine revision the run starts with (production's, unless an older one is asked for)."""
     if not events:
         events = [SimEvent(scenario.trigger.event, 0, scenario.samples.get(scenario.trigger.event))]
     if events[0].offset_s:
@@ -173,8 +180,8 @@ async def simulate(
         async with await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=test_server(), runtime=quiet_runtime()
         ) as own:
-            return await _simulate(own, scenario, events, contact, start_at, history)
-    return await _simulate(env, scenario, events, contact, start_at, history)
+            return await _simulate(own, scenario, events, contact, start_at, history, revision)
+    return await _simulate(env, scenario, events, contact, start_at, history, revision)
 
 
 async def _simulate(
@@ -184,11 +191,14 @@ async def _simulate(
     contact: Contact,
     start_at: datetime | None,
     history: InMemoryReactionStats | None = None,
+    revision: int = REVISION,
 ) -> Simulation:
+    stored = StoredEvents()
     activities = Activities(
         directory=InMemoryDirectory([contact]),
         send_log=InMemorySendLog(),
         channels={c: OutboxChannel(c) for c in CHANNELS},
+        events=stored,
     )
     if history is not None and SIM_CONTACT in history.customers:
         history.customers[contact.id] = history.customers.pop(SIM_CONTACT)
@@ -214,26 +224,18 @@ async def _simulate(
             if ahead > 0:
                 await env.sleep(ahead)
         started = await env.get_current_time()
-        handle: WorkflowHandle[Any, RunState] = await env.client.start_workflow(
-            ScenarioWorkflow.run,
-            RunInput(
-                scenario=scenario,
-                customer_id=contact.id,
-                run_key=key,
-                options=RunOptions(index=False, preview=True),
-            ),
-            id=wid,
-            task_queue=queue,
-            start_signal="event",
-            start_signal_args=[_signal(trigger, contact.id, 0)],
-        )
+        options = RunOptions(index=False, preview=True, revision=revision)
+        first = _signal(trigger, contact.id, 0, stored if revision >= 1 else None)
+        handle = await start_run(env, scenario, key, first, wid, queue, options)
         late: list[dict[str, Any]] = []
         for i, ev in enumerate(events[1:], start=1):
             now = (await env.get_current_time() - started).total_seconds()
             if ev.offset_s > now:
                 await env.sleep(ev.offset_s - now)
             try:
-                await handle.signal("event", _signal(ev, contact.id, i))
+                await handle.signal(
+                    "event", _signal(ev, contact.id, i, stored if revision >= 1 else None)
+                )
             except RPCError:
                 late.append(
                     entry_json(
@@ -244,6 +246,10 @@ async def _simulate(
                     )
                 )
         state = await asyncio.wait_for(handle.result(), timeout=120)
+        if revision >= 1:
+            # A revision-1 result leaves the sends out of its timeline; the state query (the
+            # worker replays the closed run) has the whole timeline.
+            state = await handle.query(ScenarioWorkflow.state)
     timeline = [
         entry_json(e, (datetime.fromisoformat(e.at) - started).total_seconds())
         for e in state.timeline
@@ -264,7 +270,17 @@ async def _simulate(
     )
 
 
-def _signal(ev: SimEvent, customer_id: str, n: int) -> EventSignal:
+def _signal(
+    ev: SimEvent, customer_id: str, n: int, stored: StoredEvents | None = None
+) -> EventSignal:
+    """The n-th event; with ``stored``, kept there first as the API keeps it."""
+    event_id = f"sim-{n}"
+    if stored is not None:
+        stored.data[event_id] = ev.data or {}
     return EventSignal(
-        name=ev.name, event_id=f"sim-{n}", customer_id=customer_id, data=ev.data or {}
+        name=ev.name,
+        event_id=event_id,
+        customer_id=customer_id,
+        data=ev.data or {},
+        stored=stored is not None,
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -30,7 +30,7 @@ from orchestrator.engine.ids import (
     spread_delay,
     workflow_id,
 )
-from orchestrator.engine.messages import REVISION, EventSignal, RunInput, RunOptions
+from orchestrator.engine.messages import REVISION, EventSignal, RunInput, RunOptions, RunState
 from orchestrator.engine.workflow import ScenarioWorkflow
 from orchestrator.language.contracts import Need, check_event, needs
 from orchestrator.language.expressions import ExpressionError, condition_context, holds
@@ -70,8 +70,8 @@ class StartRequest:
     #: ``trigger.spread``: the run's first step waits this long (None: at once).
     start_delay: timedelta | None = None
 
-    async def send(self, client: Client) -> None:
-        await client.start_workflow(
+    async def send(self, client: Client) -> WorkflowHandle[Any, RunState]:
+        return await client.start_workflow(
             ScenarioWorkflow.run,
             self.run_input,
             id=self.workflow_id,
