@@ -47,6 +47,7 @@ class StepInterpreter(LearnedRun):
 
     async def _steps(self, steps: list[Step]) -> None:
         for i, step in enumerate(steps):
+            self._go_on()
             self._step = step.path
             label = labels.step_label(step)
             self._next_label = labels.step_label(steps[i + 1]) if i + 1 < len(steps) else ""
@@ -111,6 +112,7 @@ class StepInterpreter(LearnedRun):
         self._show(label.replace("wait", "waiting", 1))
         while True:
             remaining = (deadline - workflow.now()).total_seconds()
+            self._go_on()
             try:
                 await workflow.wait_condition(
                     lambda seen=checked: self._seq > seen,  # type: ignore[misc]
@@ -177,6 +179,7 @@ class StepInterpreter(LearnedRun):
                     f"waiting up to {wait} for a reaction to {rung.channel} `{rung.template}`",
                     next_=after,
                 )
+                self._go_on()
                 with contextlib.suppress(TimeoutError):
                     await workflow.wait_condition(
                         reacted,
@@ -217,7 +220,9 @@ class StepInterpreter(LearnedRun):
         self._pending_send = None
         if result is None:
             return None
-        return self._record_fate(result, path, channel, template, key, deferred_from)
+        self._record_fate(result, path, channel, template, key, deferred_from)
+        self._go_on()  # an answer that raced the run's end is recorded, and nothing follows
+        return result
 
     async def _attempt(
         self,
@@ -238,6 +243,7 @@ class StepInterpreter(LearnedRun):
         deferred_from = ""
         while True:
             result: SendResult
+            self._go_on()
             try:
                 result = await workflow.execute_activity_method(
                     Activities.send,

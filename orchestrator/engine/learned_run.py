@@ -130,6 +130,7 @@ class LearnedRun(RunBase):
         if step.order != "learned" or self._held_out or not workflow.patched(PATCH):
             return rungs
         assert self._input is not None
+        self._go_on()
         try:
             result = await workflow.execute_activity_method(
                 Learning.rank_channels,
@@ -158,6 +159,7 @@ class LearnedRun(RunBase):
         s, inp = self._scenario, self._input
         assert inp is not None and self._trigger is not None
         run_ref = self._run_ref()
+        self._go_on()
         try:
             verdict = await workflow.execute_activity_method(
                 Learning.judge_rung,

@@ -4,6 +4,7 @@ run's reference."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -54,8 +55,18 @@ class RunBase:
         self._cancel_reason = ""
         #: The send under way, if any: a run that ends meanwhile records its fate.
         self._pending_send: PendingSend | None = None
+        #: The run is ending: its steps start nothing new (see ``_go_on``).
+        self._stopping = False
 
     # -- helpers ---------------------------------------------------------------------------
+    def _go_on(self) -> None:
+        """Called before the steps start anything (an activity, a timer, a wait): once the run
+        is ending, stop here. Cancelling the steps' task is only a request — an activity that
+        answered in the same activation hands its result back instead — so the steps check
+        before they do more."""
+        if self._stopping:
+            raise asyncio.CancelledError
+
     def _run_ref(self) -> str:
         """This run, distinct from earlier runs of the same workflow id and stable across
         retries, crashes and continue-as-new: the send keys' prefix (see README, "Send keys")."""
@@ -78,6 +89,7 @@ class RunBase:
     ) -> bool:
         """Sleep until ``moment``; True if ``stop`` became true first. ``summary`` names the
         timer in the Temporal UI."""
+        self._go_on()
         delta = (moment - workflow.now()).total_seconds()
         if delta <= 0:
             return False
@@ -134,6 +146,7 @@ class RunBase:
         assert self._input is not None
         trig = trigger or self._trigger
         engagement = {k: any(r == k for _, r in self._reactions) for k in REACTION_EVENTS.values()}
+        self._go_on()
         if kind == "condition" and self._revision >= 1 and inline_ok(expression):
             event = ev.data if ev else dict(self._latest)
             return evaluate_inline(expression, event, trig.data if trig else {}, engagement)

@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.language.model import REACTION_EVENTS
 
 SEEN_IDS_KEPT = 500
+STOP_PATCH = "omni-stop-steps"
 #: The fate of a send under way when its run ends, by what ended it.
 STOPPED_BY = {
     "converted": "stopped_by_goal",
@@ -193,6 +194,9 @@ class ScenarioWorkflow(StepInterpreter):
         worker). What decides the send's fate is the send log: ``stop_send`` and the
         adapter's handover are one atomic step there, so the send was either handed to the
         provider before this moment (``sent``) or never will be (``stopped_by_<why>``)."""
+        # Patched: a run that saw its ending event before this change went on with its steps
+        # where an activity answered in the same activation; its history replays that way.
+        self._stopping = workflow.patched(STOP_PATCH)
         steps.cancel()
         try:
             await steps
@@ -204,7 +208,7 @@ class ScenarioWorkflow(StepInterpreter):
                 raise
         # Read after the steps stopped: an answer that came with the event was recorded.
         pending, self._pending_send = self._pending_send, None
-        if pending is None:
+        if pending is None or not self._stopping:
             return
         reason = STOPPED_BY.get(why, f"stopped_by_{why}")
         assert self._input is not None

@@ -104,13 +104,19 @@ async def test_goal_while_send_is_held_in_the_adapter(
         runs.append(run)
     first = runs[0]
     directory = InMemoryDirectory([r.contact for r in runs])
-    acts = Activities(directory=directory, send_log=first.send_log, channels=dict(first.outbox))
+    acts = Activities(
+        directory=directory,
+        send_log=first.send_log,
+        channels=dict(first.outbox),
+        events=first.events,
+    )
     async with build_worker(
         time_env.client, task_queue=first.queue, activities=acts, fail_fast=True
     ):
         # Every run on the one worker (same queue, same adapter).
         for run in runs[1:]:
             run.queue, run.send_log, run.outbox = first.queue, first.send_log, first.outbox
+            run.events = first.events
         carts = {"ann": "shared", "bob": "shared", "cat": "c-3"}
         for run in runs:
             await run.start({"cart": {"id": carts[run.contact.id]}}, event_id=f"t-{run.contact.id}")
