@@ -11,7 +11,7 @@ another's message.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -23,10 +23,13 @@ from channels.base import Delivery, Outbound, TransientChannelError
 from channels.outbox import OutboxChannel
 from orchestrator.dev import binaries
 from orchestrator.engine.activities import Activities
+from orchestrator.engine.affinity import Tally
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
 from orchestrator.engine.definitions import remember
+from orchestrator.engine.learning import InMemoryReactionStats, Learning
 from orchestrator.engine.messages import CancelRun
 from orchestrator.engine.runtime import build_worker
+from orchestrator.language.model import CHANNELS
 
 SEND_AT_ONCE = """
 scenario: race
@@ -240,3 +243,69 @@ async def test_exit_while_the_send_is_retrying(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+LEARNED = SEND_AT_ONCE.replace(
+    "      - sms: race/reminder\n",
+    "      - sms: race/reminder\n        wait: 1h\n    order: learned\n",
+    1,
+)
+
+
+class SlowStats(InMemoryReactionStats):
+    """Reaction statistics from a store that answers only when the test lets it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.asked: list[str] = []
+
+    async def of_customer(self, customer_id: str, kinds: Sequence[str]) -> dict[str, Tally]:
+        self.asked.append(customer_id)
+        await self.gate.wait()
+        return await super().of_customer(customer_id, kinds)
+
+
+async def test_goal_while_the_learned_order_is_decided(
+    time_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    scenario = write_scenario(tmp_path, LEARNED, TEMPLATES)
+    remember(scenario)
+    stats = SlowStats()
+    runs = [Run(time_env, scenario, contact(cid)) for cid in ("hal", "ivy")]
+    first = runs[0]
+    acts = Activities(
+        directory=InMemoryDirectory([r.contact for r in runs]),
+        send_log=first.send_log,
+        channels=dict(first.outbox),
+        events=first.events,
+    )
+    worker = build_worker(
+        time_env.client,
+        task_queue=first.queue,
+        activities=acts,
+        learning=Learning.beside(acts, stats=stats),
+        fail_fast=True,
+    )
+    async with worker:
+        for run in runs:
+            run.queue, run.send_log, run.outbox, run.events = (
+                first.queue,
+                first.send_log,
+                first.outbox,
+                first.events,
+            )
+            await run.start({"cart": {"id": "shared"}}, event_id=f"t-{run.contact.id}")
+        await eventually(lambda: _true(sorted(stats.asked) == ["hal", "ivy"]))
+        await runs[0].signal("order_placed", {"order": {"cart_id": "shared"}})
+        hal = await runs[0].result()
+        stats.gate.set()
+        await eventually(
+            lambda: _true(any(o.customer_id == "ivy" for o in first.outbox["email"].sent))
+        )
+        await runs[1].signal("order_placed", {"order": {"cart_id": "shared"}})
+        ivy = await runs[1].result()
+    assert hal.outcome == "converted" and hal.messages == []
+    assert await status_of(runs[0]) == WorkflowExecutionStatus.COMPLETED
+    assert ivy.outcome == "converted"
+    assert [o.customer_id for ch in CHANNELS for o in first.outbox[ch].sent] == ["ivy"]
