@@ -23,6 +23,7 @@ from orchestrator.engine.compose import ShortLinks, compose, email_urls, facts
 from orchestrator.engine.contacts import ContactDirectory
 from orchestrator.engine.definitions import Definitions, EventData, TriggerGone, complete
 from orchestrator.engine.evaluation import evaluate_for
+from orchestrator.engine.hold import PendingEvents, held
 from orchestrator.engine.messages import EvalRequest, EvalResult, SendRequest, SendResult
 from orchestrator.engine.once import (
     SENDING,
@@ -75,6 +76,7 @@ class Activities:
         inbound: InboundLog | None = None,
         definitions: Definitions | None = None,
         events: EventData | None = None,
+        pending: PendingEvents | None = None,
     ) -> None:
         self.directory = directory
         self.send_log = send_log
@@ -93,6 +95,8 @@ class Activities:
         self.definitions = definitions or Definitions()
         #: Stored events' data, for sends that refer to their trigger by id.
         self.events = events
+        #: Stored events not yet delivered: a send waits for its customer's (engine/hold.py).
+        self.pending = pending
 
     @activity.defn(name="send")
     async def send(self, req: SendRequest) -> SendResult:
@@ -117,6 +121,10 @@ class Activities:
         if done is not None and done.status in ("sent", UNCERTAIN):
             reason = "already sent" if done.status == "sent" else UNCERTAIN
             return SendResult(done.status, reason=reason, provider_id=done.provider_id)
+        if self.pending is not None and (done is None or done.status != SENDING):
+            hold = await held(self.pending, req, activity.info().workflow_id or "")
+            if hold is not None:
+                return hold
         now = to_datetime(req.now)
         contact = await self.directory.get(req.customer_id)
         if contact is None:

@@ -103,6 +103,26 @@ class EventLog:
             found = await s.scalar(select(EventRow.event_id).where(_free()).limit(1))
         return found is not None
 
+    async def pending_for(self, customer_id: str, workflow_id: str, tried: int) -> list[str]:
+        """Ids of the customer's stored events not yet delivered to their runs, oldest first:
+        what a send of run ``workflow_id`` waits for (``engine/hold.py``). Left out: the
+        events that start that run (signal-with-start gave it them with its start) and events
+        a relay has tried ``tried`` times with Temporal answering (stuck; they hold no send
+        for ever)."""
+        async with self.sessions() as s:
+            rows = (
+                await s.execute(
+                    select(EventRow.event_id, EventRow.result, EventRow.attempts)
+                    .where(EventRow.delivered_at.is_(None), EventRow.customer_id == customer_id)
+                    .order_by(EventRow.received_at)
+                )
+            ).all()
+        return [
+            event_id
+            for event_id, result, attempts in rows
+            if attempts < tried and workflow_id not in (result or {}).get("runs", [])
+        ]
+
     async def take_due(self, limit: int = 50) -> list[StoredEvent]:
         """Undelivered events whose lease ran out, oldest first, each leased to the caller:
         two relays never take the same event at once."""
