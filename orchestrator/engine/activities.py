@@ -291,4 +291,4 @@ class Activities:
 
     @activity.defn(name="evaluate")
     async def evaluate(self, req: EvalRequest) -> EvalResult:
-        return await evaluate_for(self.directory, req)
+        return await evaluate_for(self.directory, req, self.default_timezone)

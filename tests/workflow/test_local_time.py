@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -68,3 +69,48 @@ async def test_simulate_uses_the_scenarios_sample_contact(
     sends = [e for e in result.timeline if e["kind"] == "send"]
     first = result.local(sends[0]["offset_s"])
     assert " 17 May 10:00 JST" in first, result.to_text()
+
+
+VISIT = """
+scenario: visit_reminder
+trigger: {event: visit_booked}
+steps:
+  - wait_until: {time: "10:00", date: visit.day}
+  - send: {email: visit/reminder}
+sample:
+  visit_booked: {visit: {day: "2027-03-28T12:00:00Z"}}
+"""
+VISIT_TEMPLATES = {
+    "visit/reminder/email": "{% block subject %}s{% endblock %}{% block html %}h{% endblock %}"
+}
+
+
+async def test_local_times_of_customers_without_a_zone_are_in_the_shops_default_zone(
+    time_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """OMNI_DEFAULT_TIMEZONE=Europe/Berlin; the day is Berlin's spring-forward Sunday (CEST,
+    UTC+2, from 02:00): 10:00 for a customer without a zone is 08:00 UTC, never 10:00 UTC."""
+    scenario = write_scenario(tmp_path, VISIT, VISIT_TEMPLATES)
+    zones = {"lt-none": None, "lt-ny": "America/New_York", "lt-utc": "UTC"}
+    runs = [
+        Run(
+            time_env,
+            scenario,
+            Contact.from_json({**FULL_CONTACT, "id": customer, "timezone": tz}),
+            default_timezone="Europe/Berlin",
+        )
+        for customer, tz in zones.items()
+    ]
+    async with AsyncExitStack() as stack:
+        for run in runs:
+            await stack.enter_async_context(run)
+            await run.start({"visit": {"day": "2027-03-28T12:00:00Z"}})
+        states = [await run.result() for run in runs]
+    sent = {
+        run.contact.id: datetime.fromisoformat(state.messages[0].at).astimezone(UTC)
+        for run, state in zip(runs, states, strict=True)
+    }
+    assert [s.messages[0].status for s in states] == ["sent"] * 3
+    assert sent["lt-none"].replace(microsecond=0) == datetime(2027, 3, 28, 8, 0, tzinfo=UTC)
+    assert sent["lt-ny"].replace(microsecond=0) == datetime(2027, 3, 28, 14, 0, tzinfo=UTC)
+    assert sent["lt-utc"].replace(microsecond=0) == datetime(2027, 3, 28, 10, 0, tzinfo=UTC)
