@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -91,6 +91,7 @@ async def test_local_times_of_customers_without_a_zone_are_in_the_shops_default_
     """OMNI_DEFAULT_TIMEZONE=Europe/Berlin; the day is Berlin's spring-forward Sunday (CEST,
     UTC+2, from 02:00): 10:00 for a customer without a zone is 08:00 UTC, never 10:00 UTC."""
     scenario = write_scenario(tmp_path, VISIT, VISIT_TEMPLATES)
+    day = spring_forward_after(await time_env.get_current_time())  # the session's clock moves
     zones = {"lt-none": None, "lt-ny": "America/New_York", "lt-utc": "UTC"}
     runs = [
         Run(
@@ -104,13 +105,25 @@ async def test_local_times_of_customers_without_a_zone_are_in_the_shops_default_
     async with AsyncExitStack() as stack:
         for run in runs:
             await stack.enter_async_context(run)
-            await run.start({"visit": {"day": "2027-03-28T12:00:00Z"}})
+            await run.start({"visit": {"day": f"{day.isoformat()}T12:00:00Z"}})
         states = [await run.result() for run in runs]
     sent = {
         run.contact.id: datetime.fromisoformat(state.messages[0].at).astimezone(UTC)
         for run, state in zip(runs, states, strict=True)
     }
     assert [s.messages[0].status for s in states] == ["sent"] * 3
-    assert sent["lt-none"].replace(microsecond=0) == datetime(2027, 3, 28, 8, 0, tzinfo=UTC)
-    assert sent["lt-ny"].replace(microsecond=0) == datetime(2027, 3, 28, 14, 0, tzinfo=UTC)
-    assert sent["lt-utc"].replace(microsecond=0) == datetime(2027, 3, 28, 10, 0, tzinfo=UTC)
+    at = {c: moment.replace(microsecond=0) for c, moment in sent.items()}
+    assert at["lt-none"] == datetime.combine(day, time(8, 0), UTC)  # 10:00 CEST
+    assert at["lt-ny"] == datetime.combine(day, time(14, 0), UTC)  # 10:00 EDT
+    assert at["lt-utc"] == datetime.combine(day, time(10, 0), UTC)
+
+
+def spring_forward_after(now: datetime) -> date:
+    """The next last Sunday of March (Berlin moves to CEST at 02:00) at least a day ahead."""
+    year = now.year
+    while True:
+        day = date(year, 3, 31)
+        day -= timedelta(days=(day.weekday() - 6) % 7)
+        if datetime.combine(day, time(0), UTC) > now + timedelta(days=1):
+            return day
+        year += 1
