@@ -165,6 +165,7 @@ def build_activities(
     public = config.api.public_base_url
     callback = f"{public}/webhooks/twilio/status" if config.api.twilio_auth_token else ""
     contacts = SqlContacts(factory, trusted_push_origins=config.api.trusted_push_origins)
+    events = EventLog(factory)
     return Activities(
         directory=contacts,
         send_log=SqlSendLog(factory),
@@ -177,7 +178,8 @@ def build_activities(
         keep_messages=config.console.keep_messages,
         inbound=InboundMessages(factory, contacts),
         definitions=Definitions(SqlVersions(factory)),
-        events=EventLog(factory),
+        events=events,
+        pending=events,
     )
 
 

@@ -127,6 +127,8 @@ class Run:
     handle: WorkflowHandle[Any, RunState] | None = None
     started: datetime | None = None
     worker: Worker | None = None
+    #: The shop's zone for customers without one (OMNI_DEFAULT_TIMEZONE).
+    default_timezone: str = "UTC"
 
     def activities(self) -> Activities:
         return Activities(
@@ -134,6 +136,7 @@ class Run:
             send_log=self.send_log,
             channels=dict(self.outbox),
             events=self.events,
+            default_timezone=self.default_timezone,
         )
 
     async def __aenter__(self) -> Run:

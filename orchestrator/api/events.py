@@ -140,6 +140,7 @@ async def _one(ev: EventIn, svc: Services, valid: Contact | None) -> EventResult
         # Stored: a relay delivers it once Temporal (or the store) answers again.
         metrics.EVENTS.labels("pending", "temporal_unavailable").inc()
         log.warning("event %s stored, delivery pending: %s", ev.event_id, type(exc).__name__)
+        await give_up(svc, ev.event_id)
         return EventResult(
             event_id=ev.event_id,
             status="pending",
@@ -199,3 +200,14 @@ async def deliver(
     }
     await svc.events.delivered(signal.event_id, result)
     return routed
+
+
+async def give_up(svc: Services, event_id: str) -> None:
+    """A request could not deliver its stored event: it releases its lease, so the relay
+    delivers it on its first round with Temporal answering instead of after the lease (timers
+    that fell due in an outage fire the moment Temporal is back). If the store is down too,
+    the lease runs out as usual."""
+    try:
+        await svc.events.release(event_id)
+    except (OperationalError, TimeoutError) as exc:
+        log.warning("event %s: lease not released: %s", event_id, type(exc).__name__)

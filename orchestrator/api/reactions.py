@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 from temporalio.service import RPCError
 
-from orchestrator.api.events import deliver
+from orchestrator.api.events import deliver, give_up
 from orchestrator.api.services import Services
 from orchestrator.engine.messages import EventSignal
 from orchestrator.engine.router import Routed
@@ -60,3 +60,4 @@ async def reply_event(
             await deliver(svc, payload)
         except (RPCError, OperationalError, TimeoutError) as exc:
             log.warning("reply %s stored, delivery pending: %s", event_id, type(exc).__name__)
+            await give_up(svc, event_id)

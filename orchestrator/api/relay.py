@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from sqlalchemy.exc import OperationalError
 from temporalio.service import RPCError
@@ -18,30 +19,58 @@ from orchestrator.api.services import Services
 log = logging.getLogger(__name__)
 
 
+#: How long a relay round waits for Temporal to answer its health check.
+PROBE_TIMEOUT = timedelta(seconds=2)
+
+
+async def temporal_answers(svc: Services) -> bool:
+    """One health check, not retried: a round that finds Temporal down leases nothing (and
+    counts no attempt), and the first round after it is back drains what waits."""
+    try:
+        return await svc.client.service_client.check_health(timeout=PROBE_TIMEOUT)
+    except (RPCError, TimeoutError):
+        return False
+
+
 async def relay_once(svc: Services, limit: int = 50) -> int:
-    """Deliver what is due now; the number delivered. One customer's events keep their
-    order: after a failure, that customer's later events wait for the next round."""
+    """Deliver what is due now, oldest first; the number delivered. One customer's events
+    keep their order: after a failure, that customer's later events wait for the next round
+    (their leases released if Temporal stopped answering, so that round comes soon)."""
+    if not await svc.events.any_due() or not await temporal_answers(svc):
+        return 0
     delivered = 0
-    blocked: set[str] = set()
+    # Customers whose event failed -> whether their events go back at once (Temporal stopped
+    # answering) or wait out the lease this round took (it answers, but refused the event).
+    blocked: dict[str, bool] = {}
     for stored in await svc.events.take_due(limit):
         payload = stored.payload
-        if payload is None or payload["customer_id"] in blocked:
+        if payload is None:
+            continue
+        customer = payload["customer_id"]
+        if customer in blocked:
+            if blocked[customer]:
+                await svc.events.release(stored.event_id)
             continue
         try:
             await deliver(svc, payload)
             delivered += 1
         except (RPCError, OperationalError, TimeoutError) as exc:
-            blocked.add(payload["customer_id"])
             log.warning("relay: event still pending: %s", type(exc).__name__)
+            blocked[customer] = not await temporal_answers(svc)
+            if blocked[customer]:
+                await svc.events.release(stored.event_id)
     return delivered
 
 
-async def relay_forever(svc: Services, interval: float) -> None:
+async def relay_forever(svc: Services, interval: float, limit: int = 50) -> None:
     while True:
         try:
-            await relay_once(svc)
+            if await relay_once(svc, limit) >= limit:
+                continue  # a backlog (after an outage): drain it without pausing
         except (OperationalError, TimeoutError) as exc:  # the store itself is down: try later
             log.warning("relay: store unavailable: %s", type(exc).__name__)
+        except Exception:  # one bad event must not stop every later delivery
+            log.exception("relay: round failed")
         await asyncio.sleep(interval)
 
 

@@ -114,7 +114,8 @@ SETTINGS: tuple[Group, ...] = (
             Var(
                 "OMNI_EVENT_LEASE_SECONDS",
                 "event_lease_seconds",
-                "how long a request has to deliver a stored event before a relay takes over",
+                "how long a request has to deliver a stored event before a relay takes over"
+                " (a request that finds Temporal unreachable hands it over at once)",
             ),
             Var(
                 "OMNI_POSTAL_ADDRESS",

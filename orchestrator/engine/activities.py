@@ -24,6 +24,7 @@ from orchestrator.engine.compose import ShortLinks, compose, email_urls, facts
 from orchestrator.engine.contacts import ContactDirectory
 from orchestrator.engine.definitions import Definitions, EventData, TriggerGone, complete
 from orchestrator.engine.evaluation import evaluate_for
+from orchestrator.engine.hold import PendingEvents, held
 from orchestrator.engine.messages import (
     EvalRequest,
     EvalResult,
@@ -83,6 +84,7 @@ class Activities:
         inbound: InboundLog | None = None,
         definitions: Definitions | None = None,
         events: EventData | None = None,
+        pending: PendingEvents | None = None,
     ) -> None:
         self.directory = directory
         self.send_log = send_log
@@ -101,6 +103,8 @@ class Activities:
         self.definitions = definitions or Definitions()
         #: Stored events' data, for sends that refer to their trigger by id.
         self.events = events
+        #: Stored events not yet delivered: a send waits for its customer's (engine/hold.py).
+        self.pending = pending
 
     @activity.defn(name="send")
     async def send(self, req: SendRequest) -> SendResult:
@@ -128,6 +132,10 @@ class Activities:
         if done is not None and done.status in ("sent", UNCERTAIN):
             reason = "already sent" if done.status == "sent" else UNCERTAIN
             return SendResult(done.status, reason=reason, provider_id=done.provider_id)
+        if self.pending is not None and (done is None or done.status != SENDING):
+            hold = await held(self.pending, req, activity.info().workflow_id or "")
+            if hold is not None:
+                return hold
         now = to_datetime(req.now)
         contact = await self.directory.get(req.customer_id)
         if contact is None:
@@ -241,8 +249,8 @@ class Activities:
                 await self.directory.suppress(req.customer_id, req.channel, code)
             return await self._skip(req, now, code, status="failed", detail=exc.reason)
         except SendStopped:
-            held = await self.send_log.get(req.key)
-            return SendResult("skipped", reason=held.reason if held else "stopped")
+            record = await self.send_log.get(req.key)
+            return SendResult("skipped", reason=record.reason if record else "stopped")
         except ChannelMisconfigured as exc:
             # Not this message's fault: retried (SEND_RETRY) until the provider is fixed;
             # the provider took nothing, so the retry may send.
@@ -319,16 +327,16 @@ class Activities:
             run=req.run_ref,
             version=req.version,
         )
-        held = await self.send_log.stop(entry)
-        if stopped(held):
-            return SendResult("skipped", reason=held.reason)
-        if held.status in (SENDING, "sent"):
+        fate = await self.send_log.stop(entry)
+        if stopped(fate):
+            return SendResult("skipped", reason=fate.reason)
+        if fate.status in (SENDING, "sent"):
             why = "handed to the provider before the run ended"
-            return SendResult("sent", reason=why, provider_id=held.provider_id)
-        if held.status == UNCERTAIN:
+            return SendResult("sent", reason=why, provider_id=fate.provider_id)
+        if fate.status == UNCERTAIN:
             return SendResult("failed", reason=UNCERTAIN)
-        return SendResult(held.status, reason=reason_code(held.reason))
+        return SendResult(fate.status, reason=reason_code(fate.reason))
 
     @activity.defn(name="evaluate")
     async def evaluate(self, req: EvalRequest) -> EvalResult:
-        return await evaluate_for(self.directory, req)
+        return await evaluate_for(self.directory, req, self.default_timezone)

@@ -28,7 +28,11 @@ from orchestrator.language.limits import EXPRESSION_LIMITS, Limits
 from orchestrator.language.localtime import resolve_local
 
 
-def evaluate_request(req: EvalRequest, context: dict[str, Any]) -> EvalResult:
+def evaluate_request(
+    req: EvalRequest, context: dict[str, Any], default_timezone: str = "UTC"
+) -> EvalResult:
+    """``default_timezone``: the zone of a customer without one (OMNI_DEFAULT_TIMEZONE), as
+    for quiet hours and rendered dates (README, "The customer's time zone")."""
     if req.kind == "local":
         contact = context["contact"]
         moment = resolve_local(
@@ -36,7 +40,7 @@ def evaluate_request(req: EvalRequest, context: dict[str, Any]) -> EvalResult:
             req.expression or None,
             req.days,
             context,
-            contact.get("timezone"),
+            contact.get("timezone") or default_timezone,
             datetime.fromisoformat(req.now),
         )
         return EvalResult(at=moment.isoformat())
@@ -68,9 +72,12 @@ def evaluate_inline(
         return EvalResult(error=str(exc))
 
 
-async def evaluate_for(directory: ContactDirectory, req: EvalRequest) -> EvalResult:
+async def evaluate_for(
+    directory: ContactDirectory, req: EvalRequest, default_timezone: str = "UTC"
+) -> EvalResult:
     """The ``evaluate`` local activity: with the customer's contact data, in a worker thread
-    (a heavy condition must not stall the event loop either)."""
+    (a heavy condition must not stall the event loop either). Local times of a customer
+    without a zone are in ``default_timezone``."""
     contact = await directory.get(req.customer_id)
     context = condition_context(
         event=req.event,
@@ -80,7 +87,11 @@ async def evaluate_for(directory: ContactDirectory, req: EvalRequest) -> EvalRes
     )
     try:
         return await off_loop(
-            evaluate_request, req, context, timeout=EXPRESSION_LIMITS.max_seconds + 5
+            evaluate_request,
+            req,
+            context,
+            default_timezone,
+            timeout=EXPRESSION_LIMITS.max_seconds + 5,
         )
     except ExpressionError as exc:
         # Real event data may lack a field the sample had: the run records it and moves on.

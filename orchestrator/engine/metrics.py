@@ -91,7 +91,7 @@ def record_send(req: SendRequest, result: SendResult) -> None:
     )
     SENDS.labels(scenario, channel, result.status).inc()
     reason = reason_of(result)
-    if result.status == "deferred":
+    if result.status == "deferred" and result.reason == "quiet_hours":
         QUIET_DEFERRALS.labels(scenario, channel).inc()
     elif result.status in ("skipped", "failed"):
         SKIPS.labels(scenario, channel, reason).inc()

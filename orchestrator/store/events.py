@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orchestrator.store.batch import WriteBatcher
@@ -87,14 +87,47 @@ class EventLog:
         """Marked in the next group commit (with other requests' claims and marks)."""
         await self.batcher.mark_delivered(event_id, result)
 
+    async def release(self, event_id: str) -> None:
+        """Give up the lease on an undelivered event (its request found Temporal unreachable):
+        the next relay round takes it, instead of one after the lease ran out."""
+        async with write_lock(self.sessions), self.sessions() as s, s.begin():
+            await s.execute(
+                update(EventRow)
+                .where(EventRow.event_id == event_id, EventRow.delivered_at.is_(None))
+                .values(lease_until=None)
+            )
+
+    async def any_due(self) -> bool:
+        """Whether some undelivered event's lease ran out (a relay round has work)."""
+        async with self.sessions() as s:
+            found = await s.scalar(select(EventRow.event_id).where(_free()).limit(1))
+        return found is not None
+
+    async def pending_for(self, customer_id: str, workflow_id: str, tried: int) -> list[str]:
+        """Ids of the customer's stored events not yet delivered to their runs, oldest first:
+        what a send of run ``workflow_id`` waits for (``engine/hold.py``). Left out: the
+        events that start that run (signal-with-start gave it them with its start) and events
+        a relay has tried ``tried`` times with Temporal answering (stuck; they hold no send
+        for ever)."""
+        async with self.sessions() as s:
+            rows = (
+                await s.execute(
+                    select(EventRow.event_id, EventRow.result, EventRow.attempts)
+                    .where(EventRow.delivered_at.is_(None), EventRow.customer_id == customer_id)
+                    .order_by(EventRow.received_at)
+                )
+            ).all()
+        return [
+            event_id
+            for event_id, result, attempts in rows
+            if attempts < tried and workflow_id not in (result or {}).get("runs", [])
+        ]
+
     async def take_due(self, limit: int = 50) -> list[StoredEvent]:
         """Undelivered events whose lease ran out, oldest first, each leased to the caller:
         two relays never take the same event at once."""
         now = datetime.now(UTC)
-        free = and_(
-            EventRow.delivered_at.is_(None),
-            or_(EventRow.lease_until.is_(None), EventRow.lease_until < now),
-        )
+        free = _free(now)
         async with self.sessions() as s:
             rows = (
                 await s.execute(
@@ -115,3 +148,12 @@ class EventLog:
             if getattr(done, "rowcount", 0) == 1:
                 taken.append(StoredEvent(event_id, False, dict(result), payload))
         return taken
+
+
+def _free(now: datetime | None = None) -> ColumnElement[bool]:
+    """Undelivered, and nobody's lease holds it."""
+    now = now or datetime.now(UTC)
+    return and_(
+        EventRow.delivered_at.is_(None),
+        or_(EventRow.lease_until.is_(None), EventRow.lease_until < now),
+    )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from contextlib import AsyncExitStack
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -68,3 +69,61 @@ async def test_simulate_uses_the_scenarios_sample_contact(
     sends = [e for e in result.timeline if e["kind"] == "send"]
     first = result.local(sends[0]["offset_s"])
     assert " 17 May 10:00 JST" in first, result.to_text()
+
+
+VISIT = """
+scenario: visit_reminder
+trigger: {event: visit_booked}
+steps:
+  - wait_until: {time: "10:00", date: visit.day}
+  - send: {email: visit/reminder}
+sample:
+  visit_booked: {visit: {day: "2027-03-28T12:00:00Z"}}
+"""
+VISIT_TEMPLATES = {
+    "visit/reminder/email": "{% block subject %}s{% endblock %}{% block html %}h{% endblock %}"
+}
+
+
+async def test_local_times_of_customers_without_a_zone_are_in_the_shops_default_zone(
+    time_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """OMNI_DEFAULT_TIMEZONE=Europe/Berlin; the day is Berlin's spring-forward Sunday (CEST,
+    UTC+2, from 02:00): 10:00 for a customer without a zone is 08:00 UTC, never 10:00 UTC."""
+    scenario = write_scenario(tmp_path, VISIT, VISIT_TEMPLATES)
+    day = spring_forward_after(await time_env.get_current_time())  # the session's clock moves
+    zones = {"lt-none": None, "lt-ny": "America/New_York", "lt-utc": "UTC"}
+    runs = [
+        Run(
+            time_env,
+            scenario,
+            Contact.from_json({**FULL_CONTACT, "id": customer, "timezone": tz}),
+            default_timezone="Europe/Berlin",
+        )
+        for customer, tz in zones.items()
+    ]
+    async with AsyncExitStack() as stack:
+        for run in runs:
+            await stack.enter_async_context(run)
+            await run.start({"visit": {"day": f"{day.isoformat()}T12:00:00Z"}})
+        states = [await run.result() for run in runs]
+    sent = {
+        run.contact.id: datetime.fromisoformat(state.messages[0].at).astimezone(UTC)
+        for run, state in zip(runs, states, strict=True)
+    }
+    assert [s.messages[0].status for s in states] == ["sent"] * 3
+    at = {c: moment.replace(microsecond=0) for c, moment in sent.items()}
+    assert at["lt-none"] == datetime.combine(day, time(8, 0), UTC)  # 10:00 CEST
+    assert at["lt-ny"] == datetime.combine(day, time(14, 0), UTC)  # 10:00 EDT
+    assert at["lt-utc"] == datetime.combine(day, time(10, 0), UTC)
+
+
+def spring_forward_after(now: datetime) -> date:
+    """The next last Sunday of March (Berlin moves to CEST at 02:00) at least a day ahead."""
+    year = now.year
+    while True:
+        day = date(year, 3, 31)
+        day -= timedelta(days=(day.weekday() - 6) % 7)
+        if datetime.combine(day, time(0), UTC) > now + timedelta(days=1):
+            return day
+        year += 1
