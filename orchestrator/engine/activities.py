@@ -214,6 +214,7 @@ class Activities:
             scenario=req.scenario,
             template=req.template,
         )
+
         # The intent, before the provider hears of it: recorded by the adapter's handover,
         # once it has waited for its rate limit and connection (see engine/once.py). A run
         # that ended meanwhile has stopped the send in the log: the handover refuses it.
