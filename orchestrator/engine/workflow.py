@@ -208,7 +208,8 @@ class ScenarioWorkflow(StepInterpreter):
                 raise
         # Read after the steps stopped: an answer that came with the event was recorded.
         pending, self._pending_send = self._pending_send, None
-        if pending is None or not self._stopping:
+        settle, self._stopping = self._stopping, False  # a restart's new steps go on
+        if pending is None or not settle:
             return
         reason = STOPPED_BY.get(why, f"stopped_by_{why}")
         assert self._input is not None
