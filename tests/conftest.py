@@ -3,6 +3,7 @@ per test keeps tests apart), and the project's scenario folders."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -30,3 +31,17 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await start_dev_server()
     async with env:
         yield env
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under CI (``CI=true``) a skipped test fails the run: CI has PostgreSQL and Chromium,
+    so a skip there means a check that silently did not happen."""
+    if os.environ.get("CI") != "true" or exitstatus != 0:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if skipped:
+        names = ", ".join(sorted({r.nodeid for r in skipped})[:20])
+        if reporter is not None:
+            reporter.write_line(f"CI=true: {len(skipped)} skipped test(s) fail the run: {names}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
