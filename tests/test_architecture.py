@@ -15,7 +15,9 @@ SOURCES = [
     *sorted((ROOT / "orchestrator").rglob("*.py")),
     *sorted((ROOT / "channels").rglob("*.py")),
 ]
-MAX_LINES = 300
+#: A smell check, not a reason to split: modules are split by concept (DESIGN.md); past this
+#: length a module likely holds more than one.
+MAX_LINES = 600
 #: Reads of the environment allowed besides worker.py, and why.
 ENV_READERS = {
     "orchestrator/cli.py": "omni send-event's own client settings (OMNI_API_URL, OMNI_API_KEY)",
@@ -36,7 +38,7 @@ def test_no_module_is_too_long() -> None:
         for p in SOURCES
         if "migrations" not in p.parts and (n := len(p.read_text().splitlines())) > MAX_LINES
     }
-    assert long == {}, f"split these modules (over {MAX_LINES} lines): {long}"
+    assert long == {}, f"look at these modules (over {MAX_LINES} lines): one concept each? {long}"
 
 
 def test_every_package_says_what_belongs_and_what_it_may_import() -> None:
