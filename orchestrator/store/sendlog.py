@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from orchestrator.engine.sendlog import COUNTED, STOPPED_BY, SendRecord, stopped
+from orchestrator.engine.sendlog import COUNTED, FINAL, STOPPED_BY, SendRecord, stopped
 from orchestrator.language.model import FrequencyCap
 from orchestrator.store.db import dialect_of, write_lock
 from orchestrator.store.tables import SendRow
@@ -33,7 +33,7 @@ class SqlSendLog:
     async def record(self, entry: SendRecord) -> None:
         async with write_lock(self.sessions), self.sessions() as s, s.begin():
             row = await s.get(SendRow, entry.key)
-            if row is not None and row.status == "sent":
+            if row is not None and row.status in FINAL:
                 return  # a sent message stays sent; a late duplicate must not overwrite it
             _write(s, row, entry)
 
