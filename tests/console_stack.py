@@ -157,6 +157,7 @@ async def console_stack(
             "DATABASE_URL": url,
             "OMNI_TASK_QUEUE": queue,
             "OMNI_FREQUENCY_CAPS": "50 per 1d",
+            "OMNI_RECORD_ONLY": "push,telegram,sms,whatsapp",
         }
     )
     channels = worker.build_channels(config)

@@ -12,6 +12,7 @@ from orchestrator.config.groups import (
     DevSettings,
     ListenSettings,
     ObservabilitySettings,
+    RecordingSettings,
     ScenarioSettings,
     StoreSettings,
     TemporalSettings,
@@ -259,6 +260,22 @@ SETTINGS: tuple[Group, ...] = (
             Var("OMNI_DEV_TEMPORAL_PORT", "temporal_port", "the Temporal dev server's gRPC port"),
             Var("OMNI_DEV_UI_PORT", "ui_port", "the Temporal UI"),
             Var("OMNI_DEV_SMTP_PORT", "smtp_sink_port", "the SMTP sink that keeps mail as .eml"),
+        ),
+    ),
+    Group(
+        "recording",
+        RecordingSettings,
+        "Channels without a provider",
+        (
+            Var(
+                "OMNI_RECORD_ONLY",
+                "record_only",
+                "channels whose messages are only recorded (`OMNI_DATA_DIR/outbox/`, send log "
+                "status `recorded`), never delivered, e.g. `sms,push` on a staging stack; a "
+                "worker whose scenarios use a channel with neither a provider nor this refuses "
+                "to start (`omni dev` records such channels itself)",
+                "none",
+            ),
         ),
     ),
     *CHANNEL_GROUPS,

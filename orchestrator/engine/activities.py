@@ -43,7 +43,14 @@ from orchestrator.engine.once import (
 )
 from orchestrator.engine.policies import FrequencyPolicy, consent, quiet_until
 from orchestrator.engine.send_errors import UNEXPECTED_ERROR_ATTEMPTS, reason_code
-from orchestrator.engine.sendlog import RECORDED, SendLog, SendRecord, record_of, stopped
+from orchestrator.engine.sendlog import (
+    RECORDED,
+    RECORDED_REASON,
+    SendLog,
+    SendRecord,
+    record_of,
+    stopped,
+)
 from orchestrator.engine.tracking import Tracker
 from orchestrator.engine.whatsapp import InboundLog, WhatsappWay, whatsapp_way
 from orchestrator.language.durations import format_duration
@@ -54,9 +61,6 @@ from orchestrator.language.limits import TEMPLATE_LIMITS, Limits
 from orchestrator.language.templates import TemplateProblem
 
 log = logging.getLogger(__name__)
-
-#: A recorded send's reason in the run (its status there is ``sent``: the run goes on alike).
-RECORDED_REASON = f"{RECORDED}: kept locally, not delivered (no provider)"
 
 #: How the workflow retries the send activity (transient provider errors).
 SEND_RETRY = RetryPolicy(

@@ -18,6 +18,9 @@ COUNTED = ("sent", "reserved", "sending", "uncertain")
 #: Kept locally by a record-only channel (or ``omni dev``'s outbox), never delivered: not
 #: ``sent``, so it holds no slot of the caps and is no delivery in the funnel or learning.
 RECORDED = "recorded"
+#: A recorded send's reason in its run, whose status there is ``sent``: the run goes on as
+#: after a send (waits for a reaction, then escalates), as it would in production.
+RECORDED_REASON = f"{RECORDED}: kept locally, not delivered (no provider)"
 #: A send that reached its end; a late duplicate write must not overwrite it.
 FINAL = ("sent", RECORDED)
 #: The reason a send stopped before its handover starts with this (``stopped_by_goal``,
