@@ -9,7 +9,26 @@ from channels.push import PushSettings
 from channels.sms import SmsSettings
 from channels.telegram import TelegramSettings
 from channels.whatsapp import WhatsappSettings
+from orchestrator.config.groups import RecordingSettings
 from orchestrator.config.spec import Group, Var
+
+#: Channels without a provider on purpose.
+RECORDING = Group(
+    "recording",
+    RecordingSettings,
+    "Channels without a provider",
+    (
+        Var(
+            "OMNI_RECORD_ONLY",
+            "record_only",
+            "channels whose messages are only recorded (`OMNI_DATA_DIR/outbox/`, send log "
+            "status `recorded`), never delivered, e.g. `sms,push` on a staging stack; a "
+            "worker whose scenarios use a channel with neither a provider nor this refuses "
+            "to start (`omni dev` records such channels itself)",
+            "none",
+        ),
+    ),
+)
 
 CHANNEL_GROUPS: tuple[Group, ...] = (
     Group(

@@ -6,13 +6,12 @@ import dataclasses
 from dataclasses import fields
 
 from orchestrator.api.services import ApiSettings
-from orchestrator.config.channel_variables import CHANNEL_GROUPS
+from orchestrator.config.channel_variables import CHANNEL_GROUPS, RECORDING
 from orchestrator.config.groups import (
     CodecSettings,
     DevSettings,
     ListenSettings,
     ObservabilitySettings,
-    RecordingSettings,
     ScenarioSettings,
     StoreSettings,
     TemporalSettings,
@@ -208,6 +207,19 @@ SETTINGS: tuple[Group, ...] = (
                 "with the contact; `omni dev` turns it on)",
             ),
             Var("OMNI_TEMPORAL_UI_URL", "temporal_ui_url", "Temporal UI, for links to runs"),
+            Var(
+                "OMNI_TEST_RECIPIENTS",
+                "test_recipients",
+                "the only recipients of the console's test sends (comma-separated emails, "
+                "E.164 phone numbers, Telegram chat ids); unset: no test sends",
+                "none",
+            ),
+            Var(
+                "OMNI_TEST_SENDS_PER_HOUR",
+                "test_sends_per_hour",
+                "test sends one console user (the password, or one API key) may make an hour; "
+                "more get 429",
+            ),
         ),
     ),
     Group(
@@ -262,22 +274,7 @@ SETTINGS: tuple[Group, ...] = (
             Var("OMNI_DEV_SMTP_PORT", "smtp_sink_port", "the SMTP sink that keeps mail as .eml"),
         ),
     ),
-    Group(
-        "recording",
-        RecordingSettings,
-        "Channels without a provider",
-        (
-            Var(
-                "OMNI_RECORD_ONLY",
-                "record_only",
-                "channels whose messages are only recorded (`OMNI_DATA_DIR/outbox/`, send log "
-                "status `recorded`), never delivered, e.g. `sms,push` on a staging stack; a "
-                "worker whose scenarios use a channel with neither a provider nor this refuses "
-                "to start (`omni dev` records such channels itself)",
-                "none",
-            ),
-        ),
-    ),
+    RECORDING,
     *CHANNEL_GROUPS,
 )
 

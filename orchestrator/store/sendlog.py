@@ -137,6 +137,27 @@ class SqlSendLog:
             if (await s.scalar(query) or 0) > cap.limit:  # the count includes this entry
                 raise _CapReached(cap)
 
+    async def claim_test(self, entry: SendRecord, *, limit: int, window: timedelta) -> bool:
+        """One atomic step: record ``entry`` (a test send, its reason naming who sends it)
+        unless that sender already made ``limit`` test sends within ``window``."""
+        async with write_lock(self.sessions), self.sessions() as s, s.begin():
+            if dialect_of(s) == "postgresql":  # one sender's claims queue here
+                await s.execute(
+                    select(func.pg_advisory_xact_lock(func.hashtextextended(entry.reason, 1)))
+                )
+            made = await s.scalar(
+                select(func.count()).where(
+                    SendRow.customer_id == "",  # test sends have none: ix_send_log_customer_sent
+                    SendRow.test.is_(True),
+                    SendRow.reason == entry.reason,
+                    SendRow.created_at > entry.at - window,
+                )
+            )
+            if (made or 0) >= limit:
+                return False
+            _write(s, None, entry)
+        return True
+
     async def mark(self, key: str, field: str, at: datetime) -> bool:
         """Set opened_at / clicked_at / delivered_at / replied_at once (the first time counts)."""
         column = {
