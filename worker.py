@@ -26,6 +26,7 @@ from channels.outbox import OutboxChannel
 from channels.push import PushChannel, push_session
 from channels.sms import SmsChannel, twilio_client
 from channels.telegram import TelegramChannel, telegram_bot
+from channels.unconfigured import UnconfiguredChannel
 from channels.whatsapp import WhatsappChannel
 from orchestrator.api.app import create_app
 from orchestrator.api.codec_server import codec_app
@@ -34,6 +35,7 @@ from orchestrator.api.reload import ScenarioWatcher
 from orchestrator.api.serve import serving
 from orchestrator.api.services import Services, build_services
 from orchestrator.api.telegram_poll import poll_updates
+from orchestrator.config.channel_variables import provider_variables
 from orchestrator.config.groups import TrackingSettings
 from orchestrator.config.redact import configure_logging, protect_logs
 from orchestrator.config.variables import config_markdown
@@ -138,25 +140,61 @@ def tracker(config: WorkerConfig) -> Tracker | None:
     return Tracker(t.secret.encode(), config.api.public_base_url, previous=previous)
 
 
-def build_channels(config: WorkerConfig) -> dict[str, Channel]:
-    """Configured providers; every other channel records to the development outbox."""
+def build_channels(config: WorkerConfig, *, dev: bool = False) -> dict[str, Channel]:
+    """Configured providers. A channel without one records to the outbox when it is
+    record-only (OMNI_RECORD_ONLY) or under ``omni dev`` (``dev``); otherwise it is
+    unconfigured, and a worker whose scenarios use it refuses to start (see ``run``)."""
     outbox = config.store.data_dir / "outbox"
-    channels: dict[str, Channel] = {
-        name: OutboxChannel(name, file=outbox / f"{name}.jsonl") for name in CHANNELS
-    }
+    channels: dict[str, Channel] = {}
+    for name in CHANNELS:
+        if dev or name in config.recording.record_only:
+            channels[name] = OutboxChannel(name, file=outbox / f"{name}.jsonl")
+        else:
+            channels[name] = UnconfiguredChannel(name, variables=provider_variables(name))
     if config.email is not None:
         channels["email"] = EmailChannel(config.email)
     if config.push is not None:
         channels["push"] = PushChannel(config.push, push_session(config.push))
     if config.telegram is not None:
         channels["telegram"] = TelegramChannel(config.telegram, telegram_bot(config.telegram))
-    sms = config.sms
-    # A Twilio account for WhatsApp alone (no SMS sender) leaves SMS on the outbox.
-    if sms is not None and (sms.from_number or sms.messaging_service_sid or not config.whatsapp):
-        channels["sms"] = SmsChannel(sms, twilio_client(sms))
+    if config.sms is not None and config.has_provider("sms"):
+        channels["sms"] = SmsChannel(config.sms, twilio_client(config.sms))
     if config.whatsapp is not None:
         channels["whatsapp"] = WhatsappChannel(config.whatsapp, twilio_client(config.whatsapp))
     return channels
+
+
+def channels_sent_by(config: WorkerConfig, scenarios: dict[str, Scenario]) -> set[str]:
+    """The channels this worker process sends by: those its scenarios use, less those whose
+    send queue (OMNI_SEND_QUEUES) it does not serve."""
+    main, own_queues = config.temporal.served()
+    elsewhere = set(config.temporal.queue_rates()) - set(own_queues)
+    used = {c for s in scenarios.values() for c in s.channels()}
+    return {c for c in used if c in own_queues or (main and c not in elsewhere)}
+
+
+async def check_channels(
+    config: WorkerConfig, scenarios: dict[str, Scenario], channels: dict[str, Channel]
+) -> None:
+    """Every provider's settings, once; a channel this worker's scenarios send by with no
+    provider (and not record-only) stops it, naming the channel and the variables to set."""
+    needed = channels_sent_by(config, scenarios)
+    missing = [
+        c.problem
+        for name, c in channels.items()
+        if isinstance(c, UnconfiguredChannel) and name in needed
+    ]
+    if missing:
+        raise NoProvider(
+            "refusing to start, scenarios send by a channel with no provider: " + "; ".join(missing)
+        )
+    for channel in channels.values():
+        if not isinstance(channel, UnconfiguredChannel):
+            await channel.check()  # a misconfigured provider fails here, loudly, once
+
+
+class NoProvider(ValueError):
+    """A worker's scenarios use a channel with neither a provider nor OMNI_RECORD_ONLY."""
 
 
 def build_activities(
@@ -192,10 +230,9 @@ async def run(
     config: WorkerConfig, client: Client | None = None, channels: dict[str, Channel] | None = None
 ) -> None:
     protect_logs(config)
-    load_scenarios(config)  # a broken scenario stops the worker here, with file:line errors
+    scenarios = load_scenarios(config)  # a broken scenario stops the worker here (file:line)
     channels = channels if channels is not None else build_channels(config)
-    for channel in channels.values():
-        await channel.check()  # a misconfigured provider fails here, loudly, once
+    await check_channels(config, scenarios, channels)
     client = sealed(client, config.codec.codec()) if client else await connect(config)
     engine, factory = open_store(config)
     t = config.temporal
@@ -312,4 +349,7 @@ async def run_codec_server(config: WorkerConfig) -> None:
 
 if __name__ == "__main__":
     configure_logging()
-    asyncio.run(run(config_from_env()))
+    try:
+        asyncio.run(run(config_from_env()))
+    except NoProvider as exc:
+        raise SystemExit(f"omni worker: {exc}") from None

@@ -1,5 +1,7 @@
 """A channel that records messages instead of delivering them: the simulator's and the
-development stack's sink for channels without a configured provider."""
+development stack's sink for channels without a configured provider, and a channel set
+record-only (``OMNI_RECORD_ONLY``). Nothing it takes reaches a customer: every ``Delivery``
+it returns is flagged ``recorded``."""
 
 from __future__ import annotations
 
@@ -38,4 +40,4 @@ class OutboxChannel:
             }
             with self.file.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        return Delivery(provider_id=f"outbox-{self.name}-{out.key}")
+        return Delivery(provider_id=f"outbox-{self.name}-{out.key}", recorded=True)

@@ -133,8 +133,12 @@ def copy_project_scenarios(tmp: Path, extra: dict[str, str] | None = None) -> di
 
 @asynccontextmanager
 async def console_stack(
-    env: WorkflowEnvironment, tmp: Path, extra: dict[str, str] | None = None
+    env: WorkflowEnvironment,
+    tmp: Path,
+    extra: dict[str, str] | None = None,
+    settings: dict[str, str] | None = None,
 ) -> AsyncIterator[ConsoleStack]:
+    """``settings``: variables over the stack's own (e.g. a Twilio peer for SMS)."""
     scenarios = copy_project_scenarios(tmp, extra)
     url = await migrated_sqlite(tmp)
     engine = make_engine(url)
@@ -157,6 +161,9 @@ async def console_stack(
             "DATABASE_URL": url,
             "OMNI_TASK_QUEUE": queue,
             "OMNI_FREQUENCY_CAPS": "50 per 1d",
+            "OMNI_RECORD_ONLY": "push,telegram,sms,whatsapp",
+            "OMNI_TEST_RECIPIENTS": "qa@example.com,+15005550006",
+            **(settings or {}),
         }
     )
     channels = worker.build_channels(config)

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from accepting import AcceptingChannel
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -121,7 +122,7 @@ class Run:
     events: StoredEvents = field(default_factory=StoredEvents)
     send_log: InMemorySendLog = field(default_factory=InMemorySendLog)
     outbox: dict[str, OutboxChannel] = field(
-        default_factory=lambda: {c: OutboxChannel(c) for c in CHANNELS}
+        default_factory=lambda: {c: AcceptingChannel(c) for c in CHANNELS}
     )
     queue: str = field(default_factory=lambda: f"test-{uuid.uuid4()}")
     handle: WorkflowHandle[Any, RunState] | None = None

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from accepting import AcceptingChannel
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -36,7 +37,7 @@ class Fleet:
     send_log: InMemorySendLog = field(default_factory=InMemorySendLog)
     arms: InMemoryArmLog = field(default_factory=InMemoryArmLog)
     outbox: dict[str, OutboxChannel] = field(
-        default_factory=lambda: {c: OutboxChannel(c) for c in CHANNELS}
+        default_factory=lambda: {c: AcceptingChannel(c) for c in CHANNELS}
     )
     queue: str = field(default_factory=lambda: f"learn-{uuid.uuid4()}")
     handles: dict[str, WorkflowHandle[Any, RunState]] = field(default_factory=dict)

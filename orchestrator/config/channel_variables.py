@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from channels.email import EmailSettings
 from channels.push import PushSettings
 from channels.sms import SmsSettings
 from channels.telegram import TelegramSettings
 from channels.whatsapp import WhatsappSettings
+from orchestrator.config.groups import RecordingSettings
 from orchestrator.config.spec import Group, Var
+
+#: Channels without a provider on purpose.
+RECORDING = Group(
+    "recording",
+    RecordingSettings,
+    "Channels without a provider",
+    (
+        Var(
+            "OMNI_RECORD_ONLY",
+            "record_only",
+            "channels whose messages are only recorded (`OMNI_DATA_DIR/outbox/`, send log "
+            "status `recorded`), never delivered, e.g. `sms,push` on a staging stack; a "
+            "worker whose scenarios use a channel with neither a provider nor this refuses "
+            "to start (`omni dev` records such channels itself)",
+            "none",
+        ),
+    ),
+)
 
 CHANNEL_GROUPS: tuple[Group, ...] = (
     Group(
         "email",
         EmailSettings,
-        "Email (SMTP); unset: the outbox, or `omni dev`'s mail sink",
+        "Email (SMTP); unset: no provider (`omni dev`: its mail sink)",
         (
             Var("OMNI_SMTP_HOST", "host", "SMTP server"),
             Var("OMNI_SMTP_PORT", "port", "SMTP port"),
@@ -36,7 +57,7 @@ CHANNEL_GROUPS: tuple[Group, ...] = (
     Group(
         "telegram",
         TelegramSettings,
-        "Telegram; unset: the outbox",
+        "Telegram; unset: no provider",
         (
             Var("OMNI_TELEGRAM_BOT_TOKEN", "token", "bot token from @BotFather"),
             Var("OMNI_TELEGRAM_API_URL", "base_url", "Bot API root"),
@@ -47,7 +68,7 @@ CHANNEL_GROUPS: tuple[Group, ...] = (
     Group(
         "sms",
         SmsSettings,
-        "SMS (Twilio); unset: the outbox",
+        "SMS (Twilio); unset: no provider",
         (
             Var("OMNI_TWILIO_ACCOUNT_SID", "account_sid", "account SID"),
             Var("OMNI_TWILIO_AUTH_TOKEN", "auth_token", "auth token"),
@@ -70,7 +91,7 @@ CHANNEL_GROUPS: tuple[Group, ...] = (
     Group(
         "whatsapp",
         WhatsappSettings,
-        "WhatsApp (Twilio, with the account above); unset: the outbox",
+        "WhatsApp (Twilio, with the account above); unset: no provider",
         (
             Var(
                 "OMNI_WHATSAPP_FROM",
@@ -90,7 +111,7 @@ CHANNEL_GROUPS: tuple[Group, ...] = (
     Group(
         "push",
         PushSettings,
-        "Web push; unset: the outbox",
+        "Web push; unset: no provider",
         (
             Var(
                 "OMNI_VAPID_PRIVATE_KEY",
@@ -109,3 +130,23 @@ CHANNEL_GROUPS: tuple[Group, ...] = (
         enabled_by="OMNI_VAPID_PRIVATE_KEY",
     ),
 )
+
+
+#: What a channel needs beyond its group's own required variables.
+_ALSO: dict[str, tuple[str, ...]] = {
+    "sms": ("OMNI_TWILIO_FROM or OMNI_TWILIO_MESSAGING_SERVICE_SID",),
+    "whatsapp": ("OMNI_TWILIO_ACCOUNT_SID", "OMNI_TWILIO_AUTH_TOKEN"),
+}
+
+
+def provider_variables(channel: str) -> str:
+    """The variables that give ``channel`` a provider, for messages saying it has none."""
+    group = next(g for g in CHANNEL_GROUPS if g.name == channel)
+    required = {
+        f.name
+        for f in dataclasses.fields(group.cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    }
+    names = [" or ".join(group.switches)]
+    names += [v.env for v in group.vars if v.field in required and v.env not in group.switches]
+    return ", ".join([*names, *_ALSO.get(channel, ())])

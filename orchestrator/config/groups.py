@@ -158,6 +158,25 @@ class ObservabilitySettings:
 
 
 @dataclass(frozen=True)
+class RecordingSettings:
+    """Channels with no provider on purpose (a staging stack, a channel not bought yet)."""
+
+    #: Channels whose messages are only recorded, in ``OMNI_DATA_DIR/outbox/<channel>.jsonl``
+    #: and in the send log as ``recorded``: never delivered, never counted as sent. Any other
+    #: channel without a provider stops a worker whose scenarios use it (``omni dev`` records
+    #: every such channel).
+    record_only: tuple[str, ...] = ()
+
+    def check(self) -> None:
+        unknown = [c for c in self.record_only if c not in CHANNELS]
+        if unknown:
+            raise ValueError(
+                f"OMNI_RECORD_ONLY: unknown channel {', '.join(map(repr, unknown))}; "
+                f"channels are {', '.join(CHANNELS)} (e.g. 'sms,push')"
+            )
+
+
+@dataclass(frozen=True)
 class DevSettings:
     """Ports of ``omni dev``'s own servers (the API and codec ports have their own variables)."""
 

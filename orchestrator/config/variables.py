@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import fields
 
 from orchestrator.api.services import ApiSettings
-from orchestrator.config.channel_variables import CHANNEL_GROUPS
+from orchestrator.config.channel_variables import CHANNEL_GROUPS, RECORDING
 from orchestrator.config.groups import (
     CodecSettings,
     DevSettings,
@@ -208,6 +208,19 @@ SETTINGS: tuple[Group, ...] = (
                 "with the contact; `omni dev` turns it on)",
             ),
             Var("OMNI_TEMPORAL_UI_URL", "temporal_ui_url", "Temporal UI, for links to runs"),
+            Var(
+                "OMNI_TEST_RECIPIENTS",
+                "test_recipients",
+                "the only recipients of the console's test sends (comma-separated emails, "
+                "E.164 phone numbers, Telegram chat ids); unset: no test sends",
+                "none",
+            ),
+            Var(
+                "OMNI_TEST_SENDS_PER_HOUR",
+                "test_sends_per_hour",
+                "test sends one console user (the password, or one API key) may make an hour; "
+                "more get 429",
+            ),
         ),
     ),
     Group(
@@ -262,6 +275,7 @@ SETTINGS: tuple[Group, ...] = (
             Var("OMNI_DEV_SMTP_PORT", "smtp_sink_port", "the SMTP sink that keeps mail as .eml"),
         ),
     ),
+    RECORDING,
     *CHANNEL_GROUPS,
 )
 

@@ -21,6 +21,7 @@ from orchestrator.config.groups import (
     DevSettings,
     ListenSettings,
     ObservabilitySettings,
+    RecordingSettings,
     ScenarioSettings,
     StoreSettings,
     TemporalSettings,
@@ -48,6 +49,7 @@ class WorkerConfig:
     codec: CodecSettings = field(default_factory=CodecSettings)
     observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
     dev: DevSettings = field(default_factory=DevSettings)
+    recording: RecordingSettings = field(default_factory=RecordingSettings)
     email: EmailSettings | None = None
     telegram: TelegramSettings | None = None
     sms: SmsSettings | None = None
@@ -116,6 +118,7 @@ class WorkerConfig:
             key = DkimKey(e[dkim_vars[0]], e[dkim_vars[1]], Path(e[dkim_vars[2]]).read_bytes())
             email = dataclasses.replace(email, dkim=key)
         self.temporal.served()  # OMNI_SEND_QUEUES and OMNI_WORKER_SERVES, checked at start
+        self.recording.check()
         try:
             self.policy.parsed()
         except PolicyError as exc:
@@ -124,7 +127,24 @@ class WorkerConfig:
             self.codec.codec()
         except CodecKeyError as exc:
             raise ValueError(f"OMNI_CODEC_KEYS: {exc}") from None
-        return dataclasses.replace(self, api=api, sms=sms, email=email, whatsapp=whatsapp)
+        wired = dataclasses.replace(self, api=api, sms=sms, email=email, whatsapp=whatsapp)
+        both = [c for c in self.recording.record_only if wired.has_provider(c)]
+        if both:
+            raise ValueError(
+                f"OMNI_RECORD_ONLY names {', '.join(both)}, which has a provider configured: "
+                "take it out of OMNI_RECORD_ONLY to send, or unset the provider to record only"
+            )
+        return wired
+
+    def has_provider(self, channel: str) -> bool:
+        """Is a provider configured for ``channel``? A Twilio account for WhatsApp alone (no
+        SMS sender) gives SMS none."""
+        if channel == "sms":
+            sms = self.sms
+            return sms is not None and bool(
+                sms.from_number or sms.messaging_service_sid or self.whatsapp is None
+            )
+        return getattr(self, channel) is not None
 
 
 def _convert(raw: str, hint: Any, name: str) -> Any:

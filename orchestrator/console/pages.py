@@ -125,6 +125,7 @@ def step_notes(funnel: Funnel) -> dict[str, str]:
     for f in funnel.steps:
         skipped = sum(f.skipped.values())
         text = f"{f.channel}: sent {f.sent}, opened {f.opened}, clicked {f.clicked}"
+        text += f", recorded {f.recorded} (not sent)" if f.recorded else ""
         notes[f.step] = text + (f", skipped {skipped}" if skipped else "")
     return notes
 

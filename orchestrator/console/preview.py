@@ -4,10 +4,11 @@ configured provider."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -20,7 +21,7 @@ from orchestrator.console.auth import checked_form, console_of, require_session
 from orchestrator.console.messages import shown
 from orchestrator.console.render import page
 from orchestrator.console.settings import Console
-from orchestrator.engine.sendlog import SendRecord
+from orchestrator.engine.sendlog import RECORDED, SendRecord
 from orchestrator.language.model import Scenario
 from orchestrator.language.samples import SAMPLE_CONTACT, sample_run
 from orchestrator.language.templates import TemplateProblem, message_context, render
@@ -75,7 +76,7 @@ def facts(console: Console, message: Rendered) -> str:
 
 
 async def _page(
-    request: Request, form: dict[str, str], *, sent: str = "", error: str = ""
+    request: Request, form: dict[str, str], *, sent: str = "", error: str = "", status: int = 200
 ) -> Response:
     console = console_of(request)
     s, template = _pick(console, form.get("scenario", ""), form.get("template", ""))
@@ -94,6 +95,7 @@ async def _page(
     return page(
         request,
         "preview.html",
+        status,
         s=s,
         scenarios=sorted(console.svc.router.scenarios),
         template=template,
@@ -107,6 +109,7 @@ async def _page(
         sent=sent,
         error=error,
         test_channels=TEST_CHANNELS,
+        test_recipients=console.settings.test_recipients_for(template.rsplit("/", 1)[1]),
     )
 
 
@@ -127,6 +130,8 @@ async def preview_for_contact(request: Request) -> Response:
 
 @router.post("/console/test-send")
 async def test_send(request: Request) -> Response:
+    """A test goes only to a recipient the shop declared (OMNI_TEST_RECIPIENTS), at most
+    OMNI_TEST_SENDS_PER_HOUR an hour per console user, recorded with who sent it."""
     session, form = await checked_form(request)
     fields = {k: str(v) for k, v in form.items()}
     console = console_of(request)
@@ -135,34 +140,41 @@ async def test_send(request: Request) -> Response:
     address = fields.get("address", "").strip()
     if channel not in TEST_CHANNELS or channel not in console.channels:
         return await _page(request, fields, error=f"no test sends by {channel} here")
-    if not address:
-        return await _page(request, fields, error="give an address to send the test to")
+    if address not in console.settings.test_recipients_for(channel):
+        error = "test sends go only to the test recipients declared in OMNI_TEST_RECIPIENTS"
+        return await _page(request, fields, error=error, status=403)
     locale = fields.get("locale", "")
     message, problem = _render(s, template, locale, dict(SAMPLE_CONTACT, locale=locale or "en"))
     if message is None:
         return await _page(request, fields, error=problem)
     message.subject = f"[test] {message.subject}" if message.subject else ""
     key = f"test/{uuid.uuid4().hex}"
+    entry = SendRecord(
+        key=key,
+        customer_id="",
+        scenario=s.id,
+        step="test",
+        channel=channel,
+        template=template.rsplit("/", 1)[0],
+        status="sending",
+        at=datetime.now(UTC),
+        reason=f"test send by {session.who}",
+        version=s.version,
+        body=json.dumps(asdict(message), ensure_ascii=False),
+        test=True,
+    )
+    limit = console.settings.test_sends_per_hour
+    if not await console.svc.send_log.claim_test(entry, limit=limit, window=timedelta(hours=1)):
+        error = f"{limit} test sends an hour at most (OMNI_TEST_SENDS_PER_HOUR): try later"
+        return await _page(request, fields, error=error, status=429)
     out = Outbound(key, channel, address, message, "", s.id, template, marketing=False)
     try:
         delivery = await console.channels[channel].send(out)
     except ChannelError as exc:
+        await console.svc.send_log.record(dataclasses.replace(entry, status="failed"))
         return await _page(request, fields, error=f"the provider refused the test: {exc}")
-    await console.svc.send_log.record(
-        SendRecord(
-            key=key,
-            customer_id="",
-            scenario=s.id,
-            step="test",
-            channel=channel,
-            template=template.rsplit("/", 1)[0],
-            status="sent",
-            at=datetime.now(UTC),
-            reason=f"test send by {session.who}",
-            provider_id=delivery.provider_id,
-            version=s.version,
-            body=json.dumps(asdict(message), ensure_ascii=False),
-            test=True,
-        )
-    )
-    return await _page(request, fields, sent=f"Test sent by {channel} ({delivery.provider_id}).")
+    status = RECORDED if delivery.recorded else "sent"
+    done = dataclasses.replace(entry, status=status, provider_id=delivery.provider_id)
+    await console.svc.send_log.record(done)
+    verb = "recorded (not delivered: no provider)" if delivery.recorded else "sent"
+    return await _page(request, fields, sent=f"Test {verb} by {channel} ({delivery.provider_id}).")

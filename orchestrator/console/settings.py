@@ -21,6 +21,23 @@ class ConsoleSettings:
     temporal_ui_url: str = "http://127.0.0.1:8233"
     #: Hours a console login lasts.
     session_hours: int = 12
+    #: The only addresses test sends may go to: emails, phone numbers (E.164, for SMS) and
+    #: Telegram chat ids the shop declared as its own. Empty: no test sends.
+    test_recipients: tuple[str, ...] = field(default=(), repr=False)
+    #: Test sends a console user (the password, or one API key) may make in an hour.
+    test_sends_per_hour: int = 10
+
+    def test_recipients_for(self, channel: str) -> list[str]:
+        """The declared recipients a test by ``channel`` may go to."""
+        return [r for r in self.test_recipients if _recipient_channel(r) == channel]
+
+
+def _recipient_channel(recipient: str) -> str:
+    if "@" in recipient:
+        return "email"
+    if recipient.startswith("+"):
+        return "sms"
+    return "telegram" if recipient.lstrip("-").isdigit() else ""
 
 
 @dataclass

@@ -22,6 +22,7 @@ from orchestrator.config.redact import redact, secret_values
 from orchestrator.dev.devserver import start_dev_server
 from orchestrator.dev.sinks import start_smtp_sink
 from orchestrator.engine.codec import data_converter
+from orchestrator.language.model import CHANNELS
 from orchestrator.store.db import default_url, normalise_url
 from orchestrator.store.migrate import upgrade_async
 
@@ -68,7 +69,7 @@ def dev_ports(config: worker.WorkerConfig) -> dict[str, tuple[str, int]]:
         "Temporal UI": ("OMNI_DEV_UI_PORT", d.ui_port),
         "API": ("OMNI_API_PORT", config.listen.port),
     }
-    if config.email is None:
+    if wants_sink(config):
         ports["SMTP sink"] = ("OMNI_DEV_SMTP_PORT", d.smtp_sink_port)
     if config.codec.codec() is not None:
         ports["codec server"] = ("OMNI_CODEC_PORT", config.codec.port)
@@ -76,11 +77,16 @@ def dev_ports(config: worker.WorkerConfig) -> dict[str, tuple[str, int]]:
 
 
 def sink_overrides(config: worker.WorkerConfig) -> dict[str, str]:
-    """With no email provider configured, ``omni dev`` sends email to its SMTP sink."""
-    if config.email is not None:
+    """With no email provider configured, ``omni dev`` sends email to its SMTP sink (unless
+    email is record-only)."""
+    if not wants_sink(config):
         return {}
     port = str(config.dev.smtp_sink_port)
     return {"OMNI_SMTP_HOST": "127.0.0.1", "OMNI_SMTP_PORT": port, "OMNI_SMTP_SECURITY": "none"}
+
+
+def wants_sink(config: worker.WorkerConfig) -> bool:
+    return config.email is None and "email" not in config.recording.record_only
 
 
 def dev_secret(config: worker.WorkerConfig) -> str:
@@ -155,7 +161,7 @@ async def run_dev() -> int:
     )
     config.store.data_dir.mkdir(parents=True, exist_ok=True)
     sink = None
-    if config.email is None:  # no provider: a local SMTP server that keeps the mail
+    if wants_sink(config):  # no provider: a local SMTP server that keeps the mail
         (config.store.data_dir / "mail").mkdir(exist_ok=True)  # where to look, from the start
         sink = start_smtp_sink(config.store.data_dir / "mail", port=sink_port)
         config = worker.config_from_env(overrides=sink_overrides(config))
@@ -187,8 +193,13 @@ async def run_dev() -> int:
         loop.add_signal_handler(sig, stop.set)
     async with env:
         tasks = [
-            asyncio.create_task(worker.run(config, env.client)),
-            asyncio.create_task(worker.run_api(config, env.client)),
+            # Channels without a provider record to the outbox here (labelled `recorded`).
+            asyncio.create_task(
+                worker.run(config, env.client, worker.build_channels(config, dev=True))
+            ),
+            asyncio.create_task(
+                worker.run_api(config, env.client, worker.build_channels(config, dev=True))
+            ),
         ]
         if codec is not None:
             tasks.append(asyncio.create_task(worker.run_codec_server(config)))
@@ -220,10 +231,14 @@ async def run_dev() -> int:
                 f"SMTP sink            127.0.0.1:{sink_port}  (mail kept in "
                 f"{config.store.data_dir / 'mail'}/*.eml)"
             )
-        print(
-            f"outbox               {config.store.data_dir / 'outbox'}/<channel>.jsonl "
-            "(push, Telegram, SMS without a provider)"
-        )
+        unsent = [c for c in CHANNELS if not config.has_provider(c)]
+        if unsent:
+            print(
+                f"outbox               {config.store.data_dir / 'outbox'}/<channel>.jsonl: "
+                f"{', '.join(unsent)} have no provider: their messages are RECORDED there, never "
+                "sent (send log status 'recorded'; outside omni dev a worker refuses such "
+                "channels unless OMNI_RECORD_ONLY names them)"
+            )
         print(
             "try:  .venv/bin/omni send-event signed_up --customer 42 "
             '--contact \'{"email": "alex@example.com", "consents": {"email": true}}\''

@@ -8,7 +8,10 @@ from sqlalchemy import text
 from temporalio.client import Client
 
 import worker
+from channels.outbox import OutboxChannel
+from channels.unconfigured import UnconfiguredChannel
 from orchestrator.config.redact import protect_logs, redact
+from orchestrator.dev.devstack import wants_sink
 from orchestrator.engine.runtime import queue_pollers
 from orchestrator.language.errors import ScenarioInvalid
 
@@ -75,18 +78,34 @@ async def run_doctor() -> int:
             return f"{limit}; polled by {pollers} worker(s)"
 
         results.append(await _check(f"send queue {queue}", polled))
+    try:
+        used = worker.channels_sent_by(config, worker.load_scenarios(config))
+    except ScenarioInvalid:
+        used = set()  # reported above
     for name, channel in worker.build_channels(config).items():
+        if isinstance(channel, UnconfiguredChannel):
+            if name in used:  # the worker refuses to start
+                print(f"FAIL  channel {name} (omni worker): a scenario uses it; {channel.problem}")
+                results.append(False)
+                continue
+            print(f"off   channel {name} (omni worker): no provider, and no scenario uses it")
+            continue
 
         async def probe(c: object = channel) -> str:
             await c.check()  # type: ignore[attr-defined]
             where = getattr(c, "file", None)
-            return type(c).__name__ + (f" (writes {where})" if where else "")
+            if isinstance(c, OutboxChannel):
+                return (
+                    f"RECORD-ONLY (OMNI_RECORD_ONLY): messages kept in {where}, never "
+                    "delivered (send log status 'recorded')"
+                )
+            return type(c).__name__
 
         results.append(await _check(f"channel {name} (omni worker)", probe))
         close = getattr(channel, "close", None)
         if close is not None:
             await close()
-    if config.email is None:
+    if wants_sink(config):
         # `omni dev` sends email to its own SMTP sink, which runs only while it does.
         print(
             f"ok    channel email (omni dev): EmailChannel to the SMTP sink on "

@@ -44,7 +44,14 @@ from orchestrator.engine.once import (
 )
 from orchestrator.engine.policies import FrequencyPolicy, consent, quiet_until
 from orchestrator.engine.send_errors import UNEXPECTED_ERROR_ATTEMPTS, reason_code
-from orchestrator.engine.sendlog import SendLog, SendRecord, record_of, stopped
+from orchestrator.engine.sendlog import (
+    RECORDED,
+    RECORDED_REASON,
+    SendLog,
+    SendRecord,
+    record_of,
+    stopped,
+)
 from orchestrator.engine.tracking import Tracker
 from orchestrator.engine.whatsapp import InboundLog, WhatsappWay, whatsapp_way
 from orchestrator.language.durations import format_duration
@@ -129,6 +136,8 @@ class Activities:
         done = await self.send_log.get(req.key)
         if done is not None and stopped(done):
             return SendResult("skipped", reason=done.reason)  # its run ended first
+        if done is not None and done.status == RECORDED:
+            return SendResult("sent", reason=RECORDED_REASON, provider_id=done.provider_id)
         if done is not None and done.status in ("sent", UNCERTAIN):
             reason = "already sent" if done.status == "sent" else UNCERTAIN
             return SendResult(done.status, reason=reason, provider_id=done.provider_id)
@@ -262,9 +271,12 @@ class Activities:
         if delivery.gone:
             await self.directory.remove_push_subscriptions(delivery.gone)
         body = json.dumps(asdict(message), ensure_ascii=False) if self.keep_messages else ""
-        await written(lambda: self._record(req, now, "sent", provider_id=provider_id, body=body))
+        # A recorded message reached nobody: the log says so; the run goes on as after a send.
+        status = RECORDED if delivery.recorded else "sent"
+        await written(lambda: self._record(req, now, status, provider_id=provider_id, body=body))
         return SendResult(
             "sent",
+            reason=RECORDED_REASON if delivery.recorded else "",
             provider_id=provider_id,
             locale=locale,
             preview=message.preview() if req.preview else "",
@@ -331,7 +343,7 @@ class Activities:
         fate = await self.send_log.stop(entry)
         if stopped(fate):
             return SendResult("skipped", reason=fate.reason)
-        if fate.status in (SENDING, "sent"):
+        if fate.status in (SENDING, "sent", RECORDED):
             why = "handed to the provider before the run ended"
             return SendResult("sent", reason=why, provider_id=fate.provider_id)
         if fate.status == UNCERTAIN:

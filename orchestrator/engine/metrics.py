@@ -29,7 +29,8 @@ ROUTING_SECONDS = Histogram(
 )
 SENDS = Counter(
     "omni_sends",
-    "Send activity results by scenario, channel and status (sent, skipped, failed, deferred)",
+    "Send activity results by scenario, channel and status (sent, recorded: kept by a "
+    "record-only channel and never delivered, skipped, failed, deferred)",
     ["scenario", "channel", "status"],
 )
 SKIPS = Counter(
@@ -70,26 +71,29 @@ def record_send(req: SendRequest, result: SendResult) -> None:
     """Count one send activity's result and log it in one line: ids and codes only (the
     address, the message and the provider's words stay in the send log)."""
     scenario, channel = req.scenario, req.channel
+    # A recorded message (record-only channel, omni dev's outbox) is no delivery: never "sent".
+    recorded = result.status == "sent" and reason_of(result) == "recorded"
+    status = "recorded" if recorded else result.status
     context = {
         "scenario": scenario,
         "step": req.step,
         "key": req.key,
         "channel": channel,
         "template": req.template,
-        "status": result.status,
+        "status": status,
         "reason": reason_of(result) if result.reason else "",
     }
-    why = f" ({context['reason']})" if context["reason"] else ""
+    why = f" ({context['reason']})" if context["reason"] and not recorded else ""
     log.info(
         "%s %s `%s` · run %s%s",
-        result.status,
+        status,
         channel,
         req.template,
         req.run.get("id", ""),
         why,
         extra=context,
     )
-    SENDS.labels(scenario, channel, result.status).inc()
+    SENDS.labels(scenario, channel, status).inc()
     reason = reason_of(result)
     if result.status == "deferred" and result.reason == "quiet_hours":
         QUIET_DEFERRALS.labels(scenario, channel).inc()

@@ -15,6 +15,14 @@ from orchestrator.language.model import FrequencyCap
 #: Statuses that hold a slot of the customer's frequency caps (``sending``: handed to the
 #: provider, answer not yet recorded; ``uncertain``: that answer was lost).
 COUNTED = ("sent", "reserved", "sending", "uncertain")
+#: Kept locally by a record-only channel (or ``omni dev``'s outbox), never delivered: not
+#: ``sent``, so it holds no slot of the caps and is no delivery in the funnel or learning.
+RECORDED = "recorded"
+#: A recorded send's reason in its run, whose status there is ``sent``: the run goes on as
+#: after a send (waits for a reaction, then escalates), as it would in production.
+RECORDED_REASON = f"{RECORDED}: kept locally, not delivered (no provider)"
+#: A send that reached its end; a late duplicate write must not overwrite it.
+FINAL = ("sent", RECORDED)
 #: The reason a send stopped before its handover starts with this (``stopped_by_goal``,
 #: ``stopped_by_exit``, ``stopped_by_cancel``): its run ended first. Recorded as ``skipped``.
 STOPPED_BY = "stopped_by_"
@@ -28,7 +36,7 @@ class SendRecord:
     step: str
     channel: str
     template: str
-    status: str  # reserved | sending | sent | uncertain | skipped | failed
+    status: str  # reserved | sending | sent | recorded | uncertain | skipped | failed
     at: datetime
     reason: str = ""
     provider_id: str = ""
@@ -85,7 +93,7 @@ class InMemorySendLog:
 
     async def record(self, entry: SendRecord) -> None:
         held = self.entries.get(entry.key)
-        if held is not None and held.status == "sent":
+        if held is not None and held.status in FINAL:
             return  # as the SQL log: a sent message stays sent
         self.entries[entry.key] = entry
 

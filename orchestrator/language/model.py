@@ -179,6 +179,14 @@ class Scenario:
         """Does a run of this scenario take part in a holdout or a split?"""
         return self.holdout_pct > 0 or any(s.kind == "split" for s in iter_steps(self.steps))
 
+    def channels(self) -> set[str]:
+        """Every channel a run of this scenario may send by."""
+        return {
+            channel
+            for step in iter_steps(self.steps)
+            for channel in [*step.channels, *(rung.channel for rung in step.rungs)]
+        }
+
     def listens_to(self) -> set[str]:
         """Every event name a running run of this scenario cares about."""
         names = {self.trigger.event, *REACTION_EVENTS}

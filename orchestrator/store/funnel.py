@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from orchestrator.engine.sendlog import RECORDED
 from orchestrator.store.db import dialect_of, write_lock
 from orchestrator.store.tables import RunOutcomeRow, SendRow
 
@@ -26,6 +27,9 @@ class StepFunnel:
     clicked: int = 0
     replied: int = 0
     failed: int = 0
+    #: Kept by a record-only channel (or omni dev's outbox): reached nobody, so apart from
+    #: ``sent`` and out of every rate.
+    recorded: int = 0
     #: reason code (the part before ":") -> messages skipped for it
     skipped: dict[str, int] = field(default_factory=dict)
 
@@ -105,6 +109,8 @@ class SqlFunnel:
                 f.opened += opened
                 f.clicked += clicked
                 f.replied += replied
+            elif status == RECORDED:
+                f.recorded += n
             elif status == "failed":
                 f.failed += n
             elif status == "skipped":

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from orchestrator.engine.sendlog import COUNTED, STOPPED_BY, SendRecord, stopped
+from orchestrator.engine.sendlog import COUNTED, FINAL, STOPPED_BY, SendRecord, stopped
 from orchestrator.language.model import FrequencyCap
 from orchestrator.store.db import dialect_of, write_lock
 from orchestrator.store.tables import SendRow
@@ -33,7 +33,7 @@ class SqlSendLog:
     async def record(self, entry: SendRecord) -> None:
         async with write_lock(self.sessions), self.sessions() as s, s.begin():
             row = await s.get(SendRow, entry.key)
-            if row is not None and row.status == "sent":
+            if row is not None and row.status in FINAL:
                 return  # a sent message stays sent; a late duplicate must not overwrite it
             _write(s, row, entry)
 
@@ -136,6 +136,27 @@ class SqlSendLog:
                 query = query.where(SendRow.channel == cap.channel)
             if (await s.scalar(query) or 0) > cap.limit:  # the count includes this entry
                 raise _CapReached(cap)
+
+    async def claim_test(self, entry: SendRecord, *, limit: int, window: timedelta) -> bool:
+        """One atomic step: record ``entry`` (a test send, its reason naming who sends it)
+        unless that sender already made ``limit`` test sends within ``window``."""
+        async with write_lock(self.sessions), self.sessions() as s, s.begin():
+            if dialect_of(s) == "postgresql":  # one sender's claims queue here
+                await s.execute(
+                    select(func.pg_advisory_xact_lock(func.hashtextextended(entry.reason, 1)))
+                )
+            made = await s.scalar(
+                select(func.count()).where(
+                    SendRow.customer_id == "",  # test sends have none: ix_send_log_customer_sent
+                    SendRow.test.is_(True),
+                    SendRow.reason == entry.reason,
+                    SendRow.created_at > entry.at - window,
+                )
+            )
+            if (made or 0) >= limit:
+                return False
+            _write(s, None, entry)
+        return True
 
     async def mark(self, key: str, field: str, at: datetime) -> bool:
         """Set opened_at / clicked_at / delivered_at / replied_at once (the first time counts)."""

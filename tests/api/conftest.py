@@ -9,13 +9,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from accepting import AcceptingChannel
 from api_stack import Api
 from harness import quick_cart
 from run_endings import counting_client
 from temporalio.testing import WorkflowEnvironment
 from tests_store_url import database_url
 
-from channels.outbox import OutboxChannel
 from orchestrator.api.app import create_app
 from orchestrator.api.serve import free_port, serving
 from orchestrator.api.services import ApiSettings, build_services
@@ -58,7 +58,7 @@ async def api(
         ),
         tracker=tracker,
     )
-    outbox = {c: OutboxChannel(c) for c in CHANNELS}
+    outbox = {c: AcceptingChannel(c) for c in CHANNELS}
     activities = Activities(
         directory=svc.contacts,
         send_log=svc.send_log,

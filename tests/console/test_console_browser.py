@@ -132,7 +132,10 @@ async def test_push_and_telegram_show_as_phone_mockups(browser: Any, stack: Cons
 async def test_a_test_send_arrives_in_the_dev_sink(browser: Any, stack: ConsoleStack) -> None:
     async with tab(browser, stack) as t:
         await t.page.goto("/console/preview?scenario=console_play&template=play/reminder/email")
-        await t.page.fill('#test-send input[name="address"]', "qa@example.com")
+        # Only declared test recipients are offered (OMNI_TEST_RECIPIENTS: one email, one phone).
+        offered = t.page.locator('#test-send select[name="address"] option')
+        assert await offered.all_inner_texts() == ["qa@example.com"]
+        await t.page.select_option('#test-send select[name="address"]', "qa@example.com")
         await t.page.click("#test-send button[type=submit]")
         assert "Test sent by email" in await t.page.inner_text("#sent")
         await t.shot("test-send")
@@ -145,7 +148,7 @@ async def test_a_test_send_arrives_in_the_dev_sink(browser: Any, stack: ConsoleS
         sent = [m for m in mail if b"To: qa@example.com" in m]
         assert len(sent) == 1 and b"Subject: [test] Your basket is waiting" in sent[0]
         await t.page.goto("/console/messages?scenario=console_play")
-        assert "test send" in await t.page.inner_text("#messages")
+        assert "test send by password" in await t.page.inner_text("#messages")
 
 
 async def test_hostile_customer_data_shows_as_text(browser: Any, stack: ConsoleStack) -> None:

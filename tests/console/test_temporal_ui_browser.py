@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from accepting import AcceptingChannel
 from harness import FULL_CONTACT, quick_cart
 
-from channels.outbox import OutboxChannel
 from orchestrator.api.serve import free_port
 from orchestrator.dev.devserver import start_dev_server
 from orchestrator.engine.activities import Activities
@@ -38,7 +38,7 @@ async def test_the_temporal_ui_shows_what_a_run_is_doing(browser: Any, tmp_path:
     activities = Activities(
         directory=InMemoryDirectory(contacts),
         send_log=InMemorySendLog(),
-        channels={c: OutboxChannel(c) for c in CHANNELS},
+        channels={c: AcceptingChannel(c) for c in CHANNELS},
     )
     async with env, build_worker(env.client, task_queue=queue, activities=activities):
         router = Router(env.client, {scenario.id: scenario}, task_queue=queue)

@@ -103,10 +103,23 @@ async def test_the_dev_key_is_valid_in_the_store_omni_dev_uses(tmp_path: Path) -
 
 
 def test_doctor_reports_the_channels_worker_and_dev_use(tmp_path: Path) -> None:
-    env = dev_env(tmp_path, OMNI_TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}")
+    env = dev_env(
+        tmp_path, OMNI_TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}", OMNI_RECORD_ONLY="sms,push"
+    )
     done = run_omni(["doctor"], env, timeout=120)
     out = done.stdout
-    assert "channel email (omni worker): OutboxChannel" in out, out
+    assert done.returncode == 1
+    # The shipped scenarios send email: without a provider, the worker would refuse to start.
+    assert (
+        "FAIL  channel email (omni worker): a scenario uses it; email has no provider: "
+        "set OMNI_SMTP_HOST"
+    ) in out, out
+    outbox = tmp_path / "data" / "outbox"
+    assert (
+        f"ok    channel sms (omni worker): RECORD-ONLY (OMNI_RECORD_ONLY): messages kept in "
+        f"{outbox / 'sms.jsonl'}, never delivered"
+    ) in out, out
+    assert "off   channel whatsapp (omni worker): no provider, and no scenario uses it" in out
     port = env["OMNI_DEV_SMTP_PORT"]
     assert f"channel email (omni dev): EmailChannel to the SMTP sink on 127.0.0.1:{port}" in out
 

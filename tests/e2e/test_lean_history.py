@@ -10,11 +10,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from accepting import AcceptingChannel
 from e2e_stack import running_stack
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from channels.outbox import OutboxChannel
 from orchestrator.engine.ids import customer_ref, workflow_id
 
 SCENARIO = """
@@ -53,7 +53,7 @@ def cart(total: int, items: int) -> dict[str, Any]:
 async def test_history_stays_small_whatever_the_cart(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    outbox = {c: OutboxChannel(c) for c in ("email", "sms")}
+    outbox = {c: AcceptingChannel(c) for c in ("email", "sms")}
     tag = uuid.uuid4().hex[:6]
     customers = {f"lean-{tag}-{i}": (100 + i, BIG_ITEMS if i == 1 else 1) for i in range(3)}
     async with running_stack(dev_env, tmp_path, SCENARIO, TEMPLATES, dict(outbox)) as run:

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from accepting import AcceptingChannel
 from e2e_stack import Running, local, running_stack
 from harness import PUSH_KEYS
 from peers.smtp import SmtpPeer
@@ -108,7 +109,7 @@ async def until(check: Callable[[], Awaitable[bool] | bool], timeout: float = 15
 
 @pytest.fixture
 async def stack(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Stack]:
-    outbox = {c: OutboxChannel(c) for c in ("push", "telegram", "sms")}
+    outbox = {c: AcceptingChannel(c) for c in ("push", "telegram", "sms")}
     with SmtpPeer() as smtp:
         email = EmailChannel(
             EmailSettings(

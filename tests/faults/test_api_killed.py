@@ -16,11 +16,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from accepting import AcceptingChannel
 from faults.processes import omni_process, until_up
 from harness import quick_cart
 from temporalio.client import Client
 
-from channels.outbox import OutboxChannel
 from orchestrator.api.keys import ApiKeys
 from orchestrator.api.serve import free_port
 from orchestrator.engine.activities import Activities
@@ -78,7 +78,7 @@ async def test_kill_the_api_while_temporal_stalls_and_lose_nothing(
         for c in customers
     ]
     first = api_process(env)
-    outbox = {c: OutboxChannel(c) for c in CHANNELS}
+    outbox = {c: AcceptingChannel(c) for c in CHANNELS}
     client = await Client.connect(address)
     activities = Activities(
         directory=SqlContacts(factory),

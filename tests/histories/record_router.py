@@ -27,12 +27,12 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from accepting import AcceptingChannel  # noqa: E402
 from harness import FULL_CONTACT  # noqa: E402
 from temporalio.api.enums.v1 import IndexedValueType  # noqa: E402
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
-from channels.outbox import OutboxChannel  # noqa: E402
 from orchestrator.dev.binaries import test_server  # noqa: E402
 from orchestrator.engine import search  # noqa: E402
 from orchestrator.engine.activities import Activities  # noqa: E402
@@ -151,7 +151,7 @@ class Shop:
         return Activities(
             directory=InMemoryDirectory(CONTACTS),
             send_log=InMemorySendLog(),
-            channels={c: OutboxChannel(c) for c in CHANNELS},
+            channels={c: AcceptingChannel(c) for c in CHANNELS},
             definitions=Definitions(),
             events=self.events,
         )

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from accepting import AcceptingChannel
 from e2e_stack import Running, running_stack
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -24,7 +25,6 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from channels.base import Channel, Delivery, Outbound, PermanentChannelError
-from channels.outbox import OutboxChannel
 from orchestrator.api.codec_server import codec_app
 from orchestrator.api.serve import serving
 from orchestrator.dev.binaries import temporal_cli
@@ -133,7 +133,7 @@ class Sealed:
 async def sealed_runs(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Sealed]:
     codec = EncryptionCodec(parse_keys([new_key("k2"), new_key("k1")]))
     client = sealed(dev_env.client, codec)
-    channels: dict[str, Channel] = {"email": OutboxChannel("email"), "sms": RefusingSms()}
+    channels: dict[str, Channel] = {"email": AcceptingChannel("email"), "sms": RefusingSms()}
     async with running_stack(dev_env, tmp_path, RECEIPT, TEMPLATES, channels, client=client) as run:
         people = [customer(n) for n in range(3)]
         for c in people:

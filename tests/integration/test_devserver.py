@@ -6,11 +6,11 @@ import asyncio
 import uuid
 from pathlib import Path
 
+from accepting import AcceptingChannel
 from harness import FULL_CONTACT, eventually, quick_cart
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from channels.outbox import OutboxChannel
 from orchestrator.engine import search
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
@@ -28,8 +28,8 @@ async def test_routed_run_is_searchable_and_converts(
     scenario = quick_cart(tmp_path, first_wait="1s", rung_wait="1h")
     customer = f"cust-{uuid.uuid4().hex[:8]}"
     contact = Contact.from_json({**FULL_CONTACT, "id": customer})
-    email = OutboxChannel("email")
-    channels = {c: OutboxChannel(c) for c in CHANNELS} | {"email": email}
+    email = AcceptingChannel("email")
+    channels = {c: AcceptingChannel(c) for c in CHANNELS} | {"email": email}
     queue = f"dev-{uuid.uuid4()}"
     activities = Activities(
         directory=InMemoryDirectory([contact]), send_log=InMemorySendLog(), channels=dict(channels)

@@ -6,12 +6,12 @@ import json
 import uuid
 from pathlib import Path
 
+from accepting import AcceptingChannel
 from harness import FULL_CONTACT, eventually, quick_cart
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.testing import WorkflowEnvironment
 
-from channels.outbox import OutboxChannel
 from orchestrator.engine import search
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
@@ -29,8 +29,8 @@ async def test_run_carries_summary_details_and_timer_summaries(
     scenario = quick_cart(tmp_path, first_wait="1s", rung_wait="4h")
     customer = f"cust-{uuid.uuid4().hex[:8]}"
     contact = Contact.from_json({**FULL_CONTACT, "id": customer})
-    email = OutboxChannel("email")
-    channels = {c: OutboxChannel(c) for c in CHANNELS} | {"email": email}
+    email = AcceptingChannel("email")
+    channels = {c: AcceptingChannel(c) for c in CHANNELS} | {"email": email}
     queue = f"meta-{uuid.uuid4()}"
     activities = Activities(
         directory=InMemoryDirectory([contact]), send_log=InMemorySendLog(), channels=channels

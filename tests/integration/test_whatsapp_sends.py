@@ -20,13 +20,13 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+from accepting import AcceptingChannel
 from peers.twilio_api import TwilioPeer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import ActivityEnvironment
 from tests_store_url import migrated_sqlite
 
 from channels.base import Outbound, Rendered
-from channels.outbox import OutboxChannel
 from channels.sms import twilio_client
 from channels.whatsapp import WhatsappChannel, WhatsappSettings
 from orchestrator.api.serve import serving
@@ -123,7 +123,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
             messages_per_second=1000,
         )
         channel = WhatsappChannel(settings, twilio_client(settings))
-        channels: dict[str, Any] = {c: OutboxChannel(c) for c in CHANNELS}
+        channels: dict[str, Any] = {c: AcceptingChannel(c) for c in CHANNELS}
         channels["whatsapp"] = channel
         acts = Activities(
             directory=contacts,

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from accepting import AcceptingChannel
 from harness import PUSH_KEYS
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -191,7 +192,7 @@ class Fleet:
     engine: AsyncEngine | None = None
     worker: Worker | None = None
     outbox: dict[str, OutboxChannel] = field(
-        default_factory=lambda: {c: OutboxChannel(c) for c in CHANNELS}
+        default_factory=lambda: {c: AcceptingChannel(c) for c in CHANNELS}
     )
     queue: str = field(default_factory=lambda: f"fleet-{uuid.uuid4()}")
     #: What was done, in virtual time: (at, op, customer, detail).

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from accepting import AcceptingChannel
 from temporalio.testing import ActivityEnvironment
 
-from channels.outbox import OutboxChannel
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
 from orchestrator.engine.messages import EvalRequest, SendRequest
@@ -129,7 +129,7 @@ def request(trigger: dict[str, object], body: str, customer: str) -> SendRequest
 
 async def test_heavy_renders_do_not_block_the_event_loop() -> None:
     contacts = [Contact.from_json({"id": f"c{i}", "phone": "+15005550006"}) for i in range(3)]
-    outbox = OutboxChannel("sms")
+    outbox = AcceptingChannel("sms")
 
     def activities(limits: Limits) -> Activities:
         return Activities(

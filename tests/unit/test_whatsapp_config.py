@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import worker
-from channels.outbox import OutboxChannel
 from channels.sms import SmsChannel
+from channels.unconfigured import UnconfiguredChannel
 from channels.whatsapp import WhatsappChannel
 
 TWILIO = {
@@ -53,8 +53,8 @@ async def test_the_worker_builds_the_whatsapp_channel(tmp_path: Path) -> None:
     env = {**TWILIO, "OMNI_WHATSAPP_FROM": "+15550001111", "OMNI_DATA_DIR": str(tmp_path)}
     channels = worker.build_channels(worker.config_from_env(env))
     assert isinstance(channels["whatsapp"], WhatsappChannel)
-    # A Twilio account for WhatsApp alone leaves SMS on the outbox, not half-configured.
-    assert isinstance(channels["sms"], OutboxChannel)
+    # A Twilio account for WhatsApp alone leaves SMS without a provider, not half-configured.
+    assert isinstance(channels["sms"], UnconfiguredChannel)
     with_sms = worker.build_channels(
         worker.config_from_env({**env, "OMNI_TWILIO_FROM": "+15550002222"})
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from accepting import AcceptingChannel
 from harness import FULL_CONTACT
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -57,7 +58,7 @@ def request(key: str = "wf/g0/steps.1/email", **changes: object) -> SendRequest:
 
 
 def activities(channel: object | None = None, **contact: object) -> Activities:
-    outbox = {c: OutboxChannel(c) for c in CHANNELS}
+    outbox = {c: AcceptingChannel(c) for c in CHANNELS}
     if channel is not None:
         outbox["email"] = channel  # type: ignore[assignment]
     directory = InMemoryDirectory([Contact.from_json({**FULL_CONTACT, **contact})])

@@ -15,12 +15,12 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
+from accepting import AcceptingChannel
 from harness import FULL_CONTACT, Run, eventually, write_scenario
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from channels.base import Delivery, Outbound, TransientChannelError
-from channels.outbox import OutboxChannel
 from orchestrator.dev import binaries
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.affinity import Tally
@@ -55,7 +55,7 @@ TEMPLATES = {
 }
 
 
-class GatedChannel(OutboxChannel):
+class GatedChannel(AcceptingChannel):
     """An adapter that holds every message before its handover until the test opens the gate:
     a provider connection or rate limit that answers late."""
 
@@ -219,7 +219,7 @@ async def test_goal_during_a_quiet_hours_hold(
     assert [(e.status, e.reason) for e in logged] == [("skipped", "stopped_by_goal")]
 
 
-class FailingChannel(OutboxChannel):
+class FailingChannel(AcceptingChannel):
     """A provider that answers 4xx/timeouts: every attempt is retried later."""
 
     def __init__(self, name: str) -> None:

@@ -24,16 +24,16 @@ async def test_send_results_are_counted_by_scenario_channel_and_status() -> None
     before = {
         "sent": value("omni_sends_total", scenario="m1", channel="email", status="sent"),
         "latency": value(
-            "omni_provider_send_seconds_count", channel="email", provider="OutboxChannel"
+            "omni_provider_send_seconds_count", channel="email", provider="AcceptingChannel"
         ),
     }
     await env.run(activities().send, request(scenario="m1"))
     assert value("omni_sends_total", scenario="m1", channel="email", status="sent") == (
         before["sent"] + 1
     )
-    assert value("omni_provider_send_seconds_count", channel="email", provider="OutboxChannel") == (
-        before["latency"] + 1
-    )
+    assert value(
+        "omni_provider_send_seconds_count", channel="email", provider="AcceptingChannel"
+    ) == (before["latency"] + 1)
     # A template that cannot render: a failed send and a render failure.
     await env.run(activities().send, request(key="k-render", scenario="m2", trigger={}))
     assert value("omni_render_failures_total", scenario="m2", channel="email") == 1

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from accepting import AcceptingChannel
 from harness import FULL_CONTACT
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
@@ -89,7 +90,7 @@ async def shop(
     options: RunOptions | None = None,
 ) -> AsyncIterator[Shop]:
     queue = f"identity-{uuid.uuid4()}"
-    outbox = {c: OutboxChannel(c) for c in CHANNELS}
+    outbox = {c: AcceptingChannel(c) for c in CHANNELS}
     send_log = InMemorySendLog()
     activities = Activities(
         directory=InMemoryDirectory(contacts), send_log=send_log, channels=dict(outbox)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from accepting import AcceptingChannel
 from sqlalchemy.exc import OperationalError
 from temporalio.testing import ActivityEnvironment
 from test_activities import NOW, activities, request
@@ -58,7 +59,7 @@ async def test_transactional_is_at_least_once_after_a_crash_mid_send() -> None:
     assert repeat.reason == "already sent" and len(outbox(acts).sent) == 1
 
 
-class Findable(OutboxChannel):
+class Findable(AcceptingChannel):
     """A provider that can look its messages up (as Twilio's Messages list does)."""
 
     def __init__(self) -> None:
@@ -106,7 +107,7 @@ async def test_a_failed_log_write_after_an_accepted_send_retries_the_write_not_t
     assert logged is not None and logged.status == "sent"
 
 
-class Slow(OutboxChannel):
+class Slow(AcceptingChannel):
     def __init__(self) -> None:
         super().__init__("email")
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from accepting import AcceptingChannel
 from harness import FULL_CONTACT, Run, write_scenario
 from peers.smtp import SmtpPeer
 from temporalio.exceptions import ApplicationError
@@ -17,7 +18,6 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from channels.base import Delivery, Outbound
 from channels.email import EmailChannel, EmailSettings
-from channels.outbox import OutboxChannel
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
 from orchestrator.engine.messages import SendRequest
@@ -115,7 +115,7 @@ async def test_an_adapter_bug_fails_the_rung_after_bounded_attempts_and_the_run_
     scenario = write_scenario(tmp_path, LADDER, TEMPLATES)
     for i, error in enumerate([ValueError("CR/LF in a header"), TypeError("None"), OSError()]):
         channel = Raising(error)
-        outbox = {c: OutboxChannel(c) for c in CHANNELS}
+        outbox = {c: AcceptingChannel(c) for c in CHANNELS}
         outbox["email"] = channel  # type: ignore[assignment]
         contact = Contact.from_json({**FULL_CONTACT, "id": f"bug-{i}"})
         async with Run(time_env, scenario, contact, outbox=outbox) as run:
@@ -155,7 +155,7 @@ async def test_bad_stored_addresses_never_reach_the_smtp_server(
             consents={"email": True, "sms": True},
         )
         email = EmailChannel(EmailSettings(host="127.0.0.1", port=smtp.port, security="none"))
-        outbox = {c: OutboxChannel(c) for c in CHANNELS}
+        outbox = {c: AcceptingChannel(c) for c in CHANNELS}
         outbox["email"] = email  # type: ignore[assignment]
         async with Run(time_env, scenario, contact, outbox=outbox) as run:
             await run.start({"cart": {"id": f"c-{i}"}})
@@ -195,7 +195,7 @@ async def test_a_transient_error_that_never_ends_fails_the_message_not_the_run(
 
     scenario = write_scenario(tmp_path, LADDER, TEMPLATES)
     channel = Raising(TransientChannelError("421 try later", retry_after=1))
-    outbox = {c: OutboxChannel(c) for c in CHANNELS}
+    outbox = {c: AcceptingChannel(c) for c in CHANNELS}
     outbox["email"] = channel  # type: ignore[assignment]
     contact = Contact.from_json({**FULL_CONTACT, "id": "down"})
     async with Run(time_env, scenario, contact, outbox=outbox) as run:

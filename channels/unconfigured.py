@@ -1,0 +1,29 @@
+"""A channel with no provider that is not record-only: it sends nothing, and says what to set."""
+
+from __future__ import annotations
+
+from channels.base import ChannelMisconfigured, Delivery, Outbound
+
+
+class UnconfiguredChannel:
+    """A worker whose scenarios use this channel refuses to start (``check``); a send that
+    reaches it anyway (a scenario added while the worker runs) is retried as misconfigured
+    until a provider is set, and never recorded as sent."""
+
+    def __init__(self, name: str, *, variables: str) -> None:
+        self.name = name
+        #: The variables that would give it a provider (worker.py names them).
+        self.variables = variables
+
+    @property
+    def problem(self) -> str:
+        return (
+            f"{self.name} has no provider: set {self.variables}; or, to keep its messages "
+            f"without sending them, add {self.name} to OMNI_RECORD_ONLY"
+        )
+
+    async def check(self) -> None:
+        raise ChannelMisconfigured(self.problem)
+
+    async def send(self, out: Outbound) -> Delivery:
+        raise ChannelMisconfigured(self.problem)
