@@ -9,7 +9,7 @@ import json
 import os
 import sys
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME@OFFSET[:JSON]",
         help="the first is the trigger; later ones at offsets like +3h or 1d2h",
     )
-    p.add_argument("--start", help="UTC start time (ISO), to try quiet hours; default now")
+    p.add_argument(
+        "--start",
+        help="when the trigger happens: ISO (2030-01-07T08:00:00Z), +2d from now, or +1d@08:00"
+        " (that day, 08:00 UTC); default now",
+    )
     p.add_argument("--history", help='past [sent, reacted] per channel: {"sms": [6, 5]}')
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--scenarios", type=Path, default=Path("scenarios"))
@@ -158,6 +162,7 @@ def _load_json(text: str, what: str) -> Any:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from orchestrator.dev.sim_dates import parse_start
     from orchestrator.dev.simulator import parse_event, parse_history, simulate
 
     scenario = _find_scenario(args.scenario, args.scenarios, args.templates)
@@ -165,7 +170,7 @@ def _simulate(args: argparse.Namespace) -> int:
     events = [parse_event(e, scenario) for e in args.event]
     if events and events[0].name != scenario.trigger.event:
         raise ValueError(f"the first --event must be the trigger {scenario.trigger.event!r}")
-    start = datetime.fromisoformat(args.start.replace("Z", "+00:00")) if args.start else None
+    start = parse_start(args.start, datetime.now(UTC)) if args.start else None
     past = parse_history(args.history) if args.history else None
     result = asyncio.run(simulate(scenario, events, contact=contact, start_at=start, history=past))
     print(result.to_json() if args.json else result.to_text())

@@ -62,3 +62,15 @@ def test_the_welcome_email_answers_a_sign_up_at_night_the_next_one_waits_for_mor
     assert (sends[0]["template"], sends[0]["offset_s"]) == ("welcome/hello", 0)
     assert sends[1]["template"] == "welcome/tips"
     assert sends[1]["offset_s"] == 2 * 86400 + 9 * 3600  # 23:00 + 2d, held to 08:00
+
+
+def test_the_webinar_sample_reminds_whatever_the_year() -> None:
+    """The shipped sample's `starts_at` is a fixed date: the simulator moves it ahead of the
+    start, so the reminder is sent in 2030 as it was in 2025."""
+    done = omni("simulate", "webinar_reminder", "--json", "--start", "+400d@10:00")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["sample_weeks"] > 0
+    sends = [e["template"] for e in result["timeline"] if e["kind"] == "send"]
+    assert sends[0] == "webinar/reminder_24h", result
+    assert result["outcome"] != "nothing_sent"
