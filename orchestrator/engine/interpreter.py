@@ -216,8 +216,7 @@ class StepInterpreter(LearnedRun):
         # Under way until it has a fate: steps stopped meanwhile leave it here, and the run
         # settles it (workflow.py) — once: the activity's own answer clears it.
         self._pending_send = PendingSend(key=key, step=path, channel=channel, template=template)
-        # A send that answers the customer's own action at once is not held for the morning.
-        quiet = step.quiet_hours != "ignore"
+        quiet = step.quiet_hours != "ignore"  # no hold for an answer to the customer, at once
         result, deferred_from = await self._attempt(channel, template, path, key, stop, quiet)
         self._pending_send = None
         if result is None:
@@ -233,7 +232,7 @@ class StepInterpreter(LearnedRun):
         path: str,
         key: str,
         stop: Callable[[], bool] | None,
-        quiet: bool = True,
+        quiet: bool,
     ) -> tuple[SendResult | None, str]:
         """The send activity, again after each quiet-hours deferral; (None, _): stopped
         while deferred."""
