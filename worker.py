@@ -2,7 +2,8 @@
 
 Settings are grouped by concern in ``orchestrator.config`` (Temporal, scenarios, store, API,
 tracking, one group per channel); this module reads the environment once and hands it over.
-README.md's configuration table is generated from ``orchestrator.config.variables.SETTINGS``.
+The configuration table in docs/operations.md is generated from
+``orchestrator.config.variables.SETTINGS``.
 """
 
 from __future__ import annotations

@@ -9,11 +9,12 @@ import json
 import os
 import sys
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from orchestrator import cli_admin as admin
+from orchestrator.cli_args import build_parser
 from orchestrator.engine.contacts import Contact, ContactInvalid
 from orchestrator.language.capacity import cap_warnings
 from orchestrator.language.errors import ScenarioInvalid
@@ -23,70 +24,7 @@ from orchestrator.language.sms_report import sms_report
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="omni",
-        description="Omni: customer events in, durable omnichannel scenarios out.",
-        epilog="Start here: 'make run' (omni dev), then 'omni send-event signed_up --customer 42 "
-        '--contact ...\' (README, "First message in a minute"). The Temporal CLI is '
-        ".venv/bin/temporal. Run 'omni COMMAND --help' for a command's options.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
-
-    p = sub.add_parser("validate", help="check scenarios and their templates")
-    p.add_argument("paths", nargs="*", type=Path, default=[Path("scenarios")])
-    p.add_argument("--templates", type=Path, default=Path("templates"))
-
-    p = sub.add_parser("schema", help="print the JSON Schema of the scenario format")
-    p.add_argument("--whatsapp", action="store_true", help="of whatsapp.yaml templates instead")
-
-    p = sub.add_parser("simulate", help="run a scenario on a time-skipping server")
-    p.add_argument("scenario", help="scenario id or YAML file")
-    p.add_argument("--contact", help="contact as a JSON object or a JSON file")
-    p.add_argument(
-        "--event",
-        action="append",
-        default=[],
-        metavar="NAME@OFFSET[:JSON]",
-        help="the first is the trigger; later ones at offsets like +3h or 1d2h",
-    )
-    p.add_argument("--start", help="UTC start time (ISO), to try quiet hours; default now")
-    p.add_argument("--history", help='past [sent, reacted] per channel: {"sms": [6, 5]}')
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--scenarios", type=Path, default=Path("scenarios"))
-    p.add_argument("--templates", type=Path, default=Path("templates"))
-
-    p = sub.add_parser("diagram", help="write a scenario's flow as SVG (the console's diagram)")
-    p.add_argument("scenario", help="scenario id or YAML file")
-    p.add_argument("-o", "--output", type=Path, help="SVG file to write (default: stdout)")
-    p.add_argument("--scenarios", type=Path, default=Path("scenarios"))
-    p.add_argument("--templates", type=Path, default=Path("templates"))
-
-    sub.add_parser(
-        "dev", help="the whole stack locally: Temporal dev server and UI, worker, API, mail sink"
-    )
-    sub.add_parser("worker", help="run a worker against OMNI_TEMPORAL_ADDRESS")
-
-    p = sub.add_parser("send-event", help="post a customer event to the API")
-    p.add_argument("name")
-    p.add_argument("--customer", required=True, help="the shop's customer id")
-    p.add_argument("--data", default="{}", help="event data as a JSON object")
-    p.add_argument("--event-id", help="idempotency key (default: random)")
-    p.add_argument("--contact", help="contact fields to upsert first, as JSON")
-    p.add_argument("--api", help="API base URL (default: OMNI_API_URL or the local API)")
-
-    sub.add_parser("api", help="serve the HTTP API (OMNI_API_HOST:OMNI_API_PORT)")
-    p = sub.add_parser("db", help="database schema")
-    p.add_argument("action", choices=["upgrade"])
-    sub.add_parser("vapid-keys", help="generate a VAPID key pair for web push")
-    sub.add_parser("doctor", help="check scenarios, Temporal, the database and every channel")
-    p = sub.add_parser("api-key", help="API keys for the shop backend")
-    p.add_argument("action", choices=["create", "revoke"])
-    p.add_argument("name", help="a label (create) or the key id (revoke)")
-    sub.add_parser("codec-server", help="decode Temporal payloads for the UI and CLI")
-    p = sub.add_parser("codec-key", help="generate a payload codec key for OMNI_CODEC_KEYS")
-    p.add_argument("id", help="the key's id, e.g. k2026a (kept in every payload's metadata)")
-
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         return int(_COMMANDS[args.command](args))
     except ScenarioInvalid as exc:
@@ -158,6 +96,7 @@ def _load_json(text: str, what: str) -> Any:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from orchestrator.dev.sim_dates import parse_start
     from orchestrator.dev.simulator import parse_event, parse_history, simulate
 
     scenario = _find_scenario(args.scenario, args.scenarios, args.templates)
@@ -165,7 +104,7 @@ def _simulate(args: argparse.Namespace) -> int:
     events = [parse_event(e, scenario) for e in args.event]
     if events and events[0].name != scenario.trigger.event:
         raise ValueError(f"the first --event must be the trigger {scenario.trigger.event!r}")
-    start = datetime.fromisoformat(args.start.replace("Z", "+00:00")) if args.start else None
+    start = parse_start(args.start, datetime.now(UTC)) if args.start else None
     past = parse_history(args.history) if args.history else None
     result = asyncio.run(simulate(scenario, events, contact=contact, start_at=start, history=past))
     print(result.to_json() if args.json else result.to_text())

@@ -64,8 +64,8 @@ def test_only_worker_reads_the_environment() -> None:
     assert readers <= set(ENV_READERS), readers - set(ENV_READERS)
 
 
-def test_readme_configuration_table_is_generated_from_the_settings() -> None:
-    readme = (ROOT / "README.md").read_text()
+def test_configuration_table_is_generated_from_the_settings() -> None:
+    readme = (ROOT / "docs" / "operations.md").read_text()
     start = readme.index("<!-- config:start")
     body = readme[readme.index("\n", start) + 1 : readme.index("<!-- config:end -->")]
     assert body == worker.config_markdown(), (

@@ -13,7 +13,7 @@ class Var:
     env: str
     field: str
     doc: str
-    default: str = ""  # shown in the README instead of the field's default
+    default: str = ""  # shown in docs/operations.md instead of the field's default
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Every environment variable, the settings field it sets, and README's table made from them."""
+"""Every environment variable, the settings field it sets, and the table made from them
+(the configuration table in docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -281,7 +282,7 @@ SETTINGS: tuple[Group, ...] = (
 
 
 def config_markdown() -> str:
-    """README.md's configuration table, generated from ``SETTINGS``."""
+    """docs/operations.md's configuration table, generated from ``SETTINGS``."""
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for group in SETTINGS:
         defaults = {f.name: f.default for f in fields(group.cls)}

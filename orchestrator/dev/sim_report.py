@@ -24,6 +24,8 @@ class Simulation:
     #: The moment of the trigger (UTC, ISO) and the customer's zone, for absolute times.
     started_at: str = ""
     timezone: str = "UTC"
+    #: Whole weeks the sample data's timestamps were moved forward (sim_dates).
+    sample_weeks: int = 0
 
     def local(self, offset_s: int) -> str:
         """Wall-clock time of an offset in the customer's zone: ``Mon 05 Jan 11:00 CET``."""
@@ -47,6 +49,7 @@ class Simulation:
                 "timeline": self.timeline,
                 "started_at": self.started_at,
                 "timezone": self.timezone,
+                "sample_weeks": self.sample_weeks,
             },
             ensure_ascii=False,
             indent=2,
@@ -57,6 +60,11 @@ class Simulation:
             f"{self.scenario} (version {self.version}) · customer {self.customer_id!r}"
             f" · run {self.run_key}" + (f" · times in {self.timezone}" if self.started_at else "")
         ]
+        if self.sample_weeks:
+            lines.append(
+                f"  (the sample's dates moved {self.sample_weeks} weeks forward, to a week"
+                " after the start)"
+            )
         for e in self.timeline:
             offset = "+" + format_duration(e["offset_s"])
             what = (

@@ -9,7 +9,7 @@ import asyncio
 import json
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from channels.outbox import OutboxChannel
 from orchestrator.dev.binaries import test_server
+from orchestrator.dev.sim_dates import shift, weeks_behind
 from orchestrator.dev.sim_report import Simulation, deferred_offset, entry_json
 from orchestrator.dev.sim_start import StoredEvents, start_run
 from orchestrator.engine.activities import Activities
@@ -54,6 +55,8 @@ class SimEvent:
     name: str
     offset_s: int = 0
     data: dict[str, Any] | None = None
+    #: The data is the scenario's ``sample:`` (its timestamps follow the start, sim_dates).
+    sample: bool = False
 
 
 def parse_event(text: str, scenario: Scenario) -> SimEvent:
@@ -85,7 +88,7 @@ def parse_event(text: str, scenario: Scenario) -> SimEvent:
             + did_you_mean_text(name, known)
         )
     if data is None:
-        data = scenario.samples.get(name, {})
+        return SimEvent(name, offset, scenario.samples.get(name, {}), sample=True)
     return SimEvent(name, offset, data)
 
 
@@ -172,7 +175,8 @@ async def simulate(
     ``history`` scripts past reactions for learned ladders and costed rungs. ``revision``: the
     engine revision the run starts with (production's, unless an older one is asked for)."""
     if not events:
-        events = [SimEvent(scenario.trigger.event, 0, scenario.samples.get(scenario.trigger.event))]
+        trigger = scenario.samples.get(scenario.trigger.event)
+        events = [SimEvent(scenario.trigger.event, 0, trigger, sample=True)]
     if events[0].offset_s:
         raise SimulationInputError("the first --event is the trigger and happens at offset 0")
     contact = contact or default_contact(scenario)
@@ -224,6 +228,12 @@ async def _simulate(
             if ahead > 0:
                 await env.sleep(ahead)
         started = await env.get_current_time()
+        samples = [e.data for e in events if e.sample and e.data]
+        moved = weeks_behind(samples, started)
+        events = [
+            replace(e, data=shift(e.data, moved)) if e.sample and e.data else e for e in events
+        ]
+        trigger = events[0]
         options = RunOptions(index=False, preview=True, revision=revision)
         first = _signal(trigger, contact.id, 0, stored if revision >= 1 else None)
         handle = await start_run(env, scenario, key, first, wid, queue, options)
@@ -267,6 +277,7 @@ async def _simulate(
         state.run_key,
         started_at=started.isoformat(),
         timezone=contact.timezone or "UTC",
+        sample_weeks=moved,
     )
 
 

@@ -216,7 +216,8 @@ class StepInterpreter(LearnedRun):
         # Under way until it has a fate: steps stopped meanwhile leave it here, and the run
         # settles it (workflow.py) — once: the activity's own answer clears it.
         self._pending_send = PendingSend(key=key, step=path, channel=channel, template=template)
-        result, deferred_from = await self._attempt(channel, template, path, key, stop)
+        quiet = step.quiet_hours != "ignore"  # no hold for an answer to the customer, at once
+        result, deferred_from = await self._attempt(channel, template, path, key, stop, quiet)
         self._pending_send = None
         if result is None:
             return None
@@ -231,6 +232,7 @@ class StepInterpreter(LearnedRun):
         path: str,
         key: str,
         stop: Callable[[], bool] | None,
+        quiet: bool,
     ) -> tuple[SendResult | None, str]:
         """The send activity, again after each quiet-hours deferral; (None, _): stopped
         while deferred."""
@@ -265,7 +267,7 @@ class StepInterpreter(LearnedRun):
                         trigger_ref=self._trigger.event_id if by_ref else "",
                         # The trigger's data goes once; a later event's (wait_for) as well.
                         event=self._latest if lean_event else None,
-                        quiet_hours=s.quiet_hours,
+                        quiet_hours=s.quiet_hours if quiet else None,
                         frequency_caps=s.frequency_caps,
                         preview=inp.options.preview,
                         run_ref="" if lean else run_ref,

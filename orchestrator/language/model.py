@@ -113,6 +113,9 @@ class Step:
     at: str | None = None
     at_offset_s: int = 0
     late: str = "skip"
+    #: send: ``ignore`` lets a send that answers the trigger at once (nothing waits before it)
+    #: go inside the scenario's quiet hours: the customer has just acted, so they are awake.
+    quiet_hours: str = "apply"
     #: wait_until a local wall-clock time (HH:MM) in the customer's zone; ``at`` then names the
     #: date (None: the next such time) and ``at_days`` shifts it by calendar days.
     at_time: str | None = None

@@ -34,7 +34,7 @@ LOCAL_TIME_KEYS = ("time", "date", "days")
 STEP_KEYS = {
     "wait": ("wait",),
     "wait_until": ("wait_until", "late"),
-    "send": ("send",),
+    "send": ("send", "quiet_hours"),
     "escalate": ("escalate", "order", "cost", "value"),
     "if": ("if", "then", "else"),
     "wait_for": ("wait_for", "on_event", "on_timeout"),

@@ -37,6 +37,37 @@ class StepParser(LearningParser):
             return []
         return [self.step(item, path + (i,), f"{label}.{i + 1}") for i, item in enumerate(value)]
 
+    def answers_at_once(self, steps: list[Step], spread: bool) -> None:
+        """``quiet_hours: ignore`` only on a send that answers the trigger at once: a top-level
+        send with nothing but sends before it, in a run that starts with its event."""
+        waited = ""
+        for top in steps:
+            for step in [top, *self.nested(top)]:
+                if step.quiet_hours != "ignore":
+                    continue
+                where = self.spots[(id(step), "quiet_hours")]
+                if step is not top or waited or spread:
+                    if step is not top:
+                        why = f"it is inside {top.path} ({top.kind})"
+                    elif waited:
+                        why = f"{waited} comes before it"
+                    else:
+                        why = "trigger.spread delays the run's start"
+                    self.fail(
+                        where,
+                        "quiet_hours: ignore is for a send that answers the trigger at once; "
+                        + why,
+                        "keep it on the sends before the first wait, at the top of steps",
+                    )
+            if top.kind != "send":
+                waited = waited or f"{top.path} ({top.kind})"
+
+    def nested(self, step: Step) -> list[Step]:
+        out: list[Step] = []
+        for inner in step.branches():
+            out += [inner, *self.nested(inner)]
+        return out
+
     def step(self, value: Any, path: Path, label: str) -> Step:
         line = self.doc.where(path)[0]
         if not isinstance(value, dict) or not value:
@@ -86,6 +117,13 @@ class StepParser(LearningParser):
             )
         elif kind == "send":
             self.send(arg, p, step)
+            step.quiet_hours = self.choice(
+                value.get("quiet_hours", "apply"),
+                path + ("quiet_hours",),
+                "quiet_hours",
+                ("apply", "ignore"),
+            )
+            self.spot(step, "quiet_hours", path + ("quiet_hours",))
         elif kind == "escalate":
             self.escalate(arg, p, step)
             self.ladder_options(value, path, step)

@@ -71,6 +71,7 @@ class Parser(StepParser):
                 scenario.frequency_caps.append(parse_cap(cap))
             except PolicyError as exc:
                 self.fail(path, str(exc), exc.hint)
+        self.answers_at_once(scenario.steps, bool(scenario.trigger.spread_s))
         self.experiment(data, scenario)
         samples = data.get("sample", {})
         if isinstance(samples, dict) and all(isinstance(v, dict) for v in samples.values()):

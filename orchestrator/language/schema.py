@@ -122,7 +122,18 @@ def scenario_schema() -> dict[str, Any]:
             },
             {"late": {"enum": ["skip", "send"]}},
         ),
-        _step("send", send, description="send: {email: welcome/hello}"),
+        _step(
+            "send",
+            send,
+            {
+                "quiet_hours": {
+                    "enum": ["apply", "ignore"],
+                    "description": "ignore: a send that answers the trigger at once (no "
+                    "step waits before it) goes inside the quiet hours",
+                }
+            },
+            description="send: {email: welcome/hello}",
+        ),
         _step(
             "escalate",
             {"type": "array", "items": rung, "minItems": 1},

@@ -218,3 +218,21 @@ def test_bad_frequency_cap(tmp_path: Path) -> None:
 def test_bad_wait_until_expression(tmp_path: Path) -> None:
     p = only(check(tmp_path, GOOD.replace("  - wait: 1h", "  - wait_until: cart.id - 1h")))
     assert p.line == 5 and "not an ISO 8601 timestamp" in p.message and "24h" in p.hint
+
+
+def test_quiet_hours_ignore_only_on_a_send_that_answers_the_trigger_at_once(
+    tmp_path: Path,
+) -> None:
+    at_once = GOOD.replace(
+        "  - wait: 1h\n  - send: {email: t/hello}",
+        "  - send: {email: t/hello}\n    quiet_hours: ignore\n  - wait: 1h",
+    )
+    assert check(tmp_path, at_once + 'quiet_hours: "22:00-08:00"\n') == []
+    late = GOOD.replace("{email: t/hello}", "{email: t/hello}\n    quiet_hours: ignore")
+    p = only(check(tmp_path, late))
+    assert (p.line, p.column) == (7, 18), str(p)
+    assert "answers the trigger at once; steps.1 (wait) comes before it" in p.message
+    spread = at_once.replace("per: cart.id}", "per: cart.id, spread: 15m}")
+    assert "trigger.spread delays" in only(check(tmp_path, spread)).message
+    typo = at_once.replace("quiet_hours: ignore", "quiet_hours: skip")
+    assert "quiet_hours must be one of apply, ignore" in only(check(tmp_path, typo)).message
