@@ -11,22 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from e2e_stack import Running, local, running_stack
+from peers.providers import four_providers
 from peers.push_service import PushService
 from peers.smtp import SmtpPeer
 from peers.telegram_api import TelegramPeer
 from peers.twilio_api import TwilioPeer
 from temporalio.testing import WorkflowEnvironment
-
-from channels.base import Channel
-from channels.email import EmailChannel, EmailSettings
-from channels.push import PushChannel, PushSettings
-from channels.sms import SmsChannel, SmsSettings, twilio_client
-from channels.telegram import TelegramChannel, TelegramSettings, telegram_bot
-from channels.vapid import generate_vapid_keys
-from orchestrator.api.serve import serving
 
 LADDER = """
 scenario: cart4
@@ -86,52 +78,14 @@ class Peers:
 
 @pytest.fixture
 async def peers(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Peers]:
-    push, telegram, twilio = PushService(), TelegramPeer(), TwilioPeer()
-    private, _ = generate_vapid_keys()
-    with SmtpPeer() as smtp:
-        async with (
-            serving(push.app()) as push_base,
-            serving(telegram.app()) as tg_base,
-            serving(twilio.app()) as twilio_base,
-        ):
-            push.base = push_base
-            tg = TelegramSettings(token=telegram.token, base_url=f"{tg_base}/bot")
-            sms = SmsSettings(
-                account_sid=twilio.account_sid,
-                auth_token=twilio.auth_token,
-                from_number="+15005550001",
-                base_url=twilio_base,
-                messages_per_second=100,
-            )
-            channels: dict[str, Channel] = {
-                "email": EmailChannel(
-                    EmailSettings(
-                        host="127.0.0.1",
-                        port=smtp.port,
-                        security="none",
-                        sender="Shop <news@shop.example>",
-                    )
-                ),
-                "push": PushChannel(
-                    PushSettings(
-                        vapid_private_key=private,
-                        subject="mailto:ops@shop.example",
-                        trusted_origins=(push_base,),  # the local push service
-                    ),
-                    aiohttp.ClientSession(),
-                ),
-                "telegram": TelegramChannel(tg, telegram_bot(tg)),
-                "sms": SmsChannel(sms, twilio_client(sms)),
-            }
-            for channel in channels.values():
-                await channel.check()
-            async with running_stack(
-                dev_env, tmp_path, LADDER, TEMPLATES, channels, trusted_push=(push_base,)
-            ) as run:
-                yield Peers(run, smtp, push, telegram, twilio)
-            for channel in channels.values():
-                await channel.close()  # type: ignore[attr-defined]
-    assert telegram.violations == [] and twilio.violations == [] and push.violations == []
+    async with (
+        four_providers() as p,
+        running_stack(
+            dev_env, tmp_path, LADDER, TEMPLATES, p.channels, trusted_push=(p.push_base,)
+        ) as run,
+    ):
+        yield Peers(run, p.smtp, p.push, p.telegram, p.twilio)
+    assert p.violations() == []
 
 
 async def test_nobody_reacts_email_push_telegram_sms_in_order(peers: Peers) -> None:

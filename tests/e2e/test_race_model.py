@@ -28,24 +28,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from e2e_stack import Running, running_stack
+from peers.providers import four_providers
 from peers.push_service import PushService
-from peers.smtp import Behaviour, SmtpPeer
+from peers.smtp import SmtpPeer
 from peers.telegram_api import TelegramPeer
 from peers.twilio_api import TwilioPeer
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from channels.base import Channel
-from channels.email import EmailChannel, EmailSettings
 from channels.email_message import message_id
-from channels.push import PushChannel, PushSettings
-from channels.sms import SmsChannel, SmsSettings, twilio_client
-from channels.telegram import TelegramChannel, TelegramSettings, telegram_bot
-from channels.vapid import generate_vapid_keys
-from orchestrator.api.serve import serving
 from orchestrator.engine import search
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -223,57 +216,17 @@ async def world(
 ) -> AsyncIterator[World]:
     seed = int(request.param)
     rnd = random.Random(seed * 7919)
-    push, telegram, twilio = PushService(), TelegramPeer(), TwilioPeer()
 
     async def hold(_: Any) -> None:
         await slow(rnd)
 
-    push.hold, telegram.hold, twilio.hold = hold, hold, hold
-    private, _ = generate_vapid_keys()
-    with SmtpPeer(behaviour=Behaviour(hold=hold)) as smtp:
-        async with (
-            serving(push.app()) as push_base,
-            serving(telegram.app()) as tg_base,
-            serving(twilio.app()) as twilio_base,
-        ):
-            push.base = push_base
-            tg = TelegramSettings(token=telegram.token, base_url=f"{tg_base}/bot")
-            sms = SmsSettings(
-                account_sid=twilio.account_sid,
-                auth_token=twilio.auth_token,
-                from_number="+15005550001",
-                base_url=twilio_base,
-                messages_per_second=100,
-            )
-            channels: dict[str, Channel] = {
-                "email": EmailChannel(
-                    EmailSettings(
-                        host="127.0.0.1",
-                        port=smtp.port,
-                        security="none",
-                        sender="Shop <news@shop.example>",
-                        timeout=10,
-                    )
-                ),
-                "push": PushChannel(
-                    PushSettings(
-                        vapid_private_key=private,
-                        subject="mailto:ops@shop.example",
-                        trusted_origins=(push_base,),
-                    ),
-                    aiohttp.ClientSession(),
-                ),
-                "telegram": TelegramChannel(tg, telegram_bot(tg)),
-                "sms": SmsChannel(sms, twilio_client(sms)),
-            }
-            subs = {i: push.subscribe(f"dev-{seed}-{i}") for i in range(CUSTOMERS)}
-            async with running_stack(
-                dev_env, tmp_path, SCENARIO, TEMPLATES, channels, trusted_push=(push_base,)
-            ) as run:
-                yield World(run, Peers(smtp, push, telegram, twilio), seed, subs)
-            for channel in channels.values():
-                await channel.close()  # type: ignore[attr-defined]
-    assert telegram.violations == [] and twilio.violations == [] and push.violations == []
+    async with four_providers(hold, smtp_timeout=10) as p:
+        subs = {i: p.push.subscribe(f"dev-{seed}-{i}") for i in range(CUSTOMERS)}
+        async with running_stack(
+            dev_env, tmp_path, SCENARIO, TEMPLATES, p.channels, trusted_push=(p.push_base,)
+        ) as run:
+            yield World(run, Peers(p.smtp, p.push, p.telegram, p.twilio), seed, subs)
+    assert p.violations() == []
 
 
 def received(peers: Peers) -> list[tuple[int, str, str]]:
