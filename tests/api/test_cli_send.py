@@ -58,3 +58,11 @@ async def test_send_event_posts_with_the_dev_key_and_imports_no_worker(
     assert answer["results"][0]["runs"] == [api.wid]
     heavy = sorted(m for m in imported(err) if m.startswith(HEAVY))
     assert heavy == [], f"send-event imported {heavy[:5]}..."
+
+
+async def test_send_event_says_why_the_api_refused(api: Api, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMNI_")}
+    env.update(OMNI_API_URL=str(api.client.base_url), OMNI_API_KEY="omni_nope.nope")
+    code, out, _ = await omni("send-event", "cart_updated", "--customer", "42", env=env)
+    assert code == 1
+    assert json.loads(out)["status"] == 401  # the problem object, printed as it came
