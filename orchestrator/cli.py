@@ -3,24 +3,23 @@ and operators' tools. Run 'omni COMMAND --help' for a command's options."""
 
 from __future__ import annotations
 
+# Each command imports what it needs when it runs: `omni send-event` is an HTTP client and
+# must not pay for the worker's imports (seconds) to post one event (bench/cli.py).
 import argparse
-import asyncio
 import json
 import os
 import sys
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from orchestrator import cli_admin as admin
 from orchestrator.cli_args import build_parser
-from orchestrator.engine.contacts import Contact, ContactInvalid
-from orchestrator.language.capacity import cap_warnings
+from orchestrator.cli_send import load_json, send_event
 from orchestrator.language.errors import ScenarioInvalid
-from orchestrator.language.loader import load_all, load_or_raise
-from orchestrator.language.model import FrequencyCap, Scenario
-from orchestrator.language.sms_report import sms_report
+
+if TYPE_CHECKING:
+    from orchestrator.language.model import FrequencyCap, Scenario
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     except ScenarioInvalid as exc:
         print(exc, file=sys.stderr)
         return 1
-    except (ValueError, ContactInvalid) as exc:
+    except ValueError as exc:  # ContactInvalid too
         from orchestrator.config.redact import redact
 
         print(f"omni {args.command}: {redact(str(exc))}", file=sys.stderr)
@@ -40,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from orchestrator.language.capacity import cap_warnings
+    from orchestrator.language.loader import load_all
+    from orchestrator.language.sms_report import sms_report
+
     missing = [p for p in args.paths if not p.exists()]
     if missing:
         print(
@@ -78,6 +81,8 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _find_scenario(ref: str, scenarios_dir: Path, templates: Path) -> Scenario:
+    from orchestrator.language.loader import load_or_raise
+
     if ref.endswith((".yaml", ".yml")):
         found = load_or_raise([Path(ref)], templates)
         return next(iter(found.values()))
@@ -87,20 +92,15 @@ def _find_scenario(ref: str, scenarios_dir: Path, templates: Path) -> Scenario:
     return found[ref]
 
 
-def _load_json(text: str, what: str) -> Any:
-    source = Path(text).read_text(encoding="utf-8") if Path(text).is_file() else text
-    try:
-        return json.loads(source)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{what} is neither a JSON file nor JSON: {exc}") from None
-
-
 def _simulate(args: argparse.Namespace) -> int:
+    import asyncio
+
     from orchestrator.dev.sim_dates import parse_start
     from orchestrator.dev.simulator import parse_event, parse_history, simulate
+    from orchestrator.engine.contacts import Contact
 
     scenario = _find_scenario(args.scenario, args.scenarios, args.templates)
-    contact = Contact.from_json(_load_json(args.contact, "--contact")) if args.contact else None
+    contact = Contact.from_json(load_json(args.contact, "--contact")) if args.contact else None
     events = [parse_event(e, scenario) for e in args.event]
     if events and events[0].name != scenario.trigger.event:
         raise ValueError(f"the first --event must be the trigger {scenario.trigger.event!r}")
@@ -123,60 +123,22 @@ def _diagram(args: argparse.Namespace) -> int:
 
 
 def _dev(args: argparse.Namespace) -> int:
+    import asyncio
+
     from orchestrator.dev.devstack import run_dev
 
     return asyncio.run(run_dev())
 
 
 def _worker(args: argparse.Namespace) -> int:
+    import asyncio
+
     import worker
     from orchestrator.config.redact import configure_logging
 
     configure_logging()
     asyncio.run(worker.run(worker.config_from_env()))
     return 0
-
-
-def _send_event(args: argparse.Namespace) -> int:
-    import os
-
-    import httpx
-
-    import worker
-
-    config = worker.config_from_env()
-    data = _load_json(args.data, "--data")
-    if not isinstance(data, dict):
-        raise ValueError("--data must be a JSON object")
-    body: dict[str, Any] = {
-        "name": args.name,
-        "customer_id": args.customer,
-        "event_id": args.event_id or str(uuid.uuid4()),
-        "data": data,
-        "occurred_at": datetime.now().astimezone().isoformat(),
-    }
-    if args.contact:
-        body["contact"] = _load_json(args.contact, "--contact")
-    base = args.api or os.environ.get("OMNI_API_URL") or f"http://127.0.0.1:{config.listen.port}"
-    key = os.environ.get("OMNI_API_KEY") or _dev_key(config.store.data_dir)
-    try:
-        answer = httpx.post(
-            f"{base.rstrip('/')}/v1/events",
-            json=body,
-            timeout=30,
-            headers={"Authorization": f"Bearer {key}"},
-        )
-    except httpx.HTTPError as exc:
-        raise ValueError(f"cannot reach the API at {base}: {exc}; is 'make run' up?") from None
-    print(json.dumps(answer.json(), indent=2))
-    return 0 if answer.status_code == 202 else 1
-
-
-def _dev_key(data_dir: Path) -> str:
-    path = data_dir / "dev-api-key"
-    if not path.exists():
-        raise ValueError("set OMNI_API_KEY (create one with 'omni api-key create NAME')")
-    return path.read_text(encoding="utf-8").strip()
 
 
 def _api(args: argparse.Namespace) -> int:
@@ -202,6 +164,8 @@ def _db(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
+    import asyncio
+
     from orchestrator.dev.doctor import run_doctor
 
     return asyncio.run(run_doctor())
@@ -214,7 +178,7 @@ _COMMANDS = {
     "diagram": _diagram,
     "dev": _dev,
     "worker": _worker,
-    "send-event": _send_event,
+    "send-event": send_event,
     "api": _api,
     "db": _db,
     "api-key": admin.api_key,

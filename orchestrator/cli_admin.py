@@ -4,11 +4,12 @@ server (orchestrator.cli parses the arguments)."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
 
 def api_key(args: argparse.Namespace) -> int:
+    import asyncio
+
     import worker
     from orchestrator.api.keys import ApiKeys
 
@@ -49,6 +50,8 @@ def codec_key(args: argparse.Namespace) -> int:
 
 
 def codec_server(args: argparse.Namespace) -> int:
+    import asyncio
+
     import worker
     from orchestrator.config.redact import configure_logging
 

@@ -20,7 +20,7 @@ SOURCES = [
 MAX_LINES = 600
 #: Reads of the environment allowed besides worker.py, and why.
 ENV_READERS = {
-    "orchestrator/cli.py": "omni send-event's own client settings (OMNI_API_URL, OMNI_API_KEY)",
+    "orchestrator/cli_send.py": "omni send-event's client settings (OMNI_API_URL, OMNI_API_KEY)",
     "channels/telegram.py": "a python-telegram-bot library switch, set before import",
 }
 

@@ -6,12 +6,10 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as SqlTimeout
 
 from orchestrator.api import (
     contacts,
@@ -23,9 +21,10 @@ from orchestrator.api import (
 )
 from orchestrator.api.docs import install_docs
 from orchestrator.api.limits import BodyLimit
+from orchestrator.api.problem_docs import document
+from orchestrator.api.problems import install_problems
 from orchestrator.api.relay import relaying
 from orchestrator.api.services import Services
-from orchestrator.api.validation import install_validation
 
 
 def create_app(svc: Services) -> FastAPI:
@@ -53,23 +52,12 @@ def create_app(svc: Services) -> FastAPI:
 
     app.add_middleware(BodyLimit, limit=svc.settings.max_body_bytes)
     install_docs(app)
-    install_validation(app)
+    install_problems(app)
+    document(app)
 
     app.mount(
         "/static", StaticFiles(directory=Path(__file__).parent.parent / "static"), name="static"
     )
-
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(InterfaceError)
-    @app.exception_handler(SqlTimeout)
-    @app.exception_handler(ConnectionError)
-    async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
-        # Busy (a held write lock) or unreachable: the caller can act on a 503, not a 500.
-        return JSONResponse(
-            {"detail": "the store is busy or unreachable; retry shortly"},
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
 
     @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
     async def metrics() -> PlainTextResponse:

@@ -8,6 +8,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from orchestrator.api.problems import MEDIA_TYPE, problem_body
+
 
 class _TooLarge(BaseException):
     """A BaseException, so no handler between here and the route turns it into a 400."""
@@ -24,7 +26,7 @@ class BodyLimit:
             return
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
-            await self._reject(send)
+            await self._reject(send, scope.get("path", ""))
             return
         received = 0
         started = False
@@ -47,12 +49,13 @@ class BodyLimit:
             await self.app(scope, bounded, tracking_send)
         except _TooLarge:
             if not started:
-                await self._reject(send)
+                await self._reject(send, scope.get("path", ""))
 
-    async def _reject(self, send: Send) -> None:
-        body = json.dumps({"detail": f"request body over {self.limit} bytes"}).encode()
+    async def _reject(self, send: Send, path: str) -> None:
+        detail = f"request body over {self.limit} bytes"
+        body = json.dumps(problem_body(413, detail, instance=path)).encode()
         headers: list[Any] = [
-            (b"content-type", b"application/json"),
+            (b"content-type", MEDIA_TYPE.encode()),
             (b"content-length", str(len(body)).encode()),
         ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})

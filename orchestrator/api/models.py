@@ -123,7 +123,12 @@ class ContactIn(BaseModel):
     last_name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320, examples=["alex@example.com"])
     phone: str | None = Field(default=None, max_length=20, description="E.164: +4915112345678")
-    telegram_chat_id: str | None = Field(default=None, max_length=32)
+    telegram_chat_id: str | None = Field(
+        default=None,
+        max_length=32,
+        description="Telegram's chat id; a number (as the Bot API sends it) is taken as text",
+        examples=["123456789"],
+    )
     whatsapp: str | None = Field(
         default=None,
         max_length=32,
@@ -136,3 +141,9 @@ class ContactIn(BaseModel):
         default=None, description="channel -> granted", examples=[{"email": True}]
     )
     attributes: dict[str, Any] | None = None
+
+    @field_validator("telegram_chat_id", mode="before")
+    @classmethod
+    def _chat_id_as_text(cls, value: Any) -> Any:
+        # An integer (``-1001234567890`` for a group) is normalised; True is not a chat id.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value

@@ -31,6 +31,13 @@ async def to_run(
         await svc.router.signal(run_id, event, routed)
     except RPCError as exc:
         log.warning("reaction %s for %s not delivered: %s", name, run_id, exc.status)
+        return False
+    # Ids and the channel only: never the link's URL (it may carry the customer's data).
+    context = {"event": name, "event_id": event_id, "workflow_id": run_id}
+    if routed.signalled:
+        log.info("reaction %s · run %s", name, run_id, extra=context)
+    else:
+        log.info("reaction %s · run %s (ended: dropped)", name, run_id, extra=context)
     return bool(routed.signalled)
 
 
@@ -55,6 +62,12 @@ async def reply_event(
     # Before the claim: a webhook the provider retries after a store failure marks it then
     # (marking is idempotent: a timestamp on the latest message).
     await svc.send_log.mark_reply(customer_id, channel, datetime.now(UTC))
+    log.info(
+        "reaction message_replied by %s · customer %s",
+        channel,
+        customer_id,
+        extra={"event": "message_replied", "event_id": event_id, "channel": channel},
+    )
     if await svc.events.claim(event_id, "message_replied", customer_id, [], payload):
         try:
             await deliver(svc, payload)

@@ -56,7 +56,11 @@ class ScenarioWatcher:
         before = {s.id: s.version for s in self.router.scenarios.values()}
         self.router.use({s.id: s for s in scenarios})
         changed = {s.id: s.version for s in scenarios if before.get(s.id) != s.version}
-        log.info("scenarios reloaded: %s", changed or "no version changed")
+        if changed:
+            versions = ", ".join(f"{sid} {version}" for sid, version in sorted(changed.items()))
+            log.info("scenario change accepted: new runs start with %s", versions)
+        else:
+            log.info("scenario change accepted: no version changed")
         return True
 
     async def run_forever(self, interval: float = 2.0) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 import worker
 from orchestrator.api.keys import ApiKeys
+from orchestrator.config.logformat import JsonFormatter
 from orchestrator.config.redact import redact, secret_values
 from orchestrator.dev.devserver import start_dev_server
 from orchestrator.dev.sinks import start_smtp_sink
@@ -26,9 +27,16 @@ from orchestrator.language.model import CHANNELS
 from orchestrator.store.db import default_url, normalise_url
 from orchestrator.store.migrate import upgrade_async
 
-#: What ``omni dev`` prints as things happen: one line per event routed and message sent,
-#: skipped or deferred (ids, template names and reason codes; no addresses, no content).
-ACTIVITY_LOGGERS = ("omni.sends", "orchestrator.api.events", "orchestrator.api.runs")
+#: What ``omni dev`` prints as things happen: one line per event routed, message sent,
+#: skipped or deferred, reaction (open, click, reply) and scenario change accepted or refused
+#: (ids, template names and reason codes; no addresses, no content).
+ACTIVITY_LOGGERS = (
+    "omni.sends",
+    "orchestrator.api.events",
+    "orchestrator.api.runs",
+    "orchestrator.api.reactions",
+    "orchestrator.api.reload",
+)
 
 
 async def dev_api_key(config: worker.WorkerConfig) -> str:
@@ -50,10 +58,14 @@ async def dev_api_key(config: worker.WorkerConfig) -> str:
     return key
 
 
-def show_activity() -> None:
-    """Print the activity lines on stdout with the time of day."""
+def show_activity(config: worker.WorkerConfig) -> None:
+    """Print the activity lines on stdout: with the time of day, or as JSON objects
+    (``OMNI_LOG_FORMAT=json``)."""
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(asctime)s  %(message)s", datefmt="%H:%M:%S"))
+    if config.observability.log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s  %(message)s", datefmt="%H:%M:%S"))
     for name in ACTIVITY_LOGGERS:
         logger = logging.getLogger(name)
         logger.setLevel(logging.INFO)
@@ -245,7 +257,7 @@ async def run_dev() -> int:
             "  (the welcome email lands in the mail folder within seconds)"
         )
         print("Ctrl-C stops everything. Events and messages appear below.", flush=True)
-        show_activity()
+        show_activity(config)
         await stop.wait()
         for task in tasks:
             task.cancel()

@@ -102,9 +102,7 @@ class LearnedRun(RunBase):
 
     def _hold_back(self, path: str, channel: str, template: str) -> SendResult:
         reason = "holdout: this customer is held out, so nothing is sent"
-        self._note(
-            "skip", step=path, channel=channel, template=template, status="skipped", reason=reason
-        )
+        self._skip(path, channel, template, reason)
         return SendResult("skipped", reason="holdout")
 
     async def _measured(self, steps: list[Step]) -> str:

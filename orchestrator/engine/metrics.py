@@ -6,16 +6,15 @@ adapter names): never a customer, an address or a key. ``docs/operations.md`` li
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from prometheus_client import Counter, Histogram
+from temporalio import activity
 
 from orchestrator.engine.messages import SendRequest, SendResult
-
-log = logging.getLogger("omni.sends")
+from orchestrator.engine.send_lines import log, send_line
 
 EVENTS = Counter(
     "omni_events",
@@ -68,30 +67,25 @@ def reason_of(result: SendResult) -> str:
 
 
 def record_send(req: SendRequest, result: SendResult) -> None:
-    """Count one send activity's result and log it in one line: ids and codes only (the
-    address, the message and the provider's words stay in the send log)."""
+    """Count one send activity's result and log it in one line (engine/send_lines.py)."""
     scenario, channel = req.scenario, req.channel
     # A recorded message (record-only channel, omni dev's outbox) is no delivery: never "sent".
     recorded = result.status == "sent" and reason_of(result) == "recorded"
     status = "recorded" if recorded else result.status
-    context = {
-        "scenario": scenario,
-        "step": req.step,
-        "key": req.key,
-        "channel": channel,
-        "template": req.template,
-        "status": status,
-        "reason": reason_of(result) if result.reason else "",
-    }
-    why = f" ({context['reason']})" if context["reason"] and not recorded else ""
-    log.info(
-        "%s %s `%s` · run %s%s",
-        status,
-        channel,
-        req.template,
-        req.run.get("id", ""),
-        why,
-        extra=context,
+    # The workflow id names the run; ``req.run`` is empty in revision-1 sends.
+    run = (activity.info().workflow_id if activity.in_activity() else None) or str(
+        req.run.get("id", "")
+    )
+    send_line(
+        log,
+        status=status,
+        channel=channel,
+        template=req.template,
+        workflow_id=run,
+        reason=reason_of(result) if result.reason and not recorded else "",
+        scenario=scenario,
+        step=req.step,
+        key=req.key,
     )
     SENDS.labels(scenario, channel, status).inc()
     reason = reason_of(result)

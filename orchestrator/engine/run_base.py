@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         RunInput,
         TimelineEntry,
     )
+    from orchestrator.engine.send_lines import workflow_skip
     from orchestrator.language.model import REACTION_EVENTS, Scenario
 
 
@@ -170,6 +171,17 @@ class RunBase:
 
     def _note(self, kind: str, **fields: str) -> None:
         self._timeline.append(TimelineEntry(at=workflow.now().isoformat(), kind=kind, **fields))
+
+    def _skip(self, path: str, channel: str, template: str, reason: str) -> None:
+        """A send the run skips itself (no activity): in its timeline and the send log line;
+        ``reason`` is ``code: words``."""
+        self._note(
+            "skip", step=path, channel=channel, template=template, status="skipped", reason=reason
+        )
+        code = reason.split(":", 1)[0]
+        workflow_skip(
+            scenario=self._scenario.id, step=path, channel=channel, template=template, reason=code
+        )
 
     def _index(self, *updates: SearchAttributeUpdate[str]) -> None:
         assert self._input is not None

@@ -10,12 +10,12 @@ async def test_a_batch_with_one_bad_event_names_the_field(api: Api) -> None:
     bad = {k: v for k, v in api.event("g2", customer="9").items() if k != "customer_id"}
     answer = await api.client.post("/v1/events", headers=api.auth, json={"events": [good, bad]})
     assert answer.status_code == 422
-    detail = answer.json()["detail"]
-    assert [d["field"] for d in detail] == ["events[1].customer_id"], detail
-    assert detail[0]["msg"].startswith("events[1].customer_id: ")
+    errors = answer.json()["errors"]
+    assert [e["field"] for e in errors] == ["events[1].customer_id"], errors
+    assert errors[0]["message"].startswith("events[1].customer_id: ")
     # A single bad event names its field without a prefix, and only once.
     single = await api.client.post("/v1/events", headers=api.auth, json=bad)
-    assert [d["field"] for d in single.json()["detail"]] == ["customer_id"]
+    assert [e["field"] for e in single.json()["errors"]] == ["customer_id"]
     # Nothing of the batch was taken: the good event is still new.
     retry = await api.client.post("/v1/events", headers=api.auth, json=good)
     assert retry.json()["results"][0]["status"] == "accepted"

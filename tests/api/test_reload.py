@@ -38,10 +38,12 @@ async def test_edits_reach_new_runs_and_runs_in_flight_keep_theirs(
     template.write_text(
         template.read_text().replace("s{% endblock %}", "New subject{% endblock %}")
     )
-    assert await watcher.check() is True
+    with caplog.at_level(logging.INFO, logger="orchestrator.api.reload"):
+        assert await watcher.check() is True
     second = await post(api, "v2", "r2")
     v2 = second["versions"]["quick_cart"]  # type: ignore[index]
     assert v2 != v1
+    assert caplog.messages == [f"scenario change accepted: new runs start with quick_cart {v2}"]
     assert await version_of(api, "r1") == v1 and await version_of(api, "r2") == v2
     scenario = tmp_path / "scenarios" / "s.yaml"
     scenario.write_text(scenario.read_text().replace("wait:", "wiat:", 1))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from api_stack import Api
 
 from orchestrator.engine.policies import consent
@@ -54,7 +56,10 @@ async def record_send(api: Api, key: str) -> None:
     )
 
 
-async def test_click_redirects_to_the_signed_url_and_reacts_once(api: Api) -> None:
+async def test_click_redirects_to_the_signed_url_and_reacts_once(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="orchestrator.api.reactions")
     await start_run(api)
     await record_send(api, "k-click")
     assert api.svc.tracker is not None
@@ -70,6 +75,9 @@ async def test_click_redirects_to_the_signed_url_and_reacts_once(api: Api) -> No
     await asyncio.sleep(0.3)
     events = [e["event"] for e in (await state(api))["timeline"] if e["kind"] == "event"]
     assert events.count("message_clicked") == 1, current
+    # omni dev's line: the reaction and its run, never the link's URL.
+    assert f"reaction message_clicked · run {api.wid}" in caplog.messages
+    assert "shop.example" not in caplog.text
     logged = await api.svc.send_log.get("k-click")
     assert logged is not None
 
@@ -160,7 +168,10 @@ async def test_unsubscribe_scope_marketing_or_everything(api: Api) -> None:
             assert decision.allowed is expected, (contact.id, category)
 
 
-async def test_telegram_deep_link_start_stop_and_reply(api: Api) -> None:
+async def test_telegram_deep_link_start_stop_and_reply(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="orchestrator.api.reactions")
     await start_run(api, customer="tg1")
     link = await api.client.post("/v1/contacts/tg1/telegram-link", headers=api.auth)
     url = link.json()["url"]
@@ -195,6 +206,8 @@ async def test_telegram_deep_link_start_stop_and_reply(api: Api) -> None:
     reply = await api.client.post("/webhooks/telegram", headers=hook, json=update(12, 555, "hi"))
     assert reply.json() == {"result": "reply from tg1"}
     await wait_engaged(api, "replied", customer="tg1")
+    reactions = [r.getMessage() for r in caplog.records if r.name.endswith("reactions")]
+    assert reactions == ["reaction message_replied by telegram · customer tg1"]
     stop = await api.client.post("/webhooks/telegram", headers=hook, json=update(13, 555, "/stop"))
     assert stop.json() == {"result": "stopped tg1"}
     contact = (await api.client.get("/v1/contacts/tg1", headers=api.auth)).json()

@@ -4,6 +4,8 @@ channels doctor reports, and the first message within a minute."""
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import re
 import shutil
@@ -21,7 +23,7 @@ from tests_store_url import PG_SKIP, PG_URL, database_url
 import worker
 from orchestrator.api.keys import ApiKeys
 from orchestrator.api.serve import free_port
-from orchestrator.dev.devstack import dev_api_key, dev_temporal_db
+from orchestrator.dev.devstack import ACTIVITY_LOGGERS, dev_api_key, dev_temporal_db, show_activity
 from orchestrator.store.db import make_engine, sessions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -186,7 +188,7 @@ def test_first_message_within_a_minute_at_any_hour(tmp_path: Path, hour: int) ->
         out.append(rest)
     text = "".join(out)
     assert "event signed_up" in text and "routed to 1 run(s)" in text, text
-    assert "sent email `welcome/hello`" in text, text
+    assert "sent email `welcome/hello` · run welcome_series/customer-42" in text, text
     assert "quiet_hours" not in text, text
     log = text.split("Ctrl-C stops everything", 1)[1]  # the banner's sample command aside
     assert "alex@example.com" not in log and "Alex" not in log
@@ -219,3 +221,26 @@ def test_each_customer_store_keeps_its_own_dev_runs(tmp_path: Path) -> None:
     assert runs_db("postgresql://omni@db.internal:5432/other") != pg
     assert runs_db(f"sqlite:///{tmp_path / 'elsewhere.db'}") not in (pg, runs_db())
     assert "secret" not in str(pg) and "db.internal" not in str(pg)
+
+
+def test_omni_dev_prints_its_activity_as_json_when_asked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    loggers = [logging.getLogger(name) for name in ACTIVITY_LOGGERS]
+    saved = [(lg, lg.handlers[:], lg.propagate, lg.level) for lg in loggers]
+    try:
+        show_activity(worker.config_from_env({"OMNI_LOG_FORMAT": "json"}))
+        logging.getLogger("omni.sends").info(
+            "sent email `t/x` · run s/customer-1", extra={"workflow_id": "s/customer-1"}
+        )
+        logging.getLogger("orchestrator.api.reload").info("scenario change accepted: x")
+    finally:
+        for lg, handlers, propagate, level in saved:
+            lg.handlers[:], lg.propagate = handlers, propagate
+            lg.setLevel(level)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(x["logger"], x["message"]) for x in lines] == [
+        ("omni.sends", "sent email `t/x` · run s/customer-1"),
+        ("orchestrator.api.reload", "scenario change accepted: x"),
+    ]
+    assert lines[0]["workflow_id"] == "s/customer-1"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from harness import FULL_CONTACT, Run
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
@@ -77,8 +79,9 @@ async def test_webinar_click_suppresses_the_late_nudges(time_env: WorkflowEnviro
 
 
 async def test_moment_already_passed_is_skipped_not_sent_late(
-    time_env: WorkflowEnvironment,
+    time_env: WorkflowEnvironment, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="omni.sends")
     async with Run(time_env, shipped("webinar_reminder"), contact()) as run:
         await run.start(await webinar_at(time_env, 2))  # registered two hours before the start
         await run.at(H)
@@ -87,6 +90,10 @@ async def test_moment_already_passed_is_skipped_not_sent_late(
     email = state.messages[0]
     assert (email.channel, email.status) == ("email", "skipped")
     assert email.reason.startswith("too_late")
+    # Logged once (replays log nothing), naming the run: as `omni dev` prints it.
+    skipped = [m for m in caplog.messages if "(too_late)" in m]
+    assert run.handle is not None
+    assert skipped == [f"skipped email `{email.template}` · run {run.handle.id} (too_late)"]
     assert run.outbox["email"].sent == []
     assert state.outcome == "converted"
 

@@ -3,9 +3,11 @@ time-skipping server: several customers with different histories on one worker."
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from harness import FULL_CONTACT, write_scenario
 from learning_harness import Fleet
 from temporalio.client import WorkflowHistory
@@ -183,8 +185,9 @@ def pick(predicate: object, prefix: str, count: int = 1) -> list[str]:
 
 
 async def test_held_out_customers_get_nothing_but_their_goal_counts(
-    time_env: WorkflowEnvironment, tmp_path: Path
+    time_env: WorkflowEnvironment, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="omni.sends")
     s = scenario(tmp_path, top="holdout: 50%\ngoal_window: 1d", ladder="order: fixed")
     out_buyer, out_idle, out_again = pick(lambda c: held_out("cart", c, 50), "out-", 3)
     in_buyer, in_idle = pick(lambda c: not held_out("cart", c, 50), "in-", 2)
@@ -227,6 +230,10 @@ async def test_held_out_customers_get_nothing_but_their_goal_counts(
     idle = [e for e in states[out_idle].timeline if e.kind == "skip"]
     assert [e.step for e in idle] == [f"steps.1.rung{i}" for i in (1, 2, 3, 4)]
     assert [offset(fleet, e.at) for e in idle] == [0, 4, 6, 8]
+    # Each held-back send logged once (replays log nothing), naming its run.
+    run = fleet.handles[out_idle].id
+    lines = [m for m in caplog.messages if m.split(" · run ")[-1].startswith(f"{run} ")]
+    assert lines == [f"skipped {e.channel} `{e.template}` · run {run} (holdout)" for e in idle]
     assert offset(fleet, states[out_idle].timeline[-1].at) == 24
 
 

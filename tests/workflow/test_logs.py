@@ -3,6 +3,7 @@ name or a message body, even when the provider quotes the address in its error."
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 
@@ -84,3 +85,14 @@ def test_log_format_json_switches_the_root_handlers() -> None:
             use_format("xml")
     finally:
         root.removeHandler(handler)
+
+
+async def test_a_send_line_names_its_run_when_the_send_carries_none(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Revision-1 sends carry no ``run``: the line names the workflow all the same."""
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, workflow_id="welcome_series/customer-42")
+    with caplog.at_level(logging.INFO, logger="omni.sends"):
+        assert (await env.run(activities().send, request(key="wf/r1", run={}))).status == "sent"
+    assert caplog.messages == ["sent email `t/x` · run welcome_series/customer-42"]

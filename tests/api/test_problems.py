@@ -1,0 +1,92 @@
+"""One error shape: every 4xx/5xx of the API is RFC 9457 problem+json, 422s list each broken
+rule with its field, invalid JSON says where it breaks, Retry-After stays."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from api_stack import Api
+
+PROBLEM = "application/problem+json"
+
+
+def problem(answer: httpx.Response, status: int) -> dict[str, Any]:
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == PROBLEM
+    body: dict[str, Any] = answer.json()
+    assert body["status"] == status and body["instance"] == answer.request.url.path
+    assert {"type", "title", "detail"} <= set(body) and body["detail"]
+    return body
+
+
+async def test_auth_and_missing_things_are_problems(api: Api) -> None:
+    problem(await api.client.post("/v1/events", json=api.event("p1")), 401)
+    missing = problem(await api.client.get("/v1/contacts/nobody-here", headers=api.auth), 404)
+    assert missing["type"] == "about:blank" and missing["title"] == "Not Found"
+    problem(await api.client.get("/v1/no-such-route"), 404)
+
+
+async def test_every_422_lists_field_rule_and_message(api: Api) -> None:
+    bad = {"events": [api.event("p2"), {**api.event("p3"), "customer_id": ""}]}
+    batch = problem(await api.client.post("/v1/events", headers=api.auth, json=bad), 422)
+    assert batch["errors"] == [
+        {
+            "field": "events[1].customer_id",
+            "rule": "string_too_short",
+            "message": "events[1].customer_id: String should have at least 1 character",
+        }
+    ]
+    # The contacts route's own check: the same shape (it used to be a bare string).
+    other = await api.client.put("/v1/contacts/c-1", headers=api.auth, json={"id": "c-2"})
+    contact = problem(other, 422)
+    assert contact["errors"][0]["field"] == "id" and contact["errors"][0]["message"]
+    email = await api.client.put("/v1/contacts/c-1", headers=api.auth, json={"email": "nope"})
+    assert problem(email, 422)["errors"][0]["message"]
+
+
+async def test_invalid_json_names_its_position_not_a_field(api: Api) -> None:
+    text = '{"name": "cart_updated",\n "customer_id": 42,, "event_id": "x"}'
+    answer = await api.client.post(
+        "/v1/events",
+        headers={**api.auth, "content-type": "application/json"},
+        content=text.encode(),
+    )
+    body = problem(answer, 422)
+    [error] = body["errors"]
+    offset = text.index(",,") + 1
+    assert error["field"] == "body" and error["rule"] == "json_invalid"
+    assert error["position"] == {"line": 2, "column": offset - text.index("\n"), "offset": offset}
+    assert "line 2, column" in error["message"] and "[" not in error["field"]
+
+
+async def test_a_body_too_large_is_a_problem(api: Api) -> None:
+    big = {**api.event("p4"), "data": {"blob": "x" * 70_000}}
+    body = problem(await api.client.post("/v1/events", headers=api.auth, json=big), 413)
+    assert body["detail"] == "request body over 64000 bytes"
+
+
+async def test_throttled_auth_keeps_retry_after(api: Api) -> None:
+    for _ in range(20):
+        answer = await api.client.post(
+            "/v1/events", json=api.event("p5"), headers={"Authorization": "Bearer omni_x.y"}
+        )
+        if answer.status_code == 429:
+            break
+    problem(answer, 429)
+    assert int(answer.headers["retry-after"]) >= 1
+
+
+async def test_the_openapi_document_declares_each_problem(api: Api) -> None:
+    doc = (await api.client.get("/openapi.json")).json()
+    events = doc["paths"]["/v1/events"]["post"]["responses"]
+    assert {"401", "413", "422", "429", "503"} <= set(events)
+    cancel = doc["paths"]["/v1/runs/{workflow_id}/cancel"]["post"]["responses"]
+    assert {"401", "404", "409", "422", "429", "503"} <= set(cancel)
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            for status, declared in operation["responses"].items():
+                if status.startswith(("4", "5")) and PROBLEM in declared.get("content", {}):
+                    example = declared["content"][PROBLEM]["example"]
+                    assert example["status"] == int(status), (method, path, status)
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
