@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 
 from orchestrator.api.auth import require_key
 from orchestrator.api.events import services
+from orchestrator.api.fields import CustomerId
 from orchestrator.api.reactions import reply_event
 from orchestrator.api.services import Services
 from orchestrator.engine.tracking import TokenError
@@ -100,7 +101,7 @@ async def telegram_webhook(request: Request, svc: Svc) -> dict[str, str]:
     tags=["contacts"],
     dependencies=[Depends(require_key)],
 )
-async def telegram_link(contact_id: str, svc: Svc) -> dict[str, str]:
+async def telegram_link(contact_id: CustomerId, svc: Svc) -> dict[str, str]:
     """A t.me deep link that connects the customer's Telegram chat when they press Start."""
     if svc.tracker is None or not svc.settings.telegram_bot_username:
         raise HTTPException(

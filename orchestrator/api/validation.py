@@ -37,7 +37,8 @@ def install_validation(app: FastAPI) -> None:
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors: list[dict[str, Any]] = []
         for error in exc.errors():
-            where = field_path(error.get("loc", ()))
+            # fields.check_plain names where inside the field: ``data.cart.items[2].name``.
+            where = field_path(error.get("loc", ())) + (error.get("ctx") or {}).get("at", "")
             errors.append(
                 {
                     "field": where,
