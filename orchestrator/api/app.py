@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SqlTimeout
 
 from orchestrator.api import (
@@ -26,6 +27,7 @@ from orchestrator.api.limits import BodyLimit
 from orchestrator.api.relay import relaying
 from orchestrator.api.services import Services
 from orchestrator.api.validation import install_validation
+from orchestrator.store.db import unavailable
 
 
 def create_app(svc: Services) -> FastAPI:
@@ -59,16 +61,22 @@ def create_app(svc: Services) -> FastAPI:
         "/static", StaticFiles(directory=Path(__file__).parent.parent / "static"), name="static"
     )
 
+    retry_after = str(max(1, math.ceil(svc.settings.store_deadline_seconds)))
+
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
     @app.exception_handler(SqlTimeout)
     @app.exception_handler(ConnectionError)
+    @app.exception_handler(DBAPIError)
     async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
-        # Busy (a held write lock) or unreachable: the caller can act on a 503, not a 500.
+        # Busy (a held write lock, PostgreSQL's lock_timeout) or unreachable: the caller can
+        # act on a 503, not a 500. Other database errors are bugs: 500.
+        if not unavailable(exc):
+            raise exc
         return JSONResponse(
             {"detail": "the store is busy or unreachable; retry shortly"},
             status_code=503,
-            headers={"Retry-After": "5"},
+            headers={"Retry-After": retry_after},
         )
 
     @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
