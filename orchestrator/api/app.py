@@ -52,7 +52,7 @@ def create_app(svc: Services) -> FastAPI:
 
     app.add_middleware(BodyLimit, limit=svc.settings.max_body_bytes)
     install_docs(app)
-    install_problems(app)
+    install_problems(app, store_deadline_seconds=svc.settings.store_deadline_seconds)
     document(app)
 
     app.mount(

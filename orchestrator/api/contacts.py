@@ -10,6 +10,7 @@ from temporalio.service import RPCError
 
 from orchestrator.api.auth import require_key
 from orchestrator.api.events import services
+from orchestrator.api.fields import CustomerId
 from orchestrator.api.models import ConsentIn, ContactIn, PushSubscriptionIn
 from orchestrator.api.services import Services
 from orchestrator.engine.contacts import ContactInvalid
@@ -20,7 +21,7 @@ Svc = Annotated[Services, Depends(services)]
 
 
 @router.put("/{contact_id:path}")
-async def put_contact(contact_id: str, body: ContactIn, svc: Svc) -> dict[str, Any]:
+async def put_contact(contact_id: CustomerId, body: ContactIn, svc: Svc) -> dict[str, Any]:
     """Create the contact or update the fields given (others keep their values)."""
     fields = body.model_dump(exclude_unset=True, mode="json")
     if fields.get("id") not in (None, contact_id):
@@ -33,7 +34,7 @@ async def put_contact(contact_id: str, body: ContactIn, svc: Svc) -> dict[str, A
 
 
 @router.get("/{contact_id:path}")
-async def get_contact(contact_id: str, svc: Svc) -> dict[str, Any]:
+async def get_contact(contact_id: CustomerId, svc: Svc) -> dict[str, Any]:
     contact = await svc.contacts.get(contact_id)
     if contact is None:
         raise HTTPException(404, detail=f"no contact {contact_id!r}")
@@ -41,7 +42,7 @@ async def get_contact(contact_id: str, svc: Svc) -> dict[str, Any]:
 
 
 @router.delete("/{contact_id:path}", status_code=status.HTTP_204_NO_CONTENT)
-async def erase_contact(contact_id: str, svc: Svc) -> Response:
+async def erase_contact(contact_id: CustomerId, svc: Svc) -> Response:
     """Erase the profile; suppressions stay as address hashes; running runs are cancelled."""
     for wid in await svc.runs.all_for_customer(contact_id):
         try:
@@ -56,7 +57,7 @@ async def erase_contact(contact_id: str, svc: Svc) -> Response:
 
 
 @router.post("/{contact_id:path}/consents")
-async def change_consent(contact_id: str, body: ConsentIn, svc: Svc) -> dict[str, Any]:
+async def change_consent(contact_id: CustomerId, body: ConsentIn, svc: Svc) -> dict[str, Any]:
     if not await svc.contacts.set_consent(contact_id, body.channel, body.granted, body.source):
         raise HTTPException(404, detail=f"no contact {contact_id!r}")
     if not body.granted:
@@ -68,7 +69,7 @@ async def change_consent(contact_id: str, body: ConsentIn, svc: Svc) -> dict[str
 
 @router.post("/{contact_id:path}/push-subscriptions", status_code=201)
 async def add_push_subscription(
-    contact_id: str, body: PushSubscriptionIn, svc: Svc
+    contact_id: CustomerId, body: PushSubscriptionIn, svc: Svc
 ) -> dict[str, Any]:
     try:
         ok = await svc.contacts.add_push_subscription(

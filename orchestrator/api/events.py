@@ -55,6 +55,7 @@ async def post_events(
             except ValidationError as exc:
                 first = exc.errors()[0]
                 where = ".".join(str(x) for x in first["loc"])
+                where += (first.get("ctx") or {}).get("at", "")
                 raise HTTPException(
                     422, detail=f"events[{i}].contact.{where}: {first['msg']}"
                 ) from None

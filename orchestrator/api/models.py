@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
+from orchestrator.api.fields import CustomerId, EventId, Text, check_plain
+
 NAME = r"^[a-z][a-z0-9_.]*$"
-#: Ids are any text without control characters (NUL, CR, LF... reach logs, URLs and SQL).
-ID = r"^[^\x00-\x1f\x7f]+$"
 #: Event data nested deeper than this is refused: nothing a shop sends needs it, and deep
 #: nesting exhausts JSON encoders further on.
 MAX_DEPTH = 32
@@ -20,13 +20,8 @@ class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=NAME, max_length=100, examples=["cart_updated"])
-    customer_id: str = Field(min_length=1, max_length=128, pattern=ID, examples=["42"])
-    event_id: str = Field(
-        min_length=1,
-        max_length=200,
-        pattern=ID,
-        description="Idempotency key: the same id twice does nothing",
-    )
+    customer_id: CustomerId = Field(examples=["42"])
+    event_id: EventId = Field(description="Idempotency key: the same id twice does nothing")
     occurred_at: datetime | None = None
     data: dict[str, Any] = Field(default_factory=dict)
     contact: dict[str, Any] | None = Field(
@@ -36,22 +31,8 @@ class EventIn(BaseModel):
     @field_validator("data", "contact")
     @classmethod
     def _plain(cls, value: Any) -> Any:
-        _check_plain(value, 0)
-        return value
-
-
-def _check_plain(value: Any, depth: int) -> None:
-    if depth > MAX_DEPTH:
-        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("contains a NUL character")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _check_plain(key, depth + 1)
-            _check_plain(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _check_plain(item, depth + 1)
+        # Every string in it may be rendered into a message: text a provider can take.
+        return check_plain(value, MAX_DEPTH)
 
 
 class EventBatch(BaseModel):
@@ -102,14 +83,14 @@ class ConsentIn(BaseModel):
 
     channel: str = Field(pattern=r"^(email|push|telegram|sms|whatsapp)$")
     granted: bool
-    source: str = Field(default="api", max_length=200)
+    source: Text = Field(default="api", max_length=200)
 
 
 class PushSubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     endpoint: str = Field(pattern=r"^https://", max_length=2000)
-    keys: dict[str, str]
+    keys: dict[Text, Text]
     expirationTime: int | None = None
 
 
@@ -118,25 +99,25 @@ class ContactIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str | None = Field(default=None, max_length=128, description="must equal the URL's id")
-    first_name: str | None = Field(default=None, max_length=200)
-    last_name: str | None = Field(default=None, max_length=200)
-    email: str | None = Field(default=None, max_length=320, examples=["alex@example.com"])
-    phone: str | None = Field(default=None, max_length=20, description="E.164: +4915112345678")
-    telegram_chat_id: str | None = Field(
+    id: CustomerId | None = Field(default=None, description="must equal the URL's id")
+    first_name: Text | None = Field(default=None, max_length=200)
+    last_name: Text | None = Field(default=None, max_length=200)
+    email: Text | None = Field(default=None, max_length=320, examples=["alex@example.com"])
+    phone: Text | None = Field(default=None, max_length=20, description="E.164: +4915112345678")
+    telegram_chat_id: Text | None = Field(
         default=None,
         max_length=32,
         description="Telegram's chat id; a number (as the Bot API sends it) is taken as text",
         examples=["123456789"],
     )
-    whatsapp: str | None = Field(
+    whatsapp: Text | None = Field(
         default=None,
         max_length=32,
         description="WhatsApp number, E.164 (`whatsapp:+…` accepted); never taken from phone",
     )
     push_subscriptions: list[PushSubscriptionIn] | None = None
-    timezone: str | None = Field(default=None, max_length=64, examples=["Europe/Berlin"])
-    locale: str | None = Field(default=None, max_length=35, examples=["de-DE"])
+    timezone: Text | None = Field(default=None, max_length=64, examples=["Europe/Berlin"])
+    locale: Text | None = Field(default=None, max_length=35, examples=["de-DE"])
     consents: dict[Channel, bool] | None = Field(
         default=None, description="channel -> granted", examples=[{"email": True}]
     )
@@ -147,3 +128,8 @@ class ContactIn(BaseModel):
     def _chat_id_as_text(cls, value: Any) -> Any:
         # An integer (``-1001234567890`` for a group) is normalised; True is not a chat id.
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("attributes")
+    @classmethod
+    def _plain(cls, value: Any) -> Any:
+        return check_plain(value, MAX_DEPTH)

@@ -10,6 +10,7 @@ keep their own answers. ``document`` declares each route's problems in the OpenA
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Mapping
 from http import HTTPStatus
@@ -19,12 +20,13 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SqlTimeout
 from starlette.exceptions import HTTPException
 
 from orchestrator.api.validation import field_path
 from orchestrator.engine import metrics
+from orchestrator.store.db import unavailable
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -88,7 +90,8 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             )
             errors.append({"field": "body", "rule": rule, "message": message, "position": where})
             continue
-        path = field_path(loc)
+        # fields.check_plain names where inside the field: ``data.cart.items[2].name``.
+        path = field_path(loc) + str((error.get("ctx") or {}).get("at", ""))
         message = f"{path}: {error.get('msg', 'invalid')}"
         errors.append({"field": path, "rule": rule, "message": message})
     return errors
@@ -98,8 +101,10 @@ def _is_console(request: Request) -> bool:
     return request.url.path.startswith("/console")
 
 
-def install_problems(app: FastAPI) -> None:
-    """Answer every error of ``app`` (but the console's) as a problem object."""
+def install_problems(app: FastAPI, *, store_deadline_seconds: float = 5.0) -> None:
+    """Answer every error of ``app`` (but the console's) as a problem object. A busy store's
+    503 asks the caller to retry after the store deadline (``OMNI_API_STORE_DEADLINE_SECONDS``)."""
+    retry_after = str(max(1, math.ceil(store_deadline_seconds)))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
@@ -125,10 +130,15 @@ def install_problems(app: FastAPI) -> None:
     @app.exception_handler(InterfaceError)
     @app.exception_handler(SqlTimeout)
     @app.exception_handler(ConnectionError)
+    @app.exception_handler(DBAPIError)
     async def store_unavailable(request: Request, exc: Exception) -> Response:
-        # Busy (a held write lock) or unreachable: the caller can act on a 503, not a 500.
+        # Busy (a held write lock, PostgreSQL's lock_timeout) or unreachable: the caller can
+        # act on a 503, not a 500. Other database errors are bugs: 500.
+        if not unavailable(exc):
+            logging.getLogger(__name__).error("store error", exc_info=exc)
+            return await bug(request, exc)
         detail = "the store is busy or unreachable; retry shortly"
-        return problem(request, 503, detail, headers={"Retry-After": "5"})
+        return problem(request, 503, detail, headers={"Retry-After": retry_after})
 
     @app.exception_handler(Exception)
     async def bug(request: Request, exc: Exception) -> Response:

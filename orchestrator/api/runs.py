@@ -25,6 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from orchestrator.api.auth import require_key
 from orchestrator.api.events import services
+from orchestrator.api.fields import CustomerId, Text, WorkflowId
 from orchestrator.api.services import Services
 from orchestrator.engine.delayed import delayed_run
 from orchestrator.engine.ids import customer_ref
@@ -106,7 +107,7 @@ class CancelIn(BaseModel):
         json_schema_extra={"examples": [{"reason": "customer called support: no reminders"}]},
     )
 
-    reason: str = Field(min_length=1, max_length=500, description="recorded in the run")
+    reason: Text = Field(min_length=1, max_length=500, description="recorded in the run")
 
 
 async def run_status(client: Client, workflow_id: str) -> RunStatus:
@@ -197,7 +198,7 @@ async def full_run(client: Client, found: RunStatus) -> RunOut:
 
 
 @router.get("/contacts/{contact_id:path}/runs", response_model=RunsOut, tags=["contacts"])
-async def customer_runs(contact_id: str, svc: Svc) -> RunsOut:
+async def customer_runs(contact_id: CustomerId, svc: Svc) -> RunsOut:
     """The customer's runs (from the run index) as Temporal describes them: status, outcome,
     why a run failed or was terminated. No step or messages here: each would take a billable
     query per run; ``GET /v1/runs/{workflow_id}`` has them."""
@@ -218,7 +219,7 @@ async def customer_runs(contact_id: str, svc: Svc) -> RunsOut:
         503: {"description": "the run is running and its worker did not answer in time"},
     },
 )
-async def get_run(workflow_id: str, svc: Svc) -> RunOut:
+async def get_run(workflow_id: WorkflowId, svc: Svc) -> RunOut:
     """One run's state. The id may contain ``/``: ``GET /v1/runs/abandoned_cart/customer-42``."""
     return await full_run(svc.client, await run_status(svc.client, workflow_id))
 
@@ -228,7 +229,7 @@ async def get_run(workflow_id: str, svc: Svc) -> RunOut:
     response_model=RunOut,
     responses={404: {"description": "no such run"}, 409: {"description": "run already ended"}},
 )
-async def cancel_run(workflow_id: str, body: CancelIn, svc: Svc) -> RunOut:
+async def cancel_run(workflow_id: WorkflowId, body: CancelIn, svc: Svc) -> RunOut:
     """End a running run now: no further messages; the reason is kept in its timeline."""
     found = await run_status(svc.client, workflow_id)
     if not found.open:

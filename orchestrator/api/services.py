@@ -17,6 +17,7 @@ from orchestrator.engine.tracking import Tracker
 from orchestrator.language.model import Scenario
 from orchestrator.store.batch import WriteBatcher
 from orchestrator.store.contacts import SqlContacts
+from orchestrator.store.db import bound_waits
 from orchestrator.store.events import EventLog
 from orchestrator.store.inbound import InboundMessages
 from orchestrator.store.links import SqlShortLinks
@@ -55,6 +56,10 @@ class ApiSettings:
     #: it regains (valid keys are never throttled).
     auth_failure_burst: int = 10
     auth_failures_per_minute: float = 30.0
+    #: Seconds a request waits on a busy (locked) or unreachable store before it answers 503
+    #: with Retry-After: SQLite's busy timeout, PostgreSQL's lock_timeout and
+    #: statement_timeout, and the queue for SQLite's writer, on the API's engine only.
+    store_deadline_seconds: float = 5.0
 
 
 @dataclass
@@ -85,6 +90,8 @@ def build_services(
     tracker: Tracker | None = None,
 ) -> Services:
     settings = settings or ApiSettings()
+    # Before the first connection (the batcher's file twin included).
+    bound_waits(sessions.kw["bind"], settings.store_deadline_seconds)
     batcher = WriteBatcher(sessions, timedelta(seconds=settings.event_lease_seconds))
     runs = SqlRunIndex(sessions, batcher)
     contacts = SqlContacts(

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 
 from orchestrator.api.auth import require_key
 from orchestrator.api.events import services
+from orchestrator.api.fields import CustomerId
 from orchestrator.api.reactions import reply_event
 from orchestrator.api.services import Services
 from orchestrator.engine.tracking import TokenError
@@ -38,12 +39,18 @@ async def handle_update(svc: Services, update: dict[str, Any]) -> str:
 
 
 async def _apply(svc: Services, update: dict[str, Any], update_id: int) -> str:
-    message = update.get("message") or {}
-    chat = (message.get("chat") or {}).get("id")
-    text = str(message.get("text") or "").strip()
-    if chat is None or not text:
-        return "ignored"
-    chat_id = str(chat)
+    message = update.get("message")
+    chat = message.get("chat") if isinstance(message, dict) else None
+    chat_number = chat.get("id") if isinstance(chat, dict) else None
+    text = message.get("text") if isinstance(message, dict) else None
+    # Telegram's chat ids are integers and texts are strings: anything else is not an update
+    # Telegram sent, and answering 200 keeps it from being retried.
+    if not isinstance(chat_number, int) or isinstance(chat_number, bool):
+        return "ignored: no chat"
+    if not isinstance(text, str) or not text.strip():
+        return "ignored: no text"
+    text = text.strip()
+    chat_id = str(chat_number)
     command, _, arg = text.partition(" ")
     command = command.split("@")[0].lower()
     if command == "/start" and arg and svc.tracker is not None:
@@ -94,7 +101,7 @@ async def telegram_webhook(request: Request, svc: Svc) -> dict[str, str]:
     tags=["contacts"],
     dependencies=[Depends(require_key)],
 )
-async def telegram_link(contact_id: str, svc: Svc) -> dict[str, str]:
+async def telegram_link(contact_id: CustomerId, svc: Svc) -> dict[str, str]:
     """A t.me deep link that connects the customer's Telegram chat when they press Start."""
     if svc.tracker is None or not svc.settings.telegram_bot_username:
         raise HTTPException(

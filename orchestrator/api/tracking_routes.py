@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from orchestrator.api.events import services
+from orchestrator.api.fields import id_problem
 from orchestrator.api.reactions import to_run
 from orchestrator.api.services import Services
 from orchestrator.engine.tracking import Claims, TokenError, TokenExpired, Tracker
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["tracking"])
 Svc = Annotated[Services, Depends(services)]
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+#: The short_links table's code column.
+SHORT_CODE_MAX = 16
 NO_STORE = {"Cache-Control": "no-store, private", "Referrer-Policy": "no-referrer"}
 
 
@@ -74,7 +77,8 @@ async def click(token: str, svc: Svc) -> Response:
 @router.get("/s/{code}", response_model=None)
 async def short_click(code: str, svc: Svc) -> Response:
     """Short SMS links: the code names a signed click token, checked as usual."""
-    token = await svc.short_links.token(code)
+    # Not an id (NUL, too long for the column...): no link, and no lookup the store may refuse.
+    token = None if id_problem(code, SHORT_CODE_MAX) else await svc.short_links.token(code)
     if token is None:
         return page("Link not valid", "<p>this link is not valid.</p>", 404)
     return await click(token, svc)

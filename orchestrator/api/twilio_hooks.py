@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from twilio.request_validator import RequestValidator
 
 from orchestrator.api.events import services
+from orchestrator.api.fields import text_problem
 from orchestrator.api.reactions import reply_event
 from orchestrator.api.services import Services
 
@@ -51,6 +52,11 @@ async def verified_form(request: Request, svc: Services) -> dict[str, str]:
     signature = request.headers.get("x-twilio-signature", "")
     if not RequestValidator(token).validate(url, form, signature):
         raise HTTPException(403, detail="invalid X-Twilio-Signature")
+    # Stored (sender, SID) and matched against contacts: text the stores keep.
+    for name, value in form.items():
+        problem = text_problem(value)
+        if problem:
+            raise HTTPException(422, detail=f"{name}: {problem}")
     return form
 
 

@@ -145,6 +145,12 @@ SETTINGS: tuple[Group, ...] = (
                 "everywhere within it",
             ),
             Var(
+                "OMNI_API_STORE_DEADLINE_SECONDS",
+                "store_deadline_seconds",
+                "how long a request waits on a busy or unreachable store before answering 503 "
+                "with Retry-After (the worker keeps SQLite's and PostgreSQL's long waits)",
+            ),
+            Var(
                 "OMNI_AUTH_FAILURE_BURST",
                 "auth_failure_burst",
                 "failed authentications a client (IP, IPv6 /64) may make before 429s",

@@ -60,6 +60,11 @@ PROVIDER_CALLS = Counter(
     ["channel", "provider", "outcome"],
 )
 
+TELEGRAM_POLL_RESTARTS = Counter(
+    "omni_telegram_poll_restarts",
+    "Times the Telegram long-polling loop failed (Bot API, store or a bug) and was restarted",
+)
+
 
 def reason_of(result: SendResult) -> str:
     code = result.reason.split(":", 1)[0].strip()

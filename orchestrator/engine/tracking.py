@@ -204,15 +204,17 @@ class Tracker:
         return token
 
     def telegram_customer(self, token: str) -> str:
-        if len(token) < 26 or len(token) > 64:
+        # A deep-link payload is [A-Za-z0-9_-]; anything else (é, a lone surrogate) is not ours.
+        if len(token) < 26 or len(token) > 64 or not token.isascii():
             raise TokenMalformed("malformed token")
-        body, tag = token[:-16], token[-16:]
+        body, tag = token[:-16].encode(), token[-16:].encode()
+        # Compared as bytes: compare_digest refuses str with non-ASCII characters (TypeError).
         if not any(
-            hmac.compare_digest(_b64(hmac.new(k, body.encode(), hashlib.sha256).digest()[:12]), tag)
+            hmac.compare_digest(_b64(hmac.new(k, body, hashlib.sha256).digest()[:12]).encode(), tag)
             for k in self._keys
         ):
             raise TokenTampered("this link is not valid")
-        cid, expires = body[:-9], body[-9:]
+        cid, expires = body[:-9].decode(), body[-9:].decode()
         if int(expires, 16) < self.clock():
             raise TokenExpired("this link has expired")
         return _unb64(cid).decode()

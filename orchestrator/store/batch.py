@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from orchestrator.store.db import sqlite_twin, write_lock
+from orchestrator.store.db import sqlite_twin, unavailable, write_lock
 from orchestrator.store.group_write import Claim, Claimed, Pending, write_batch
 
 #: How long the request that stored an event has to deliver it before a relay may.
@@ -109,7 +109,9 @@ class WriteBatcher:
             try:
                 claimed = await self._write(batch)
             except Exception as exc:
-                if len(futures) == 1:
+                if len(futures) == 1 or unavailable(exc):
+                    # A busy or unreachable store fails them all at once: one by one, the
+                    # last would wait out the busy store once per row before it.
                     _fail(futures, exc)
                 else:
                     # One bad row must not fail its neighbours: write each on its own.

@@ -5,11 +5,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SqlTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+#: PostgreSQL's codes for "gave up waiting": lock_timeout, statement_timeout, a deadlock, a
+#: serialization failure, too many connections, the server shutting down.
+GAVE_UP = frozenset({"55P03", "57014", "40P01", "40001", "53300", "57P01", "57P03"})
+
+
+class StoreBusy(SqlTimeout):
+    """The store did not answer within the bound this engine was given (see bound_waits)."""
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Busy (a held lock) or unreachable: worth a retry later, not a bug (the API's 503)."""
+    if isinstance(exc, OperationalError | InterfaceError | SqlTimeout | ConnectionError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return getattr(exc.orig, "sqlstate", None) in GAVE_UP
+    return False
 
 
 def default_url(data_dir: Path) -> str:
@@ -61,6 +81,39 @@ def _pragmas(conn: Any, _record: Any) -> None:
 
 
 _TWINS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+#: Engines that give up on a busy store after so many seconds (bound_waits).
+_BOUNDS: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
+
+
+def bound_waits(engine: AsyncEngine, seconds: float) -> None:
+    """Make ``engine`` give up on a busy store after about ``seconds``: SQLite's busy timeout
+    (its file twin's too), PostgreSQL's lock_timeout and statement_timeout, and the wait for
+    write_lock. For the API, which answers 503 rather than hold a client past its timeout;
+    the worker's engine keeps the long defaults (a send must not fail on a short lock).
+    Call it before the engine's first connection: settings apply to connections opened after."""
+    sync = engine.sync_engine
+    _BOUNDS[sync] = seconds
+    event.listen(sync, "connect", _bounded(engine.dialect.name, seconds))
+    twin = _TWINS.get(sync)
+    if twin is not None:
+        event.listen(twin, "connect", _bounded("sqlite", seconds))
+
+
+def _bounded(dialect: str, seconds: float) -> Any:
+    ms = max(1, int(seconds * 1000))
+
+    def on_connect(conn: Any, _record: Any) -> None:
+        if dialect == "sqlite":
+            cur = conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout={ms}")
+            cur.close()
+        elif dialect == "postgresql":
+            # Session settings, outside any transaction (a rolled-back SET would not last).
+            conn.run_async(
+                lambda raw: raw.execute(f"SET lock_timeout = {ms}; SET statement_timeout = {ms}")
+            )
+
+    return on_connect
 
 
 def sqlite_twin(engine: AsyncEngine) -> Engine | None:
@@ -82,6 +135,8 @@ def sqlite_twin(engine: AsyncEngine) -> Engine | None:
             max_overflow=4,
         )
         event.listen(twin, "connect", _pragmas)
+        if engine.sync_engine in _BOUNDS:
+            event.listen(twin, "connect", _bounded("sqlite", _BOUNDS[engine.sync_engine]))
         event.listen(engine.sync_engine, "engine_disposed", lambda _: twin.dispose())
         _TWINS[engine.sync_engine] = twin
     return twin
@@ -100,7 +155,24 @@ def write_lock(factory: async_sessionmaker[Any]) -> contextlib.AbstractAsyncCont
     bind = factory.kw.get("bind")
     if bind is None or bind.dialect.name != "sqlite":
         return contextlib.nullcontext()
-    return _WRITE_LOCKS.setdefault(id(bind), asyncio.Lock())
+    lock = _WRITE_LOCKS.setdefault(id(bind), asyncio.Lock())
+    bound = _BOUNDS.get(bind.sync_engine)
+    return lock if bound is None else _bounded_lock(lock, bound)
+
+
+@contextlib.asynccontextmanager
+async def _bounded_lock(lock: asyncio.Lock, seconds: float) -> AsyncIterator[None]:
+    # Writers queue here while one waits out a held lock: without a bound the tenth request
+    # would wait ten busy timeouts.
+    try:
+        async with asyncio.timeout(seconds):
+            await lock.acquire()
+    except TimeoutError:
+        raise StoreBusy(f"the store's write lock was busy for {seconds:g} s") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def dialect_of(session: Any) -> str:

@@ -37,6 +37,7 @@ async def api(
     dev_env: WorkflowEnvironment, tmp_path: Path, api_db: str, request: pytest.FixtureRequest
 ) -> AsyncIterator[Api]:
     spread = request.node.get_closest_marker("spread")
+    deadline = request.node.get_closest_marker("store_deadline")
     scenario = quick_cart(tmp_path, spread=spread.args[0] if spread else "")
     engine = make_engine(api_db)
     factory = sessions(engine)
@@ -55,6 +56,7 @@ async def api(
             telegram_secret_token="tg-secret",
             telegram_bot_username="omni_test_bot",
             postal_address="Shop GmbH, Hauptstr. 1, Berlin",
+            store_deadline_seconds=deadline.args[0] if deadline else 5.0,
         ),
         tracker=tracker,
     )

@@ -6,7 +6,13 @@ import re
 
 import pytest
 
-from orchestrator.engine.tracking import TokenExpired, TokenMalformed, TokenTampered, Tracker
+from orchestrator.engine.tracking import (
+    TokenError,
+    TokenExpired,
+    TokenMalformed,
+    TokenTampered,
+    Tracker,
+)
 
 SECRET = b"s" * 32
 NOW = [1_800_000_000.0]
@@ -96,3 +102,15 @@ def test_telegram_token_fits_and_verifies() -> None:
         t.telegram_customer(token[:-1] + ("A" if token[-1] != "A" else "B"))
     with pytest.raises(ValueError):
         t.telegram_token("x" * 40)
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["é" * 30, "a" * 20 + "é" * 16, "\ud800" * 30, "😀" * 26, "\x00" * 30, "a" * 10 + "ß" * 20],
+)
+def test_telegram_tokens_with_odd_characters_are_refused_not_a_crash(token: str) -> None:
+    t = tracker()
+    with pytest.raises(TokenError):
+        t.telegram_customer(token)
+    with pytest.raises(TokenError):
+        t.verify(token + "." + token, "click")
