@@ -33,8 +33,8 @@ async def test_every_422_lists_field_rule_and_message(api: Api) -> None:
     assert batch["errors"] == [
         {
             "field": "events[1].customer_id",
-            "rule": "string_too_short",
-            "message": "events[1].customer_id: String should have at least 1 character",
+            "rule": "id",
+            "message": "events[1].customer_id: an id cannot be empty",
         }
     ]
     # The contacts route's own check: the same shape (it used to be a bare string).
