@@ -79,16 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("action", choices=["upgrade"])
     sub.add_parser("vapid-keys", help="generate a VAPID key pair for web push")
     sub.add_parser("doctor", help="check scenarios, Temporal, the database and every channel")
-    p = sub.add_parser("api-key", help="API keys for the shop backend")
-    p.add_argument("action", choices=["create", "revoke"])
-    p.add_argument("name", help="a label (create) or the key id (revoke)")
+    admin.add_key_parser(sub)
     sub.add_parser("codec-server", help="decode Temporal payloads for the UI and CLI")
     p = sub.add_parser("codec-key", help="generate a payload codec key for OMNI_CODEC_KEYS")
     p.add_argument("id", help="the key's id, e.g. k2026a (kept in every payload's metadata)")
 
     args = parser.parse_args(argv)
     try:
-        return int(_COMMANDS[args.command](args))
+        return int(_COMMANDS[_ALIASES.get(args.command, args.command)](args))
     except ScenarioInvalid as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -268,6 +266,7 @@ def _doctor(args: argparse.Namespace) -> int:
     return asyncio.run(run_doctor())
 
 
+_ALIASES = {"key": "api-key"}
 _COMMANDS = {
     "validate": _validate,
     "schema": _schema,

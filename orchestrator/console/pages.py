@@ -76,8 +76,10 @@ async def login(request: Request) -> Response:
     password = console.settings.password
     if password and hmac.compare_digest(secret.encode(), password.encode()):
         who = "password"
-    elif (key_id := await console.svc.keys.verify(secret)) is not None:
-        who = f"api key {key_id}"
+    elif (grant := await console.svc.keys.verify(secret)) is not None:
+        if "console" not in grant.scopes:
+            raise HTTPException(403, detail="this API key lacks the 'console' scope")
+        who = f"api key {grant.key_id}"
     if not who:
         await asyncio.sleep(0.5)  # slows guessing down a little; keys are 256-bit anyway
         return await login_page(request, error="That password or API key is not valid.")

@@ -179,6 +179,24 @@ class ApiKeyRow(Base):
     secret_hash: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    #: Comma-separated (orchestrator.api.scopes); NULL: made before scopes, holds them all.
+    scopes: Mapped[str | None] = mapped_column(String(200))
+
+
+class ConsoleSessionRow(Base):
+    """A console or codec server login, keyed by the SHA-256 of the cookie's signed id.
+    ``key_id``: the API key it logged in with; ``password_tag``: a keyed fingerprint of the
+    password it logged in with (revoking the one, changing the other ends it)."""
+
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    who: Mapped[str] = mapped_column(String(100))
+    key_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    password_tag: Mapped[str | None] = mapped_column(String(64))
+    app: Mapped[str] = mapped_column(String(16))  # "console" or "codec"
+    created_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
 
 
 class TokenUseRow(Base):
