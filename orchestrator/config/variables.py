@@ -207,6 +207,11 @@ SETTINGS: tuple[Group, ...] = (
                 "with the contact; `omni dev` turns it on)",
             ),
             Var("OMNI_TEMPORAL_UI_URL", "temporal_ui_url", "Temporal UI, for links to runs"),
+            Var(
+                "OMNI_CONSOLE_IDLE_MINUTES",
+                "idle_minutes",
+                "minutes of inactivity that end a console login (12 hours end it anyway)",
+            ),
         ),
     ),
     Group(

@@ -1,4 +1,6 @@
-"""Server-side login sessions of the console and the codec server (``console_sessions``).
+"""Server-side login sessions of the console and the codec server (``console_sessions``),
+keyed by the SHA-256 of the id the cookie signs; ``key_id`` names the API key a session
+logged in with, ``password_tag`` a keyed fingerprint of the console password it used.
 
 A session lives until its user logs out, it sits idle too long, it reaches its absolute
 lifetime, the API key it logged in with is revoked (or loses the ``console`` scope), or the

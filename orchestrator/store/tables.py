@@ -179,14 +179,11 @@ class ApiKeyRow(Base):
     secret_hash: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
-    #: Comma-separated (orchestrator.api.scopes); NULL: made before scopes, holds them all.
-    scopes: Mapped[str | None] = mapped_column(String(200))
+    scopes: Mapped[str | None] = mapped_column(String(200))  # comma-separated; NULL: all
 
 
 class ConsoleSessionRow(Base):
-    """A console or codec server login, keyed by the SHA-256 of the cookie's signed id.
-    ``key_id``: the API key it logged in with; ``password_tag``: a keyed fingerprint of the
-    password it logged in with (revoking the one, changing the other ends it)."""
+    """A console or codec server login (orchestrator.store.sessions says what ends it)."""
 
     __tablename__ = "console_sessions"
 
