@@ -49,7 +49,8 @@ class ResolveSession:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/console"):
+        path = scope["path"] if scope["type"] == "http" else ""
+        if path.startswith("/console") and not path.startswith("/console/static/"):
             request = Request(scope)
             scope.setdefault("state", {})[_STATE] = await _lookup(request)
         await self.app(scope, receive, send)
