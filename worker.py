@@ -59,6 +59,7 @@ from orchestrator.store.inbound import InboundMessages
 from orchestrator.store.links import SqlShortLinks
 from orchestrator.store.reactions import SqlReactionStats
 from orchestrator.store.sendlog import SqlSendLog
+from orchestrator.store.sessions import SqlSessions
 from orchestrator.store.versions import SqlVersions
 
 log = logging.getLogger("omni.worker")
@@ -338,7 +339,13 @@ async def run_codec_server(config: WorkerConfig) -> None:
         raise ValueError("set OMNI_CODEC_KEYS: without keys there is nothing to decode")
     engine, factory = open_store(config)
     keys = ApiKeys(factory, cache_ttl=config.api.key_cache_seconds)
-    app = codec_app(codec, keys, origins=config.codec.cors_origins)
+    app = codec_app(
+        codec,
+        keys,
+        origins=config.codec.cors_origins,
+        sessions=SqlSessions(factory),
+        secret=console_secret(config),
+    )
     c = config.codec
     try:
         async with serving(app, host=c.host, port=c.port) as base:

@@ -151,7 +151,7 @@ async def main(
     db_url = f"sqlite+aiosqlite:///{tmp / 'omni.db'}"
     await upgrade_async(db_url)
     engine = make_engine(db_url)
-    key = await ApiKeys(sessions(engine)).create("bench")
+    key = await ApiKeys(sessions(engine)).create("bench", scopes=["ingest", "read"])
     await engine.dispose()
     per_round = n // rounds // batch * batch
     names = ["API", "same", "bare"] + (["attributes", "metadata"] if split else [])

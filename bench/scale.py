@@ -265,7 +265,7 @@ async def main(n: int, counts: list[int], concurrency: int, database_url: str) -
     rows = []
     async with env, pg_schema(database_url) as url:
         factory_engine = make_engine(url)
-        key = await ApiKeys(sessions(factory_engine)).create("bench")
+        key = await ApiKeys(sessions(factory_engine)).create("bench", scopes=["ingest", "read"])
         await factory_engine.dispose()
         address = env.client.service_client.config.target_host
         queue, port = f"scale-{uuid.uuid4().hex[:8]}", free_port()

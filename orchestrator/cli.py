@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(_COMMANDS[args.command](args))
+        return int(_COMMANDS[_ALIASES.get(args.command, args.command)](args))
     except ScenarioInvalid as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -171,6 +171,7 @@ def _doctor(args: argparse.Namespace) -> int:
     return asyncio.run(run_doctor())
 
 
+_ALIASES = {"key": "api-key"}
 _COMMANDS = {
     "validate": _validate,
     "schema": _schema,

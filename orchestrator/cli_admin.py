@@ -5,6 +5,42 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
+from typing import Any
+
+from orchestrator.api.scopes import DEFAULT_SCOPES, SCOPES
+
+KEY_HELP = (
+    "Create or revoke an API key. A key holds only the scopes it was created with:\n\n"
+    + "\n".join(f"  {name:8} {what}" for name, what in SCOPES.items())
+    + "\n\n"
+    + textwrap.fill(
+        "A shop backend needs ingest,read; give console to people who log into the console or "
+        "the codec server, and admin only where erasure or cancelling runs is needed. Keys "
+        "made before scopes existed hold every scope until revoked ('omni doctor' names "
+        "them). Revoking a key ends the console sessions it opened, on every API process "
+        "within 2 s.",
+        width=88,
+    )
+)
+
+
+def add_key_parser(sub: Any) -> None:
+    """``omni api-key`` (alias ``omni key``)."""
+    p = sub.add_parser(
+        "api-key",
+        aliases=["key"],
+        help="API keys for the shop backend",
+        description=KEY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("action", choices=["create", "revoke"])
+    p.add_argument("name", help="a label (create) or the key id (revoke)")
+    p.add_argument(
+        "--scope",
+        default=",".join(sorted(DEFAULT_SCOPES)),
+        help="create: comma-separated scopes the key holds (default: ingest,read)",
+    )
 
 
 def api_key(args: argparse.Namespace) -> int:
@@ -12,14 +48,20 @@ def api_key(args: argparse.Namespace) -> int:
 
     import worker
     from orchestrator.api.keys import ApiKeys
+    from orchestrator.api.scopes import parse_scopes
+
+    scopes = parse_scopes(args.scope)  # before the store is opened: a typo costs nothing
 
     async def act() -> int:
         engine, factory = worker.open_store(worker.config_from_env())
         try:
             keys = ApiKeys(factory)
             if args.action == "create":
-                print(await keys.create(args.name))
-                print("store it now: it is not shown again", file=sys.stderr)
+                print(await keys.create(args.name, scopes=scopes))
+                print(
+                    f"scopes: {', '.join(sorted(scopes))}; store it now: it is not shown again",
+                    file=sys.stderr,
+                )
                 return 0
             return 0 if await keys.revoke(args.name) else 1
         finally:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from orchestrator.cli_admin import add_key_parser
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -68,9 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["upgrade"])
     sub.add_parser("vapid-keys", help="generate a VAPID key pair for web push")
     sub.add_parser("doctor", help="check scenarios, Temporal, the database and every channel")
-    p = sub.add_parser("api-key", help="API keys for the shop backend")
-    p.add_argument("action", choices=["create", "revoke"])
-    p.add_argument("name", help="a label (create) or the key id (revoke)")
+    add_key_parser(sub)
     sub.add_parser("codec-server", help="decode Temporal payloads for the UI and CLI")
     p = sub.add_parser("codec-key", help="generate a payload codec key for OMNI_CODEC_KEYS")
     p.add_argument("id", help="the key's id, e.g. k2026a (kept in every payload's metadata)")

@@ -21,6 +21,7 @@ from tests_store_url import migrated_sqlite
 
 import worker
 from channels.email import EmailChannel
+from orchestrator.api.keys import ALL_SCOPES
 from orchestrator.api.serve import free_port, serving
 from orchestrator.api.services import Services, build_services
 from orchestrator.dev.sinks import start_smtp_sink
@@ -179,7 +180,7 @@ async def console_stack(
     )
     activities = worker.build_activities(config, factory, channels)
     app = worker.app_with_console(config, svc, factory, channels)
-    key = await svc.keys.create("console tests")
+    key = await svc.keys.create("console tests", scopes=ALL_SCOPES)
     try:
         async with (
             build_worker(

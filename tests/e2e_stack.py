@@ -20,6 +20,7 @@ from tests_store_url import migrated_sqlite
 
 from channels.base import Channel
 from orchestrator.api.app import create_app
+from orchestrator.api.keys import ALL_SCOPES
 from orchestrator.api.serve import free_port, serving
 from orchestrator.api.services import ApiSettings, Services, build_services
 from orchestrator.engine.activities import Activities
@@ -92,7 +93,7 @@ async def running_stack(
         policy=policy,
         inbound=svc.inbound,
     )
-    key = await svc.keys.create("e2e")
+    key = await svc.keys.create("e2e", scopes=ALL_SCOPES)
     try:
         async with (
             build_worker(client, task_queue=queue, activities=activities),

@@ -1,20 +1,25 @@
 """Bearer API keys for the shop backend's endpoints (the OpenAPI's ``bearer`` scheme, so
 /docs' "Authorize" button works), with failed attempts throttled per client
-(orchestrator.api.throttle): a valid key is never slowed."""
+(orchestrator.api.throttle): a valid key is never slowed.
+
+Each route names the scope it needs with one of the dependencies below (``Ingest``, ``Read``,
+``Admin``): a valid key without it gets 403 (it authenticated; it may not do this)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, NoReturn
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from orchestrator.api.keys import SCOPES, Grant
 from orchestrator.api.throttle import retry_after_header
 
 bearer = HTTPBearer(
     scheme_name="bearer",
     bearerFormat="omni_<id>.<secret>",
-    description="An API key from `omni api-key create NAME`",
+    description="An API key from `omni api-key create NAME --scope ingest,read`",
     auto_error=False,
 )
 
@@ -34,10 +39,34 @@ def _refuse(request: Request, detail: str) -> NoReturn:
 async def require_key(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> str:
+) -> Grant:
     if credentials is None or not credentials.credentials:
         _refuse(request, "send 'Authorization: Bearer <api key>'")
-    key_id = await request.app.state.services.keys.verify(credentials.credentials.strip())
-    if key_id is None:
+    grant: Grant | None = await request.app.state.services.keys.verify(
+        credentials.credentials.strip()
+    )
+    if grant is None:
         _refuse(request, "invalid or revoked API key")
-    return str(key_id)
+    return grant
+
+
+def require_scope(scope: str) -> Callable[[Grant], Awaitable[Grant]]:
+    """A dependency: a valid key holding ``scope`` (401 without a valid key, 403 without it)."""
+    if scope not in SCOPES:
+        raise ValueError(f"no scope {scope!r}")
+
+    async def check(grant: Annotated[Grant, Depends(require_key)]) -> Grant:
+        if scope not in grant.scopes:
+            raise HTTPException(
+                403,
+                detail=f"this API key lacks the {scope!r} scope "
+                f"(it has: {', '.join(sorted(grant.scopes))})",
+            )
+        return grant
+
+    return check
+
+
+Ingest = Depends(require_scope("ingest"))
+Read = Depends(require_scope("read"))
+Admin = Depends(require_scope("admin"))

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 from temporalio.service import RPCError
 
-from orchestrator.api.auth import require_key
+from orchestrator.api.auth import Admin, Ingest, Read, require_key
 from orchestrator.api.events import services
 from orchestrator.api.fields import CustomerId
 from orchestrator.api.models import ConsentIn, ContactIn, PushSubscriptionIn
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1/contacts", tags=["contacts"], dependencies=[Depen
 Svc = Annotated[Services, Depends(services)]
 
 
-@router.put("/{contact_id:path}")
+@router.put("/{contact_id:path}", dependencies=[Ingest])
 async def put_contact(contact_id: CustomerId, body: ContactIn, svc: Svc) -> dict[str, Any]:
     """Create the contact or update the fields given (others keep their values)."""
     fields = body.model_dump(exclude_unset=True, mode="json")
@@ -33,7 +33,7 @@ async def put_contact(contact_id: CustomerId, body: ContactIn, svc: Svc) -> dict
     return contact.public()
 
 
-@router.get("/{contact_id:path}")
+@router.get("/{contact_id:path}", dependencies=[Read])
 async def get_contact(contact_id: CustomerId, svc: Svc) -> dict[str, Any]:
     contact = await svc.contacts.get(contact_id)
     if contact is None:
@@ -41,7 +41,7 @@ async def get_contact(contact_id: CustomerId, svc: Svc) -> dict[str, Any]:
     return {**contact.public(), "history": await svc.contacts.history(contact_id)}
 
 
-@router.delete("/{contact_id:path}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{contact_id:path}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Admin])
 async def erase_contact(contact_id: CustomerId, svc: Svc) -> Response:
     """Erase the profile; suppressions stay as address hashes; running runs are cancelled."""
     for wid in await svc.runs.all_for_customer(contact_id):
@@ -56,7 +56,7 @@ async def erase_contact(contact_id: CustomerId, svc: Svc) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/{contact_id:path}/consents")
+@router.post("/{contact_id:path}/consents", dependencies=[Ingest])
 async def change_consent(contact_id: CustomerId, body: ConsentIn, svc: Svc) -> dict[str, Any]:
     if not await svc.contacts.set_consent(contact_id, body.channel, body.granted, body.source):
         raise HTTPException(404, detail=f"no contact {contact_id!r}")
@@ -67,7 +67,7 @@ async def change_consent(contact_id: CustomerId, body: ConsentIn, svc: Svc) -> d
     return contact.public()
 
 
-@router.post("/{contact_id:path}/push-subscriptions", status_code=201)
+@router.post("/{contact_id:path}/push-subscriptions", status_code=201, dependencies=[Ingest])
 async def add_push_subscription(
     contact_id: CustomerId, body: PushSubscriptionIn, svc: Svc
 ) -> dict[str, Any]:

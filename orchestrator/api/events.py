@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from temporalio.service import RPCError
 
-from orchestrator.api.auth import require_key
+from orchestrator.api.auth import Ingest, require_key
 from orchestrator.api.models import (
     ContactIn,
     EventBatch,
@@ -27,7 +27,7 @@ from orchestrator.engine.messages import EventSignal
 from orchestrator.engine.router import Plan, Routed
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/v1", tags=["events"], dependencies=[Depends(require_key)])
+router = APIRouter(prefix="/v1", tags=["events"], dependencies=[Depends(require_key), Ingest])
 
 
 async def services(request: Request) -> Services:

@@ -1,4 +1,6 @@
-"""API keys for the shop backend: shown once, stored as a hash, compared in constant time.
+"""API keys for the shop backend: shown once, stored as a hash, compared in constant time, each
+with the scopes it was created with (least privilege: a shop backend's key needs ``ingest`` and
+``read``, nothing else).
 
 Verifications are cached per process for ``cache_ttl`` seconds: a key revoked by another
 process (``omni api-key revoke``, another API replica) stops working everywhere within that
@@ -10,21 +12,49 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from orchestrator.api.scopes import ALL_SCOPES, DEFAULT_SCOPES, SCOPES, parse_scopes
 from orchestrator.store.tables import ApiKeyRow
+
+__all__ = [
+    "ALL_SCOPES",
+    "DEFAULT_SCOPES",
+    "SCOPES",
+    "ApiKeys",
+    "Grant",
+    "key_id_of",
+    "parse_scopes",
+    "scopes_of",
+]
 
 PREFIX = "omni_"
 #: Seconds a verification is trusted before the store is read again (revocation delay).
 CACHE_TTL = 2.0
 
 
+def scopes_of(row: ApiKeyRow) -> frozenset[str]:
+    """A key's scopes; a key made before scopes existed (NULL) keeps every scope, and
+    ``omni doctor`` names it until it is replaced."""
+    return ALL_SCOPES if row.scopes is None else frozenset(filter(None, row.scopes.split(",")))
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A verified key: its id and what it may do."""
+
+    key_id: str
+    scopes: frozenset[str]
+
+
 def _hash(secret: str) -> str:
     # Keys are 256-bit random secrets, so a plain SHA-256 (no slow KDF) is safe at rest.
-    return hashlib.sha256(secret.encode()).hexdigest()
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def key_id_of(presented: str) -> str:
@@ -45,17 +75,22 @@ class ApiKeys:
         self.sessions = sessions
         self.cache_ttl = cache_ttl
         self._clock = clock
-        #: key id -> (secret hash, active, read at)
-        self._cache: dict[str, tuple[str, bool, float]] = {}
+        #: key id -> (secret hash, scopes if active else None, read at)
+        self._cache: dict[str, tuple[str, frozenset[str] | None, float]] = {}
 
-    async def create(self, name: str) -> str:
-        """A new key; the plain text is returned once and never stored."""
+    async def create(self, name: str, *, scopes: Iterable[str]) -> str:
+        """A new key with ``scopes``; the plain text is returned once and never stored."""
+        granted = parse_scopes(scopes)
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         async with self.sessions() as s, s.begin():
             s.add(
                 ApiKeyRow(
-                    id=key_id, name=name, secret_hash=_hash(secret), created_at=datetime.now(UTC)
+                    id=key_id,
+                    name=name,
+                    secret_hash=_hash(secret),
+                    created_at=datetime.now(UTC),
+                    scopes=",".join(sorted(granted)),
                 )
             )
         return f"{PREFIX}{key_id}.{secret}"
@@ -71,8 +106,8 @@ class ApiKeys:
         self._cache.pop(key_id, None)
         return True
 
-    async def verify(self, presented: str) -> str | None:
-        """The key id if ``presented`` is a valid, unrevoked key; otherwise None."""
+    async def verify(self, presented: str) -> Grant | None:
+        """The key's id and scopes if ``presented`` is a valid, unrevoked key; otherwise None."""
         key_id = key_id_of(presented)
         if not key_id:
             return None
@@ -85,7 +120,19 @@ class ApiKeys:
             if row is None:
                 self._cache.pop(key_id, None)
                 return None
-            cached = (row.secret_hash, row.revoked_at is None, now)
+            cached = (row.secret_hash, scopes_of(row) if row.revoked_at is None else None, now)
             self._cache[key_id] = cached
-        stored, active, _ = cached
-        return key_id if hmac.compare_digest(stored, _hash(secret)) and active else None
+        stored, scopes, _ = cached
+        if not hmac.compare_digest(stored.encode(), _hash(secret).encode()) or scopes is None:
+            return None
+        return Grant(key_id, scopes)
+
+    async def unscoped(self) -> list[str]:
+        """Ids of active keys made before scopes existed (they hold every scope)."""
+        async with self.sessions() as s:
+            found = await s.scalars(
+                select(ApiKeyRow.id).where(
+                    ApiKeyRow.scopes.is_(None), ApiKeyRow.revoked_at.is_(None)
+                )
+            )
+            return list(found)

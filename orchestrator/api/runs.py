@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from orchestrator.api.auth import require_key
+from orchestrator.api.auth import Admin, Read, require_key
 from orchestrator.api.events import services
 from orchestrator.api.fields import CustomerId, Text, WorkflowId
 from orchestrator.api.services import Services
@@ -197,7 +197,12 @@ async def full_run(client: Client, found: RunStatus) -> RunOut:
     return of_state(found, state)
 
 
-@router.get("/contacts/{contact_id:path}/runs", response_model=RunsOut, tags=["contacts"])
+@router.get(
+    "/contacts/{contact_id:path}/runs",
+    response_model=RunsOut,
+    tags=["contacts"],
+    dependencies=[Read],
+)
 async def customer_runs(contact_id: CustomerId, svc: Svc) -> RunsOut:
     """The customer's runs (from the run index) as Temporal describes them: status, outcome,
     why a run failed or was terminated. No step or messages here: each would take a billable
@@ -214,6 +219,7 @@ async def customer_runs(contact_id: CustomerId, svc: Svc) -> RunsOut:
 @router.get(
     "/runs/{workflow_id:path}",
     response_model=RunOut,
+    dependencies=[Read],
     responses={
         404: {"description": "no such run (or a workflow that is not an Omni run)"},
         503: {"description": "the run is running and its worker did not answer in time"},
@@ -227,6 +233,7 @@ async def get_run(workflow_id: WorkflowId, svc: Svc) -> RunOut:
 @router.post(
     "/runs/{workflow_id:path}/cancel",
     response_model=RunOut,
+    dependencies=[Admin],
     responses={404: {"description": "no such run"}, 409: {"description": "run already ended"}},
 )
 async def cancel_run(workflow_id: WorkflowId, body: CancelIn, svc: Svc) -> RunOut:

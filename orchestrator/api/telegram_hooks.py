@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
-from orchestrator.api.auth import require_key
+from orchestrator.api.auth import Ingest
 from orchestrator.api.events import services
 from orchestrator.api.fields import CustomerId
 from orchestrator.api.reactions import reply_event
@@ -99,7 +99,7 @@ async def telegram_webhook(request: Request, svc: Svc) -> dict[str, str]:
 @router.post(
     "/v1/contacts/{contact_id:path}/telegram-link",
     tags=["contacts"],
-    dependencies=[Depends(require_key)],
+    dependencies=[Ingest],
 )
 async def telegram_link(contact_id: CustomerId, svc: Svc) -> dict[str, str]:
     """A t.me deep link that connects the customer's Telegram chat when they press Start."""

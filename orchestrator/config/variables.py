@@ -228,6 +228,11 @@ SETTINGS: tuple[Group, ...] = (
                 "test sends one console user (the password, or one API key) may make an hour; "
                 "more get 429",
             ),
+            Var(
+                "OMNI_CONSOLE_IDLE_MINUTES",
+                "idle_minutes",
+                "minutes of inactivity that end a console login (12 hours end it anyway)",
+            ),
         ),
     ),
     Group(

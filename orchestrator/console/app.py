@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -10,13 +14,15 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.base import Channel
+from orchestrator.api.browser import LoginThrottle, Signing
 from orchestrator.api.services import Services
 from orchestrator.console import customers, messages, pages, preview
-from orchestrator.console.auth import Forbidden, LoginRequired
+from orchestrator.console.auth import Forbidden, LoginRequired, ResolveSession
 from orchestrator.console.render import HEADERS
 from orchestrator.console.settings import Console, ConsoleSettings
 from orchestrator.store.funnel import SqlFunnel
 from orchestrator.store.messages import SqlMessages
+from orchestrator.store.sessions import Lifetimes, SqlSessions
 
 HERE = Path(__file__).parent
 
@@ -31,24 +37,50 @@ def build_console(
     scenario_dirs: list[Path] | None = None,
     templates_dir: Path = Path("templates"),
     email_sender: str = "Omni <omni@localhost>",
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Console:
     if len(secret) < 32:
         raise ValueError("the console secret must be at least 32 bytes")
-    return Console(
+    settings = settings or ConsoleSettings()
+    console = Console(
         svc=svc,
         funnel=SqlFunnel(sessions),
         messages=SqlMessages(sessions),
         secret=secret,
-        settings=settings or ConsoleSettings(),
+        settings=settings,
         channels=channels or {},
         scenario_dirs=scenario_dirs or [],
         templates_dir=templates_dir,
         email_sender=email_sender,
     )
+    lifetimes = Lifetimes(
+        idle=timedelta(minutes=settings.idle_minutes),
+        absolute=timedelta(hours=settings.session_hours),
+    )
+    console.sessions = SqlSessions(sessions, lifetimes, clock=clock)
+    console.signing = Signing(
+        secret, "console", lifetime_seconds=int(lifetimes.absolute.total_seconds())
+    )
+    console.throttle = LoginThrottle(
+        per_address=settings.logins_per_minute, per_account=settings.password_failures_per_hour
+    )
+    console.password_tag = console.signing.password_tag(settings.password)
+    return console
 
 
 def install_console(app: FastAPI, console: Console) -> None:
     app.state.console = console
+    app.add_middleware(ResolveSession)
+    serve = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        # At start: a changed console password ends the old one's sessions everywhere.
+        await console.forget_old_passwords()
+        async with serve(app) as state:
+            yield state
+
+    app.router.lifespan_context = lifespan
     for module in (pages, messages, preview, customers):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

@@ -1,31 +1,25 @@
-"""Console logins: an API key or the console password, a signed session cookie (HttpOnly,
-SameSite=Strict), a CSRF token per session on every form, and a same-origin check on posts.
+"""Console logins: an API key with the ``console`` scope or the console password, a
+server-side session (orchestrator.store.sessions) named by a signed opaque id in an HttpOnly,
+SameSite=Strict cookie, a CSRF token per session on every form, a same-origin check on posts,
+and the login throttle (orchestrator.api.browser).
 
-A session cookie is ``base64url(json).base64url(HMAC-SHA256)``; nothing is stored server-side,
-so any API process with the same secret accepts it. The CSRF token is an HMAC of the session's
-nonce: a page from another site can neither read it nor guess it.
-"""
+The session is looked up once per request, before the handler runs (``resolve_session``): page
+rendering and the handlers then read it from the request."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-import secrets
-import time
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlparse
 
 from fastapi import Request
 from starlette.datastructures import FormData
-from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from orchestrator.api.browser import same_origin
 from orchestrator.console.settings import Console
 
 COOKIE = "omni_console"
 LOGIN_COOKIE = "omni_console_login"
+_STATE = "console_session"
 
 
 class LoginRequired(Exception):
@@ -39,20 +33,8 @@ class Forbidden(Exception):
 @dataclass(frozen=True)
 class Session:
     who: str
-    nonce: str
-    expires: int
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _tag(secret: bytes, purpose: str, data: bytes) -> str:
-    return _b64(hmac.new(secret, purpose.encode() + b"|" + data, hashlib.sha256).digest())
+    #: The store's key of the session (the CSRF token signs it).
+    id_hash: str
 
 
 def console_of(request: Request) -> Console:
@@ -60,26 +42,35 @@ def console_of(request: Request) -> Console:
     return console
 
 
-def session_cookie(console: Console, who: str) -> str:
-    expires = int(time.time()) + console.settings.session_hours * 3600
-    payload = json.dumps({"w": who, "n": secrets.token_urlsafe(16), "e": expires}).encode()
-    return f"{_b64(payload)}.{_tag(console.secret, 'session', payload)}"
+class ResolveSession:
+    """ASGI middleware: the console session of each /console request, read from the store."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"] if scope["type"] == "http" else ""
+        if path.startswith("/console") and not path.startswith("/console/static/"):
+            request = Request(scope)
+            scope.setdefault("state", {})[_STATE] = await _lookup(request)
+        await self.app(scope, receive, send)
+
+
+async def _lookup(request: Request) -> Session | None:
+    console = console_of(request)
+    session_hash = console.signing.session_of(request.cookies.get(COOKIE, ""))
+    if session_hash is None:
+        return None
+    await console.forget_old_passwords()
+    found = await console.sessions.find(
+        session_hash, app="console", password_tag=console.password_tag
+    )
+    return Session(found.who, found.id_hash) if found else None
 
 
 def current_session(request: Request) -> Session | None:
-    console = console_of(request)
-    raw = request.cookies.get(COOKIE, "")
-    head, _, tag = raw.partition(".")
-    try:
-        payload = _unb64(head)
-        if not hmac.compare_digest(_tag(console.secret, "session", payload), tag):
-            return None
-        body: dict[str, Any] = json.loads(payload)
-    except ValueError:
-        return None
-    if int(body.get("e", 0)) < time.time():
-        return None
-    return Session(str(body["w"]), str(body["n"]), int(body["e"]))
+    found: Session | None = getattr(request.state, _STATE, None)
+    return found
 
 
 def require_session(request: Request) -> Session:
@@ -90,24 +81,7 @@ def require_session(request: Request) -> Session:
 
 
 def csrf_token(console: Console, session: Session) -> str:
-    return _tag(console.secret, "csrf", session.nonce.encode())
-
-
-def login_token(console: Console, nonce: str) -> str:
-    return _tag(console.secret, "login", nonce.encode())
-
-
-def same_origin(request: Request) -> bool:
-    """Browsers say where a request comes from in Sec-Fetch-Site (and Origin); a client that
-    sends neither (not a browser) is judged by its CSRF token alone."""
-    site = request.headers.get("sec-fetch-site")
-    if site is not None:
-        return site == "same-origin"
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True
-    parsed = urlparse(origin)
-    return f"{parsed.scheme}://{parsed.netloc}" == f"{request.url.scheme}://{request.url.netloc}"
+    return console.signing.csrf_token(session.id_hash)
 
 
 async def checked_form(request: Request) -> tuple[Session, FormData]:
@@ -116,19 +90,9 @@ async def checked_form(request: Request) -> tuple[Session, FormData]:
     if session is None or not same_origin(request):
         raise Forbidden()
     form = await request.form()
-    token = str(form.get("csrf", ""))
-    if not hmac.compare_digest(token, csrf_token(console_of(request), session)):
+    token = form.get("csrf", "")
+    if not isinstance(token, str) or not console_of(request).signing.csrf_ok(
+        token, session.id_hash
+    ):
         raise Forbidden()
     return session, form
-
-
-def set_cookie(response: Response, request: Request, name: str, value: str, age: int) -> None:
-    response.set_cookie(
-        name,
-        value,
-        max_age=age,
-        path="/",
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )

@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
-import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from orchestrator.api.browser import (
+    LOGIN_FORM_SECONDS,
+    new_login_nonce,
+    same_origin,
+    secrets_equal,
+    set_cookie,
+)
+from orchestrator.api.throttle import retry_after_header
 from orchestrator.console.auth import (
     COOKIE,
     LOGIN_COOKIE,
     Session,
     checked_form,
     console_of,
-    login_token,
     require_session,
-    same_origin,
-    session_cookie,
-    set_cookie,
 )
 from orchestrator.console.diagram import diagram
 from orchestrator.console.experiments import NOTE as EXPERIMENTS_NOTE
@@ -46,16 +48,16 @@ async def root() -> RedirectResponse:
 
 
 @router.get("/console/login")
-async def login_page(request: Request, error: str = "") -> Response:
-    nonce = secrets.token_urlsafe(16)
+async def login_page(request: Request, error: str = "", status: int = 0) -> Response:
+    nonce = new_login_nonce()
     shown = page(
         request,
         "login.html",
-        status=401 if error else 200,
+        status=status or (401 if error else 200),
         error=error,
-        login_csrf=login_token(console_of(request), nonce),
+        login_csrf=console_of(request).signing.login_token(nonce),
     )
-    set_cookie(shown, request, LOGIN_COOKIE, nonce, 600)
+    set_cookie(shown, request, LOGIN_COOKIE, nonce, LOGIN_FORM_SECONDS)
     return shown
 
 
@@ -63,36 +65,51 @@ async def login_page(request: Request, error: str = "") -> Response:
 async def login(request: Request) -> Response:
     console = console_of(request)
     form = await request.form()
-    nonce = request.cookies.get(LOGIN_COOKIE, "")
-    token = str(form.get("csrf", ""))
+    token, secret = form.get("csrf", ""), form.get("secret", "")
     if (
-        not nonce
+        not isinstance(token, str)
+        or not isinstance(secret, str)
         or not same_origin(request)
-        or not hmac.compare_digest(token, login_token(console, nonce))
+        or not console.signing.login_ok(token, request.cookies.get(LOGIN_COOKIE, ""))
     ):
         raise HTTPException(403, detail="refused: stale or cross-site login form")
-    secret = str(form.get("secret", "")).strip()
-    who = ""
+    secret = secret.strip()
+    # Taken before the check: a throttled attempt is not checked at all (ASVS V2.2.1).
+    wait, taken = console.throttle.take(request, secret)
+    if wait > 0:
+        log.warning("console login throttled (429): %s", request.client and request.client.host)
+        shown = await login_page(
+            request, error="Too many login attempts; try again later.", status=429
+        )
+        shown.headers["Retry-After"] = retry_after_header(wait)
+        return shown
+    who, key_id, password_tag = "", None, None
     password = console.settings.password
-    if password and hmac.compare_digest(secret.encode(), password.encode()):
-        who = "password"
-    elif (key_id := await console.svc.keys.verify(secret)) is not None:
-        who = f"api key {key_id}"
+    if password and secrets_equal(secret, password):
+        who, password_tag = "password", console.password_tag
+    elif (grant := await console.svc.keys.verify(secret)) is not None:
+        if "console" not in grant.scopes:
+            raise HTTPException(403, detail="this API key lacks the 'console' scope")
+        who, key_id = f"api key {grant.key_id}", grant.key_id
     if not who:
-        await asyncio.sleep(0.5)  # slows guessing down a little; keys are 256-bit anyway
         return await login_page(request, error="That password or API key is not valid.")
+    console.throttle.succeeded(taken)
     log.info("console login: %s", who)
-    done = RedirectResponse("/console", status_code=303, headers=HEADERS)
-    set_cookie(
-        done, request, COOKIE, session_cookie(console, who), console.settings.session_hours * 3600
+    await console.forget_old_passwords()
+    cookie, session_hash = console.signing.new_session()
+    await console.sessions.open(
+        session_hash, app="console", who=who, key_id=key_id, password_tag=password_tag
     )
+    done = RedirectResponse("/console", status_code=303, headers=HEADERS)
+    set_cookie(done, request, COOKIE, cookie, console.settings.session_hours * 3600)
     done.delete_cookie(LOGIN_COOKIE, path="/")
     return done
 
 
 @router.post("/console/logout")
 async def logout(request: Request) -> Response:
-    await checked_form(request)
+    session, _ = await checked_form(request)
+    await console_of(request).sessions.end(session.id_hash)
     done = RedirectResponse("/console/login", status_code=303, headers=HEADERS)
     done.delete_cookie(COOKIE, path="/")
     return done

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from channels.base import Channel
+from orchestrator.api.browser import LoginThrottle, Signing
 from orchestrator.api.services import Services
 from orchestrator.store.funnel import SqlFunnel
 from orchestrator.store.messages import SqlMessages
+from orchestrator.store.sessions import SqlSessions
 
 
 @dataclass(frozen=True)
@@ -19,13 +22,19 @@ class ConsoleSettings:
     keep_messages: bool = False
     #: The Temporal UI, for links from runs to their page.
     temporal_ui_url: str = "http://127.0.0.1:8233"
-    #: Hours a console login lasts.
+    #: Hours a console login lasts at most, used or not.
     session_hours: int = 12
     #: The only addresses test sends may go to: emails, phone numbers (E.164, for SMS) and
     #: Telegram chat ids the shop declared as its own. Empty: no test sends.
     test_recipients: tuple[str, ...] = field(default=(), repr=False)
     #: Test sends a console user (the password, or one API key) may make in an hour.
     test_sends_per_hour: int = 10
+    #: Minutes of inactivity that end a console login.
+    idle_minutes: float = 30.0
+    #: Login attempts checked per client address and minute (more get 429 unchecked).
+    logins_per_minute: int = 10
+    #: Failed console password attempts per hour, from all addresses (more get 429).
+    password_failures_per_hour: int = 100
 
     def test_recipients_for(self, channel: str) -> list[str]:
         """The declared recipients a test by ``channel`` may go to."""
@@ -56,3 +65,22 @@ class Console:
     templates_dir: Path = Path("templates")
     #: The From header test emails are built with (for the email size shown in previews).
     email_sender: str = "Omni <omni@localhost>"
+    #: Logins: server-side sessions, their signed ids and CSRF tokens, the login throttle
+    #: (build_console makes them).
+    sessions: SqlSessions = field(init=False)
+    signing: Signing = field(init=False)
+    throttle: LoginThrottle = field(init=False)
+    #: The keyed fingerprint of ``settings.password`` its sessions carry.
+    password_tag: str | None = field(init=False)
+    _password_checked: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+    _password_done: bool = field(init=False, default=False)
+
+    async def forget_old_passwords(self) -> None:
+        """Once per process: end the sessions of any other console password, in every
+        process (a changed OMNI_CONSOLE_PASSWORD logs everybody who used the old one out)."""
+        if self._password_done:
+            return
+        async with self._password_checked:
+            if not self._password_done:
+                await self.sessions.end_other_passwords(self.password_tag)
+                self._password_done = True

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 import worker
-from orchestrator.api.keys import ApiKeys
+from orchestrator.api.keys import ALL_SCOPES, ApiKeys
 from orchestrator.config.logformat import JsonFormatter
 from orchestrator.config.redact import redact, secret_values
 from orchestrator.dev.devserver import start_dev_server
@@ -50,7 +50,8 @@ async def dev_api_key(config: worker.WorkerConfig) -> str:
             key = path.read_text(encoding="utf-8").strip()
             if await keys.verify(key) is not None:
                 return key
-        key = await keys.create("omni dev")
+        # omni dev only: its key holds every scope (ingest, read, console, admin).
+        key = await keys.create("omni dev", scopes=ALL_SCOPES)
     finally:
         await engine.dispose()
     path.write_text(key + "\n", encoding="utf-8")

@@ -10,6 +10,7 @@ from temporalio.client import Client
 import worker
 from channels.outbox import OutboxChannel
 from channels.unconfigured import UnconfiguredChannel
+from orchestrator.api.keys import ApiKeys
 from orchestrator.config.redact import protect_logs, redact
 from orchestrator.dev.devstack import wants_sink
 from orchestrator.engine.runtime import queue_pollers
@@ -50,11 +51,19 @@ async def run_doctor() -> int:
         return f"{config.temporal.address} namespace {config.temporal.namespace}"
 
     async def database() -> str:
-        engine, _ = worker.open_store(config)
+        engine, factory = worker.open_store(config)
         try:
             async with engine.connect() as conn:
                 version = await conn.execute(text("SELECT version_num FROM alembic_version"))
-                return f"schema {version.scalar_one()}"
+                found = f"schema {version.scalar_one()}"
+            unscoped = await ApiKeys(factory).unscoped()
+            if unscoped:
+                found += (
+                    f"\nwarn  API keys made before scopes hold every scope (ingest, read, "
+                    f"console, admin): {', '.join(unscoped)}; replace each with "
+                    f"'omni api-key create NAME --scope ...' and revoke it"
+                )
+            return found
         finally:
             await engine.dispose()
 

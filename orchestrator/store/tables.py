@@ -179,6 +179,21 @@ class ApiKeyRow(Base):
     secret_hash: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    scopes: Mapped[str | None] = mapped_column(String(200))  # comma-separated; NULL: all
+
+
+class ConsoleSessionRow(Base):
+    """A console or codec server login (orchestrator.store.sessions says what ends it)."""
+
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    who: Mapped[str] = mapped_column(String(100))
+    key_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    password_tag: Mapped[str | None] = mapped_column(String(64))
+    app: Mapped[str] = mapped_column(String(16))  # "console" or "codec"
+    created_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
 
 
 class TokenUseRow(Base):

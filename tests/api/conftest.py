@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from tests_store_url import database_url
 
 from orchestrator.api.app import create_app
+from orchestrator.api.keys import ALL_SCOPES
 from orchestrator.api.serve import free_port, serving
 from orchestrator.api.services import ApiSettings, build_services
 from orchestrator.engine.activities import Activities
@@ -68,7 +69,7 @@ async def api(
         tracker=tracker,
         events=svc.events,
     )
-    key = await svc.keys.create("test shop")
+    key = await svc.keys.create("test shop", scopes=ALL_SCOPES)
     async with (
         build_worker(dev_env.client, task_queue=queue, activities=activities),
         serving(create_app(svc), port=port) as base,

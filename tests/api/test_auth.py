@@ -58,7 +58,7 @@ async def test_a_key_revoked_with_the_cli_is_refused_by_every_api_process_within
         _, base_b = await stack.enter_async_context(api_process(time_env, url))
         a = await stack.enter_async_context(client(base_a))
         b = await stack.enter_async_context(client(base_b))
-        key = await first.keys.create("shop")
+        key = await first.keys.create("shop", scopes=["read"])
         for http in (a, b):  # both processes have checked (and cached) the key
             assert (await http.get("/v1/contacts/nobody", headers=bearer(key))).status_code == 404
         env = {**os.environ, "DATABASE_URL": url}
@@ -93,7 +93,7 @@ async def test_failed_authentication_is_throttled_per_client_not_valid_keys(
         svc, base = await stack.enter_async_context(api_process(time_env, url, settings))
         attacker = await stack.enter_async_context(client(base, "127.0.0.2"))
         shop = await stack.enter_async_context(client(base, "127.0.0.3"))
-        key = await svc.keys.create("shop")
+        key = await svc.keys.create("shop", scopes=["read"])
         forged = key[:-6] + "AAAAAA"
         answers = [
             (await attacker.get("/v1/contacts/x", headers=bearer(forged))).status_code

@@ -109,7 +109,7 @@ async def test_docs_work_offline_with_a_bearer_scheme_and_a_typed_contact(
         "type": "http",
         "scheme": "bearer",
         "bearerFormat": "omni_<id>.<secret>",
-        "description": "An API key from `omni api-key create NAME`",
+        "description": "An API key from `omni api-key create NAME --scope ingest,read`",
     }
     put = spec["paths"]["/v1/contacts/{contact_id}"]["put"]
     assert put["security"] == [{"bearer": []}]

@@ -29,6 +29,7 @@ from orchestrator.api.codec_server import codec_app
 from orchestrator.api.serve import serving
 from orchestrator.dev.binaries import temporal_cli
 from orchestrator.engine.codec import EncryptionCodec, new_key, parse_keys, sealed
+from orchestrator.store.sessions import SqlSessions
 
 UI = "http://localhost:8233"
 RECEIPT = """
@@ -188,7 +189,13 @@ async def test_codec_server_decodes_for_an_authorised_caller_only(sealed_runs: S
     history = await s.client.get_workflow_handle(f"receipt/customer-{c.id}").fetch_history()
     sealed_payloads = [p for e in history.events for p in payloads_in(e)]
     body = json.loads(json_format.MessageToJson(Payloads(payloads=sealed_payloads)))
-    app = codec_app(s.codec, s.run.svc.keys, origins=[UI])
+    app = codec_app(
+        s.codec,
+        s.run.svc.keys,
+        origins=[UI],
+        sessions=SqlSessions(s.run.svc.keys.sessions),
+        secret=b"c" * 32,
+    )
     async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
         anonymous = await http.post("/decode", json=body)
         assert anonymous.status_code == 401
@@ -211,7 +218,10 @@ async def test_codec_server_decodes_for_an_authorised_caller_only(sealed_runs: S
         assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == UI
         evil = await http.options("/decode", headers={**preflight, "Origin": "https://evil.test"})
         assert "access-control-allow-origin" not in evil.headers
-        login = await http.post("/login", data={"key": s.run.key})
+        form = await http.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None
+        login = await http.post("/login", data={"key": s.run.key, "csrf": csrf.group(1)})
         assert login.status_code == 200 and "httponly" in login.headers["set-cookie"].lower()
         by_cookie = await http.post("/decode", json=body, headers={"Origin": UI})
         assert by_cookie.status_code == 200
@@ -226,7 +236,13 @@ async def test_temporal_cli_shows_decoded_history_with_the_api_key(
     wid = f"receipt/customer-{c.id}"
     await s.run.result(wid)
     address = dev_env.client.service_client.config.target_host
-    app = codec_app(s.codec, s.run.svc.keys, origins=[UI])
+    app = codec_app(
+        s.codec,
+        s.run.svc.keys,
+        origins=[UI],
+        sessions=SqlSessions(s.run.svc.keys.sessions),
+        secret=b"c" * 32,
+    )
     async with serving(app) as base:
 
         async def show(*auth: str) -> str:  # the CLI's output, payloads decoded

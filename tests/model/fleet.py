@@ -32,6 +32,7 @@ from tests_store_url import migrated_sqlite
 
 from channels.outbox import OutboxChannel
 from orchestrator.api.app import create_app
+from orchestrator.api.keys import ALL_SCOPES
 from orchestrator.api.services import Services, build_services
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.messages import EventSignal, RunOptions, RunState
@@ -212,7 +213,7 @@ class Fleet:
             options=RunOptions(index=False),
         )
         self.contacts, self.send_log = self.svc.contacts, self.svc.send_log
-        key = await self.svc.keys.create("model")
+        key = await self.svc.keys.create("model", scopes=ALL_SCOPES)
         self.http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=create_app(self.svc)),
             base_url="http://omni.test",
