@@ -56,10 +56,11 @@ async def stack(
 @asynccontextmanager
 async def as_key(stack: ConsoleStack, name: str) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     """A console user of its own: logged in with a fresh API key (rates are per user)."""
-    key = await stack.svc.keys.create(name)
+    key = await stack.svc.keys.create(name, scopes={"console"})
     async with httpx.AsyncClient(base_url=stack.base, timeout=30) as client:
         assert (await log_in(client, key)).status_code == 303
-        yield client, (await stack.svc.keys.verify(key)) or ""
+        grant = await stack.svc.keys.verify(key)
+        yield client, grant.key_id if grant is not None else ""
 
 
 async def post_test(client: httpx.AsyncClient, template: str, address: str) -> httpx.Response:
