@@ -63,7 +63,7 @@ async def test_sms_on_its_own_queue_sent_by_the_sms_worker(
     write_scenario(tmp_path, SCENARIO, TEMPLATES)
     store = await migrated_sqlite(tmp_path)
     engine = make_engine(store)
-    key = await ApiKeys(sessions(engine)).create("shop")
+    key = await ApiKeys(sessions(engine)).create("shop", scopes=["ingest", "read", "admin"])
     await engine.dispose()
     address = dev_env.client.service_client.config.target_host
     queue = f"queues-{uuid.uuid4().hex[:8]}"

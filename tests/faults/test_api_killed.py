@@ -52,7 +52,7 @@ async def test_kill_the_api_while_temporal_stalls_and_lose_nothing(
     url = store_url
     engine = make_engine(url)
     factory = sessions(engine)
-    key = await ApiKeys(factory).create("shop")
+    key = await ApiKeys(factory).create("shop", scopes=["ingest", "read", "admin"])
     queue = f"fault-{uuid.uuid4()}"
     port = free_port()
     env = {

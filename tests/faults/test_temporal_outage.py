@@ -42,7 +42,7 @@ async def test_replies_stored_in_an_outage_stop_the_overdue_rungs(
     db_file = tmp_path / "temporal.db"
     temporal = await start_dev_server(db_file=db_file, port=port)
     engine = make_engine(store_url)
-    key = await ApiKeys(sessions(engine)).create("shop")
+    key = await ApiKeys(sessions(engine)).create("shop", scopes=["ingest", "read", "admin"])
     twilio = TwilioPeer()
     api_port = free_port()
     base = f"http://127.0.0.1:{api_port}"
