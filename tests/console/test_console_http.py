@@ -133,7 +133,7 @@ async def test_a_running_run_shows_its_step_and_next_wake_up(stack: ConsoleStack
     await stack.wait_sent("waiting-1")
     row = run_row(await profile_of(stack, "waiting-1"), wid)
     # What it waits for, from its open timer (its history: no query, no billable action).
-    assert "running" in row and "wait 30s for a reaction to email" in row
+    assert "running" in row and "Wait 30 s for a reaction to Ladder · 1. email" in row
     assert re.search(r"<td>\d{4}-\d\d-\d\dT[\d:.]+\+00:00</td>", row)  # next wake-up
     assert "/namespaces/default/workflows/" in row
 
