@@ -228,6 +228,12 @@ async def test_open_reply_and_unsubscribe_as_the_customer(
         async with t.page.expect_response(lambda r: "/t/o/" in r.url) as pixel:
             await t.page.click("#open")
         assert (await pixel.value).status == 200
+        opened = t.page.locator("#opened")
+
+        async def shows_opened() -> bool:  # issue 23: without a reload
+            return await opened.inner_text() not in ("", "–")
+
+        await t.until(shows_opened, reload=False, timeout=10)
         await t.page.goto(message_url)
         await t.page.click("#reply")
         assert "Replied as the customer" in await t.page.inner_text(".flash")
