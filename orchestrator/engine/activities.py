@@ -261,7 +261,12 @@ class Activities:
             return await self._unexpected(req, now, exc)
         if delivery.gone:
             await self.directory.remove_push_subscriptions(delivery.gone)
-        body = json.dumps(asdict(message), ensure_ascii=False) if self.keep_messages else ""
+        body = ""
+        if self.keep_messages:
+            # What the customer received, footer included (an adapter that adds one says so).
+            as_sent = getattr(self.channels[req.channel], "as_sent", None)
+            kept = as_sent(out) if as_sent is not None else message
+            body = json.dumps(asdict(kept), ensure_ascii=False)
         await written(lambda: self._record(req, now, "sent", provider_id=provider_id, body=body))
         return SendResult(
             "sent",

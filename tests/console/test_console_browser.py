@@ -79,6 +79,8 @@ async def test_click_in_an_email_as_the_customer_and_the_run_reacts(
         assert await t.page.inner_text("#subject") == "Your basket is waiting"
         email = t.page.frame_locator("iframe.email")
         assert "Hello Pat" in await email.locator("body").inner_text()
+        # Exactly what was sent: the unsubscribe footer the customer got is there too.
+        assert await email.locator("a", has_text="Unsubscribe").count() == 1
         await t.shot("message-email")
         async with t.page.expect_popup() as popup:
             await email.locator("a#back").click()
