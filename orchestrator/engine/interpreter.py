@@ -204,14 +204,16 @@ class StepInterpreter(LearnedRun):
         if self._held_out:
             return self._hold_back(path, channel, template)
         if self._late:
+            reason = "too_late: the moment for this send had already passed"
             self._note(
                 "skip",
                 step=path,
                 channel=channel,
                 template=template,
                 status="skipped",
-                reason="too_late: the moment for this send had already passed",
+                reason=reason,
             )
+            await self._log_skip(path, channel, template, reason)
             return SendResult("skipped", reason="too_late")
         assert self._trigger is not None
         key = f"{self._run_ref()}/g{self._generation}/{path}/{channel}"
