@@ -68,7 +68,7 @@ async def pages_of(t: Tab, stack: ConsoleStack) -> list[tuple[str, str]]:
     out += [("messages", "/console/messages"), ("customers", "/console/customers")]
     await t.page.goto("/console/messages")
     await t.page.locator('#messages tr:has-text("layout-1") a.view').first.click()
-    out.append(("message-email", t.page.url))
+    out.append(("message", t.page.url))
     await t.page.goto("/console/customers")
     await t.page.locator("a.customer", has_text="layout-1").first.click()
     out.append(("customer", t.page.url))

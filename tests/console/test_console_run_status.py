@@ -103,6 +103,7 @@ async def funnel_outcomes(stack: ConsoleStack) -> dict[str, int]:
     return {
         m.group(1): int(m.group(2))
         for m in re.finditer(
-            r'<tr data-outcome="([^"]+)"><th scope="row">[^<]*</th><td class="num">(\d+)</td>', page.text
+            r'<tr data-outcome="([^"]+)"><th scope="row">[^<]*</th><td class="num">(\d+)</td>',
+            page.text,
         )
     }

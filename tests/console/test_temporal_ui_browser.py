@@ -60,7 +60,8 @@ async def test_the_temporal_ui_shows_what_a_run_is_doing(browser: Any, tmp_path:
             await page.goto(f"{base}/{quote(wids[0], safe='')}")
             body = page.locator("body")
             # The timeline names each timer by what it waits for.
-            await body.get_by_text("Wait 4 h for a reaction to Ladder · 1. email").first.wait_for(timeout=30_000)
+            timer = body.get_by_text("Wait 4 h for a reaction to Ladder · 1. email")
+            await timer.first.wait_for(timeout=30_000)
             timeline = await body.inner_text()
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(SCREENSHOTS / "temporal-ui-run.png"))
