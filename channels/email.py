@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import aiosmtplib
 
@@ -18,6 +18,7 @@ from channels.base import (
     Delivery,
     Outbound,
     PermanentChannelError,
+    Rendered,
     TransientChannelError,
 )
 from channels.email_message import (
@@ -27,6 +28,7 @@ from channels.email_message import (
     message_id,
     sender_domain,
     to_bytes,
+    with_footer,
 )
 from channels.ratelimit import TokenBucket
 
@@ -127,6 +129,12 @@ class EmailChannel:
             if self._smtp is not None and self._smtp.is_connected:
                 await self._smtp.quit()
             self._smtp = None
+
+    def as_sent(self, out: Outbound) -> Rendered:
+        """The message as the customer receives it (footer included, open pixel left out):
+        what the send log keeps for the console to show."""
+        text, body = with_footer(out, self.settings.postal_address)
+        return replace(out.message, text=text, html=body)
 
     async def send(self, out: Outbound) -> Delivery:
         s = self.settings

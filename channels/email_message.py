@@ -89,6 +89,22 @@ def sender_domain(sender: str) -> str:
     return bare_address(sender).rpartition("@")[2] or "localhost"
 
 
+def with_footer(out: Outbound, postal_address: str = "") -> tuple[str, str]:
+    """The text and HTML bodies as the customer receives them: the rendered message, then the
+    postal address and (marketing) the unsubscribe link. The console shows exactly this."""
+    text, body = out.message.text, out.message.html
+    if postal_address:
+        text += f"\n\n--\n{postal_address}"
+        body += f'<p style="font-size:12px;color:#666">{html.escape(postal_address)}</p>'
+    if out.marketing and out.unsubscribe_url:
+        text += f"\nUnsubscribe: {out.unsubscribe_url}"
+        body += (
+            f'<p style="font-size:12px"><a href="{html.escape(out.unsubscribe_url)}">'
+            "Unsubscribe</a></p>"
+        )
+    return text, body
+
+
 def build(
     out: Outbound,
     *,
@@ -107,21 +123,13 @@ def build(
     msg["Message-ID"] = message_id(out.key, domain)
     if reply_to:
         msg["Reply-To"] = reply_to
-    text, body = m.text, m.html
-    if postal_address:
-        text += f"\n\n--\n{postal_address}"
-        body += f'<p style="font-size:12px;color:#666">{html.escape(postal_address)}</p>'
+    text, body = with_footer(out, postal_address)
     if out.marketing and out.unsubscribe_url:
         targets = [f"<{out.unsubscribe_url}>"]
         if unsubscribe_mailto:
             targets.append(f"<mailto:{unsubscribe_mailto}>")
         msg["List-Unsubscribe"] = ", ".join(targets)
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        text += f"\nUnsubscribe: {out.unsubscribe_url}"
-        body += (
-            f'<p style="font-size:12px"><a href="{html.escape(out.unsubscribe_url)}">'
-            "Unsubscribe</a></p>"
-        )
     if out.open_pixel_url:
         body += (
             f'<img src="{html.escape(out.open_pixel_url)}" width="1" height="1" alt="" '

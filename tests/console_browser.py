@@ -51,9 +51,17 @@ class Tab:
 
 
 @asynccontextmanager
-async def tab(browser: Any, stack: ConsoleStack, *, login: bool = True) -> AsyncIterator[Tab]:
+async def tab(
+    browser: Any,
+    stack: ConsoleStack,
+    *,
+    login: bool = True,
+    width: int = 1400,
+    bypass_csp: bool = False,
+) -> AsyncIterator[Tab]:
+    """``bypass_csp`` only for tests that inject a checker (axe-core) into the pages."""
     context = await browser.new_context(
-        base_url=stack.base, viewport={"width": 1400, "height": 900}
+        base_url=stack.base, viewport={"width": width, "height": 900}, bypass_csp=bypass_csp
     )
     opened = Tab(page=None, context=context, stack=stack)
 

@@ -18,6 +18,7 @@ from orchestrator.console.outcomes import sync_outcomes
 from orchestrator.console.refs import ref, unref
 from orchestrator.console.render import HEADERS, page
 from orchestrator.console.settings import Console
+from orchestrator.console.words import outcome_counts
 from orchestrator.engine.ids import customer_ref
 from orchestrator.engine.run_status import describe_run, waiting
 from orchestrator.store.funnel import OutcomeRecord
@@ -56,16 +57,20 @@ async def find_customer(request: Request) -> Response:
     _, form = await checked_form(request)
     console = console_of(request)
     wanted = str(form.get("q", "")).strip()
-    found = None
+    found: list[str] = []
     if wanted:
         if await console.svc.contacts.get(wanted) is not None:
-            found = wanted
-        else:
-            channel = "email" if "@" in wanted else "sms"
-            found = await console.svc.contacts.find(channel, wanted)
-    if found is None:
+            found = [wanted]
+        channel = "email" if "@" in wanted else "sms"
+        found += [c for c in await console.svc.contacts.find_all(channel, wanted) if c != wanted]
+    if not found:
         return RedirectResponse("/console/customers?error=1", status_code=303, headers=HEADERS)
-    target = f"/console/customers/{ref(console, 'customer', found)}"
+    if (
+        len(found) > 1
+    ):  # every match, each a link (the page is the answer to a POST: no PII in URLs)
+        recent = await console.messages.recent_contacts()
+        return page(request, "customers.html", recent=recent, error="", matches=found, q=wanted)
+    target = f"/console/customers/{ref(console, 'customer', found[0])}"
     return RedirectResponse(target, status_code=303, headers=HEADERS)
 
 
@@ -115,11 +120,13 @@ async def customer(request: Request, token: str, _: Login) -> Response:
     contact = await console.svc.contacts.get(customer_id) if customer_id else None
     if customer_id is None or contact is None:
         raise HTTPException(404, detail="no such customer (or the link has expired)")
+    found = await console.messages.of_customer(customer_id)
     return page(
         request,
         "customer.html",
         c=contact,
         history=await console.svc.contacts.history(customer_id),
         runs=await run_views(console, customer_id),
-        messages=await console.messages.of_customer(customer_id),
+        messages=found,
+        counts=outcome_counts(found),
     )

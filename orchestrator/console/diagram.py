@@ -13,6 +13,7 @@ from html import escape
 
 from orchestrator.language.durations import format_duration
 from orchestrator.language.model import DEFAULT_GOAL_WINDOW_S, EventMatch, Scenario, Step
+from orchestrator.language.names import derived_name, moment, spoken_duration
 
 BOX_W = 236
 BOX_H = 46
@@ -57,8 +58,10 @@ def _box(
 ) -> str:
     data = f' data-step="{escape(step)}"' if step else ""
     rx = 22 if kind in ("trigger", "end", "stop", "goal", "exit") else 6
+    tip = " — ".join(part for part in (" ".join(title.split()), detail) if part)
     lines = [
         f'<g class="node {kind}"{data} transform="translate({x:g},{y:g})">',
+        f"<title>{escape(tip)}</title>",
         f'<rect width="{BOX_W}" height="{BOX_H}" rx="{rx}" fill="{COLOURS[kind]}" '
         'stroke="#6b7280"/>',
         f'<text x="{BOX_W / 2:g}" y="{19 if detail else 28}" text-anchor="middle" '
@@ -124,32 +127,35 @@ class Drawer:
 
     def step(self, s: Step) -> Block:
         if s.kind == "wait":
-            return self.node("wait", f"wait {format_duration(s.wait_s or 0)}", step=s.path)
+            return self.node("wait", s.name or f"Wait {spoken_duration(s.wait_s)}", step=s.path)
         if s.kind == "wait_until":
             if s.at_time:
-                days = f" {s.at_days:+d}d" if s.at_days else ""
-                where = f"{s.at_time} local" + (f" on {s.at}{days}" if s.at else days)
-                return self.node("wait", "wait until", where, step=s.path)
-            return self.node("wait", "wait until", s.at or "", step=s.path)
+                where = derived_name(s).removeprefix("Wait until ")
+            else:
+                where = moment(s.at or "", s.at_offset_s)
+            return self.node("wait", s.name or "Wait until", where, step=s.path)
         if s.kind == "send":
             how = s.channels[0] if len(s.channels) == 1 else "first of " + ", ".join(s.channels)
-            return self.node("send", f"send {how}", s.template or "", step=s.path)
+            title = s.name or f"Send {how}"
+            detail = f"{how}: {s.template}" if s.name else s.template or ""
+            return self.node("send", title, detail, step=s.path)
         if s.kind == "stop":
-            block = self.node("stop", f"stop: {s.reason or 'stopped'}", step=s.path)
+            block = self.node("stop", s.name or f"Stop: {s.reason or 'stopped'}", step=s.path)
             block.ends = True
             return block
         if s.kind == "escalate":
             return self.ladder(s)
         if s.kind == "if":
-            head = self.node("if", f"if {s.condition or ''}", step=s.path)
+            head = self.node("if", s.name or f"If {s.condition or ''}", step=s.path)
             return self.fork(head, (s.then, "then"), (s.otherwise, "else"))
         if s.kind == "wait_for":
             events = " or ".join(_match(m) for m in s.events)
-            timeout = format_duration(s.timeout_s or 0)
-            head = self.node("wait_for", f"wait for {events}", f"up to {timeout}", s.path)
+            timeout = spoken_duration(s.timeout_s)
+            title = s.name or f"Wait for {events}"
+            head = self.node("wait_for", title, f"up to {timeout}", s.path)
             return self.fork(head, (s.on_event, "on event"), (s.on_timeout, "on timeout"))
         if s.kind == "split":
-            head = self.node("if", "split", "each customer in one variant", s.path)
+            head = self.node("if", s.name or "Split", "each customer in one variant", s.path)
             return self.fork(head, *[(v.steps, v.name) for v in s.variants])
         return self.node("wait", s.kind, step=s.path)
 
@@ -160,13 +166,11 @@ class Drawer:
             (False, True): "costed rungs; reaction stops it",
             (True, True): "learned order · costed rungs",
         }[(s.order == "learned", bool(s.costs))]
-        out = self.node("escalate", "escalate", how, s.path)
+        out = self.node("escalate", s.name or "Ladder", how, s.path)
         y = float(BOX_H)
         for i, rung in enumerate(s.rungs):
             path = f"{s.path}.rung{i + 1}"
-            label = (
-                "" if i == 0 else f"no reaction in {format_duration(s.rungs[i - 1].wait_s or 0)}"
-            )
+            label = "" if i == 0 else f"no reaction in {spoken_duration(s.rungs[i - 1].wait_s)}"
             out.parts.append(_line(BOX_W / 2, y, BOX_W / 2, y + GAP, label))
             y += GAP
             rung_box = _box(
@@ -181,7 +185,7 @@ class Drawer:
             out.parts.append(rung_box)
             y += BOX_H
         if s.rungs and s.rungs[-1].wait_s:
-            wait = format_duration(s.rungs[-1].wait_s)
+            wait = spoken_duration(s.rungs[-1].wait_s)
             out.parts.append(_line(BOX_W / 2, y, BOX_W / 2, y + GAP, f"wait {wait}"))
             y += GAP
         out.h = y

@@ -18,6 +18,7 @@ from orchestrator.console.refs import unref
 from orchestrator.console.render import HEADERS, page
 from orchestrator.console.sanitize import linkify, telegram_html
 from orchestrator.console.settings import Console
+from orchestrator.console.words import outcome_counts
 from orchestrator.store.messages import LoggedMessage
 
 router = APIRouter(include_in_schema=False)
@@ -69,7 +70,14 @@ async def messages(request: Request, _: Login, scenario: str = "") -> Response:
     console = console_of(request)
     found = await console.messages.recent(scenario=scenario, limit=200)
     names = sorted(console.svc.router.scenarios)
-    return page(request, "messages.html", messages=found, scenario=scenario, scenarios=names)
+    return page(
+        request,
+        "messages.html",
+        messages=found,
+        counts=outcome_counts(found),
+        scenario=scenario,
+        scenarios=names,
+    )
 
 
 async def _message(request: Request, token: str) -> LoggedMessage:

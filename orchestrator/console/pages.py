@@ -171,7 +171,7 @@ async def scenario_page(
         periods=PERIODS,
         days=days,
         version=version,
-        versions=await console.funnel.versions(s.id),
+        versions=await console.funnel.version_history(s.id),
         templates=sorted(s.templates),
         experiments=await experiment_views(arms, s, since, until, version),
         experiments_note=EXPERIMENTS_NOTE,

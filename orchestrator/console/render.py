@@ -11,6 +11,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from orchestrator.console.auth import console_of, csrf_token, current_session
 from orchestrator.console.refs import ref
+from orchestrator.console.words import (
+    StepNames,
+    measured,
+    reason_code,
+    reason_detail,
+    reason_words,
+    when,
+)
 
 HERE = Path(__file__).parent
 ENV = Environment(
@@ -18,6 +26,10 @@ ENV = Environment(
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True,
     lstrip_blocks=True,
+)
+ENV.globals.update(measured=measured)
+ENV.filters.update(
+    when=when, reason_words=reason_words, reason_detail=reason_detail, reason_code=reason_code
 )
 #: Nothing loads from outside this server, in the console or in a message it shows (a
 #: sandboxed email iframe inherits the policy).
@@ -43,6 +55,7 @@ def page(request: Request, view: str, /, status: int = 200, **context: Any) -> H
         user=session.who if session else "",
         csrf=csrf_token(console, session) if session else "",
         ref=lambda kind, value: ref(console, kind, value),
+        step_name=StepNames(console.svc.router.scenarios),
         **context,
     )
     return HTMLResponse(html, status_code=status, headers=HEADERS)

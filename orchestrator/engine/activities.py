@@ -270,7 +270,12 @@ class Activities:
             return await self._unexpected(req, now, exc)
         if delivery.gone:
             await self.directory.remove_push_subscriptions(delivery.gone)
-        body = json.dumps(asdict(message), ensure_ascii=False) if self.keep_messages else ""
+        body = ""
+        if self.keep_messages:
+            # What the customer received, footer included (an adapter that adds one says so).
+            as_sent = getattr(self.channels[req.channel], "as_sent", None)
+            kept = as_sent(out) if as_sent is not None else message
+            body = json.dumps(asdict(kept), ensure_ascii=False)
         # A recorded message reached nobody: the log says so; the run goes on as after a send.
         status = RECORDED if delivery.recorded else "sent"
         await written(lambda: self._record(req, now, status, provider_id=provider_id, body=body))
@@ -323,6 +328,27 @@ class Activities:
         entry.body = body
         await self.send_log.record(entry)
 
+    @activity.defn(name="log_skip")
+    async def log_skip(self, req: SendStop) -> None:
+        """A send its run skipped by itself (too late), kept in the send log beside
+        every other fate and counted in omni_send_skips (a local activity; the first record
+        of a key stays)."""
+        entry = SendRecord(
+            key=req.key,
+            customer_id=req.customer_id,
+            scenario=req.scenario,
+            step=req.step,
+            channel=req.channel,
+            template=req.template,
+            status="skipped",
+            at=to_datetime(req.now),
+            reason=req.reason,
+            run=req.run_ref,
+            version=req.version,
+        )
+        await self.send_log.stop(entry)
+        metrics.count_skip(req.scenario, req.channel, req.reason)
+
     @activity.defn(name="stop_send")
     async def stop_send(self, req: SendStop) -> SendResult:
         """The fate of a send whose run ended while it was under way (a local activity of the
@@ -342,6 +368,7 @@ class Activities:
         )
         fate = await self.send_log.stop(entry)
         if stopped(fate):
+            metrics.count_skip(req.scenario, req.channel, fate.reason)
             return SendResult("skipped", reason=fate.reason)
         if fate.status in (SENDING, "sent", RECORDED):
             why = "handed to the provider before the run ended"

@@ -49,22 +49,22 @@ class StepInterpreter(LearnedRun):
         for i, step in enumerate(steps):
             self._go_on()
             self._step = step.path
-            label = labels.step_label(step)
-            self._next_label = labels.step_label(steps[i + 1]) if i + 1 < len(steps) else ""
+            name = labels.step_name(step)
+            self._next_label = labels.step_name(steps[i + 1]) if i + 1 < len(steps) else ""
             if self._revision < 1:
                 # OmniStep reads like the step ("wait 1h", "ladder: email → push"). Revision 1
                 # shows it in the current details only: each upsert is a billable action.
-                self._index(search.STEP.value_set(label))
-            self._show(label)
+                self._index(search.STEP.value_set(labels.step_label(step)))
+            self._show(name)
             await self._one(step)
 
     async def _one(self, step: Step) -> None:
         if step.kind == "wait":
             self._late = False
-            wait = labels.duration(step.wait_s)
-            self._show(f"waiting {wait}")
+            name = labels.step_name(step)
+            self._show(f"{name}: waiting")
             await self._sleep_until(
-                workflow.now() + timedelta(seconds=step.wait_s or 0), summary=f"wait {wait}"
+                workflow.now() + timedelta(seconds=step.wait_s or 0), summary=name
             )
         elif step.kind == "wait_until":
             await self._wait_until(step)
@@ -100,16 +100,17 @@ class StepInterpreter(LearnedRun):
             self._note("skip", step=step.path, reason=f"moment already passed ({result.at})")
             return
         self._late = False
-        self._show(f"waiting until {result.at} ({step.at})")
-        await self._sleep_until(moment, summary=labels.step_label(step))
+        name = labels.step_name(step)
+        self._show(f"{name}: waiting until {result.at}")
+        await self._sleep_until(moment, summary=name)
 
     async def _wait_for(self, step: Step) -> None:
         self._late = False
         checked = self._seq
         deadline = workflow.now() + timedelta(seconds=step.timeout_s or 0)
         self._next_wakeup = deadline.isoformat()
-        label = labels.step_label(step)
-        self._show(label.replace("wait", "waiting", 1))
+        label = labels.step_name(step)
+        self._show(f"{label}: waiting")
         while True:
             remaining = (deadline - workflow.now()).total_seconds()
             self._go_on()
@@ -163,9 +164,10 @@ class StepInterpreter(LearnedRun):
             if self._revision < 1 and workflow.patched("omni-rung-labels"):
                 # One more search attribute update per rung; older histories did without.
                 self._index(search.STEP.value_set(labels.rung_label(pos, rung.channel)))
-            later = [r.channel for _, r in rungs[pos + 1 :]]
+            later = [labels.rung_name(step, j) for j, _ in rungs[pos + 1 :]]
             after = later[0] if later else self._next_label
-            self._show(f"{labels.rung_label(pos, rung.channel)}: sending", next_=after)
+            name = labels.rung_name(step, i)
+            self._show(f"{name}: sending", next_=after)
             if await self._too_costly(step, rung, path):
                 continue
             result = await self._deliver(step, rung.channel, rung.template, path, stop=reacted)
@@ -174,9 +176,9 @@ class StepInterpreter(LearnedRun):
                 return
             if (result.status == "sent" or self._held_out) and rung.wait_s:
                 self._next_wakeup = (workflow.now() + timedelta(seconds=rung.wait_s)).isoformat()
-                wait = labels.duration(rung.wait_s)
+                wait = labels.spoken_duration(rung.wait_s)
                 self._show(
-                    f"waiting up to {wait} for a reaction to {rung.channel} `{rung.template}`",
+                    f"{name}: waiting up to {wait} for a reaction to `{rung.template}`",
                     next_=after,
                 )
                 self._go_on()
@@ -184,7 +186,7 @@ class StepInterpreter(LearnedRun):
                     await workflow.wait_condition(
                         reacted,
                         timeout=rung.wait_s,
-                        timeout_summary=labels.reaction_wait(rung.wait_s, rung.channel),
+                        timeout_summary=labels.reaction_wait(rung.wait_s, name),
                     )
                 self._next_wakeup = ""
         self._reacted = self._reacted or reacted()
@@ -204,6 +206,7 @@ class StepInterpreter(LearnedRun):
         if self._late:
             reason = "too_late: the moment for this send had already passed"
             self._skip(path, channel, template, reason)
+            await self._log_skip(path, channel, template, reason)
             return SendResult("skipped", reason="too_late")
         assert self._trigger is not None
         key = f"{self._run_ref()}/g{self._generation}/{path}/{channel}"

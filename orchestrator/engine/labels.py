@@ -9,6 +9,9 @@ from __future__ import annotations
 from orchestrator.engine.ids import customer_ref
 from orchestrator.language.durations import format_duration
 from orchestrator.language.model import Scenario, Step
+from orchestrator.language.names import rung_name, spoken_duration, step_name
+
+__all__ = ["rung_name", "spoken_duration", "step_name"]
 
 #: Temporal limits a summary to a few hundred bytes; keep ours short.
 SUMMARY_MAX = 200
@@ -23,7 +26,9 @@ def duration(seconds: float | None) -> str:
 
 
 def step_label(step: Step) -> str:
-    """``wait 1h``, ``send email: welcome/hello``, ``ladder: email → push``…"""
+    """``wait 1h``, ``send email: welcome/hello``, ``ladder: email → push``… The value of
+    ``OmniStep`` in runs of revision 0: kept as it was, since those histories replay it.
+    People read ``step_name`` (the marketer's ``name:`` or a derived one) instead."""
     if step.kind == "wait":
         label = f"wait {duration(step.wait_s)}"
     elif step.kind == "wait_until":
@@ -52,9 +57,9 @@ def rung_label(index: int, channel: str) -> str:
     return f"ladder rung {index + 1}: {channel}"
 
 
-def reaction_wait(seconds: float, channel: str) -> str:
-    """A timer's summary: ``wait 4h for a reaction to email``."""
-    return f"wait {duration(seconds)} for a reaction to {channel}"
+def reaction_wait(seconds: float, rung: str) -> str:
+    """A timer's summary: ``Wait 4 h for a reaction to Reminder ladder · 1. email``."""
+    return f"Wait {spoken_duration(seconds)} for a reaction to {rung}"
 
 
 def static_summary(scenario: Scenario, customer_id: str, run_key: str) -> str:
@@ -75,7 +80,7 @@ def static_details(scenario: Scenario, customer_id: str, run_key: str) -> str:
             if (spread := scenario.trigger.spread_s)
             else ""
         ),
-        "- steps: " + "; ".join(step_label(s) for s in scenario.steps),
+        "- steps: " + "; ".join(step_name(s) for s in scenario.steps),
     ]
     if scenario.description:
         lines += ["", scenario.description.strip()]

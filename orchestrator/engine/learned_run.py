@@ -16,11 +16,15 @@ from temporalio.exceptions import ActivityError, CancelledError
 
 from orchestrator.engine.run_base import RunBase
 
+#: Runs since this patch record the sends they skip as too late in the send log.
+SKIPS_LOGGED = "omni-skips-in-send-log"
+
 with workflow.unsafe.imports_passed_through():
     from orchestrator.engine import experiments, labels
+    from orchestrator.engine.activities import Activities
     from orchestrator.engine.learning import Learning
     from orchestrator.engine.learning_messages import AssignRequest, RankRequest, RungCheck
-    from orchestrator.engine.messages import Carried, SendResult
+    from orchestrator.engine.messages import Carried, SendResult, SendStop
     from orchestrator.language.model import DEFAULT_GOAL_WINDOW_S, Rung, Step, iter_steps
 
 PATCH = "omni-learning"
@@ -101,9 +105,35 @@ class LearnedRun(RunBase):
         return next(v.steps for v in step.variants if v.name == name)
 
     def _hold_back(self, path: str, channel: str, template: str) -> SendResult:
+        # Not in the send log: a held-out run leaves no trace there (its arm counts it).
         reason = "holdout: this customer is held out, so nothing is sent"
         self._skip(path, channel, template, reason)
         return SendResult("skipped", reason="holdout")
+
+    async def _log_skip(self, path: str, channel: str, template: str, reason: str) -> None:
+        """A send the run skips by itself (too late) goes to the send log like every
+        other fate, so the console and /metrics count it. Patched: older runs kept such skips
+        in their timeline only, and their histories replay without this local activity."""
+        if not workflow.patched(SKIPS_LOGGED):
+            return
+        assert self._input is not None
+        await workflow.execute_local_activity_method(
+            Activities.log_skip,
+            SendStop(
+                key=f"{self._run_ref()}/g{self._generation}/{path}/{channel}",
+                customer_id=self._input.customer_id,
+                scenario=self._scenario.id,
+                step=path,
+                channel=channel,
+                template=template,
+                now=workflow.now().isoformat(),
+                reason=reason,
+                run_ref="" if self._revision >= 1 else self._run_ref(),
+                version=self._scenario.version,
+            ),
+            start_to_close_timeout=timedelta(seconds=30),
+            summary=f"skip {channel}: {template} ({reason.split(':', 1)[0]})"[:200],
+        )
 
     async def _measured(self, steps: list[Step]) -> str:
         """The steps, then (in a holdout or split) the rest of the goal window: every arm

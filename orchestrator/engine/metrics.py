@@ -104,6 +104,12 @@ def record_send(req: SendRequest, result: SendResult) -> None:
             CAPPED.labels(scenario, channel).inc()
 
 
+def count_skip(scenario: str, channel: str, reason: str) -> None:
+    """A skip decided outside the send activity: by the run itself (too late, held out) or
+    by its end (stopped_by_goal, stopped_by_exit, stopped_by_cancel)."""
+    SKIPS.labels(scenario, channel, reason_of(SendResult("skipped", reason=reason))).inc()
+
+
 @contextmanager
 def provider_call(channel: str, adapter: object) -> Iterator[None]:
     """Time one call to a provider and count how it ended."""

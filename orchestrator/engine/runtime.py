@@ -41,6 +41,7 @@ def build_worker(
             activities.send,
             activities.evaluate,
             activities.stop_send,
+            activities.log_skip,
             *learning.activities(),
         ],
         workflow_runner=SandboxedWorkflowRunner(

@@ -140,6 +140,9 @@ class Step:
     value: str | None = None
     #: split: the variants, each customer in one of them by a stable hash.
     variants: list[Variant] = field(default_factory=list)
+    #: The marketer's name for the step (``name:``); "" gets one derived from what it does
+    #: (``orchestrator.language.names``).
+    name: str = ""
 
     def branches(self) -> list[Step]:
         """Every step nested directly under this one (branches and variants)."""

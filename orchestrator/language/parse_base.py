@@ -32,14 +32,14 @@ QUIET_KEYS = ("window", "action")
 WAIT_FOR_KEYS = ("event", "when", "timeout")
 LOCAL_TIME_KEYS = ("time", "date", "days")
 STEP_KEYS = {
-    "wait": ("wait",),
-    "wait_until": ("wait_until", "late"),
-    "send": ("send", "quiet_hours"),
-    "escalate": ("escalate", "order", "cost", "value"),
-    "if": ("if", "then", "else"),
-    "wait_for": ("wait_for", "on_event", "on_timeout"),
-    "split": ("split",),
-    "stop": ("stop",),
+    "wait": ("wait", "name"),
+    "wait_until": ("wait_until", "late", "name"),
+    "send": ("send", "quiet_hours", "name"),
+    "escalate": ("escalate", "order", "cost", "value", "name"),
+    "if": ("if", "then", "else", "name"),
+    "wait_for": ("wait_for", "on_event", "on_timeout", "name"),
+    "split": ("split", "name"),
+    "stop": ("stop", "name"),
 }
 ID_FORM = re.compile(r"^[a-z][a-z0-9_]*$")
 EVENT_FORM = re.compile(r"^[a-z][a-z0-9_.]*$")

@@ -12,6 +12,7 @@ from orchestrator.language.model import (
     Rung,
     Step,
 )
+from orchestrator.language.names import NAME_MAX
 from orchestrator.language.parse_base import (
     EVENT_FORM,
     LOCAL_TIME_KEYS,
@@ -96,6 +97,8 @@ class StepParser(LearningParser):
         kind = kinds[0]
         self.mapping(value, path, STEP_KEYS[kind], f"a {kind} step")
         step = Step(kind=kind, path=label, line=line)
+        if "name" in value:
+            step.name = self.step_name(value["name"], path + ("name",))
         arg = value[kind]
         p = path + (kind,)
         if kind == "wait":
@@ -169,6 +172,19 @@ class StepParser(LearningParser):
         elif kind == "stop":
             step.reason = str(arg) if arg is not None else "stopped"
         return step
+
+    def step_name(self, value: Any, path: Path) -> str:
+        """``name: Reminder ladder``: one line of text, short enough for a diagram box."""
+        hint = f"e.g. name: Reminder ladder (one line, at most {NAME_MAX} characters)"
+        if not isinstance(value, str) or not value.strip():
+            self.fail(path, f"name must be text, not {kind_of(value)}", hint)
+            return ""
+        text = " ".join(value.split())
+        if "\n" in value.strip():
+            self.fail(path, "name must fit on one line", hint)
+        elif len(text) > NAME_MAX:
+            self.fail(path, f"name is {len(text)} characters long; at most {NAME_MAX}", hint)
+        return text
 
     def local_time(self, arg: dict[str, Any], path: Path, step: Step) -> None:
         """``{time: "10:00", date: contact.attributes.birthday, days: -1}``."""

@@ -9,6 +9,7 @@ from typing import Any
 
 from orchestrator.language.durations import DURATION_HINT
 from orchestrator.language.model import CHANNELS, REACTIONS
+from orchestrator.language.names import NAME_MAX
 from orchestrator.language.parse_base import (
     LOCAL_TIME_KEYS,
     MATCH_KEYS,
@@ -46,7 +47,14 @@ def _ref(name: str) -> dict[str, str]:
 def _step(
     kind: str, arg: dict[str, Any], extra: dict[str, Any] | None = None, description: str = ""
 ) -> dict[str, Any]:
-    props = {kind: arg, **(extra or {})}
+    name = {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": NAME_MAX,
+        "pattern": "^[^\\n]+$",
+        "description": "The step's name in the console and the Temporal UI, e.g. Reminder ladder",
+    }
+    props = {kind: arg, **(extra or {}), "name": name}
     assert set(props) == set(STEP_KEYS[kind]), kind
     return _obj(props, [kind], description)
 

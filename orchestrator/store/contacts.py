@@ -248,6 +248,15 @@ class SqlContacts:
         async with self.sessions() as s:
             return await s.scalar(select(ContactRow.id).where(column == address).limit(1))
 
+    async def find_all(self, channel: str, address: str, limit: int = 50) -> list[str]:
+        """Every customer id holding this address (two customers may share an email)."""
+        column = COLUMNS[channel]
+        async with self.sessions() as s:
+            found = await s.scalars(
+                select(ContactRow.id).where(column == address).order_by(ContactRow.id).limit(limit)
+            )
+            return list(found)
+
     async def erase(self, contact_id: str) -> bool:
         """GDPR erasure (``orchestrator.store.erasure``)."""
         return await erase_contact(self.sessions, contact_id)

@@ -49,6 +49,18 @@ class Funnel:
 
 
 @dataclass
+class VersionSeen:
+    """A scenario version and when runs of it started (first and latest)."""
+
+    version: str
+    first_run: datetime
+    last_run: datetime
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass
 class OutcomeRecord:
     run_id: str
     workflow_id: str
@@ -120,13 +132,27 @@ class SqlFunnel:
         return Funnel(sorted(by_key.values(), key=lambda f: (f.step, f.channel)), outcomes)
 
     async def versions(self, scenario: str) -> list[str]:
+        return [v.version for v in await self.version_history(scenario)]
+
+    async def version_history(self, scenario: str) -> list[VersionSeen]:
+        """The versions runs have started with, newest first, with their first and last run."""
         async with self.sessions() as s:
-            found = await s.scalars(
-                select(RunOutcomeRow.version)
-                .where(RunOutcomeRow.scenario == scenario)
-                .group_by(RunOutcomeRow.version)
-            )
-            return [v for v in found if v]
+            rows = (
+                await s.execute(
+                    select(
+                        RunOutcomeRow.version,
+                        func.min(RunOutcomeRow.started_at),
+                        func.max(RunOutcomeRow.started_at),
+                    )
+                    .where(RunOutcomeRow.scenario == scenario, RunOutcomeRow.version != "")
+                    .group_by(RunOutcomeRow.version)
+                )
+            ).all()
+        seen = [
+            VersionSeen(v, _aware(first) or _EPOCH, _aware(last) or _EPOCH)
+            for v, first, last in rows
+        ]
+        return sorted(seen, key=lambda v: v.last_run, reverse=True)
 
     # -- run outcomes (written by the console's sync from Temporal's visibility) -----------
     async def watermarks(self) -> tuple[datetime | None, datetime | None]:

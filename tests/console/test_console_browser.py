@@ -79,6 +79,8 @@ async def test_click_in_an_email_as_the_customer_and_the_run_reacts(
         assert await t.page.inner_text("#subject") == "Your basket is waiting"
         email = t.page.frame_locator("iframe.email")
         assert "Hello Pat" in await email.locator("body").inner_text()
+        # Exactly what was sent: the unsubscribe footer the customer got is there too.
+        assert await email.locator("a", has_text="Unsubscribe").count() == 1
         await t.shot("message-email")
         async with t.page.expect_popup() as popup:
             await email.locator("a#back").click()
@@ -231,6 +233,12 @@ async def test_open_reply_and_unsubscribe_as_the_customer(
         async with t.page.expect_response(lambda r: "/t/o/" in r.url) as pixel:
             await t.page.click("#open")
         assert (await pixel.value).status == 200
+        opened = t.page.locator("#opened")
+
+        async def shows_opened() -> bool:  # issue 23: without a reload
+            return await opened.inner_text() not in ("", "–")
+
+        await t.until(shows_opened, reload=False, timeout=10)
         await t.page.goto(message_url)
         await t.page.click("#reply")
         assert "Replied as the customer" in await t.page.inner_text(".flash")

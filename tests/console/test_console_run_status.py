@@ -64,7 +64,7 @@ async def test_ended_otherwise_runs_show_with_their_reason_and_count_in_the_funn
         profile = await eventually_listed(stack, customer, wids[customer])
         row = run_row(profile, wids[customer])
         assert f'data-status="{status}"' in profile, row
-        assert f'<td class="outcome">{outcome}</td>' in row, row
+        assert f'<td class="outcome">{outcome.replace("_", " ")}</td>' in row, row
         if reason:
             assert f'<span class="reason">{reason}</span>' in row, row
         else:
@@ -103,6 +103,7 @@ async def funnel_outcomes(stack: ConsoleStack) -> dict[str, int]:
     return {
         m.group(1): int(m.group(2))
         for m in re.finditer(
-            r'<tr data-outcome="([^"]+)"><th>[^<]*</th><td class="num">(\d+)</td>', page.text
+            r'<tr data-outcome="([^"]+)"><th scope="row">[^<]*</th><td class="num">(\d+)</td>',
+            page.text,
         )
     }

@@ -60,7 +60,8 @@ async def test_the_temporal_ui_shows_what_a_run_is_doing(browser: Any, tmp_path:
             await page.goto(f"{base}/{quote(wids[0], safe='')}")
             body = page.locator("body")
             # The timeline names each timer by what it waits for.
-            await body.get_by_text("wait 4h for a reaction to email").first.wait_for(timeout=30_000)
+            timer = body.get_by_text("Wait 4 h for a reaction to Ladder · 1. email")
+            await timer.first.wait_for(timeout=30_000)
             timeline = await body.inner_text()
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(SCREENSHOTS / "temporal-ui-run.png"))
@@ -86,9 +87,12 @@ async def test_the_temporal_ui_shows_what_a_run_is_doing(browser: Any, tmp_path:
     # The run's page: its summary (scenario, customer reference, run key) and what it waits for.
     assert f"customer {customer_ref(customers[0])}" in text
     assert "quick_cart" in text
-    assert "waiting up to 4h for a reaction to email quick/reminder · next: sms" in text
+    assert (
+        "Ladder · 1. email: waiting up to 4 h for a reaction to quick/reminder"
+        " · next: Ladder · 2. sms" in text
+    )
     assert customer_ref(customers[1]) not in text  # one customer's page, one customer
-    assert "wait 1s" in timeline and "send email: quick/reminder" in timeline
+    assert "Wait 1 s" in timeline and "send email: quick/reminder" in timeline
     # The list: each run's summary names its own customer.
     assert all(customer_ref(c) in listing for c in customers)
     for value in (FULL_CONTACT["email"], FULL_CONTACT.get("phone", "")):  # never an address

@@ -176,7 +176,9 @@ async def exercise(
 ) -> str:
     """Run the ladder through every channel, call every webhook; the run's raw history."""
     engine = make_engine(config.store.url)
-    key = await ApiKeys(sessions(engine)).create("shop", scopes=["ingest", "read", "admin", "console"])
+    key = await ApiKeys(sessions(engine)).create(
+        "shop", scopes=["ingest", "read", "admin", "console"]
+    )
     await engine.dispose()
     channels = worker.build_channels(config)
     tasks = [

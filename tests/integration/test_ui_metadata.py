@@ -44,13 +44,13 @@ async def test_run_carries_summary_details_and_timer_summaries(
 
         async def waiting_for_reaction() -> bool:
             meta = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
-            return "waiting up to 4h" in meta.current_details
+            return "waiting up to 4 h" in meta.current_details
 
         await eventually(waiting_for_reaction)
         meta = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
         assert meta.current_details == (
-            "waiting up to 4h for a reaction to email `quick/reminder` · next: sms"
-            " · sent so far: email"
+            "Ladder · 1. email: waiting up to 4 h for a reaction to `quick/reminder`"
+            " · next: Ladder · 2. sms · sent so far: email"
         )
         described = await handle.describe()
         summary = await described.static_summary()
@@ -68,7 +68,7 @@ async def test_run_carries_summary_details_and_timer_summaries(
             for e in history.events
             if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
         ]
-        assert timers == ["wait 1s", "wait 4h for a reaction to email"]
+        assert timers == ["Wait 1 s", "Wait 4 h for a reaction to Ladder · 1. email"]
         await handle.terminate("test done")
     # The contact's address never shows: only the customer reference.
     assert FULL_CONTACT["email"] not in (summary + (details or ""))

@@ -56,7 +56,42 @@ def test_branches_stops_and_notes(tmp_path: Path) -> None:
     svg = diagram(s, {"steps.2.on_event.1": "email: sent 3 <& more>"})
     ET.fromstring(svg)  # well-formed: every text is escaped
     assert "<script>" not in svg and "&lt;script&gt;" in svg
-    assert "stop: quiet &lt;b&gt;customer&lt;/b&gt;" in svg
+    assert "Stop: quiet &lt;b&gt;customer&lt;/b&gt;" in svg
     assert "email: sent 3 &lt;&amp; more&gt;" in svg
     assert ">on event<" in svg and ">on timeout<" in svg and ">then<" in svg and ">else<" in svg
     assert "exit → exited" in svg
+
+
+def test_wait_until_offsets_and_names_are_drawn(tmp_path: Path) -> None:
+    """Issue 23: ``- 24h`` and ``- 15m`` are two different boxes; a step's ``name:`` is its
+    title; internal paths stay in data attributes, never in the drawn text."""
+    s = write_scenario(
+        tmp_path,
+        """
+        scenario: offsets
+        trigger: webinar_registered
+        steps:
+          - wait_until: webinar.starts_at - 24h
+          - wait_until: webinar.starts_at - 15m
+            name: Just before it starts
+          - name: Reminder ladder
+            escalate:
+              - email: t/hello
+                wait: 1h
+              - email: t/hello
+        sample:
+          webinar_registered: {webinar: {starts_at: "2026-12-03T17:00:00Z"}}
+        """,
+        {"t/hello/email": "{% block subject %}Hi{% endblock %}{% block html %}x{% endblock %}"},
+    )
+    root = ET.fromstring(diagram(s))
+    texts = {
+        g.attrib["data-step"]: [t.text for t in g.iter(f"{SVG}text")]
+        for g in root.iter(f"{SVG}g")
+        if "data-step" in g.attrib
+    }
+    assert texts["steps.1"] == ["Wait until", "24 h before webinar.starts_at"]
+    assert texts["steps.2"] == ["Just before it starts", "15 min before webinar.starts_at"]
+    assert texts["steps.3"][0] == "Reminder ladder"
+    drawn = " ".join(t for ts in texts.values() for t in ts if t)
+    assert "steps." not in drawn and "rung1" not in drawn
