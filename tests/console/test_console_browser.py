@@ -138,7 +138,9 @@ async def test_a_test_send_arrives_in_the_dev_sink(browser: Any, stack: ConsoleS
         offered = t.page.locator('#test-send select[name="address"] option')
         assert await offered.all_inner_texts() == ["qa@example.com"]
         await t.page.select_option('#test-send select[name="address"]', "qa@example.com")
-        await t.page.click("#test-send button[type=submit]")
+        send = t.page.locator("#test-send button[type=submit]")
+        await send.scroll_into_view_if_needed()  # below the fold at 1400 x 900, as a user scrolls
+        await send.click()
         assert "Test sent by email" in await t.page.inner_text("#sent")
         await t.shot("test-send")
         mail: list[bytes] = []
