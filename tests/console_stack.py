@@ -106,7 +106,7 @@ class ConsoleStack:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             rows = await self.messages_of(customer)
-            if sum(1 for r in rows if r["status"] == "sent") >= count:
+            if sum(1 for r in rows if r["status"] in ("sent", "recorded")) >= count:
                 return
             assert asyncio.get_running_loop().time() < deadline, f"{customer}: not sent: {rows}"
             await asyncio.sleep(0.1)
