@@ -97,6 +97,15 @@ def _match(m: EventMatch) -> str:
     return m.event + (f" when {m.when}" if m.when else "")
 
 
+def _minutes(seconds: int) -> str:
+    """``30 min``, ``2 h``, ``1 d 12 h`` for a digest window."""
+    if seconds % 60 or seconds < 60:
+        return format_duration(seconds)
+    if seconds < 3600 or seconds % 3600:
+        return f"{seconds // 60} min"
+    return format_duration(seconds).replace("d", " d ").replace("h", " h").strip()
+
+
 class Drawer:
     def __init__(self, notes: dict[str, str] | None = None) -> None:
         self.notes = notes or {}
@@ -148,6 +157,11 @@ class Drawer:
             timeout = format_duration(s.timeout_s or 0)
             head = self.node("wait_for", f"wait for {events}", f"up to {timeout}", s.path)
             return self.fork(head, (s.on_event, "on event"), (s.on_timeout, "on timeout"))
+        if s.kind == "collect" and s.collect is not None:
+            c = s.collect
+            key = f", one per {c.key}" if c.key else ""
+            detail = f"for {_minutes(c.window_s)} (max {c.max}){key}"
+            return self.node("wait_for", f"collect {c.event}", detail, s.path)
         if s.kind == "split":
             head = self.node("if", "split", "each customer in one variant", s.path)
             return self.fork(head, *[(v.steps, v.name) for v in s.variants])
