@@ -41,6 +41,23 @@ def digest(events: list[EventSignal], collect: Collect) -> list[EventSignal]:
     return out[: collect.max]
 
 
-def count(events: list[EventSignal], collect: Collect) -> int:
-    """How many items ``events`` make (the window closes at ``collect.max``)."""
-    return len(digest(events, collect))
+class Window:
+    """A digest being gathered: how many items (distinct keys) it holds so far."""
+
+    def __init__(self, collect: Collect) -> None:
+        self.collect = collect
+        self.events: list[EventSignal] = []
+        self._keys: set[str] = set()
+        self._ids: set[str] = set()
+
+    def add(self, ev: EventSignal) -> None:
+        if ev.event_id in self._ids:
+            return
+        self._ids.add(ev.event_id)
+        self.events.append(ev)
+        key = key_of(ev.data, self.collect.key) if self.collect.key else None
+        self._keys.add(key if key is not None else f"id:{ev.event_id}")
+
+    @property
+    def full(self) -> bool:
+        return len(self._keys) >= self.collect.max

@@ -92,32 +92,36 @@ class StepInterpreter(LearnedRun):
         c = step.collect
         assert c is not None and self._trigger is not None
         self._late = False
-        got: list[EventSignal] = []
+        window = digest.Window(c)
         if self._trigger.name == c.event and not self._trigger_collected:
-            got.append(self._trigger)  # the trigger is the first item
+            window.add(self._trigger)  # the trigger is the first item
             self._trigger_collected = True
         deadline = workflow.now() + timedelta(seconds=c.window_s)
         self._next_wakeup = deadline.isoformat()
         label = labels.step_label(step)
         self._show(f"collecting {c.event} until {deadline.isoformat()}")
-        checked = self._collect_mark
-        while True:
-            got += [ev for seq, ev in self._events if seq > checked and ev.name == c.event]
-            checked = self._collect_mark = self._seq
-            if digest.count(got, c) >= c.max:
+        while not window.full:
+            # One at a time: events past ``max`` stay for the next digest (_next_digest).
+            for seq, ev in self._events:
+                if seq > self._collect_mark and not window.full:
+                    self._collect_mark = seq
+                    if ev.name == c.event:
+                        window.add(ev)
+            if window.full:
                 break
+            self._collect_mark = seen = self._seq
             remaining = (deadline - workflow.now()).total_seconds()
             self._go_on()
             if remaining <= 0:
                 break
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
-                    lambda seen=checked: self._seq > seen,  # type: ignore[misc]
+                    lambda seen=seen: self._seq > seen,  # type: ignore[misc]
                     timeout=remaining,
                     timeout_summary=label,
                 )
         self._next_wakeup = ""
-        self._collected = digest.digest(got, c)
+        self._collected = digest.digest(window.events, c)
 
     def _next_digest(self) -> bool:
         """Events a digest window missed (they came while its message went out) start the
