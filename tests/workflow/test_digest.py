@@ -122,7 +122,8 @@ class Shop:
 
     async def result(self, wid: str) -> RunState:
         handle = self.env.client.get_workflow_handle(wid, result_type=RunState)
-        return await handle.result()
+        state: RunState = await handle.result()
+        return state
 
 
 async def morning(env: WorkflowEnvironment) -> None:
