@@ -273,3 +273,25 @@ async def test_a_goal_during_the_window_ends_the_run_without_a_digest(
             state = await s.result("price_drop_digest/customer-g1")
         assert state.outcome == "converted"
         assert s.sent("g1") == []
+
+
+async def test_simulate_scripts_several_drops_into_one_digest(
+    time_env: WorkflowEnvironment,
+) -> None:
+    """``omni simulate`` with drops at +0, +5m and +10m (one product twice): one email at
+    +30m listing two products, the newest price first."""
+    from orchestrator.dev.simulator import SimEvent, simulate
+
+    start = (await time_env.get_current_time()) + timedelta(days=1)
+    start = start.replace(hour=10, minute=0, second=0, microsecond=0)
+    events = [
+        SimEvent("price_dropped", 0, drop("p-1", 40, "Shirt")),
+        SimEvent("price_dropped", 300, drop("p-2", 9, "Hat")),
+        SimEvent("price_dropped", 600, drop("p-1", 35, "Shirt")),
+    ]
+    result = await simulate(digest_scenario(), events, env=time_env, start_at=start)
+    sends = [e for e in result.timeline if e["kind"] == "send"]
+    assert [e["offset_s"] for e in sends] == [1800], result.to_text()
+    preview = sends[0]["preview"]
+    assert preview.index("Shirt: €35.00") < preview.index("Hat: €9.00"), preview
+    assert "€40.00" not in preview
