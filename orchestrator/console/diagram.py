@@ -100,6 +100,15 @@ def _match(m: EventMatch) -> str:
     return m.event + (f" when {m.when}" if m.when else "")
 
 
+def _minutes(seconds: int) -> str:
+    """``30 min``, ``2 h``, ``1 d 12 h`` for a digest window."""
+    if seconds % 60 or seconds < 60:
+        return format_duration(seconds)
+    if seconds < 3600 or seconds % 3600:
+        return f"{seconds // 60} min"
+    return format_duration(seconds).replace("d", " d ").replace("h", " h").strip()
+
+
 class Drawer:
     def __init__(self, notes: dict[str, str] | None = None) -> None:
         self.notes = notes or {}
@@ -154,6 +163,11 @@ class Drawer:
             title = s.name or f"Wait for {events}"
             head = self.node("wait_for", title, f"up to {timeout}", s.path)
             return self.fork(head, (s.on_event, "on event"), (s.on_timeout, "on timeout"))
+        if s.kind == "collect" and s.collect is not None:
+            c = s.collect
+            key = f", one per {c.key}" if c.key else ""
+            detail = f"for {_minutes(c.window_s)} (max {c.max}){key}"
+            return self.node("wait_for", f"collect {c.event}", detail, s.path)
         if s.kind == "split":
             head = self.node("if", s.name or "Split", "each customer in one variant", s.path)
             return self.fork(head, *[(v.steps, v.name) for v in s.variants])

@@ -22,6 +22,7 @@ from orchestrator.console.messages import shown
 from orchestrator.console.render import page
 from orchestrator.console.settings import Console
 from orchestrator.engine.sendlog import RECORDED, SendRecord
+from orchestrator.language.digest import sample_collected
 from orchestrator.language.model import Scenario
 from orchestrator.language.samples import SAMPLE_CONTACT, sample_run
 from orchestrator.language.templates import TemplateProblem, message_context, render
@@ -52,6 +53,7 @@ def _render(
         run=sample_run(s.id),
         timezone=str(contact.get("timezone") or "UTC"),
         link=lambda url: url,
+        collected=sample_collected(s),
     )
     try:
         source = sources.get(locale, sources[""])

@@ -123,7 +123,7 @@ class Activities:
         return result
 
     async def _send(self, req: SendRequest, handover: Handover) -> SendResult:
-        if req.by_version or req.event is None or req.trigger_ref:
+        if req.by_version or req.event is None or req.trigger_ref or req.collected_refs:
             try:
                 req = await complete(req, self.definitions, self.events)
             except TriggerGone:

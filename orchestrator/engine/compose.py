@@ -109,6 +109,7 @@ async def compose(
         run=req.run,
         timezone=timezone,
         link=link,
+        collected=req.collected,
     )
     try:
         if content:

@@ -107,6 +107,12 @@ async def complete(
                 f"scenario version {req.version} unknown here", type="UnknownVersion"
             ) from None
     event = trigger if req.event is None else req.event
+    collected = list(req.collected)
+    for ref in req.collected_refs:
+        # An event erased since (its customer's data deleted) is left out of the digest.
+        item = await events.data_of(ref) if events is not None else None
+        if item is not None:
+            collected.append(item)
     # The key is "<workflow id>/<chain>/g<generation>/<step path>/<channel>": the run's
     # reference and id need not travel beside it.
     run_ref, run = req.run_ref, req.run
@@ -122,4 +128,6 @@ async def complete(
         run_ref=run_ref,
         by_version=False,
         trigger_ref="",
+        collected=collected,
+        collected_refs=[],
     )

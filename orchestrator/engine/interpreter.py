@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, CancelledError
@@ -17,7 +18,7 @@ from temporalio.exceptions import ActivityError, CancelledError
 from orchestrator.engine.learned_run import LearnedRun
 
 with workflow.unsafe.imports_passed_through():
-    from orchestrator.engine import labels, search
+    from orchestrator.engine import digest, labels, search
     from orchestrator.engine.activities import SEND_RETRY, Activities
     from orchestrator.engine.messages import (
         EventSignal,
@@ -25,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
         SendRequest,
         SendResult,
     )
-    from orchestrator.language.model import EventMatch, Step
+    from orchestrator.language.model import EventMatch, Step, iter_steps
 
 
 class _Stop(Exception):
@@ -81,6 +82,61 @@ class StepInterpreter(LearnedRun):
             await self._steps(self._variant_steps(step))
         elif step.kind == "stop":
             raise _Stop(step.reason or "stopped")
+        elif step.kind == "collect":
+            await self._collect(step)
+
+    async def _collect(self, step: Step) -> None:
+        """Gather this customer's events of one name until the window ends or ``max`` items
+        came in; the sends after it list them (``collected``). A goal, exit or cancel stops
+        it like any wait (``_go_on``)."""
+        c = step.collect
+        assert c is not None and self._trigger is not None
+        self._late = False
+        window = digest.Window(c)
+        if self._trigger.name == c.event and not self._trigger_collected:
+            window.add(self._trigger)  # the trigger is the first item
+            self._trigger_collected = True
+        deadline = workflow.now() + timedelta(seconds=c.window_s)
+        self._next_wakeup = deadline.isoformat()
+        label = labels.step_label(step)
+        self._show(f"collecting {c.event} until {deadline.isoformat()}")
+        while not window.full:
+            # One at a time: events past ``max`` stay for the next digest (_next_digest).
+            for seq, ev in self._events:
+                if seq > self._collect_mark and not window.full:
+                    self._collect_mark = seq
+                    if ev.name == c.event:
+                        window.add(ev)
+            if window.full:
+                break
+            self._collect_mark = seen = self._seq
+            remaining = (deadline - workflow.now()).total_seconds()
+            self._go_on()
+            if remaining <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda seen=seen: self._seq > seen,  # type: ignore[misc]
+                    timeout=remaining,
+                    timeout_summary=label,
+                )
+        self._next_wakeup = ""
+        self._collected = digest.digest(window.events, c)
+
+    def _next_digest(self) -> bool:
+        """Events a digest window missed (they came while its message went out) start the
+        next digest in this run rather than being dropped: the first is its trigger, the
+        others wait in the inbox. False when there are none (or the scenario has none)."""
+        names = {st.collect.event for st in iter_steps(self._scenario.steps) if st.collect}
+        if not names or self._scenario.trigger.cooldown_s:
+            return False
+        left = [ev for seq, ev in self._events if seq > self._collect_mark and ev.name in names]
+        if not left:
+            return False
+        self._trigger = left[0]
+        self._inbox[:0] = left[1:]
+        self._note("event", event=left[0].name, event_id=left[0].event_id, reason="next digest")
+        return True
 
     async def _wait_until(self, step: Step) -> None:
         if step.at_time:
@@ -270,6 +326,7 @@ class StepInterpreter(LearnedRun):
                         run_ref="" if lean else run_ref,
                         version=s.version,
                         content=s.content.get(template, {}) if channel == "whatsapp" else {},
+                        **self._collected_fields(lean),
                     ),
                     # None: the run's own queue; a channel of its own has a fleet-wide rate.
                     task_queue=inp.options.send_queues.get(channel),
@@ -295,6 +352,14 @@ class StepInterpreter(LearnedRun):
             if await self._sleep_until(datetime.fromisoformat(result.retry_at), stop, summary=hold):
                 return None, deferred_from
         return result, deferred_from
+
+    def _collected_fields(self, lean: bool) -> dict[str, list[Any]]:
+        """The digest for a send: by event id when every item is stored (revision 1)."""
+        if not self._collected:
+            return {}
+        if lean and all(ev.stored for ev in self._collected):
+            return {"collected_refs": [ev.event_id for ev in self._collected]}
+        return {"collected": [ev.data for ev in self._collected]}
 
     def _record_fate(
         self,

@@ -47,6 +47,8 @@ def step_label(step: Step) -> str:
         label = f"wait up to {duration(step.timeout_s)} for {names}"
     elif step.kind == "stop":
         label = f"stop: {step.reason or 'stopped'}"
+    elif step.kind == "collect" and step.collect is not None:
+        label = f"collect {step.collect.event} for {duration(step.collect.window_s)}"
     else:
         label = step.kind
     return _short(label, 100)

@@ -154,6 +154,10 @@ class SendRequest:
     by_version: bool = False
     #: ``trigger`` left out: the worker reads the data of this stored event (revision 1).
     trigger_ref: str = ""
+    #: A ``collect`` step's events (newest first): their data, or when the API stored them
+    #: their ids, read back by the worker (``collected`` stays empty then).
+    collected: list[dict[str, Any]] = field(default_factory=list)
+    collected_refs: list[str] = field(default_factory=list)
 
 
 @dataclass

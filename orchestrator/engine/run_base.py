@@ -58,6 +58,11 @@ class RunBase:
         self._pending_send: PendingSend | None = None
         #: The run is ending: its steps start nothing new (see ``_go_on``).
         self._stopping = False
+        #: collect steps: the digest so far (newest first), the last event seq a collect step
+        #: took in, and whether this generation's trigger is in a digest already.
+        self._collected: list[EventSignal] = []
+        self._collect_mark = 0
+        self._trigger_collected = False
 
     # -- helpers ---------------------------------------------------------------------------
     def _go_on(self) -> None:

@@ -145,7 +145,9 @@ class ScenarioWorkflow(StepInterpreter):
                     self._note("skip", reason=f"cancelled: {self._cancel_reason}")
                     return self._finish("cancelled")
                 if not self._inbox:
-                    return await self._cool_down(self._finish(steps.result()))
+                    if not self._next_digest():  # scenarios with a collect step only
+                        return await self._cool_down(self._finish(steps.result()))
+                    break
                 action = await self._handle(self._inbox.pop(0))
                 if action is None:
                     continue
@@ -159,6 +161,7 @@ class ScenarioWorkflow(StepInterpreter):
             self._reactions.clear()
             self._events.clear()
             self._reacted, self._exhausted = False, False
+            self._collected, self._collect_mark, self._trigger_collected = [], 0, False
             if (
                 restarts >= inp.options.max_restarts
                 or workflow.info().is_continue_as_new_suggested()

@@ -11,6 +11,7 @@ from typing import Any
 from jinja2 import TemplateSyntaxError, Undefined
 
 from orchestrator.language.check_learning import VALUE_HINT, value_problem
+from orchestrator.language.digest import collected_sample
 from orchestrator.language.errors import Problem
 from orchestrator.language.expressions import (
     ExpressionError,
@@ -61,6 +62,8 @@ class Checker:
         self.problems: list[Problem] = []
         self.trigger_sample: dict[str, Any] | None = scenario.samples.get(scenario.trigger.event)
         self.contact = sample_contact(scenario.samples)
+        #: What templates see as ``collected``: the sample after a collect step.
+        self.collected: list[dict[str, Any]] = []
 
     def at(self, obj: object, name: str, fallback: int = 1) -> Spot:
         """The line and column of ``obj.name``'s value in the scenario file."""
@@ -159,6 +162,8 @@ class Checker:
     def step(self, step: Step, event: dict[str, Any] | None) -> bool:
         if step.kind == "stop":
             return True
+        if step.kind == "collect":
+            self.collected = collected_sample(self, step) or []
         if step.kind == "wait_until" and step.at_time:
             try:
                 if step.at:
@@ -259,6 +264,7 @@ class Checker:
                 run=sample_run(self.s.id, step.path),
                 timezone=contact["timezone"],
                 link=lambda url: url,
+                collected=self.collected,
             )
             try:
                 render(

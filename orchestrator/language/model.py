@@ -102,6 +102,21 @@ class Variant:
     steps: list[Step] = field(default_factory=list)
 
 
+#: The most events one ``collect`` step gathers (and one digest message lists).
+MAX_COLLECT = 100
+
+
+@dataclass
+class Collect:
+    """A digest window: this customer's ``event`` events for ``window_s`` seconds, at most
+    ``max`` distinct items (by ``key``, a dotted path into the event data; None: each event)."""
+
+    event: str
+    window_s: int
+    max: int = 20
+    key: str | None = None
+
+
 @dataclass
 class Step:
     """One step; ``kind`` says which of the optional fields apply."""
@@ -143,6 +158,8 @@ class Step:
     #: The marketer's name for the step (``name:``); "" gets one derived from what it does
     #: (``orchestrator.language.names``).
     name: str = ""
+    #: collect: the digest window (``events`` names the one event, ``timeout_s`` the window).
+    collect: Collect | None = None
 
     def branches(self) -> list[Step]:
         """Every step nested directly under this one (branches and variants)."""
@@ -201,6 +218,8 @@ class Scenario:
         while stack:
             step = stack.pop()
             names.update(m.event for m in step.events)
+            if step.collect is not None:
+                names.add(step.collect.event)
             stack.extend(step.branches())
         return names
 

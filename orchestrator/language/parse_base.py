@@ -31,6 +31,7 @@ MATCH_KEYS = ("event", "when")
 QUIET_KEYS = ("window", "action")
 WAIT_FOR_KEYS = ("event", "when", "timeout")
 LOCAL_TIME_KEYS = ("time", "date", "days")
+COLLECT_KEYS = ("event", "for", "max", "key")
 STEP_KEYS = {
     "wait": ("wait", "name"),
     "wait_until": ("wait_until", "late", "name"),
@@ -40,6 +41,7 @@ STEP_KEYS = {
     "wait_for": ("wait_for", "on_event", "on_timeout", "name"),
     "split": ("split", "name"),
     "stop": ("stop", "name"),
+    "collect": ("collect", "name"),
 }
 ID_FORM = re.compile(r"^[a-z][a-z0-9_]*$")
 EVENT_FORM = re.compile(r"^[a-z][a-z0-9_.]*$")

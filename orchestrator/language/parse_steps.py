@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrator.language.digest import parse_collect
 from orchestrator.language.expressions import ExpressionError, split_time_expression
 from orchestrator.language.localtime import LocalTimeError, parse_clock
 from orchestrator.language.model import (
@@ -169,6 +170,8 @@ class StepParser(LearningParser):
                 step.on_timeout = self.steps(
                     value["on_timeout"], path + ("on_timeout",), f"{label}.on_timeout"
                 )
+        elif kind == "collect":
+            parse_collect(self, arg, p, step)
         elif kind == "stop":
             step.reason = str(arg) if arg is not None else "stopped"
         return step

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrator.language.digest import COLLECT_DOC, collect_arg
 from orchestrator.language.durations import DURATION_HINT
 from orchestrator.language.model import CHANNELS, REACTIONS
 from orchestrator.language.names import NAME_MAX
 from orchestrator.language.parse_base import (
+    COLLECT_KEYS,
     LOCAL_TIME_KEYS,
     MATCH_KEYS,
     QUIET_KEYS,
@@ -172,6 +174,7 @@ def scenario_schema() -> dict[str, Any]:
             {"on_event": _ref("steps"), "on_timeout": _ref("steps")},
         ),
         _step("stop", {"type": ["string", "null"]}, description="End the run here"),
+        _step("collect", collect_arg(EVENT, _ref("duration")), description=COLLECT_DOC),
     ]
     top: dict[str, Any] = {
         "scenario": {
@@ -266,6 +269,7 @@ def scenario_schema() -> dict[str, Any]:
     assert set(top["trigger"]["oneOf"][1]["properties"]) == set(TRIGGER_KEYS)
     assert set(match["oneOf"][1]["properties"]) == set(MATCH_KEYS)
     assert set(top["quiet_hours"]["oneOf"][1]["properties"]) == set(QUIET_KEYS)
+    assert set(step_kinds[-1]["properties"]["collect"]["properties"]) == set(COLLECT_KEYS)
     local = step_kinds[1]["properties"]["wait_until"]["oneOf"][1]["properties"]
     assert set(local) == set(LOCAL_TIME_KEYS)
     return {

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from channels.segments import segments
+from orchestrator.language.digest import sample_collected
 from orchestrator.language.model import Scenario
 from orchestrator.language.samples import sample_contact, sample_run
 from orchestrator.language.templates import message_context, render
@@ -23,6 +24,7 @@ def _context(scenario: Scenario, locale: str) -> dict[str, Any]:
         run=sample_run(scenario.id),
         timezone="UTC",
         link=lambda url: url,
+        collected=sample_collected(scenario),
     )
 
 

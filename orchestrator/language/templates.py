@@ -241,10 +241,13 @@ def message_context(
     run: dict[str, Any],
     timezone: str,
     link: Callable[[str], str],
+    collected: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Template variables: the trigger's fields at top level (``cart.total``), ``trigger``,
-    ``event`` (the latest event), ``contact``, ``run`` and the helper functions."""
+    ``event`` (the latest event), ``contact``, ``run``, ``collected`` (a ``collect`` step's
+    events, newest first; [] without one) and the helper functions."""
     context: dict[str, Any] = dict(trigger)
     context.update(trigger=trigger, event=event, contact=contact, run=run)
+    context.update(collected=list(collected or []))
     context.update(helpers(timezone, link))
     return context

@@ -66,6 +66,7 @@ def check_whatsapp(
             run=sample_run(checker.s.id, step.path),
             timezone=contact["timezone"],
             link=lambda url: url,
+            collected=checker.collected,
         )
         for key, source in parsed.template.variables.items():
             try:

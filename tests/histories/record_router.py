@@ -9,8 +9,8 @@ through the router too, as the API delivers them. Histories land in ``tests/hist
 (learned order, holdout, split, spread).
 
 Run it for a new revision (docs/operations.md, "Changing the workflow"), never to make a
-failing replay pass:
-    .venv/bin/python tests/histories/record_router.py
+failing replay pass; name scenario ids to record only their cases (a new shipped scenario):
+    .venv/bin/python tests/histories/record_router.py [scenario ...]
 """
 
 from __future__ import annotations
@@ -232,6 +232,14 @@ CART = {
 CART2 = {"cart": {**CART["cart"], "total": 72.5, "items": [*ITEMS, {**ITEMS[0], "qty": 2}]}}
 CART7 = {"cart": {**CART["cart"], "id": "c-7", "total": 12, "url": "https://shop.example/c/7"}}
 ORDER = {"order": {"id": "o-77", "cart_id": "c-981", "total": 72.5}}
+
+
+def drop(product: str, price: float) -> dict[str, Any]:
+    url = f"https://shop.example/p/{product}"
+    item = {"id": product, "name": f"Item {product}", "url": url}
+    return {"product": item, "price": price, "was": 99.0, "currency": "EUR"}
+
+
 VIEW = {"product": {"id": "p-5", "name": "Linen", "price": 59.9, "url": "https://shop.example/p/5"}}
 
 CASES = [
@@ -330,6 +338,21 @@ CASES = [
         ],
     ),
     Case(
+        "price_drop_digest",
+        "digest",
+        {"ann": "three_products", "bob": "bought_meanwhile", "kim": "max_then_next"},
+        [
+            (0, "ann", "price_dropped", drop("p-1", 40)),
+            (0, "bob", "price_dropped", drop("p-1", 40)),
+            (0, *("kim", "price_dropped", drop("k-0", 1))),
+            *[(60, "kim", "price_dropped", drop(f"k-{n}", n)) for n in range(1, 22)],
+            (300, "ann", "price_dropped", drop("p-2", 30)),
+            (600, "ann", "price_dropped", drop("p-1", 35)),  # p-1 again: the newest price
+            (900, "bob", "order_placed", ORDER),
+            (1200, "ann", "price_dropped", drop("p-3", 20)),
+        ],
+    ),
+    Case(
         "welcome_series",
         "variant",
         {"ann": "split_holdout_spread", "eve": "split_other", "xia": "held_out"},
@@ -360,7 +383,10 @@ async def main() -> None:
                 },
             )
         )
+        only = set(sys.argv[1:])  # scenario ids: record only their cases
         for case in CASES:
+            if only and case.scenario not in only:
+                continue
             await record(env, case, variants if case.variant else shipped)
 
 

@@ -60,6 +60,7 @@ def test_shipped_scenarios_are_valid() -> None:
         "webinar_reminder",
         "welcome_series",
         "browse_followup",
+        "price_drop_digest",
     }
 
 
