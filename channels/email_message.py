@@ -122,6 +122,12 @@ def build(
             f'<p style="font-size:12px"><a href="{html.escape(out.unsubscribe_url)}">'
             "Unsubscribe</a></p>"
         )
+    if out.preferences_url:
+        text += f"\nPreferences: {out.preferences_url}"
+        body += (
+            f'<p style="font-size:12px"><a href="{html.escape(out.preferences_url)}">'
+            "Manage your preferences</a></p>"
+        )
     if out.open_pixel_url:
         body += (
             f'<img src="{html.escape(out.open_pixel_url)}" width="1" height="1" alt="" '
