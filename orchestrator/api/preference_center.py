@@ -31,7 +31,9 @@ router = APIRouter(tags=["preference center"])
 Svc = Annotated[Services, Depends(services)]
 HEADERS = {
     "Cache-Control": "no-store, private",
-    "Referrer-Policy": "no-referrer",
+    # Not no-referrer: browsers then post the form with "Origin: null", which the origin check
+    # refuses. same-origin still never tells another site the page's URL (its token).
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
