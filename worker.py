@@ -57,6 +57,7 @@ from orchestrator.store.db import make_engine, sessions
 from orchestrator.store.events import EventLog
 from orchestrator.store.inbound import InboundMessages
 from orchestrator.store.links import SqlShortLinks
+from orchestrator.store.preferences import SqlPreferences
 from orchestrator.store.reactions import SqlReactionStats
 from orchestrator.store.sendlog import SqlSendLog
 from orchestrator.store.sessions import SqlSessions
@@ -220,6 +221,7 @@ def build_activities(
         definitions=Definitions(SqlVersions(factory)),
         events=events,
         pending=events,
+        preferences=SqlPreferences(factory, contacts),
     )
 
 

@@ -86,6 +86,8 @@ class Outbound:
     marketing: bool = True
     #: One-click unsubscribe URL (https) for List-Unsubscribe / the footer; "" if none.
     unsubscribe_url: str = ""
+    #: The customer's preference center (footer link beside Unsubscribe); "" if none.
+    preferences_url: str = ""
     #: Tracking pixel URL for email opens; "" if none.
     open_pixel_url: str = ""
     #: Provider status callback URL (SMS delivery receipts); "" if none.

@@ -102,6 +102,12 @@ def with_footer(out: Outbound, postal_address: str = "") -> tuple[str, str]:
             f'<p style="font-size:12px"><a href="{html.escape(out.unsubscribe_url)}">'
             "Unsubscribe</a></p>"
         )
+    if out.preferences_url:
+        text += f"\nPreferences: {out.preferences_url}"
+        body += (
+            f'<p style="font-size:12px"><a href="{html.escape(out.preferences_url)}">'
+            "Manage your preferences</a></p>"
+        )
     return text, body
 
 

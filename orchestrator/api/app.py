@@ -14,6 +14,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from orchestrator.api import (
     contacts,
     events,
+    preference_center,
+    preferences,
     runs,
     telegram_hooks,
     tracking_routes,
@@ -45,10 +47,12 @@ def create_app(svc: Services) -> FastAPI:
     app.include_router(events.router)
     # Before contacts: "/v1/contacts/{id}/runs" must not be read as a contact id ending "/runs".
     app.include_router(runs.router)
+    app.include_router(preferences.router)  # before contacts too ("/{id}/preferences")
     app.include_router(contacts.router)
     app.include_router(twilio_hooks.router)
     app.include_router(telegram_hooks.router)
     app.include_router(tracking_routes.router)
+    app.include_router(preference_center.router)
 
     app.add_middleware(BodyLimit, limit=svc.settings.max_body_bytes)
     install_docs(app)

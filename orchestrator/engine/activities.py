@@ -43,6 +43,7 @@ from orchestrator.engine.once import (
     written,
 )
 from orchestrator.engine.policies import FrequencyPolicy, consent, quiet_until
+from orchestrator.engine.preferences import PreferenceReader, send_skip
 from orchestrator.engine.send_errors import UNEXPECTED_ERROR_ATTEMPTS, reason_code
 from orchestrator.engine.sendlog import (
     RECORDED,
@@ -92,6 +93,7 @@ class Activities:
         definitions: Definitions | None = None,
         events: EventData | None = None,
         pending: PendingEvents | None = None,
+        preferences: PreferenceReader | None = None,
     ) -> None:
         self.directory = directory
         self.send_log = send_log
@@ -112,6 +114,8 @@ class Activities:
         self.events = events
         #: Stored events not yet delivered: a send waits for its customer's (engine/hold.py).
         self.pending = pending
+        #: The customer's topics and pause from the preference center (None: not kept).
+        self.preferences = preferences
 
     @activity.defn(name="send")
     async def send(self, req: SendRequest) -> SendResult:
@@ -171,6 +175,11 @@ class Activities:
         )
         if not decision.allowed:
             return await self._skip(req, now, decision.reason)
+        if self.preferences is not None and req.category == "marketing":
+            said = await self.preferences.preferences(req.customer_id)
+            why = send_skip(said, category=req.category, topic=req.topic, now=now)
+            if why:
+                return await self._skip(req, now, why)
         timezone = contact.timezone or self.default_timezone
         if req.quiet_hours is not None:
             until = quiet_until(now, req.quiet_hours, timezone)
@@ -215,6 +224,7 @@ class Activities:
             status_callback_url=self.status_callback_url,
             open_pixel_url=urls.get("open_pixel_url", ""),
             unsubscribe_url=urls.get("unsubscribe_url", ""),
+            preferences_url=urls.get("preferences_url", ""),
             key=req.key,
             channel=req.channel,
             address=address,

@@ -141,13 +141,15 @@ async def compose(
 
 
 def email_urls(tracker: Tracker | None, req: SendRequest) -> dict[str, str]:
-    """The open pixel, and for marketing the one-click unsubscribe URL, of an email."""
+    """The open pixel and the preference center, and for marketing the one-click
+    unsubscribe URL, of an email."""
     if tracker is None or req.channel != "email":
         return {}
     urls = {
         "open_pixel_url": tracker.pixel_url(
             run_id=str(req.run.get("id", "")), message_key=req.key, customer_id=req.customer_id
-        )
+        ),
+        "preferences_url": tracker.preferences_url(customer_id=req.customer_id, channel="email"),
     }
     if req.category == "marketing":
         urls["unsubscribe_url"] = tracker.unsubscribe_url(

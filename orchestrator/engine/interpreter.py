@@ -306,6 +306,7 @@ class StepInterpreter(LearnedRun):
                         key=key,
                         scenario=s.id,
                         category=s.category,
+                        topic=s.topic,
                         step=path,
                         channel=channel,
                         template=template,

@@ -33,6 +33,7 @@ from orchestrator.engine.learning_messages import (
     RungVerdict,
 )
 from orchestrator.engine.messages import SendRequest
+from orchestrator.engine.preferences import PreferenceReader, preferred_first
 from orchestrator.engine.sendlog import SendLog, SendRecord
 from orchestrator.engine.tracking import Tracker
 from orchestrator.language.experiment_syntax import worth
@@ -116,8 +117,11 @@ class Learning:
         default_timezone: str = "UTC",
         template_limits: Limits = TEMPLATE_LIMITS,
         definitions: Definitions | None = None,
+        preferences: PreferenceReader | None = None,
     ) -> None:
         self.definitions = definitions or Definitions()
+        #: A stated preferred channel goes first in a learned order (None: not kept).
+        self.preferences = preferences
         self.stats = stats
         self.arms = arms
         self.directory = directory
@@ -144,6 +148,7 @@ class Learning:
             default_timezone=activities.default_timezone,
             template_limits=activities.template_limits,
             definitions=activities.definitions,
+            preferences=activities.preferences,
         )
 
     def activities(self) -> list[Callable[..., Any]]:
@@ -154,7 +159,14 @@ class Learning:
         own = await self.stats.of_customer(req.customer_id, req.kinds)
         shop = await self.stats.of_shop(req.kinds)
         ranking = rank(req.channels, own, shop)
-        return RankResult(ranking.order, ranking.chances, ranking.explanation)
+        order, why = ranking.order, ranking.explanation
+        preferred = ""
+        if self.preferences is not None:
+            preferred = (await self.preferences.preferences(req.customer_id)).preferred_channel
+        if preferred in req.channels and order and req.channels[order[0]] != preferred:
+            order = preferred_first(order, req.channels, preferred)
+            why = f"{preferred} first: the customer's preferred channel; learned: {why}"
+        return RankResult(order, ranking.chances, why)
 
     @activity.defn(name="judge_rung")
     async def judge_rung(self, req: RungCheck) -> RungVerdict:

@@ -135,6 +135,8 @@ class SendRequest:
     now: str
     # Defaults where a revision-1 send leaves them out (compact payloads omit defaults).
     category: str = "marketing"
+    #: The scenario's topic ("" none): a customer may have turned it off.
+    topic: str = ""
     sources: dict[str, str] = field(default_factory=dict)
     run: dict[str, Any] = field(default_factory=dict)
     trigger: dict[str, Any] = field(default_factory=dict)

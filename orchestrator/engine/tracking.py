@@ -19,7 +19,13 @@ from typing import Any
 from urllib.parse import urlparse
 
 DAY = 86400
-TTL = {"click": 90 * DAY, "open": 30 * DAY, "unsubscribe": 365 * DAY, "telegram": 7 * DAY}
+TTL = {
+    "click": 90 * DAY,
+    "open": 30 * DAY,
+    "unsubscribe": 365 * DAY,
+    "telegram": 7 * DAY,
+    "preferences": 90 * DAY,
+}
 TAG_BYTES = 16
 
 
@@ -190,6 +196,15 @@ class Tracker:
             message_key=message_key,
             customer_id=customer_id,
             channel=channel,
+        )
+
+    def preferences_url(self, *, customer_id: str, channel: str = "") -> str:
+        """The customer's preference center (orchestrator.api.preference_center). It carries
+        when it was made (ms): a profile created after that (erased, then a new customer under
+        the same id) is not the one the link was made for."""
+        made = f"t{int(self.clock() * 1000)}"
+        return f"{self.base_url}/p/" + self.sign(
+            "preferences", customer_id=customer_id, channel=channel, message_key=made
         )
 
     # -- Telegram deep links (payload: at most 64 of [A-Za-z0-9_-]) -------------------------

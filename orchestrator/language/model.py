@@ -178,6 +178,9 @@ class Scenario:
     description: str = ""
     #: marketing needs per-channel consent; transactional only honours suppressions.
     category: str = "marketing"
+    #: What the messages are about (cart_reminders, webinars…): a customer may turn a
+    #: marketing topic off in the preference center. "" : no topic.
+    topic: str = ""
     goals: list[EventMatch] = field(default_factory=list)
     exits: list[EventMatch] = field(default_factory=list)
     reaction: list[str] = field(default_factory=lambda: list(REACTIONS))

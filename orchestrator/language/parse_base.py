@@ -15,6 +15,7 @@ TOP_KEYS = (
     "title",
     "description",
     "category",
+    "topic",
     "trigger",
     "goal",
     "exit",
@@ -44,6 +45,7 @@ STEP_KEYS = {
     "collect": ("collect", "name"),
 }
 ID_FORM = re.compile(r"^[a-z][a-z0-9_]*$")
+TOPIC_FORM = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 EVENT_FORM = re.compile(r"^[a-z][a-z0-9_.]*$")
 TEMPLATE_FORM = re.compile(r"^[a-z0-9_]+(/[a-z0-9_]+)+$")
 PATH_FORM = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")

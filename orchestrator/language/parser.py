@@ -19,6 +19,7 @@ from orchestrator.language.parse_base import (
     PATH_FORM,
     QUIET_KEYS,
     TOP_KEYS,
+    TOPIC_FORM,
     TRIGGER_KEYS,
 )
 from orchestrator.language.parse_steps import StepParser
@@ -56,6 +57,15 @@ class Parser(StepParser):
                 "category",
                 ("marketing", "transactional"),
             ),
+            topic=self.text(
+                data.get("topic", ""),
+                ("topic",),
+                "topic",
+                TOPIC_FORM,
+                "use lower_snake_case, e.g. cart_reminders",
+            )
+            if "topic" in data
+            else "",
             goals=self.matches(data.get("goal"), ("goal",), "goal"),
             exits=self.matches(data.get("exit"), ("exit",), "exit"),
             source=self.doc.file,

@@ -184,6 +184,12 @@ def scenario_schema() -> dict[str, Any]:
         },
         "title": {"type": "string"},
         "description": {"type": "string"},
+        "topic": {
+            "type": "string",
+            "pattern": r"^[a-z][a-z0-9_]{0,63}$",
+            "description": "What the messages are about, e.g. cart_reminders: a topic the "
+            "customer may turn off in the preference center (marketing only)",
+        },
         "category": {
             "enum": ["marketing", "transactional"],
             "description": "marketing needs consent per channel (default)",

@@ -298,3 +298,35 @@ class ScenarioVersionRow(Base):
     scenario: Mapped[str] = mapped_column(String(100))
     templates: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
+
+
+class PreferenceRow(Base):
+    """What the customer chose in the preference center beyond consents (which stay in
+    ``consents``): topics turned off, a preferred channel, a marketing pause."""
+
+    __tablename__ = "contact_preferences"
+
+    contact_id: Mapped[str] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: topic -> bool (absent: on).
+    topics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    preferred_channel: Mapped[str] = mapped_column(String(16), default="")
+    paused_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class PreferenceAuditRow(Base):
+    """Every preference change: who (an API key's name or ``preference_center``), when, what.
+    Goes with the profile on erasure."""
+
+    __tablename__ = "preference_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    contact_id: Mapped[str] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
+    #: field -> {"from": old, "to": new}
+    changes: Mapped[dict[str, Any]]
