@@ -83,7 +83,7 @@ async def preference_stack(client: Client, tmp: Path, db_url: str) -> AsyncItera
         settings=ApiSettings(postal_address="Shop GmbH, Hauptstr. 1, Berlin", relay_interval=0),
         tracker=tracker,
     )
-    key = await svc.keys.create("crm <sync>")
+    key = await svc.keys.create("crm <sync>", scopes=["ingest", "read", "admin"])
     try:
         async with (
             serving(create_app(svc), port=port) as base,

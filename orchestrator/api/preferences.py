@@ -10,8 +10,10 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import select
 
-from orchestrator.api.auth import require_key
+from orchestrator.api.auth import require_scope
 from orchestrator.api.events import services
+from orchestrator.api.fields import CustomerId
+from orchestrator.api.keys import Grant
 from orchestrator.api.services import Services
 from orchestrator.engine.preferences import PreferencesInvalid, checked_change
 from orchestrator.language.model import CHANNELS
@@ -20,7 +22,9 @@ from orchestrator.store.tables import ApiKeyRow
 
 router = APIRouter(prefix="/v1/contacts", tags=["preferences"])
 Svc = Annotated[Services, Depends(services)]
-KeyId = Annotated[str, Depends(require_key)]
+#: Reading preferences is ``read``; the shop changing them on a customer's behalf is ``ingest``.
+Reader = Annotated[Grant, Depends(require_scope("read"))]
+Writer = Annotated[Grant, Depends(require_scope("ingest"))]
 
 
 class PreferencesIn(BaseModel):
@@ -94,7 +98,7 @@ async def _key_name(svc: Services, key_id: str) -> str:
 
 
 @router.get("/{contact_id:path}/preferences/audit")
-async def get_audit(contact_id: str, svc: Svc, _key: KeyId) -> dict[str, Any]:
+async def get_audit(contact_id: CustomerId, svc: Svc, _key: Reader) -> dict[str, Any]:
     """Every change, newest first: who (``api_key:<name>`` or ``preference_center``), when,
     what (field -> from, to)."""
     if await svc.contacts.get(contact_id) is None:
@@ -103,7 +107,7 @@ async def get_audit(contact_id: str, svc: Svc, _key: KeyId) -> dict[str, Any]:
 
 
 @router.get("/{contact_id:path}/preferences")
-async def get_preferences(contact_id: str, svc: Svc, _key: KeyId) -> dict[str, Any]:
+async def get_preferences(contact_id: CustomerId, svc: Svc, _key: Reader) -> dict[str, Any]:
     profile = await store(svc).profile(contact_id)
     if profile is None:
         raise HTTPException(404, detail=f"no contact {contact_id!r}")
@@ -112,7 +116,7 @@ async def get_preferences(contact_id: str, svc: Svc, _key: KeyId) -> dict[str, A
 
 @router.put("/{contact_id:path}/preferences")
 async def put_preferences(
-    contact_id: str, body: PreferencesIn, svc: Svc, key: KeyId
+    contact_id: CustomerId, body: PreferencesIn, svc: Svc, key: Writer
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
     topics, switchable = shop_topics(svc)
@@ -123,7 +127,8 @@ async def put_preferences(
     except PreferencesInvalid as exc:
         raise HTTPException(422, detail=str(exc)) from None
     prefs = store(svc)
-    changed = await prefs.change(contact_id, change, actor=await _key_name(svc, key), now=now)
+    actor = await _key_name(svc, key.key_id)
+    changed = await prefs.change(contact_id, change, actor=actor, now=now)
     profile = await prefs.profile(contact_id)
     if changed is None or profile is None:
         raise HTTPException(404, detail=f"no contact {contact_id!r}")

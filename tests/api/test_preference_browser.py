@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from axe_core import axe_script
 from preference_stack import preference_stack
 from temporalio.testing import WorkflowEnvironment
 from tests_store_url import migrated_sqlite
 
 CHROMIUM = Path("/usr/bin/chromium")
-AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "output" / "screenshots"
 
 
@@ -22,8 +22,7 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "output" / "screenshots"
 async def browser() -> AsyncIterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip("browser tests need Chromium at /usr/bin/chromium: apt-get install chromium")
-    if not AXE.exists():
-        pytest.skip("axe-core missing: run `npm install` in tests/ (tests/package.json)")
+    axe_script()  # installed before the browser starts
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
@@ -35,7 +34,7 @@ async def browser() -> AsyncIterator[Any]:
 
 
 async def serious(page: Any) -> list[str]:
-    await page.add_script_tag(path=str(AXE))
+    await page.add_script_tag(path=str(axe_script()))
     found = await page.evaluate("axe.run().then(r => r.violations)")
     return [f"{v['id']}: {v['help']}" for v in found if v["impact"] in ("serious", "critical")]
 

@@ -45,6 +45,15 @@ ROUTES: list[Route] = [
     ("GET", R, "/v1/runs/quick_cart/customer-scope-c", None, "read"),
     ("POST", f"{R}/cancel", "/v1/runs/quick_cart/customer-scope-c/cancel", CANCEL, "admin"),
     ("DELETE", C, "/v1/contacts/scope-c", None, "admin"),
+    ("GET", f"{C}/preferences", "/v1/contacts/scope-c/preferences", None, "read"),
+    ("GET", f"{C}/preferences/audit", "/v1/contacts/scope-c/preferences/audit", None, "read"),
+    (
+        "PUT",
+        f"{C}/preferences",
+        "/v1/contacts/scope-c/preferences",
+        {"paused_until": None},
+        "ingest",
+    ),
 ]
 IDS = [f"{method} {path}" for method, path, *_ in ROUTES]
 

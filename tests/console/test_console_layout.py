@@ -5,46 +5,20 @@ tests/output/axe, or by .ci/run)."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from axe_core import axe_script
 from console_browser import SCREENSHOTS, Tab, tab
 from console_stack import ConsoleStack
 
-AXE_VERSION = "4.14.1"
-AXE_DIR = Path(__file__).resolve().parent.parent / "output" / "axe"
-AXE = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 WIDTHS = (1280, 1920)
 
 
 @pytest.fixture(scope="module")
 def axe() -> Path:
-    if not AXE.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.skip("the accessibility check needs npm (for axe-core)")
-        AXE_DIR.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(
-            [
-                npm,
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--prefix",
-                str(AXE_DIR),
-                f"axe-core@{AXE_VERSION}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        if done.returncode or not AXE.exists():
-            pytest.skip(f"axe-core could not be installed from npm: {done.stderr[-300:]}")
-    return AXE
+    return axe_script()
 
 
 OVERFLOWING = """() => [...document.querySelectorAll('table')].map(t => {
