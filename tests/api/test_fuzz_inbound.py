@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from urllib.parse import quote
 
 from api_stack import Api
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from odd_text import EXAMPLES, draw, form_text
 from peers.twilio_api import TwilioPeer
 from twilio.request_validator import RequestValidator
 
@@ -21,64 +19,13 @@ from channels.base import Outbound, Rendered
 from channels.sms import SmsChannel, SmsSettings, twilio_client
 from orchestrator.api.serve import serving
 
-EXAMPLES = int(os.environ.get("OMNI_FUZZ_EXAMPLES", "25"))
 TOKEN = "twilio-fuzz-token"
 PUBLIC = "https://omni.shop.example"
-ODD = [
-    "\ud800",
-    "\udfff",
-    "\x00",
-    "\x07",
-    "\x1b[31m",
-    "\x7f",
-    "\x85",
-    "\u200f",
-    "\u202e",
-    "e\u0301",
-    "😀",
-    "\U0010fffd",
-    "\ufeff",
-    "\t",
-    "\r\n",
-    ".",
-    "..",
-    "%2E%2E",
-    "/",
-    "%00",
-]
-TEXT = st.one_of(
-    st.lists(st.one_of(st.characters(), st.sampled_from(ODD)), max_size=40).map("".join),
-    st.sampled_from(ODD),
-    st.builds(
-        lambda c, n: c * n, st.sampled_from(["a", "é", "😀", "\ud800"]), st.integers(1, 9000)
-    ),
-)
-
-
-def draw(count: int) -> list[str]:
-    drawn: list[str] = []
-
-    @settings(
-        max_examples=count,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(TEXT)
-    def collect(value: str) -> None:
-        drawn.append(value)
-
-    collect()
-    return drawn
 
 
 def path_part(value: str) -> str:
     # A URL holds bytes: a lone surrogate cannot travel in one (servers see U+FFFD instead).
     return quote(value[:2000], safe="", errors="surrogatepass") or "x"
-
-
-def form_text(value: str) -> str:
-    return value.encode("utf-8", "replace").decode()[:1000]
 
 
 async def test_arbitrary_unicode_never_gets_a_5xx(api: Api) -> None:
