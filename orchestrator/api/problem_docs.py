@@ -51,7 +51,7 @@ REF = {"$ref": "#/components/schemas/Problem"}
 EXAMPLES: dict[int, tuple[str, list[dict[str, Any]] | None]] = {
     400: ("MessageSid missing", None),
     401: ("send 'Authorization: Bearer <api key>'", None),
-    403: ("bad secret token", None),
+    403: ("this API key lacks the 'read' scope", None),
     404: ("no contact '42'", None),
     409: ("run 'abandoned_cart/customer-42' already ended: converted", None),
     413: ("request body over 1048576 bytes", None),
@@ -78,6 +78,9 @@ ROUTE_PROBLEMS: dict[tuple[str, str], set[int]] = {
     ("post", "/v1/contacts/{contact_id}/telegram-link"): {404, 409},
     ("get", "/v1/runs/{workflow_id}"): {404},
     ("post", "/v1/runs/{workflow_id}/cancel"): {404, 409},
+    ("get", "/v1/contacts/{contact_id}/preferences"): {404},
+    ("put", "/v1/contacts/{contact_id}/preferences"): {404},
+    ("get", "/v1/contacts/{contact_id}/preferences/audit"): {404},
     ("post", "/webhooks/telegram"): {403, 404, 422, 503},
     ("post", "/webhooks/twilio/status"): {403, 404, 503},
     ("post", "/webhooks/twilio/inbound"): {400, 403, 404, 503},
@@ -85,12 +88,16 @@ ROUTE_PROBLEMS: dict[tuple[str, str], set[int]] = {
 #: The customer-facing tracking pages: HTML, not problems.
 HTML_PAGES = {"/t/c/{token}": {404, 410}, "/t/o/{token}": {404, 410}, "/s/{code}": {404}}
 HTML_PAGES |= {"/u/{token}": {404, 410}}
+#: The preference center (customer-facing pages).
+HTML_PAGES |= {"/p/{token}": {404, 410}, "/p": {403, 404, 410, 415, 422}}
 
 
 def problems_of(method: str, path: str, operation: dict[str, Any]) -> set[int]:
     found = set(ROUTE_PROBLEMS.get((method, path), set()))
     if operation.get("security"):
         found |= {401, 429}
+        if path.startswith("/v1/"):
+            found.add(403)  # a valid key without the route's scope
     if "requestBody" in operation:
         found |= {413, 422}
     if operation.get("parameters"):
