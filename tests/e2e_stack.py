@@ -18,6 +18,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from tests_store_url import migrated_sqlite
 
+import worker
 from channels.base import Channel
 from orchestrator.api.app import create_app
 from orchestrator.api.keys import ALL_SCOPES
@@ -65,11 +66,14 @@ async def running_stack(
     policy: FrequencyPolicy | None = None,
     trusted_push: tuple[str, ...] = (),
     client: Client | None = None,
+    console_password: str = "",
 ) -> AsyncIterator[Running]:
-    """``client`` (default: the environment's) is what the API and the worker write with."""
+    """``client`` (default: the environment's) is what the API and the worker write with.
+    With ``console_password`` the console is served too (at /console, that password)."""
     client = client or env.client
     scenario = write_scenario(tmp_path, scenario_yaml, templates)
-    engine = make_engine(await migrated_sqlite(tmp_path))
+    url = await migrated_sqlite(tmp_path)
+    engine = make_engine(url)
     port = free_port()
     tracker = Tracker(b"e" * 32, f"http://127.0.0.1:{port}")
     queue = f"e2e-{uuid.uuid4()}"
@@ -93,11 +97,25 @@ async def running_stack(
         policy=policy,
         inbound=svc.inbound,
     )
+    if not console_password:
+        app = create_app(svc)
+    else:
+        config = worker.config_from_env(
+            {
+                "OMNI_CONSOLE_PASSWORD": console_password,
+                "OMNI_TRACKING_SECRET": "e2e-console-secret-" + "x" * 20,
+                "OMNI_PUBLIC_URL": f"http://127.0.0.1:{port}",
+                "OMNI_SCENARIOS_DIR": str(tmp_path / "scenarios"),
+                "OMNI_TEMPLATES_DIR": str(tmp_path / "templates"),
+                "DATABASE_URL": url,
+            }
+        )
+        app = worker.app_with_console(config, svc, sessions(engine), channels)
     key = await svc.keys.create("e2e", scopes=ALL_SCOPES)
     try:
         async with (
             build_worker(client, task_queue=queue, activities=activities),
-            serving(create_app(svc), port=port) as base,
+            serving(app, port=port) as base,
             httpx.AsyncClient(base_url=base) as http,
         ):
             yield Running(http, svc, key)

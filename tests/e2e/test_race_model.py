@@ -17,6 +17,7 @@ Customers share cart ids, so a goal of one must not end another's run. CI runs t
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import os
 import random
@@ -28,7 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from console_stack import csrf_of, log_in, run_row
 from e2e_stack import Running, running_stack
 from peers.providers import four_providers
 from peers.push_service import PushService
@@ -81,6 +84,7 @@ TEMPLATES = {
     "cart [{{ trigger.cart.id }}]{% endblock %}",
 }
 CUSTOMERS = 5
+CONSOLE_PASSWORD = "race-console-password"
 #: Each customer's two carts; "shared-a" and "shared-b" belong to two customers each.
 CARTS = {
     0: ["shared-a", "c0-own"],
@@ -223,10 +227,36 @@ async def world(
     async with four_providers(hold, smtp_timeout=10) as p:
         subs = {i: p.push.subscribe(f"dev-{seed}-{i}") for i in range(CUSTOMERS)}
         async with running_stack(
-            dev_env, tmp_path, SCENARIO, TEMPLATES, p.channels, trusted_push=(p.push_base,)
+            dev_env,
+            tmp_path,
+            SCENARIO,
+            TEMPLATES,
+            p.channels,
+            trusted_push=(p.push_base,),
+            console_password=CONSOLE_PASSWORD,
         ) as run:
             yield World(run, Peers(p.smtp, p.push, p.telegram, p.twilio), seed, subs)
     assert p.violations() == []
+
+
+async def console_profile(world: World, customer: str) -> str:
+    """The customer's page in the console, found by searching for their id."""
+    async with httpx.AsyncClient(base_url=str(world.run.http.base_url)) as client:
+        assert (await log_in(client, CONSOLE_PASSWORD)).status_code == 303
+        page = await client.get("/console/customers")
+        found = await client.post(
+            "/console/customers",
+            data={"q": customer, "csrf": csrf_of(page.text)},
+            headers={"Origin": str(client.base_url).rstrip("/")},
+        )
+        assert found.status_code in (200, 303), found.text[:300]
+        if found.status_code == 303:
+            return (await client.get(found.headers["location"])).text
+        matches = re.search(r'id="matches">(.*?)</ul>', found.text, re.S)
+        assert matches is not None, found.text[:500]
+        link = re.search(r'<a class="customer" href="([^"]+)"', matches.group(1))
+        assert link is not None, matches.group(1)
+        return (await client.get(html.unescape(link.group(1)))).text
 
 
 def received(peers: Peers) -> list[tuple[int, str, str]]:
@@ -345,5 +375,10 @@ async def test_events_at_random_moments_never_fail_a_run(world: World) -> None:
         assert answer.status_code == 200, answer.text
         shown = answer.json()
         assert (shown["status"], shown["outcome"]) == ("ended", results[-1]["outcome"]), shown
+        # The console's customer page shows the same ending.
+        page = await console_profile(world, customer_id(i, world.seed))
+        row = run_row(page, wid)
+        assert results[-1]["outcome"].replace("_", " ") in row, (wid, row)
+        assert "running" not in row and "failed" not in row, (wid, row)
     outcomes = Counter(r["outcome"] for rs in executions.values() for r in rs)
     print(f"seed {world.seed}: {dict(outcomes)}; {len(peers_got)} messages at the peers")
