@@ -49,8 +49,8 @@ from orchestrator.engine.sendlog import (
     RECORDED,
     RECORDED_REASON,
     SendLog,
-    SendRecord,
     record_of,
+    skip_record,
     stopped,
 )
 from orchestrator.engine.tracking import Tracker
@@ -343,40 +343,14 @@ class Activities:
         """A send its run skipped by itself (too late), kept in the send log beside
         every other fate and counted in omni_send_skips (a local activity; the first record
         of a key stays)."""
-        entry = SendRecord(
-            key=req.key,
-            customer_id=req.customer_id,
-            scenario=req.scenario,
-            step=req.step,
-            channel=req.channel,
-            template=req.template,
-            status="skipped",
-            at=to_datetime(req.now),
-            reason=req.reason,
-            run=req.run_ref,
-            version=req.version,
-        )
-        await self.send_log.stop(entry)
+        await self.send_log.stop(skip_record(req, to_datetime(req.now)))
         metrics.count_skip(req.scenario, req.channel, req.reason)
 
     @activity.defn(name="stop_send")
     async def stop_send(self, req: SendStop) -> SendResult:
         """The fate of a send whose run ended while it was under way (a local activity of the
         ending run): stopped now if not handed over yet, else what it came to."""
-        entry = SendRecord(
-            key=req.key,
-            customer_id=req.customer_id,
-            scenario=req.scenario,
-            step=req.step,
-            channel=req.channel,
-            template=req.template,
-            status="skipped",
-            at=to_datetime(req.now),
-            reason=req.reason,
-            run=req.run_ref,
-            version=req.version,
-        )
-        fate = await self.send_log.stop(entry)
+        fate = await self.send_log.stop(skip_record(req, to_datetime(req.now)))
         if stopped(fate):
             metrics.count_skip(req.scenario, req.channel, fate.reason)
             return SendResult("skipped", reason=fate.reason)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from orchestrator.engine.messages import SendRequest
+from orchestrator.engine.messages import SendRequest, SendStop
 from orchestrator.engine.policies import cap_reached
 from orchestrator.language.model import FrequencyCap
 
@@ -150,6 +150,23 @@ def record_of(
         at=now,
         reason=reason,
         provider_id=provider_id,
+        run=req.run_ref,
+        version=req.version,
+    )
+
+
+def skip_record(req: SendStop, now: datetime) -> SendRecord:
+    """The send log's entry for a send its run skipped or stopped itself (``req.reason``)."""
+    return SendRecord(
+        key=req.key,
+        customer_id=req.customer_id,
+        scenario=req.scenario,
+        step=req.step,
+        channel=req.channel,
+        template=req.template,
+        status="skipped",
+        at=now,
+        reason=req.reason,
         run=req.run_ref,
         version=req.version,
     )
