@@ -343,14 +343,14 @@ class Activities:
         """A send its run skipped by itself (too late), kept in the send log beside
         every other fate and counted in omni_send_skips (a local activity; the first record
         of a key stays)."""
-        await self.send_log.stop(skip_record(req, to_datetime(req.now)))
+        await self.send_log.stop(skip_record(req, to_datetime(req.now), req.reason))
         metrics.count_skip(req.scenario, req.channel, req.reason)
 
     @activity.defn(name="stop_send")
     async def stop_send(self, req: SendStop) -> SendResult:
         """The fate of a send whose run ended while it was under way (a local activity of the
         ending run): stopped now if not handed over yet, else what it came to."""
-        fate = await self.send_log.stop(skip_record(req, to_datetime(req.now)))
+        fate = await self.send_log.stop(skip_record(req, to_datetime(req.now), req.reason))
         if stopped(fate):
             metrics.count_skip(req.scenario, req.channel, fate.reason)
             return SendResult("skipped", reason=fate.reason)

@@ -34,7 +34,7 @@ from orchestrator.engine.learning_messages import (
 )
 from orchestrator.engine.messages import SendRequest
 from orchestrator.engine.preferences import PreferenceReader, preferred_first
-from orchestrator.engine.sendlog import SendLog, SendRecord
+from orchestrator.engine.sendlog import SendLog, SendRecord, skip_record
 from orchestrator.engine.tracking import Tracker
 from orchestrator.language.experiment_syntax import worth
 from orchestrator.language.expressions import ExpressionError, condition_context, to_datetime
@@ -224,19 +224,7 @@ class Learning:
 
     @staticmethod
     def _skipped(req: RungCheck, reason: str) -> SendRecord:
-        return SendRecord(
-            key=req.key,
-            customer_id=req.customer_id,
-            scenario=req.scenario,
-            step=req.step,
-            channel=req.channel,
-            template=req.template,
-            status="skipped",
-            at=to_datetime(req.now),
-            reason=reason,
-            run=req.run_ref,
-            version=req.version,
-        )
+        return skip_record(req, to_datetime(req.now), reason)
 
     @activity.defn(name="assign")
     async def assign(self, req: AssignRequest) -> AssignResult:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from orchestrator.engine.messages import SendRequest, SendStop
+from orchestrator.engine.messages import SendRequest
 from orchestrator.engine.policies import cap_reached
 from orchestrator.language.model import FrequencyCap
 
@@ -155,8 +155,21 @@ def record_of(
     )
 
 
-def skip_record(req: SendStop, now: datetime) -> SendRecord:
-    """The send log's entry for a send its run skipped or stopped itself (``req.reason``)."""
+class _Skippable(Protocol):
+    """What a skipped send's entry is made of (a ``SendStop`` or a costed rung's check)."""
+
+    key: str
+    customer_id: str
+    scenario: str
+    step: str
+    channel: str
+    template: str
+    run_ref: str
+    version: str
+
+
+def skip_record(req: _Skippable, now: datetime, reason: str) -> SendRecord:
+    """The send log's entry for a send skipped or stopped without reaching its provider."""
     return SendRecord(
         key=req.key,
         customer_id=req.customer_id,
@@ -166,7 +179,7 @@ def skip_record(req: SendStop, now: datetime) -> SendRecord:
         template=req.template,
         status="skipped",
         at=now,
-        reason=req.reason,
+        reason=reason,
         run=req.run_ref,
         version=req.version,
     )
