@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from accepting import AcceptingChannel
+from accepting import accepting
 from api_stack import Api
 from harness import quick_cart
 from run_endings import counting_client
@@ -23,7 +23,6 @@ from orchestrator.api.services import ApiSettings, build_services
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.runtime import build_worker
 from orchestrator.engine.tracking import Tracker
-from orchestrator.language.model import CHANNELS
 from orchestrator.store.db import make_engine, sessions
 
 
@@ -61,7 +60,7 @@ async def api(
         ),
         tracker=tracker,
     )
-    outbox = {c: AcceptingChannel(c) for c in CHANNELS}
+    outbox = accepting()
     activities = Activities(
         directory=svc.contacts,
         send_log=svc.send_log,

@@ -53,6 +53,7 @@ async def test_a_locked_store_answers_503_within_the_deadline(api: Api, api_db: 
         )
         return answer, time.monotonic() - began
 
+    writes: list[tuple[str, str, dict[str, object]]]
     writes = [("PUT", f"/v1/contacts/dl-{i}", {"first_name": "Al"}) for i in range(6)]
     writes += [("POST", "/v1/events", api.event(f"dl-{i}", customer=f"dl-{i}")) for i in range(4)]
     async with store_locked(api_db):

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from accepting import AcceptingChannel
+from accepting import accepting
 from harness import FULL_CONTACT, eventually, write_scenario
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowHistory
@@ -86,7 +86,7 @@ async def test_runs_start_spread_and_each_customer_gets_only_their_own(
         Contact.from_json({**FULL_CONTACT, "id": c, "first_name": n, "email": f"{c}@example.com"})
         for c, n in names.items()
     ]
-    outbox = {c: AcceptingChannel(c) for c in CHANNELS}
+    outbox = accepting()
     queue = f"spread-{uuid.uuid4()}"
     activities = Activities(
         directory=InMemoryDirectory(contacts), send_log=InMemorySendLog(), channels=dict(outbox)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -110,7 +111,7 @@ def test_omni_validate_reports_template_line_and_limit(tmp_path: Path) -> None:
     assert shown[1].startswith(f"{folder / 'sms.ru.j2'}:2:") and "size limit" in shown[1]
 
 
-def request(trigger: dict[str, object], body: str, customer: str) -> SendRequest:
+def request(trigger: Mapping[str, object], body: str, customer: str) -> SendRequest:
     return SendRequest(
         key=f"s/{customer}/g0/steps.1/sms",
         scenario="s",
@@ -121,7 +122,7 @@ def request(trigger: dict[str, object], body: str, customer: str) -> SendRequest
         customer_id=customer,
         now=datetime(2026, 11, 24, 12, tzinfo=UTC).isoformat(),
         run={"id": f"s/{customer}"},
-        trigger=trigger,
+        trigger=dict(trigger),
         event={},
         sources={"": sms(body)},
     )

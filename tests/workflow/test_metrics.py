@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import httpx
 from prometheus_client import REGISTRY
+from send_activities import Failing, activities, request
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
-from test_activities import Failing, activities, request
 
 from channels.base import PermanentChannelError
 from orchestrator.api.serve import free_port
@@ -45,7 +45,7 @@ async def test_send_results_are_counted_by_scenario_channel_and_status() -> None
     # A cap of zero messages a day: the send is skipped by the cap.
     capped = request(key="k-cap", scenario="m4", frequency_caps=[FrequencyCap(0, 86400)])
     acts = activities()
-    acts.policy = FrequencyPolicy(caps="")
+    acts.policy = FrequencyPolicy(caps=())
     assert (await env.run(acts.send, capped)).reason.startswith("frequency_cap")
     assert value("omni_frequency_capped_total", scenario="m4", channel="email") == 1
     # A provider refusing the message: counted by its error type.
