@@ -23,8 +23,8 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from channels.base import Channel
 from channels.email import EmailChannel
-from channels.outbox import OutboxChannel
 from channels.push import PushChannel, push_session
+from channels.recording import RecordingChannel
 from channels.sms import SmsChannel, twilio_client
 from channels.telegram import TelegramChannel, telegram_bot
 from channels.unconfigured import UnconfiguredChannel
@@ -151,7 +151,7 @@ def build_channels(config: WorkerConfig, *, dev: bool = False) -> dict[str, Chan
     channels: dict[str, Channel] = {}
     for name in CHANNELS:
         if dev or name in config.recording.record_only:
-            channels[name] = OutboxChannel(name, file=outbox / f"{name}.jsonl")
+            channels[name] = RecordingChannel(name, file=outbox / f"{name}.jsonl")
         else:
             channels[name] = UnconfiguredChannel(name, variables=provider_variables(name))
     if config.email is not None:

@@ -46,7 +46,7 @@ from hand_ladder import Cart, HandLadder, LadderInput, Rung  # noqa: E402
 
 from bench.actions import Actions, billable_actions, history_bytes, monthly_cost  # noqa: E402
 from bench.server_metrics import ActionCounter  # noqa: E402
-from channels.outbox import OutboxChannel  # noqa: E402
+from channels.recording import RecordingChannel  # noqa: E402
 from orchestrator.api.serve import free_port  # noqa: E402
 from orchestrator.dev.devserver import start_dev_server  # noqa: E402
 from orchestrator.engine.activities import Activities  # noqa: E402
@@ -180,8 +180,8 @@ class Bench:
         self.events = StoredEvents()
         self.phases = 0
 
-    def activities(self, n: int) -> tuple[Activities, dict[str, OutboxChannel]]:
-        outbox = {c: OutboxChannel(c) for c in CHANNELS}
+    def activities(self, n: int) -> tuple[Activities, dict[str, RecordingChannel]]:
+        outbox = {c: RecordingChannel(c) for c in CHANNELS}
         directory = InMemoryDirectory([contact(i) for i in range(n)])
         # No shop-wide cap either (the default, 4 a day, would stop the fifth rung).
         acts = Activities(

@@ -31,6 +31,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from channels.base import (
+    Channel,
     ChannelMisconfigured,
     Delivery,
     Outbound,
@@ -58,10 +59,7 @@ def telegram_bot(settings: TelegramSettings) -> Bot:
     return Bot(settings.token, base_url=settings.base_url, request=request)
 
 
-class TelegramChannel:
-    #: Calls ``out.handing_over()`` right before the provider call (see ``Outbound``).
-    reports_handover = True
-
+class TelegramChannel(Channel):
     name = "telegram"
 
     def __init__(self, settings: TelegramSettings, bot: Bot) -> None:

@@ -1,15 +1,15 @@
 """A provider stand-in for tests that are not about providers: it keeps every message it is
-given (as ``OutboxChannel`` does) and answers as a provider that accepted it, so runs, caps,
-funnels and learning count it as ``sent``. ``OutboxChannel`` itself records (``recorded``)."""
+given (as ``RecordingChannel`` does) and answers as a provider that accepted it, so runs, caps,
+funnels and learning count it as ``sent``. ``RecordingChannel`` itself records (``recorded``)."""
 
 from __future__ import annotations
 
 import dataclasses
 
 from channels.base import Delivery, Outbound
-from channels.outbox import OutboxChannel
+from channels.recording import RecordingChannel
 
 
-class AcceptingChannel(OutboxChannel):
+class AcceptingChannel(RecordingChannel):
     async def send(self, out: Outbound) -> Delivery:
         return dataclasses.replace(await super().send(out), recorded=False)

@@ -14,9 +14,11 @@ from temporalio.exceptions import ApplicationError
 from channels.base import (
     Channel,
     ChannelMisconfigured,
+    FindsSent,
     Outbound,
     PermanentChannelError,
     SendStopped,
+    ShowsAsSent,
     TransientChannelError,
 )
 from orchestrator.engine import metrics
@@ -98,6 +100,9 @@ class Activities:
         self.directory = directory
         self.send_log = send_log
         self.channels = channels
+        #: What only some adapters do, found once here rather than probed on every send.
+        self.finders = {n: c for n, c in channels.items() if isinstance(c, FindsSent)}
+        self.as_sent = {n: c for n, c in channels.items() if isinstance(c, ShowsAsSent)}
         self.default_timezone = default_timezone
         self.tracker = tracker
         self.status_callback_url = status_callback_url
@@ -158,8 +163,7 @@ class Activities:
             return await self._skip(req, now, f"no_address: no {req.channel} address on file")
         if done is not None and done.status == SENDING:
             # An earlier attempt died after handing the message over (see engine/once.py).
-            channel = self.channels[req.channel]
-            found = await earlier_delivery(channel, address, done.at)
+            found = await earlier_delivery(self.finders.get(req.channel), address, done.at)
             if found:
                 await written(lambda: self._record(req, now, "sent", provider_id=found))
                 return SendResult("sent", reason="already sent", provider_id=found)
@@ -243,12 +247,8 @@ class Activities:
                 handover.begun = False
                 raise SendStopped("the run ended before the handover")
 
-        intent = once_only(hand_over)
-        reports = getattr(self.channels[req.channel], "reports_handover", False)
-        out.handover = intent if reports else None
+        out.handover = once_only(hand_over)
         try:
-            if not reports:
-                await intent()
             with metrics.provider_call(req.channel, self.channels[req.channel]):
                 delivery = await self.channels[req.channel].send(out)
             provider_id = delivery.provider_id
@@ -283,8 +283,8 @@ class Activities:
         body = ""
         if self.keep_messages:
             # What the customer received, footer included (an adapter that adds one says so).
-            as_sent = getattr(self.channels[req.channel], "as_sent", None)
-            kept = as_sent(out) if as_sent is not None else message
+            shown = self.as_sent.get(req.channel)
+            kept = shown.as_sent(out) if shown is not None else message
             body = json.dumps(asdict(kept), ensure_ascii=False)
         # A recorded message reached nobody: the log says so; the run goes on as after a send.
         status = RECORDED if delivery.recorded else "sent"

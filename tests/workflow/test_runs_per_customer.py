@@ -17,7 +17,7 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 from tests_store_url import migrated_sqlite
 
-from channels.outbox import OutboxChannel
+from channels.recording import RecordingChannel
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
 from orchestrator.engine.messages import EventSignal, RunOptions, RunState
@@ -47,7 +47,7 @@ def person(cid: str, name: str, **changes: Any) -> Contact:
 class Shop:
     env: WorkflowEnvironment
     router: Router
-    outbox: dict[str, OutboxChannel]
+    providers: dict[str, RecordingChannel]
     send_log: InMemorySendLog
     wids: set[str] = field(default_factory=set)
 
@@ -69,7 +69,7 @@ class Shop:
         return [
             f"{o.template} {o.message.subject}{o.message.text}{o.message.html}{o.message.buttons}"
             for c in CHANNELS
-            for o in self.outbox[c].sent
+            for o in self.providers[c].sent
             if o.address == address
         ]
 
@@ -90,10 +90,10 @@ async def shop(
     options: RunOptions | None = None,
 ) -> AsyncIterator[Shop]:
     queue = f"identity-{uuid.uuid4()}"
-    outbox = {c: AcceptingChannel(c) for c in CHANNELS}
+    providers = {c: AcceptingChannel(c) for c in CHANNELS}
     send_log = InMemorySendLog()
     activities = Activities(
-        directory=InMemoryDirectory(contacts), send_log=send_log, channels=dict(outbox)
+        directory=InMemoryDirectory(contacts), send_log=send_log, channels=dict(providers)
     )
     engine = make_engine(await migrated_sqlite(tmp_path))
     router = Router(
@@ -103,7 +103,7 @@ async def shop(
         options=options or RunOptions(index=False),
         index=SqlRunIndex(sessions(engine)),
     )
-    s = Shop(env, router, outbox, send_log)
+    s = Shop(env, router, providers, send_log)
     try:
         async with build_worker(
             env.client, task_queue=queue, activities=activities, fail_fast=True
@@ -143,7 +143,7 @@ async def test_two_registrants_of_one_webinar_each_get_their_own_link(
     assert anna_got and ben_got
     assert all("anna-secret" in m and "ben-secret" not in m for m in anna_got)
     assert all("ben-secret" in m and "anna-secret" not in m for m in ben_got)
-    telegram = [o for o in s.outbox["telegram"].sent]
+    telegram = [o for o in s.providers["telegram"].sent]
     assert {o.customer_id for o in telegram} == {"1", "2"}
     for o in telegram:
         mine = "anna-secret" if o.customer_id == "1" else "ben-secret"
@@ -165,7 +165,7 @@ async def test_a_later_run_of_the_same_key_sends_again(
         await s.event("order_placed", "42", {"order": {**order["order"], "id": "o-2"}})
         second = await time_env.client.get_workflow_handle(wid, result_type=RunState).result()
     assert first.outcome == second.outcome == "stopped: bought"
-    thanks = [o for o in s.outbox["email"].sent if o.template == "browse/thanks"]
+    thanks = [o for o in s.providers["email"].sent if o.template == "browse/thanks"]
     assert len(thanks) == 2
     assert (
         thanks[0].key != thanks[1].key
@@ -194,7 +194,7 @@ async def test_send_keys_stay_the_same_across_continue_as_new(
             if state.outcome:
                 break
             await time_env.sleep(H)
-    keys = [o.key for c in CHANNELS for o in s.outbox[c].sent]
+    keys = [o.key for c in CHANNELS for o in s.providers[c].sent]
     chains = {k.split("/g")[0] for k in keys}
     assert len(chains) == 1, keys  # one run chain, before and after continue-as-new
     assert {k.split("/")[-3] for k in keys} == {"g0", "g1"}
