@@ -38,7 +38,7 @@ from channels.base import (
     PermanentChannelError,
     TransientChannelError,
 )
-from channels.ratelimit import KeyedLimiter, TokenBucket
+from channels.ratelimit import KeyedBuckets, TokenBucket
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class TelegramChannel(Channel):
         self.settings = settings
         self.bot = bot
         self._overall = TokenBucket(settings.messages_per_second)
-        self._per_chat = KeyedLimiter(settings.per_chat_per_second, burst=1)
+        self._per_chat = KeyedBuckets(settings.per_chat_per_second, burst=1)
         self._ready = False
         self._starting = asyncio.Lock()
 

@@ -15,6 +15,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from channels.ratelimit import KeyedBuckets
+
 log = logging.getLogger(__name__)
 
 
@@ -32,6 +34,9 @@ def client_key(host: str) -> str:
 
 
 class FailureThrottle:
+    """A token bucket per client (``channels.ratelimit``): ``burst`` failures, refilled at
+    ``per_minute``."""
+
     def __init__(
         self,
         *,
@@ -42,30 +47,18 @@ class FailureThrottle:
     ) -> None:
         if burst < 1 or per_minute <= 0:
             raise ValueError("burst must be >= 1 and per_minute > 0")
-        self.burst = float(burst)
-        self.rate = per_minute / 60.0
-        self.max_clients = max_clients
-        self._clock = clock
-        #: client -> (allowance left, when computed, refused last time); least recent first.
-        self._clients: OrderedDict[str, tuple[float, float, bool]] = OrderedDict()
+        self._clients = KeyedBuckets(
+            per_minute / 60.0, float(burst), max_keys=max_clients, clock=clock
+        )
 
     def failed(self, host: str) -> float:
         """Record a failure; 0 if it is within the allowance, else seconds to wait."""
-        key, now = client_key(host), self._clock()
-        tokens, stamp, refused = self._clients.pop(key, (self.burst, now, False))
-        tokens = min(self.burst, tokens + (now - stamp) * self.rate)
-        if tokens >= 1:
-            self._clients[key] = (tokens - 1, now, False)
-            self._evict()
-            return 0.0
-        if not refused:
+        key = client_key(host)
+        bucket = self._clients.bucket(key)
+        wait = bucket.take()
+        if bucket.refused_in_a_row == 1:
             log.warning("failed authentication from %s throttled (429)", key)
-        self._clients[key] = (tokens, now, True)
-        return (1 - tokens) / self.rate
-
-    def _evict(self) -> None:
-        while len(self._clients) > self.max_clients:
-            self._clients.popitem(last=False)
+        return wait
 
 
 def retry_after_header(seconds: float) -> str:
