@@ -24,7 +24,7 @@ from channels.base import (
 from orchestrator.engine import metrics
 from orchestrator.engine.compose import ShortLinks, compose, email_urls, facts
 from orchestrator.engine.contacts import ContactDirectory
-from orchestrator.engine.definitions import Definitions, EventData, TriggerGone, complete
+from orchestrator.engine.definitions import Definitions
 from orchestrator.engine.evaluation import evaluate_for
 from orchestrator.engine.hold import PendingEvents, held
 from orchestrator.engine.messages import (
@@ -46,6 +46,7 @@ from orchestrator.engine.once import (
 )
 from orchestrator.engine.policies import FrequencyPolicy, consent, quiet_until
 from orchestrator.engine.preferences import PreferenceReader, send_skip
+from orchestrator.engine.resolve import EventData, Send, TriggerGone, resolve
 from orchestrator.engine.send_errors import UNEXPECTED_ERROR_ATTEMPTS, reason_code
 from orchestrator.engine.sendlog import (
     RECORDED,
@@ -131,16 +132,15 @@ class Activities:
         metrics.record_send(req, result)
         return result
 
-    async def _send(self, req: SendRequest, handover: Handover) -> SendResult:
-        if req.by_version or req.event is None or req.trigger_ref or req.collected_refs:
-            try:
-                req = await complete(req, self.definitions, self.events)
-            except TriggerGone:
-                why = "trigger_data_gone: the trigger event's data was erased"
-                return await self._skip(req, to_datetime(req.now), why)
+    async def _send(self, request: SendRequest, handover: Handover) -> SendResult:
+        try:
+            req = await resolve(request, self.definitions, self.events)
+        except TriggerGone as gone:
+            why = "trigger_data_gone: the trigger event's data was erased"
+            return await self._skip(gone.send, to_datetime(request.now), why)
         return await self._deliver(req, handover)
 
-    async def _deliver(self, req: SendRequest, handover: Handover) -> SendResult:
+    async def _deliver(self, req: Send, handover: Handover) -> SendResult:
         # A retried activity must not send twice: the log is checked before the provider.
         done = await self.send_log.get(req.key)
         if done is not None and stopped(done):
@@ -298,7 +298,7 @@ class Activities:
             detail=facts(req.channel, message) if req.preview else "",
         )
 
-    async def _unexpected(self, req: SendRequest, now: datetime, exc: Exception) -> SendResult:
+    async def _unexpected(self, req: Send, now: datetime, exc: Exception) -> SendResult:
         attempt = activity.info().attempt
         kind = exc.__class__.__name__  # not the message: it may quote the address
         if attempt < UNEXPECTED_ERROR_ATTEMPTS:
@@ -314,7 +314,7 @@ class Activities:
 
     async def _skip(
         self,
-        req: SendRequest,
+        req: Send,
         now: datetime,
         reason: str,
         status: str = "skipped",
@@ -326,7 +326,7 @@ class Activities:
 
     async def _record(
         self,
-        req: SendRequest,
+        req: Send,
         now: datetime,
         status: str,
         *,
