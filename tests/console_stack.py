@@ -112,7 +112,7 @@ class ConsoleStack:
             await asyncio.sleep(0.1)
 
     async def messages_of(self, customer: str) -> list[dict[str, Any]]:
-        from orchestrator.store.messages import SqlMessages
+        from orchestrator.store.message_views import SqlMessages
 
         found = await SqlMessages(self.svc.send_log.sessions).of_customer(customer)
         return [vars(m) for m in found]

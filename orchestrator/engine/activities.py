@@ -57,7 +57,7 @@ from orchestrator.engine.sendlog import (
     stopped,
 )
 from orchestrator.engine.tracking import Tracker
-from orchestrator.engine.whatsapp import InboundLog, WhatsappWay, whatsapp_way
+from orchestrator.engine.whatsapp_window import InboundLog, WhatsappWay, whatsapp_way
 from orchestrator.language.durations import format_duration
 from orchestrator.language.expressions import (
     to_datetime,

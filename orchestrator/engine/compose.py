@@ -21,9 +21,9 @@ from channels.segments import segments
 from orchestrator.engine.contacts import Contact
 from orchestrator.engine.resolve import Send
 from orchestrator.engine.tracking import Tracker
+from orchestrator.language.content_templates import content_message
 from orchestrator.language.limits import TEMPLATE_LIMITS, Limits
 from orchestrator.language.templates import TemplateProblem, message_context, pick_locale, render
-from orchestrator.language.whatsapp import content_message
 
 T = TypeVar("T")
 #: Threads that render templates and evaluate conditions; separate from the loop's default
