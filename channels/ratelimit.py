@@ -1,6 +1,7 @@
 """The token bucket, Omni's one rate limiter: providers' rates shared by every run in a worker
-(one bucket per provider account, one per Telegram chat) and the API's throttle of failed
-authentication (one bucket per client, ``orchestrator.api.throttle``)."""
+(one bucket per provider account, one per Telegram chat), the API's throttle of failed
+authentication (one bucket per client, ``orchestrator.api.throttle``) and the browser logins'
+throttle (per address and per account, ``orchestrator.api.browser``)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ class TokenBucket:
             return 0.0
         self.refused_in_a_row += 1
         return (1 - self._tokens) / self.rate
+
+    def give_back(self) -> None:
+        """Return a token taken for something that turned out not to count (a login that
+        succeeded)."""
+        self._tokens = min(self.burst, self._tokens + 1)
 
     async def acquire(self) -> None:
         # No lock: on one event loop nothing runs between the check and the decrement, and

@@ -12,7 +12,6 @@ import ipaddress
 import logging
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 
 from channels.ratelimit import KeyedBuckets
@@ -63,44 +62,3 @@ class FailureThrottle:
 
 def retry_after_header(seconds: float) -> str:
     return str(max(1, math.ceil(seconds)))
-
-
-class WindowThrottle:
-    """At most ``limit`` attempts per ``window`` seconds per key (a sliding window), taken
-    *before* the attempt is checked: parallel guesses cannot slip past it, and a throttled
-    attempt is never checked at all (right or wrong, it gets 429 until a slot frees)."""
-
-    def __init__(
-        self,
-        *,
-        limit: int,
-        window: float,
-        max_keys: int = 10_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if limit < 1 or window <= 0:
-            raise ValueError("limit must be >= 1 and window > 0")
-        self.limit = limit
-        self.window = window
-        self.max_keys = max_keys
-        self._clock = clock
-        #: key -> times of the attempts in the window; least recent key first.
-        self._keys: OrderedDict[str, list[float]] = OrderedDict()
-
-    def take(self, key: str) -> float:
-        """0 and a slot taken for an attempt, or seconds until one frees (nothing taken)."""
-        now = self._clock()
-        times = [t for t in self._keys.pop(key, []) if now - t < self.window]
-        self._keys[key] = times
-        if len(times) >= self.limit:
-            return times[0] + self.window - now
-        times.append(now)
-        while len(self._keys) > self.max_keys:
-            self._keys.popitem(last=False)
-        return 0.0
-
-    def give_back(self, key: str) -> None:
-        """A successful attempt does not count against the allowance."""
-        times = self._keys.get(key)
-        if times:
-            times.pop()

@@ -1,5 +1,6 @@
 """The one token bucket (channels/ratelimit.py) and what is built on it: the keyed buckets of
-Telegram's per-chat limit and the API's throttle of failed authentication."""
+Telegram's per-chat limit, the API's throttle of failed authentication and the login throttle
+(tests/console/test_console_sessions.py drives that one through the console)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ def test_a_bucket_gives_its_burst_then_says_how_long_until_the_next_token() -> N
     assert bucket.take() == 0 and bucket.refused_in_a_row == 0
     clock.now += 60
     assert [bucket.take() for _ in range(4)][-1] > 0  # refilled to the burst, not beyond
+    bucket.give_back()  # a take that did not count (a login that succeeded)
+    assert bucket.take() == 0 and bucket.take() > 0
 
 
 def test_a_burst_below_one_token_still_gives_tokens() -> None:
