@@ -119,8 +119,8 @@ class Delivery:
 
     provider_id: str
     gone: list[str] = field(default_factory=list)
-    #: Kept locally, never handed to a provider (a record-only channel, ``omni dev``'s
-    #: outbox): the send log says ``recorded``, and nothing counts it as delivered.
+    #: Kept locally, never handed to a provider (``RecordingChannel``: a record-only channel,
+    #: ``omni dev``): the send log says ``recorded``, and nothing counts it as delivered.
     recorded: bool = False
 
 

@@ -1,6 +1,6 @@
 """Run a scenario on Temporal's time-skipping test server and report its timeline.
 
-The real workflow and activity code runs; only delivery goes to recording outbox channels.
+The real workflow and activity code runs; only delivery goes to recording channels.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from orchestrator.language.model import FrequencyCap
 #: Statuses that hold a slot of the customer's frequency caps (``sending``: handed to the
 #: provider, answer not yet recorded; ``uncertain``: that answer was lost).
 COUNTED = ("sent", "reserved", "sending", "uncertain")
-#: Kept locally by a record-only channel (or ``omni dev``'s outbox), never delivered: not
+#: Kept locally by a record-only channel (as under ``omni dev``), never delivered: not
 #: ``sent``, so it holds no slot of the caps and is no delivery in the funnel or learning.
 RECORDED = "recorded"
 #: A recorded send's reason in its run, whose status there is ``sent``: the run goes on as
