@@ -23,8 +23,8 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from channels.base import Channel
 from channels.email import EmailChannel
-from channels.outbox import OutboxChannel
 from channels.push import PushChannel, push_session
+from channels.recording import RecordingChannel
 from channels.sms import SmsChannel, twilio_client
 from channels.telegram import TelegramChannel, telegram_bot
 from channels.unconfigured import UnconfiguredChannel
@@ -144,14 +144,15 @@ def tracker(config: WorkerConfig) -> Tracker | None:
 
 
 def build_channels(config: WorkerConfig, *, dev: bool = False) -> dict[str, Channel]:
-    """Configured providers. A channel without one records to the outbox when it is
-    record-only (OMNI_RECORD_ONLY) or under ``omni dev`` (``dev``); otherwise it is
-    unconfigured, and a worker whose scenarios use it refuses to start (see ``run``)."""
-    outbox = config.store.data_dir / "outbox"
+    """Configured providers. A channel without one is a ``RecordingChannel`` (its files in
+    ``OMNI_DATA_DIR/outbox/``) when it is record-only (OMNI_RECORD_ONLY) or under
+    ``omni dev`` (``dev``); otherwise it is unconfigured, and a worker whose scenarios use it
+    refuses to start (see ``run``)."""
+    recorded = config.store.data_dir / "outbox"
     channels: dict[str, Channel] = {}
     for name in CHANNELS:
         if dev or name in config.recording.record_only:
-            channels[name] = OutboxChannel(name, file=outbox / f"{name}.jsonl")
+            channels[name] = RecordingChannel(name, file=recorded / f"{name}.jsonl")
         else:
             channels[name] = UnconfiguredChannel(name, variables=provider_variables(name))
     if config.email is not None:

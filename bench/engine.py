@@ -7,7 +7,7 @@ Baseline: bench/hand_ladder.py, the ladder as a plain Temporal workflow (sleep 1
 Omni's own ``send`` activity, wait 1 s for a reaction signal, push, wait, Telegram, wait, SMS;
 Omni's timeouts and retry policy). Omni: ScenarioWorkflow running the shipped abandoned_cart
 with every wait shortened to 1 s, no quiet hours and no cap. Both start by signal-with-start,
-send to recording outbox channels, on the same Temporal dev server, in alternating rounds with
+send to recording channels, on the same Temporal dev server, in alternating rounds with
 identical workers (this process; sandbox, passthrough, 200 activity slots, 1,000 cached runs).
 
 Per run, from sampled histories: events, bytes (``describe()``'s history_size_bytes, as
@@ -46,7 +46,7 @@ from hand_ladder import Cart, HandLadder, LadderInput, Rung  # noqa: E402
 
 from bench.actions import Actions, billable_actions, history_bytes, monthly_cost  # noqa: E402
 from bench.server_metrics import ActionCounter  # noqa: E402
-from channels.outbox import OutboxChannel  # noqa: E402
+from channels.recording import RecordingChannel  # noqa: E402
 from orchestrator.api.serve import free_port  # noqa: E402
 from orchestrator.dev.devserver import start_dev_server  # noqa: E402
 from orchestrator.engine.activities import Activities  # noqa: E402
@@ -180,18 +180,18 @@ class Bench:
         self.events = StoredEvents()
         self.phases = 0
 
-    def activities(self, n: int) -> tuple[Activities, dict[str, OutboxChannel]]:
-        outbox = {c: OutboxChannel(c) for c in CHANNELS}
+    def activities(self, n: int) -> tuple[Activities, dict[str, RecordingChannel]]:
+        recorders = {c: RecordingChannel(c) for c in CHANNELS}
         directory = InMemoryDirectory([contact(i) for i in range(n)])
         # No shop-wide cap either (the default, 4 a day, would stop the fifth rung).
         acts = Activities(
             directory=directory,
             send_log=InMemorySendLog(),
-            channels=dict(outbox),
+            channels=dict(recorders),
             policy=FrequencyPolicy(caps=()),
             events=self.events,
         )
-        return acts, outbox
+        return acts, recorders
 
     def worker(self, kind: str, queue: str, acts: Activities) -> Worker:
         if kind == "omni":
@@ -234,7 +234,7 @@ class Bench:
         self, kind: str, s: Scenario, n: int, *, cart_size: int = 0
     ) -> tuple[float, list[WorkflowHandle[Any, Any]], float]:
         """N runs of ``kind`` to completion: (seconds, handles, server actions per run)."""
-        acts, outbox = self.activities(n)
+        acts, recorders = self.activities(n)
         # A queue per phase, named as short as a real one (`omni`): the name is in ~14 of a
         # run's events, so a long test name would inflate the history of both ladders.
         self.phases += 1
@@ -256,7 +256,7 @@ class Bench:
             t0 = time.perf_counter()
             outcomes = await asyncio.gather(*(one(i) for i in range(n)))
             elapsed = time.perf_counter() - t0
-        sent = sum(len(o.sent) for o in outbox.values())
+        sent = sum(len(o.sent) for o in recorders.values())
         rungs = len(s.steps[1].rungs)
         assert set(outcomes) == {"exhausted"}, f"{kind}: outcomes {set(outcomes)}"
         assert sent == rungs * n, f"{kind}: expected {rungs * n} sends, saw {sent}"

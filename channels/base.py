@@ -1,10 +1,19 @@
-"""The channel protocol and the two errors every adapter maps its provider's failures to."""
+"""The channel protocols, what crosses them (``Outbound``, ``Delivery``) and the errors every
+adapter maps its provider's failures to.
+
+Every adapter is a ``Channel``. What only some providers can do is a protocol of its own that
+the adapter names among its bases, so mypy holds the adapter to it and the engine finds it with
+one ``isinstance`` when it is wired (never a probe per send): ``FindsSent`` (the provider can
+say whether it already has a message) and ``ShowsAsSent`` (the adapter changes the message on
+its way, e.g. email's footer).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass
@@ -110,12 +119,16 @@ class Delivery:
 
     provider_id: str
     gone: list[str] = field(default_factory=list)
-    #: Kept locally, never handed to a provider (a record-only channel, ``omni dev``'s
-    #: outbox): the send log says ``recorded``, and nothing counts it as delivered.
+    #: Kept locally, never handed to a provider (``RecordingChannel``: a record-only channel,
+    #: ``omni dev``): the send log says ``recorded``, and nothing counts it as delivered.
     recorded: bool = False
 
 
 class Channel(Protocol):
+    """One provider (or a stand-in for one). ``send`` calls ``out.handing_over()`` right before
+    the provider can first receive the message, after its rate limits and connections, and
+    never when it gives up before that (see ``Outbound.handover``)."""
+
     name: str
 
     async def send(self, out: Outbound) -> Delivery:
@@ -124,4 +137,27 @@ class Channel(Protocol):
 
     async def check(self) -> None:
         """Verify credentials/settings once; raise ChannelMisconfigured with a clear message."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections and sessions (at shutdown, after omni doctor's check)."""
+        ...
+
+
+@runtime_checkable
+class FindsSent(Channel, Protocol):
+    """A provider that can look a message up: an attempt after a crash between the handover
+    and the provider's answer asks it instead of sending twice (``engine/once.py``)."""
+
+    async def find_sent(self, address: str, since: datetime) -> str | None:
+        """The provider's id of a message to ``address`` it has had since ``since``, or None."""
+        ...
+
+
+@runtime_checkable
+class ShowsAsSent(Channel, Protocol):
+    """An adapter that changes the message on its way to the provider."""
+
+    def as_sent(self, out: Outbound) -> Rendered:
+        """The message as the customer receives it: what the send log keeps for the console."""
         ...

@@ -19,6 +19,7 @@ from channels.base import (
     Outbound,
     PermanentChannelError,
     Rendered,
+    ShowsAsSent,
     TransientChannelError,
 )
 from channels.email_message import (
@@ -60,10 +61,7 @@ class EmailSettings:
     rate_per_second: float = 50.0
 
 
-class EmailChannel:
-    #: Calls ``out.handing_over()`` right before the provider call (see ``Outbound``).
-    reports_handover = True
-
+class EmailChannel(ShowsAsSent):
     name = "email"
 
     def __init__(self, settings: EmailSettings) -> None:

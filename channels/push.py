@@ -23,6 +23,7 @@ from py_vapid import Vapid
 from pywebpush import WebPushException, webpush_async
 
 from channels.base import (
+    Channel,
     ChannelMisconfigured,
     Delivery,
     Outbound,
@@ -55,10 +56,7 @@ def push_session(settings: PushSettings) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=connector)
 
 
-class PushChannel:
-    #: Calls ``out.handing_over()`` right before the provider call (see ``Outbound``).
-    reports_handover = True
-
+class PushChannel(Channel):
     name = "push"
 
     def __init__(

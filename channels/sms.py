@@ -22,6 +22,7 @@ from twilio.rest import Client
 from channels.base import (
     ChannelMisconfigured,
     Delivery,
+    FindsSent,
     Outbound,
     PermanentChannelError,
     TransientChannelError,
@@ -106,10 +107,7 @@ def twilio_client(settings: TwilioAccount) -> Client:
     )
 
 
-class SmsChannel:
-    #: Calls ``out.handing_over()`` right before the provider call (see ``Outbound``).
-    reports_handover = True
-
+class SmsChannel(FindsSent):
     def __init__(self, settings: SmsSettings, client: Client) -> None:
         if not (settings.from_number or settings.messaging_service_sid):
             raise ChannelMisconfigured("SMS needs a sender number or a Messaging Service SID")

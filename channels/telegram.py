@@ -31,13 +31,14 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from channels.base import (
+    Channel,
     ChannelMisconfigured,
     Delivery,
     Outbound,
     PermanentChannelError,
     TransientChannelError,
 )
-from channels.ratelimit import KeyedLimiter, TokenBucket
+from channels.ratelimit import KeyedBuckets, TokenBucket
 
 
 @dataclass(frozen=True)
@@ -58,17 +59,14 @@ def telegram_bot(settings: TelegramSettings) -> Bot:
     return Bot(settings.token, base_url=settings.base_url, request=request)
 
 
-class TelegramChannel:
-    #: Calls ``out.handing_over()`` right before the provider call (see ``Outbound``).
-    reports_handover = True
-
+class TelegramChannel(Channel):
     name = "telegram"
 
     def __init__(self, settings: TelegramSettings, bot: Bot) -> None:
         self.settings = settings
         self.bot = bot
         self._overall = TokenBucket(settings.messages_per_second)
-        self._per_chat = KeyedLimiter(settings.per_chat_per_second, burst=1)
+        self._per_chat = KeyedBuckets(settings.per_chat_per_second, burst=1)
         self._ready = False
         self._starting = asyncio.Lock()
 

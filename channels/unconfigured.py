@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from channels.base import ChannelMisconfigured, Delivery, Outbound
+from channels.base import Channel, ChannelMisconfigured, Delivery, Outbound
 
 
-class UnconfiguredChannel:
+class UnconfiguredChannel(Channel):
     """A worker whose scenarios use this channel refuses to start (``check``); a send that
     reaches it anyway (a scenario added while the worker runs) is retried as misconfigured
     until a provider is set, and never recorded as sent."""
@@ -24,6 +24,9 @@ class UnconfiguredChannel:
 
     async def check(self) -> None:
         raise ChannelMisconfigured(self.problem)
+
+    async def close(self) -> None:
+        return None
 
     async def send(self, out: Outbound) -> Delivery:
         raise ChannelMisconfigured(self.problem)

@@ -19,7 +19,7 @@ from typing import Any
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from channels.base import ChannelMisconfigured, Delivery, Outbound, PermanentChannelError
+from channels.base import ChannelMisconfigured, Delivery, FindsSent, Outbound, PermanentChannelError
 from channels.ratelimit import TokenBucket
 from channels.sms import TWILIO, check_account, create_message, find_message
 
@@ -44,10 +44,7 @@ class WhatsappSettings:
     status_callback_url: str = ""
 
 
-class WhatsappChannel:
-    #: Calls ``out.handing_over()`` right before the provider call (see ``Outbound``).
-    reports_handover = True
-
+class WhatsappChannel(FindsSent):
     name = "whatsapp"
 
     def __init__(self, settings: WhatsappSettings, client: Client) -> None:

@@ -1,6 +1,6 @@
 """A provider stand-in for tests that are not about providers: it keeps every message it is
-given (as ``OutboxChannel`` does) and answers as a provider that accepted it, so runs, caps,
-funnels and learning count it as ``sent``. ``OutboxChannel`` itself records (``recorded``)."""
+given (as ``RecordingChannel`` does) and answers as a provider that accepted it, so runs, caps,
+funnels and learning count it as ``sent``. ``RecordingChannel`` itself records (``recorded``)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import dataclasses
 from collections.abc import Iterable
 
 from channels.base import Delivery, Outbound
-from channels.outbox import OutboxChannel
+from channels.recording import RecordingChannel
 from orchestrator.language.model import CHANNELS
 
 
-class AcceptingChannel(OutboxChannel):
+class AcceptingChannel(RecordingChannel):
     async def send(self, out: Outbound) -> Delivery:
         return dataclasses.replace(await super().send(out), recorded=False)
 
 
-def accepting(channels: Iterable[str] = CHANNELS) -> dict[str, OutboxChannel]:
+def accepting(channels: Iterable[str] = CHANNELS) -> dict[str, RecordingChannel]:
     """One accepting stand-in per channel, typed as the recording channels they extend."""
     return {c: AcceptingChannel(c) for c in channels}

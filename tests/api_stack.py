@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import httpx
 from run_endings import Calls
 
-from channels.outbox import OutboxChannel
+from channels.recording import RecordingChannel
 from orchestrator.api.services import Services
 
 
@@ -16,7 +16,7 @@ class Api:
     client: httpx.AsyncClient
     key: str
     svc: Services
-    outbox: dict[str, OutboxChannel]
+    providers: dict[str, RecordingChannel]
     #: Unique per test: workflow ids must not collide across tests on one dev server.
     cart: str = ""
     #: The Temporal calls the API has made (its client counts them).

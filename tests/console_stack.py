@@ -1,6 +1,6 @@
 """The console's test stack, wired the way ``omni api`` and ``omni dev`` wire it (worker.py):
 the shipped scenarios plus a quick one, a migrated SQLite store, the API with the console on a
-free port, a worker, omni dev's SMTP sink (mail kept as .eml files) and the outbox."""
+free port, a worker, omni dev's SMTP sink (mail kept as .eml files) and recording channels."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ class ConsoleStack:
             await asyncio.sleep(0.1)
 
     async def messages_of(self, customer: str) -> list[dict[str, Any]]:
-        from orchestrator.store.messages import SqlMessages
+        from orchestrator.store.message_views import SqlMessages
 
         found = await SqlMessages(self.svc.send_log.sessions).of_customer(customer)
         return [vars(m) for m in found]

@@ -17,7 +17,7 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 from tests_store_url import migrated_sqlite
 
-from channels.outbox import OutboxChannel
+from channels.recording import RecordingChannel
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
 from orchestrator.engine.messages import EventSignal, RunOptions, RunState
@@ -47,7 +47,7 @@ def person(cid: str, name: str, **changes: Any) -> Contact:
 class Shop:
     env: WorkflowEnvironment
     router: Router
-    outbox: dict[str, OutboxChannel]
+    providers: dict[str, RecordingChannel]
     send_log: InMemorySendLog
     wids: set[str] = field(default_factory=set)
 
@@ -69,7 +69,7 @@ class Shop:
         return [
             f"{o.template} {o.message.subject}{o.message.text}{o.message.html}{o.message.buttons}"
             for c in CHANNELS
-            for o in self.outbox[c].sent
+            for o in self.providers[c].sent
             if o.address == address
         ]
 
@@ -90,10 +90,10 @@ async def shop(
     options: RunOptions | None = None,
 ) -> AsyncIterator[Shop]:
     queue = f"identity-{uuid.uuid4()}"
-    outbox = accepting()
+    providers = accepting()
     send_log = InMemorySendLog()
     activities = Activities(
-        directory=InMemoryDirectory(contacts), send_log=send_log, channels=dict(outbox)
+        directory=InMemoryDirectory(contacts), send_log=send_log, channels=dict(providers)
     )
     engine = make_engine(await migrated_sqlite(tmp_path))
     router = Router(
@@ -103,7 +103,7 @@ async def shop(
         options=options or RunOptions(index=False),
         index=SqlRunIndex(sessions(engine)),
     )
-    s = Shop(env, router, outbox, send_log)
+    s = Shop(env, router, providers, send_log)
     try:
         async with build_worker(
             env.client, task_queue=queue, activities=activities, fail_fast=True

@@ -2,7 +2,7 @@
 
 ``script(seed)`` makes a list of operations; ``Fleet`` plays it through the real HTTP API
 (``POST /v1/events``, in process), router, workflow, send activity and SQLite store on the
-time-skipping server, with outbox channels as the providers, and records what each customer was
+time-skipping server, with recording channels as the providers, and records what each customer was
 sent.
 """
 
@@ -30,7 +30,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from tests_store_url import migrated_sqlite
 
-from channels.outbox import OutboxChannel
+from channels.recording import RecordingChannel
 from orchestrator.api.app import create_app
 from orchestrator.api.keys import ALL_SCOPES
 from orchestrator.api.services import Services, build_services
@@ -192,7 +192,7 @@ class Fleet:
     folder: Path
     engine: AsyncEngine | None = None
     worker: Worker | None = None
-    outbox: dict[str, OutboxChannel] = field(
+    providers: dict[str, RecordingChannel] = field(
         default_factory=lambda: {c: AcceptingChannel(c) for c in CHANNELS}
     )
     queue: str = field(default_factory=lambda: f"fleet-{uuid.uuid4()}")
@@ -229,7 +229,7 @@ class Fleet:
             directory=self.contacts,
             send_log=self.send_log,
             events=self.svc.events,
-            channels=dict(self.outbox),
+            channels=dict(self.providers),
             policy=FrequencyPolicy(),
         )
         # No workflow cache: every task replays the history (a restart is a real cold start),
@@ -325,7 +325,7 @@ class Fleet:
             await self.svc.router.signal(wid, ev, Routed())
 
     def delivered(self) -> list[Any]:
-        return [o for c in CHANNELS for o in self.outbox[c].sent]
+        return [o for c in CHANNELS for o in self.providers[c].sent]
 
     async def sent(self) -> list[Sent]:
         """Every message the providers received, with the time the send log gives it."""

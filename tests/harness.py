@@ -18,7 +18,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from channels.outbox import OutboxChannel
+from channels.recording import RecordingChannel
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
 from orchestrator.engine.ids import run_key, workflow_id
@@ -121,7 +121,7 @@ class Run:
     )
     events: StoredEvents = field(default_factory=StoredEvents)
     send_log: InMemorySendLog = field(default_factory=InMemorySendLog)
-    outbox: dict[str, OutboxChannel] = field(
+    providers: dict[str, RecordingChannel] = field(
         default_factory=lambda: {c: AcceptingChannel(c) for c in CHANNELS}
     )
     queue: str = field(default_factory=lambda: f"test-{uuid.uuid4()}")
@@ -135,7 +135,7 @@ class Run:
         return Activities(
             directory=InMemoryDirectory([self.contact]),
             send_log=self.send_log,
-            channels=dict(self.outbox),
+            channels=dict(self.providers),
             events=self.events,
             default_timezone=self.default_timezone,
         )

@@ -13,7 +13,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from channels.outbox import OutboxChannel
+from channels.recording import RecordingChannel
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.affinity import Tally
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
@@ -36,7 +36,7 @@ class Fleet:
     options: RunOptions = field(default_factory=lambda: RunOptions(index=False))
     send_log: InMemorySendLog = field(default_factory=InMemorySendLog)
     arms: InMemoryArmLog = field(default_factory=InMemoryArmLog)
-    outbox: dict[str, OutboxChannel] = field(
+    providers: dict[str, RecordingChannel] = field(
         default_factory=lambda: {c: AcceptingChannel(c) for c in CHANNELS}
     )
     queue: str = field(default_factory=lambda: f"learn-{uuid.uuid4()}")
@@ -48,7 +48,7 @@ class Fleet:
         activities = Activities(
             directory=InMemoryDirectory(self.contacts),
             send_log=self.send_log,
-            channels=dict(self.outbox),
+            channels=dict(self.providers),
         )
         stats = InMemoryReactionStats(self.history, self.shop)
         learning = Learning.beside(activities, stats=stats, arms=self.arms)
@@ -100,8 +100,8 @@ class Fleet:
         return {c: await h.result() for c, h in self.handles.items()}
 
     def sent_to(self, customer: str) -> list[str]:
-        """Channels that took a message for the customer (the outbox), in the order sent."""
-        delivered = {m.key for box in self.outbox.values() for m in box.sent}
+        """Channels that took a message for the customer (its providers), in the order sent."""
+        delivered = {m.key for box in self.providers.values() for m in box.sent}
         found = [
             (e.at, e.channel)
             for e in self.send_log.entries.values()

@@ -25,8 +25,8 @@ import pytest
 import yaml
 
 from orchestrator.cli_args import build_parser
+from orchestrator.language.content_templates import load_content
 from orchestrator.language.loader import load_all
-from orchestrator.language.whatsapp import load_content
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

@@ -13,7 +13,7 @@ import pytest
 
 import worker
 from channels.email import EmailChannel
-from channels.outbox import OutboxChannel
+from channels.recording import RecordingChannel
 from channels.unconfigured import UnconfiguredChannel
 from orchestrator.api.serve import free_port
 
@@ -65,7 +65,7 @@ async def test_record_only_channels_record_and_the_others_are_refused(tmp_path: 
     )
     scenarios = worker.load_scenarios(config)
     channels = worker.build_channels(config)
-    assert isinstance(channels["email"], OutboxChannel)
+    assert isinstance(channels["email"], RecordingChannel)
     assert channels["email"].file == tmp_path / "outbox" / "email.jsonl"
     assert isinstance(channels["whatsapp"], UnconfiguredChannel)  # no shipped scenario uses it
     await worker.check_channels(config, scenarios, channels)  # starts
@@ -79,7 +79,7 @@ async def test_record_only_channels_record_and_the_others_are_refused(tmp_path: 
 async def test_omni_dev_records_every_channel_without_a_provider(tmp_path: Path) -> None:
     config = worker.config_from_env({"OMNI_DATA_DIR": str(tmp_path)})
     channels = worker.build_channels(config, dev=True)
-    assert all(isinstance(c, OutboxChannel) for c in channels.values())
+    assert all(isinstance(c, RecordingChannel) for c in channels.values())
 
 
 async def test_a_sender_only_worker_needs_only_its_own_channel(tmp_path: Path) -> None:

@@ -21,8 +21,8 @@ from orchestrator.api import (
     tracking_routes,
     twilio_hooks,
 )
+from orchestrator.api.body_limit import BodyLimit
 from orchestrator.api.docs import install_docs
-from orchestrator.api.limits import BodyLimit
 from orchestrator.api.problem_docs import document
 from orchestrator.api.problems import install_problems
 from orchestrator.api.relay import relaying

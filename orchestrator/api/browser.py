@@ -20,8 +20,9 @@ from fastapi import Request
 from itsdangerous import BadData, URLSafeSerializer, URLSafeTimedSerializer
 from starlette.responses import Response
 
+from channels.ratelimit import KeyedBuckets, TokenBucket
 from orchestrator.api.keys import key_id_of
-from orchestrator.api.throttle import WindowThrottle, client_key
+from orchestrator.api.throttle import client_key
 
 #: Seconds a login form stays usable.
 LOGIN_FORM_SECONDS = 600
@@ -121,43 +122,46 @@ def secrets_equal(given: str, expected: str) -> bool:
 
 @dataclass
 class LoginThrottle:
-    """Login attempts (OWASP ASVS 4.0 V2.2.1): per client address at most ``per_address``
-    checks a minute, and per account (the console password) at most ``per_account`` failed
-    checks an hour, from all addresses together. Both are taken before the check, so parallel
-    guesses do not slip through, and a throttled attempt is not checked at all (the right
-    password too gets 429 until the window passes). A successful login gives its slots back.
-    API keys are 256-bit random: they get the address limit only, so nobody can lock a key
-    out of the console by guessing at its id."""
+    """Login attempts (OWASP ASVS 4.0 V2.2.1): per client address a burst of ``per_address``
+    checks, refilled at ``per_address`` a minute, and per account (the console password)
+    ``per_account`` failed checks, refilled at ``per_account`` an hour, from all addresses
+    together (token buckets, ``channels.ratelimit``). Both are taken before the check, so
+    parallel guesses do not slip through, and a throttled attempt is not checked at all (the
+    right password too gets 429 until a token is back). A successful login gives its tokens
+    back. API keys are 256-bit random: they get the address limit only, so nobody can lock a
+    key out of the console by guessing at its id."""
 
     per_address: int = 10
     per_account: int = 100
     clock: Callable[[], float] = time.monotonic
-    addresses: WindowThrottle = field(init=False)
-    accounts: WindowThrottle = field(init=False)
+    addresses: KeyedBuckets = field(init=False)
+    accounts: KeyedBuckets = field(init=False)
 
     def __post_init__(self) -> None:
-        self.addresses = WindowThrottle(limit=self.per_address, window=60, clock=self.clock)
-        self.accounts = WindowThrottle(limit=self.per_account, window=3600, clock=self.clock)
+        self.addresses = KeyedBuckets(self.per_address / 60, self.per_address, clock=self.clock)
+        self.accounts = KeyedBuckets(self.per_account / 3600, self.per_account, clock=self.clock)
 
-    def take(self, request: Request, secret: str) -> tuple[float, list[tuple[WindowThrottle, str]]]:
-        """Seconds to wait (0: go ahead), and the slots taken (to give back on success)."""
+    def take(self, request: Request, secret: str) -> tuple[float, list[TokenBucket]]:
+        """Seconds to wait (0: go ahead), and the tokens taken (to give back on success)."""
         host = client_key(request.client.host if request.client else "unknown")
-        taken: list[tuple[WindowThrottle, str]] = []
-        wait = self.addresses.take(host)
+        taken: list[TokenBucket] = []
+        address = self.addresses.bucket(host)
+        wait = address.take()
         if wait > 0:
             return wait, taken
-        taken.append((self.addresses, host))
+        taken.append(address)
         if not key_id_of(secret):
-            wait = self.accounts.take("password")
+            account = self.accounts.bucket("password")
+            wait = account.take()
             if wait > 0:
                 return wait, taken
-            taken.append((self.accounts, "password"))
+            taken.append(account)
         return 0.0, taken
 
     @staticmethod
-    def succeeded(taken: list[tuple[WindowThrottle, str]]) -> None:
-        for throttle, key in taken:
-            throttle.give_back(key)
+    def succeeded(taken: list[TokenBucket]) -> None:
+        for bucket in taken:
+            bucket.give_back()
 
 
 def set_cookie(response: Response, request: Request, name: str, value: str, age: int) -> None:

@@ -12,8 +12,9 @@ import ipaddress
 import logging
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Callable
+
+from channels.ratelimit import KeyedBuckets
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,9 @@ def client_key(host: str) -> str:
 
 
 class FailureThrottle:
+    """A token bucket per client (``channels.ratelimit``): ``burst`` failures, refilled at
+    ``per_minute``."""
+
     def __init__(
         self,
         *,
@@ -42,72 +46,19 @@ class FailureThrottle:
     ) -> None:
         if burst < 1 or per_minute <= 0:
             raise ValueError("burst must be >= 1 and per_minute > 0")
-        self.burst = float(burst)
-        self.rate = per_minute / 60.0
-        self.max_clients = max_clients
-        self._clock = clock
-        #: client -> (allowance left, when computed, refused last time); least recent first.
-        self._clients: OrderedDict[str, tuple[float, float, bool]] = OrderedDict()
+        self._clients = KeyedBuckets(
+            per_minute / 60.0, float(burst), max_keys=max_clients, clock=clock
+        )
 
     def failed(self, host: str) -> float:
         """Record a failure; 0 if it is within the allowance, else seconds to wait."""
-        key, now = client_key(host), self._clock()
-        tokens, stamp, refused = self._clients.pop(key, (self.burst, now, False))
-        tokens = min(self.burst, tokens + (now - stamp) * self.rate)
-        if tokens >= 1:
-            self._clients[key] = (tokens - 1, now, False)
-            self._evict()
-            return 0.0
-        if not refused:
+        key = client_key(host)
+        bucket = self._clients.bucket(key)
+        wait = bucket.take()
+        if bucket.refused_in_a_row == 1:
             log.warning("failed authentication from %s throttled (429)", key)
-        self._clients[key] = (tokens, now, True)
-        return (1 - tokens) / self.rate
-
-    def _evict(self) -> None:
-        while len(self._clients) > self.max_clients:
-            self._clients.popitem(last=False)
+        return wait
 
 
 def retry_after_header(seconds: float) -> str:
     return str(max(1, math.ceil(seconds)))
-
-
-class WindowThrottle:
-    """At most ``limit`` attempts per ``window`` seconds per key (a sliding window), taken
-    *before* the attempt is checked: parallel guesses cannot slip past it, and a throttled
-    attempt is never checked at all (right or wrong, it gets 429 until a slot frees)."""
-
-    def __init__(
-        self,
-        *,
-        limit: int,
-        window: float,
-        max_keys: int = 10_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if limit < 1 or window <= 0:
-            raise ValueError("limit must be >= 1 and window > 0")
-        self.limit = limit
-        self.window = window
-        self.max_keys = max_keys
-        self._clock = clock
-        #: key -> times of the attempts in the window; least recent key first.
-        self._keys: OrderedDict[str, list[float]] = OrderedDict()
-
-    def take(self, key: str) -> float:
-        """0 and a slot taken for an attempt, or seconds until one frees (nothing taken)."""
-        now = self._clock()
-        times = [t for t in self._keys.pop(key, []) if now - t < self.window]
-        self._keys[key] = times
-        if len(times) >= self.limit:
-            return times[0] + self.window - now
-        times.append(now)
-        while len(self._keys) > self.max_keys:
-            self._keys.popitem(last=False)
-        return 0.0
-
-    def give_back(self, key: str) -> None:
-        """A successful attempt does not count against the allowance."""
-        times = self._keys.get(key)
-        if times:
-            times.pop()

@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from channels.base import Channel
 from orchestrator.api.browser import LoginThrottle, Signing
 from orchestrator.api.services import Services
-from orchestrator.console import customers, messages, pages, preview
+from orchestrator.console import customers, message_view, pages, preview
 from orchestrator.console.auth import Forbidden, LoginRequired, ResolveSession
 from orchestrator.console.render import HEADERS
 from orchestrator.console.settings import Console, ConsoleSettings
 from orchestrator.store.funnel import SqlFunnel
-from orchestrator.store.messages import SqlMessages
+from orchestrator.store.message_views import SqlMessages
 from orchestrator.store.sessions import Lifetimes, SqlSessions
 
 HERE = Path(__file__).parent
@@ -81,7 +81,7 @@ def install_console(app: FastAPI, console: Console) -> None:
             yield state
 
     app.router.lifespan_context = lifespan
-    for module in (pages, messages, preview, customers):
+    for module in (pages, message_view, preview, customers):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
 

@@ -18,7 +18,7 @@ from channels.base import ChannelError, Outbound, Rendered
 from channels.email_message import build, to_bytes
 from channels.segments import segments
 from orchestrator.console.auth import checked_form, console_of, require_session
-from orchestrator.console.messages import shown
+from orchestrator.console.message_view import shown
 from orchestrator.console.render import page
 from orchestrator.console.settings import Console
 from orchestrator.engine.sendlog import RECORDED, SendRecord

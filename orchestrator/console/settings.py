@@ -10,7 +10,7 @@ from channels.base import Channel
 from orchestrator.api.browser import LoginThrottle, Signing
 from orchestrator.api.services import Services
 from orchestrator.store.funnel import SqlFunnel
-from orchestrator.store.messages import SqlMessages
+from orchestrator.store.message_views import SqlMessages
 from orchestrator.store.sessions import SqlSessions
 
 

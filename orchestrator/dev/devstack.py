@@ -206,7 +206,7 @@ async def run_dev() -> int:
         loop.add_signal_handler(sig, stop.set)
     async with env:
         tasks = [
-            # Channels without a provider record to the outbox here (labelled `recorded`).
+            # Channels without a provider are recording channels here (labelled `recorded`).
             asyncio.create_task(
                 worker.run(config, env.client, worker.build_channels(config, dev=True))
             ),

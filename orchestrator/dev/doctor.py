@@ -8,7 +8,8 @@ from sqlalchemy import text
 from temporalio.client import Client
 
 import worker
-from channels.outbox import OutboxChannel
+from channels.base import Channel
+from channels.recording import RecordingChannel
 from channels.unconfigured import UnconfiguredChannel
 from orchestrator.api.keys import ApiKeys
 from orchestrator.config.redact import protect_logs, redact
@@ -100,20 +101,17 @@ async def run_doctor() -> int:
             print(f"off   channel {name} (omni worker): no provider, and no scenario uses it")
             continue
 
-        async def probe(c: object = channel) -> str:
-            await c.check()  # type: ignore[attr-defined]
-            where = getattr(c, "file", None)
-            if isinstance(c, OutboxChannel):
+        async def probe(c: Channel = channel) -> str:
+            await c.check()
+            if isinstance(c, RecordingChannel):
                 return (
-                    f"RECORD-ONLY (OMNI_RECORD_ONLY): messages kept in {where}, never "
+                    f"RECORD-ONLY (OMNI_RECORD_ONLY): messages kept in {c.file}, never "
                     "delivered (send log status 'recorded')"
                 )
             return type(c).__name__
 
         results.append(await _check(f"channel {name} (omni worker)", probe))
-        close = getattr(channel, "close", None)
-        if close is not None:
-            await close()
+        await channel.close()
     if wants_sink(config):
         # `omni dev` sends email to its own SMTP sink, which runs only while it does.
         print(

@@ -1,6 +1,6 @@
 """Run a scenario on Temporal's time-skipping test server and report its timeline.
 
-The real workflow and activity code runs; only delivery goes to recording outbox channels.
+The real workflow and activity code runs; only delivery goes to recording channels.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from channels.outbox import OutboxChannel
+from channels.recording import RecordingChannel
 from orchestrator.dev.binaries import test_server
 from orchestrator.dev.sim_dates import shift, weeks_behind
 from orchestrator.dev.sim_report import Simulation, deferred_offset, entry_json
@@ -201,7 +201,7 @@ async def _simulate(
     activities = Activities(
         directory=InMemoryDirectory([contact]),
         send_log=InMemorySendLog(),
-        channels={c: OutboxChannel(c) for c in CHANNELS},
+        channels={c: RecordingChannel(c) for c in CHANNELS},
         events=stored,
     )
     if history is not None and SIM_CONTACT in history.customers:

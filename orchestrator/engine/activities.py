@@ -14,15 +14,17 @@ from temporalio.exceptions import ApplicationError
 from channels.base import (
     Channel,
     ChannelMisconfigured,
+    FindsSent,
     Outbound,
     PermanentChannelError,
     SendStopped,
+    ShowsAsSent,
     TransientChannelError,
 )
 from orchestrator.engine import metrics
 from orchestrator.engine.compose import ShortLinks, compose, email_urls, facts
 from orchestrator.engine.contacts import ContactDirectory
-from orchestrator.engine.definitions import Definitions, EventData, TriggerGone, complete
+from orchestrator.engine.definitions import Definitions
 from orchestrator.engine.evaluation import evaluate_for
 from orchestrator.engine.hold import PendingEvents, held
 from orchestrator.engine.messages import (
@@ -44,6 +46,7 @@ from orchestrator.engine.once import (
 )
 from orchestrator.engine.policies import FrequencyPolicy, consent, quiet_until
 from orchestrator.engine.preferences import PreferenceReader, send_skip
+from orchestrator.engine.resolve import EventData, Send, TriggerGone, resolve
 from orchestrator.engine.send_errors import UNEXPECTED_ERROR_ATTEMPTS, reason_code
 from orchestrator.engine.sendlog import (
     RECORDED,
@@ -54,7 +57,7 @@ from orchestrator.engine.sendlog import (
     stopped,
 )
 from orchestrator.engine.tracking import Tracker
-from orchestrator.engine.whatsapp import InboundLog, WhatsappWay, whatsapp_way
+from orchestrator.engine.whatsapp_window import InboundLog, WhatsappWay, whatsapp_way
 from orchestrator.language.durations import format_duration
 from orchestrator.language.expressions import (
     to_datetime,
@@ -98,6 +101,9 @@ class Activities:
         self.directory = directory
         self.send_log = send_log
         self.channels = channels
+        #: What only some adapters do, found once here rather than probed on every send.
+        self.finders = {n: c for n, c in channels.items() if isinstance(c, FindsSent)}
+        self.as_sent = {n: c for n, c in channels.items() if isinstance(c, ShowsAsSent)}
         self.default_timezone = default_timezone
         self.tracker = tracker
         self.status_callback_url = status_callback_url
@@ -126,16 +132,15 @@ class Activities:
         metrics.record_send(req, result)
         return result
 
-    async def _send(self, req: SendRequest, handover: Handover) -> SendResult:
-        if req.by_version or req.event is None or req.trigger_ref or req.collected_refs:
-            try:
-                req = await complete(req, self.definitions, self.events)
-            except TriggerGone:
-                why = "trigger_data_gone: the trigger event's data was erased"
-                return await self._skip(req, to_datetime(req.now), why)
+    async def _send(self, request: SendRequest, handover: Handover) -> SendResult:
+        try:
+            req = await resolve(request, self.definitions, self.events)
+        except TriggerGone as gone:
+            why = "trigger_data_gone: the trigger event's data was erased"
+            return await self._skip(gone.send, to_datetime(request.now), why)
         return await self._deliver(req, handover)
 
-    async def _deliver(self, req: SendRequest, handover: Handover) -> SendResult:
+    async def _deliver(self, req: Send, handover: Handover) -> SendResult:
         # A retried activity must not send twice: the log is checked before the provider.
         done = await self.send_log.get(req.key)
         if done is not None and stopped(done):
@@ -158,8 +163,7 @@ class Activities:
             return await self._skip(req, now, f"no_address: no {req.channel} address on file")
         if done is not None and done.status == SENDING:
             # An earlier attempt died after handing the message over (see engine/once.py).
-            channel = self.channels[req.channel]
-            found = await earlier_delivery(channel, address, done.at)
+            found = await earlier_delivery(self.finders.get(req.channel), address, done.at)
             if found:
                 await written(lambda: self._record(req, now, "sent", provider_id=found))
                 return SendResult("sent", reason="already sent", provider_id=found)
@@ -243,12 +247,8 @@ class Activities:
                 handover.begun = False
                 raise SendStopped("the run ended before the handover")
 
-        intent = once_only(hand_over)
-        reports = getattr(self.channels[req.channel], "reports_handover", False)
-        out.handover = intent if reports else None
+        out.handover = once_only(hand_over)
         try:
-            if not reports:
-                await intent()
             with metrics.provider_call(req.channel, self.channels[req.channel]):
                 delivery = await self.channels[req.channel].send(out)
             provider_id = delivery.provider_id
@@ -283,8 +283,8 @@ class Activities:
         body = ""
         if self.keep_messages:
             # What the customer received, footer included (an adapter that adds one says so).
-            as_sent = getattr(self.channels[req.channel], "as_sent", None)
-            kept = as_sent(out) if as_sent is not None else message
+            shown = self.as_sent.get(req.channel)
+            kept = shown.as_sent(out) if shown is not None else message
             body = json.dumps(asdict(kept), ensure_ascii=False)
         # A recorded message reached nobody: the log says so; the run goes on as after a send.
         status = RECORDED if delivery.recorded else "sent"
@@ -298,7 +298,7 @@ class Activities:
             detail=facts(req.channel, message) if req.preview else "",
         )
 
-    async def _unexpected(self, req: SendRequest, now: datetime, exc: Exception) -> SendResult:
+    async def _unexpected(self, req: Send, now: datetime, exc: Exception) -> SendResult:
         attempt = activity.info().attempt
         kind = exc.__class__.__name__  # not the message: it may quote the address
         if attempt < UNEXPECTED_ERROR_ATTEMPTS:
@@ -314,7 +314,7 @@ class Activities:
 
     async def _skip(
         self,
-        req: SendRequest,
+        req: Send,
         now: datetime,
         reason: str,
         status: str = "skipped",
@@ -326,7 +326,7 @@ class Activities:
 
     async def _record(
         self,
-        req: SendRequest,
+        req: Send,
         now: datetime,
         status: str,
         *,

@@ -19,11 +19,11 @@ from typing import Any, Protocol, TypeVar
 from channels.base import Rendered
 from channels.segments import segments
 from orchestrator.engine.contacts import Contact
-from orchestrator.engine.messages import SendRequest
+from orchestrator.engine.resolve import Send
 from orchestrator.engine.tracking import Tracker
+from orchestrator.language.content_templates import content_message
 from orchestrator.language.limits import TEMPLATE_LIMITS, Limits
 from orchestrator.language.templates import TemplateProblem, message_context, pick_locale, render
-from orchestrator.language.whatsapp import content_message
 
 T = TypeVar("T")
 #: Threads that render templates and evaluate conditions; separate from the loop's default
@@ -79,7 +79,7 @@ class Composed:
 
 
 async def compose(
-    req: SendRequest,
+    req: Send,
     contact: Contact,
     *,
     timezone: str,
@@ -105,7 +105,7 @@ async def compose(
     context = message_context(
         contact=contact.public(),
         trigger=req.trigger,
-        event=req.trigger if req.event is None else req.event,
+        event=req.event,
         run=req.run,
         timezone=timezone,
         link=link,
@@ -140,7 +140,7 @@ async def compose(
     return Composed(message, locale, short)
 
 
-def email_urls(tracker: Tracker | None, req: SendRequest) -> dict[str, str]:
+def email_urls(tracker: Tracker | None, req: Send) -> dict[str, str]:
     """The open pixel and the preference center, and for marketing the one-click
     unsubscribe URL, of an email."""
     if tracker is None or req.channel != "email":

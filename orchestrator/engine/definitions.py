@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from typing import Any, Protocol
+from typing import Protocol
 
-from temporalio.exceptions import ApplicationError
-
-from orchestrator.engine.messages import SendRequest
 from orchestrator.language.model import Scenario
 
 #: version -> "<template>/<channel>" -> locale -> source. Content-addressed: never stale.
@@ -75,59 +72,3 @@ class Definitions:
     async def sources(self, version: str, template: str, channel: str) -> dict[str, str]:
         """One template's sources by locale ({} when the version has none for the channel)."""
         return dict((await self.templates(version)).get(f"{template}/{channel}", {}))
-
-
-class EventData(Protocol):
-    async def data_of(self, event_id: str) -> dict[str, Any] | None: ...
-
-
-class TriggerGone(LookupError):
-    """The stored trigger event's data is gone (the customer was erased)."""
-
-
-async def complete(
-    req: SendRequest, definitions: Definitions, events: EventData | None
-) -> SendRequest:
-    """A revision-1 send made whole: the template from its version, the trigger's data from
-    the store (by event id) and the event data from the trigger's when not sent twice."""
-    trigger = req.trigger
-    if req.trigger_ref:
-        found = await events.data_of(req.trigger_ref) if events is not None else None
-        if found is None:
-            raise TriggerGone(req.trigger_ref)
-        trigger = found
-    sources = req.sources
-    if req.by_version:
-        try:
-            sources = await definitions.sources(req.version, req.template, req.channel)
-        except UnknownVersion:
-            # Retried: the router stores a version before its first run starts, so this is a
-            # store that cannot be read yet, not a version that never was.
-            raise ApplicationError(
-                f"scenario version {req.version} unknown here", type="UnknownVersion"
-            ) from None
-    event = trigger if req.event is None else req.event
-    collected = list(req.collected)
-    for ref in req.collected_refs:
-        # An event erased since (its customer's data deleted) is left out of the digest.
-        item = await events.data_of(ref) if events is not None else None
-        if item is not None:
-            collected.append(item)
-    # The key is "<workflow id>/<chain>/g<generation>/<step path>/<channel>": the run's
-    # reference and id need not travel beside it.
-    run_ref, run = req.run_ref, req.run
-    if req.by_version and not run_ref:
-        run_ref = req.key.rsplit("/", 3)[0]
-        run = {"id": run_ref.rsplit("/", 1)[0], "scenario": req.scenario, "step": req.step}
-    return dataclasses.replace(
-        req,
-        sources=sources,
-        trigger=trigger,
-        event=event,
-        run=run,
-        run_ref=run_ref,
-        by_version=False,
-        trigger_ref="",
-        collected=collected,
-        collected_refs=[],
-    )

@@ -13,7 +13,8 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from orchestrator.engine.messages import SendRequest, SendResult
+from orchestrator.engine.messages import SendResult
+from orchestrator.engine.resolve import Send
 from orchestrator.language.expressions import to_datetime
 
 log = logging.getLogger(__name__)
@@ -31,9 +32,7 @@ class PendingEvents(Protocol):
     async def pending_for(self, customer_id: str, workflow_id: str, tried: int) -> list[str]: ...
 
 
-async def held(
-    pending: PendingEvents | None, req: SendRequest, workflow_id: str
-) -> SendResult | None:
+async def held(pending: PendingEvents | None, req: Send, workflow_id: str) -> SendResult | None:
     """A deferral while ``req.customer_id`` has stored events not yet delivered to their runs
     (other than the ones that started run ``workflow_id``); None: nothing to wait for."""
     if pending is None:

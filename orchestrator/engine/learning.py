@@ -32,8 +32,8 @@ from orchestrator.engine.learning_messages import (
     RungCheck,
     RungVerdict,
 )
-from orchestrator.engine.messages import SendRequest
 from orchestrator.engine.preferences import PreferenceReader, preferred_first
+from orchestrator.engine.resolve import Send
 from orchestrator.engine.sendlog import SendLog, SendRecord, skip_record
 from orchestrator.engine.tracking import Tracker
 from orchestrator.language.experiment_syntax import worth
@@ -199,10 +199,11 @@ class Learning:
     async def _segments(self, req: RungCheck, contact: Contact) -> int:
         """The SMS's segments as the send would render it: this customer, tracked links."""
         composed = await compose(
-            SendRequest(
+            Send(
                 key=req.key,
                 scenario=req.scenario,
                 category=req.category,
+                topic="",
                 step=req.step,
                 channel=req.channel,
                 template=req.template,
@@ -213,6 +214,8 @@ class Learning:
                 run=req.run,
                 trigger=req.trigger,
                 event=req.event,
+                run_ref=req.run_ref,
+                version=req.version,
             ),
             contact,
             timezone=contact.timezone or self.default_timezone,

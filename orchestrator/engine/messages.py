@@ -126,6 +126,13 @@ class RunState:
 
 @dataclass
 class SendRequest:
+    """What a run asks the send activity to send: the one dataclass for a send across the
+    workflow boundary. Revision-1 runs refer to the template (``by_version``), the stored
+    trigger (``trigger_ref``) and a digest's stored events (``collected_refs``); revision-0
+    runs, which may still be in flight, carried them inline. The activity resolves either into
+    one ``Send`` before anything else (``engine/resolve.py``). Field names and defaults are in
+    recorded history: keep them."""
+
     key: str
     scenario: str
     step: str

@@ -74,7 +74,7 @@ def reason_of(result: SendResult) -> str:
 def record_send(req: SendRequest, result: SendResult) -> None:
     """Count one send activity's result and log it in one line (engine/send_lines.py)."""
     scenario, channel = req.scenario, req.channel
-    # A recorded message (record-only channel, omni dev's outbox) is no delivery: never "sent".
+    # A recorded message (a record-only channel, omni dev) is no delivery: never "sent".
     recorded = result.status == "sent" and reason_of(result) == "recorded"
     status = "recorded" if recorded else result.status
     # The workflow id names the run; ``req.run`` is empty in revision-1 sends.

@@ -26,6 +26,8 @@ from typing import Any, TypeVar
 
 from temporalio import activity
 
+from channels.base import FindsSent
+
 T = TypeVar("T")
 
 SENDING = "sending"
@@ -81,13 +83,10 @@ async def written(write: Callable[[], Awaitable[None]]) -> None:
             await asyncio.sleep(WRITE_PAUSE * attempt)
 
 
-async def earlier_delivery(channel: Any, address: Any, since: datetime) -> str | None:
-    """The provider id of a message an earlier attempt handed over, if the channel can tell."""
-    find = getattr(channel, "find_sent", None)
-    if find is None:
-        return None
-    found: str | None = await find(address, since)
-    return found
+async def earlier_delivery(channel: FindsSent | None, address: Any, since: datetime) -> str | None:
+    """The provider id of a message an earlier attempt handed over, if the channel can tell
+    (``None``: a channel that cannot look messages up)."""
+    return None if channel is None else await channel.find_sent(address, since)
 
 
 def once_only(work: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:

@@ -8,14 +8,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from orchestrator.engine.messages import SendRequest
 from orchestrator.engine.policies import cap_reached
 from orchestrator.language.model import FrequencyCap
 
 #: Statuses that hold a slot of the customer's frequency caps (``sending``: handed to the
 #: provider, answer not yet recorded; ``uncertain``: that answer was lost).
 COUNTED = ("sent", "reserved", "sending", "uncertain")
-#: Kept locally by a record-only channel (or ``omni dev``'s outbox), never delivered: not
+#: Kept locally by a record-only channel (as under ``omni dev``), never delivered: not
 #: ``sent``, so it holds no slot of the caps and is no delivery in the funnel or learning.
 RECORDED = "recorded"
 #: A recorded send's reason in its run, whose status there is ``sent``: the run goes on as
@@ -135,8 +134,30 @@ class InMemorySendLog:
             return None
 
 
+class SendFacts(Protocol):
+    """What a send's entry in the log is made of (a ``Send``, a ``SendStop``, a costed rung's
+    check)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def customer_id(self) -> str: ...
+    @property
+    def scenario(self) -> str: ...
+    @property
+    def step(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def template(self) -> str: ...
+    @property
+    def run_ref(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+
+
 def record_of(
-    req: SendRequest, now: datetime, status: str, reason: str = "", provider_id: str = ""
+    req: SendFacts, now: datetime, status: str, reason: str = "", provider_id: str = ""
 ) -> SendRecord:
     """The send log's entry for ``req`` in ``status``."""
     return SendRecord(
@@ -155,20 +176,7 @@ def record_of(
     )
 
 
-class _Skippable(Protocol):
-    """What a skipped send's entry is made of (a ``SendStop`` or a costed rung's check)."""
-
-    key: str
-    customer_id: str
-    scenario: str
-    step: str
-    channel: str
-    template: str
-    run_ref: str
-    version: str
-
-
-def skip_record(req: _Skippable, now: datetime, reason: str) -> SendRecord:
+def skip_record(req: SendFacts, now: datetime, reason: str) -> SendRecord:
     """The send log's entry for a send skipped or stopped without reaching its provider."""
     return SendRecord(
         key=req.key,

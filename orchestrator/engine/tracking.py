@@ -1,15 +1,18 @@
 """Signed tracking tokens: click redirects, open pixels, one-click unsubscribe, Telegram links.
 
-A token is ``base64url(payload).base64url(HMAC-SHA256(payload)[:16])``: 128-bit tags, checked
-in constant time, with key rotation (sign with the current secret, verify with any listed).
+Signed and checked by itsdangerous (its ``Signer``: constant-time checks, key rotation — sign
+with the current secret, verify with any listed). A token is
+``base64url(payload).base64url(HMAC-SHA256(payload)[:16])``, a Telegram deep link's payload
+``body + base64url(HMAC-SHA256(body)[:12])``: the tags are cut to 128 and 96 bits to keep links
+short (a Telegram deep link has 64 characters), and they sign the payload itself with the
+secret as it is — the format the links already in customers' mailboxes carry (unsubscribe
+links live a year), so every one of them stays valid.
 A click token carries the only URL it may redirect to, so the redirect is never open.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 import secrets
 import time
@@ -17,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
+
+from itsdangerous import BadData, HMACAlgorithm, Signer, base64_decode, base64_encode
 
 DAY = 86400
 TTL = {
@@ -27,6 +32,8 @@ TTL = {
     "preferences": 90 * DAY,
 }
 TAG_BYTES = 16
+#: Telegram deep links: at most 64 of [A-Za-z0-9_-], so a shorter tag (96 bits).
+TELEGRAM_TAG_BYTES = 12
 
 
 class TokenError(ValueError):
@@ -62,14 +69,25 @@ class Claims:
         return f"{self.kind}:{self.nonce}"
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+class _TruncatedHMAC(HMACAlgorithm):
+    """HMAC-SHA256 cut to ``size`` bytes (itsdangerous compares it in constant time)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(hashlib.sha256)
+        self.size = size
+
+    def get_signature(self, key: bytes, value: bytes) -> bytes:
+        return super().get_signature(key, value)[: self.size]
+
+
+def _signer(keys: list[bytes], tag_bytes: int) -> Signer:
+    return Signer(keys, key_derivation="none", algorithm=_TruncatedHMAC(tag_bytes))
 
 
 def _unb64(text: str) -> bytes:
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (ValueError, TypeError):
+        return base64_decode(text)
+    except BadData:
         raise TokenMalformed("malformed token") from None
 
 
@@ -98,14 +116,13 @@ class Tracker:
                 "plain http is only allowed on localhost"
             )
         self.base_url = base_url.rstrip("/")
-        self._keys = (secret, *previous)
+        keys = [*previous, secret]  # itsdangerous signs with the last, verifies with any
+        self._tokens = _signer(keys, TAG_BYTES)
+        self._deep_links = _signer(keys, TELEGRAM_TAG_BYTES)
         self.ttl = {**TTL, **(ttl or {})}
         self.clock = clock
 
     # -- tokens ----------------------------------------------------------------------------
-    def _tag(self, key: bytes, payload: bytes) -> bytes:
-        return hmac.new(key, payload, hashlib.sha256).digest()[:TAG_BYTES]
-
     def sign(
         self,
         kind: str,
@@ -131,14 +148,16 @@ class Tracker:
         payload = json.dumps(
             {k: v for k, v in body.items() if v != ""}, separators=(",", ":")
         ).encode()
-        return f"{_b64(payload)}.{_b64(self._tag(self._keys[0], payload))}"
+        tag = self._tokens.get_signature(payload).decode()
+        return f"{base64_encode(payload).decode()}.{tag}"
 
     def verify(self, token: str, kind: str) -> Claims:
         head, dot, tail = token.partition(".")
-        if not dot or not head or not tail:
+        # base64 decoding skips what is not base64 (an é): such a token is not one of ours.
+        if not dot or not head or not tail or not token.isascii():
             raise TokenMalformed("malformed token")
-        payload, tag = _unb64(head), _unb64(tail)
-        if not any(hmac.compare_digest(self._tag(k, payload), tag) for k in self._keys):
+        payload = _unb64(head)
+        if not self._tokens.verify_signature(payload, tail):
             raise TokenTampered("this link is not valid")
         try:
             body = json.loads(payload)
@@ -209,11 +228,11 @@ class Tracker:
 
     # -- Telegram deep links (payload: at most 64 of [A-Za-z0-9_-]) -------------------------
     def telegram_token(self, customer_id: str) -> str:
-        cid = _b64(customer_id.encode())
+        cid = base64_encode(customer_id.encode()).decode()
         expires = format(int(self.clock()) + self.ttl["telegram"], "x").rjust(9, "0")
         body = f"{cid}{expires}"
-        # 12-byte tag (96 bits) to fit Telegram's 64 characters; single use, 7-day lifetime.
-        token = body + _b64(hmac.new(self._keys[0], body.encode(), hashlib.sha256).digest()[:12])
+        # Single use, 7-day lifetime; no separator: a deep link allows none.
+        token = body + self._deep_links.get_signature(body).decode()
         if len(token) > 64:
             raise ValueError("customer id too long for a Telegram deep link (max 31 bytes)")
         return token
@@ -222,14 +241,10 @@ class Tracker:
         # A deep-link payload is [A-Za-z0-9_-]; anything else (é, a lone surrogate) is not ours.
         if len(token) < 26 or len(token) > 64 or not token.isascii():
             raise TokenMalformed("malformed token")
-        body, tag = token[:-16].encode(), token[-16:].encode()
-        # Compared as bytes: compare_digest refuses str with non-ASCII characters (TypeError).
-        if not any(
-            hmac.compare_digest(_b64(hmac.new(k, body, hashlib.sha256).digest()[:12]).encode(), tag)
-            for k in self._keys
-        ):
+        body, tag = token[:-16], token[-16:]
+        if not self._deep_links.verify_signature(body, tag):
             raise TokenTampered("this link is not valid")
-        cid, expires = body[:-9].decode(), body[-9:].decode()
+        cid, expires = body[:-9], body[-9:]
         if int(expires, 16) < self.clock():
             raise TokenExpired("this link has expired")
         return _unb64(cid).decode()

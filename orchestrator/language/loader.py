@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.language.checks import Checker
+from orchestrator.language.content_templates import content_files, load_content
 from orchestrator.language.errors import Problem, ScenarioInvalid
 from orchestrator.language.model import Scenario, iter_steps
 from orchestrator.language.parser import Parser
 from orchestrator.language.templates import template_files
-from orchestrator.language.whatsapp import content_files, load_content
 from orchestrator.language.yaml_source import YamlProblem, load_located
 
 

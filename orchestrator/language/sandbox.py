@@ -1,10 +1,15 @@
 """The Jinja2 environment for marketer templates and conditions: Jinja2's sandbox plus the
-resource limits of ``orchestrator.language.limits``.
+resource limits of ``orchestrator.language.limits``, on Jinja2's public API only.
 
-Where the limits hook in: arithmetic and repetition (intercepted operators), every call, method
-and filter (sizes before and after), string formatting (widths), ``~`` concatenation, every loop
-iteration (the code generator wraps each ``for`` iterable) and every piece of output (counted,
-template text included). Each of these also checks the clock.
+Where the limits hook in: arithmetic and repetition (``intercepted_binops``, ``call_binop``),
+every call and method (``call``: sizes before and after), ``str.format`` (``wrap_str_format``:
+widths), every filter
+(wrapped where the environment registers it), attribute and item lookups, and every piece of
+output (``finalize``). What has no hook of its own is added to the template's syntax tree before
+it compiles (``compile``, with public ``jinja2.nodes``): each ``for`` iterable goes through
+a counter of iterations, each ``~`` through a size check, and template text is counted before
+each output (a loop repeats it as often as its expressions). Each of these
+also checks the clock.
 """
 
 from __future__ import annotations
@@ -12,10 +17,10 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable, Iterator
 from functools import wraps
-from typing import Any
+from types import CodeType
+from typing import Any, Literal, overload
 
-from jinja2 import StrictUndefined, nodes
-from jinja2.compiler import CodeGenerator, Frame
+from jinja2 import StrictUndefined, nodes, pass_context
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
@@ -36,7 +41,7 @@ _WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})
 
 
 def _check_call(obj: Any, args: tuple[Any, ...]) -> None:
-    """Size checks before a method call on a string."""
+    """Size checks before a method call on a string (``call`` checks the result's size)."""
     owner, name = getattr(obj, "__self__", None), getattr(obj, "__name__", "")
     if not isinstance(owner, str):
         return
@@ -124,38 +129,85 @@ def _limited_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     return limited
 
 
-class LimitedCodeGenerator(CodeGenerator):
-    """Routes loops, ``~`` and output through the environment's budget."""
+def _emitted(size: int) -> None:
+    budget = current()
+    budget.emit(size)
+    budget.tick()
 
-    def visit_For(self, node: nodes.For, frame: Frame) -> None:
-        node.iter = nodes.Call(
-            nodes.EnvironmentAttribute("limited_iter"), [node.iter], [], None, None
-        ).set_lineno(node.iter.lineno)
-        super().visit_For(node, frame)
 
-    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
-        self.write("environment.sized(")
-        super().visit_Concat(node, frame)
-        self.write(")")
+# The hooks the syntax tree gets are filters under names no template can write (so only
+# ``_limited`` puts them there): the generated code calls a filter directly, where a call
+# node would go through the sandbox's ``call`` on every iteration (six times slower).
+# ``pass_context`` keeps Jinja from running them once at compile time on a constant.
+@pass_context
+def _counted_text(_: Context, size: int) -> str:
+    _emitted(size)
+    return ""
 
-    def visit_Output(self, node: nodes.Output, frame: Frame) -> None:
-        # Expression output is counted by finalize; template text is counted here, since a
-        # loop repeats it as often as it repeats expressions.
-        text = sum(
-            len(child.data) if isinstance(child, nodes.TemplateData) else len(str(child.value))
-            for child in node.nodes
-            if isinstance(child, (nodes.TemplateData, nodes.Const))
-        )
+
+@pass_context
+def _sized(_: Context, value: Any) -> Any:
+    current().tick()
+    return check_size(value)
+
+
+@pass_context
+def _counted_iterations(_: Context, iterable: Iterable[Any]) -> Iterator[Any]:
+    budget = current()
+    for item in iterable:
+        budget.iteration()
+        yield item
+
+
+_HOOKS: dict[str, Callable[..., Any]] = {
+    "omni:iterations": _counted_iterations,
+    "omni:size": _sized,
+    "omni:text": _counted_text,
+}
+
+
+def _hook(name: str, argument: nodes.Node, lineno: int) -> nodes.Filter:
+    hooked = nodes.Filter(argument, name, [], [], None, None)
+    hooked.set_lineno(lineno)
+    return hooked
+
+
+def _template_text(output: nodes.Output) -> int:
+    return sum(
+        len(child.data) if isinstance(child, nodes.TemplateData) else len(str(child.value))
+        for child in output.nodes
+        if isinstance(child, (nodes.TemplateData, nodes.Const))
+    )
+
+
+def _limited(node: nodes.Node) -> nodes.Node | list[nodes.Node]:
+    """``node`` (children first) with its loops, ``~`` and template text routed through the
+    render's budget; an ``Output`` becomes [its text's count, itself]."""
+    for name, value in node.iter_fields():
+        if isinstance(value, list):
+            changed: list[Any] = []
+            for item in value:
+                done = _limited(item) if isinstance(item, nodes.Node) else item
+                changed.extend(done if isinstance(done, list) else [done])
+            setattr(node, name, changed)
+        elif isinstance(value, nodes.Node):
+            setattr(node, name, _limited(value))
+    if isinstance(node, nodes.For):
+        node.iter = _hook("omni:iterations", node.iter, node.iter.lineno)
+    elif isinstance(node, nodes.Concat):
+        return _hook("omni:size", node, node.lineno)
+    elif isinstance(node, nodes.Output):
+        text = _template_text(node)
         if text:
-            self.writeline(f"environment.emitted({text})")
-        super().visit_Output(node, frame)
+            count = _hook("omni:text", nodes.Const(text), node.lineno)
+            return [nodes.ExprStmt(count).set_lineno(node.lineno), node]
+    return node
 
 
 class LimitedEnvironment(SandboxedEnvironment):
     """``SandboxedEnvironment`` with ``StrictUndefined`` and the resource limits. ``clean``,
     if given, rewrites every value a template outputs (after it is counted)."""
 
-    code_generator_class = LimitedCodeGenerator
     intercepted_binops = frozenset({"**", "*", "+", "%", "//", "/", "-"})
 
     def __init__(self, *, autoescape: bool, clean: Callable[[Any], Any] | None = None) -> None:
@@ -168,26 +220,50 @@ class LimitedEnvironment(SandboxedEnvironment):
         )
         self.globals.pop("lipsum", None)  # lipsum(10**6) would write a book
         self.filters = {name: _limited_filter(name, f) for name, f in self.filters.items()}
+        self.filters.update(_HOOKS)
+
+    @overload
+    def compile(
+        self,
+        source: str | nodes.Template,
+        name: str | None = None,
+        filename: str | None = None,
+        raw: Literal[False] = False,
+        defer_init: bool = False,
+    ) -> CodeType: ...
+
+    @overload
+    def compile(
+        self,
+        source: str | nodes.Template,
+        name: str | None = None,
+        filename: str | None = None,
+        raw: Literal[True] = ...,
+        defer_init: bool = False,
+    ) -> str: ...
+
+    def compile(
+        self,
+        source: str | nodes.Template,
+        name: str | None = None,
+        filename: str | None = None,
+        raw: bool = False,
+        defer_init: bool = False,
+    ) -> str | CodeType:
+        """Every template and expression compiles here (``from_string``, ``compile_expression``
+        and loaders included): its syntax tree gets the limits' hooks first."""
+        tree = self.parse(source, name, filename) if isinstance(source, str) else source
+        limited = _limited(tree)
+        assert isinstance(limited, nodes.Template)
+        return super().compile(limited, name, filename, raw, defer_init)  # type: ignore[call-overload, no-any-return]
 
     def _finalize(self, value: Any) -> Any:
-        size = len(value) if isinstance(value, str) else len(str(value))
-        self.emitted(size)
+        self.emitted(len(value) if isinstance(value, str) else len(str(value)))
         return self._clean(value) if self._clean is not None else value
 
     def emitted(self, size: int) -> None:
-        budget = current()
-        budget.emit(size)
-        budget.tick()
-
-    def sized(self, value: Any) -> Any:
-        current().tick()
-        return check_size(value)
-
-    def limited_iter(self, iterable: Iterable[Any]) -> Iterator[Any]:
-        budget = current()
-        for item in iterable:
-            budget.iteration()
-            yield item
+        """Count output made outside a template's own (e.g. WhatsApp's template variables)."""
+        _emitted(size)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         current().tick()
@@ -224,6 +300,8 @@ class LimitedEnvironment(SandboxedEnvironment):
         return self.undefined(hint=hint, obj=obj, name=name)
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """The sandbox's ``str.format`` (given at attribute access), with widths checked before
+        it runs and the result's size after."""
         wrapper = super().wrap_str_format(value)
         if wrapper is None:
             return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrator.language.content_templates import content_schema
 from orchestrator.language.digest import COLLECT_DOC, collect_arg
 from orchestrator.language.durations import DURATION_HINT
 from orchestrator.language.model import CHANNELS, REACTIONS
@@ -21,7 +22,6 @@ from orchestrator.language.parse_base import (
     TRIGGER_KEYS,
 )
 from orchestrator.language.schema_learning import experiment_keys, ladder_options, split_arg
-from orchestrator.language.whatsapp import content_schema
 
 DURATION = r"^\s*(\d+\s*[wdhms]\s*)+$"
 TEMPLATE = r"^[a-z0-9_]+(/[a-z0-9_]+)+$"

@@ -2,7 +2,7 @@
 
 ``templates/abandoned_cart/reminder/email.j2`` and ``email.ru.j2`` hold blocks for the parts the
 channel needs (subject/html/text, title/body/url/icon, text/buttons, text). WhatsApp's approved
-templates are YAML beside them (``orchestrator.language.whatsapp``).
+templates are YAML beside them (``orchestrator.language.content_templates``).
 
 Markup comes only from the template: customer and event data is escaped wherever the channel
 reads HTML (email's html block, Telegram's text), cannot add or bend a button, and cannot break

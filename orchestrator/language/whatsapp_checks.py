@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.language.content_templates import content_files, load_content, variable_value
 from orchestrator.language.limits import TEMPLATE_LIMITS, spending
 from orchestrator.language.model import Step
 from orchestrator.language.samples import sample_run
 from orchestrator.language.templates import TemplateProblem, message_context, template_files
-from orchestrator.language.whatsapp import content_files, load_content, variable_value
 
 if TYPE_CHECKING:
     from orchestrator.language.checks import Checker

@@ -27,7 +27,7 @@ class StepFunnel:
     clicked: int = 0
     replied: int = 0
     failed: int = 0
-    #: Kept by a record-only channel (or omni dev's outbox): reached nobody, so apart from
+    #: Kept by a record-only channel (as under omni dev): reached nobody, so apart from
     #: ``sent`` and out of every rate.
     recorded: int = 0
     #: reason code (the part before ":") -> messages skipped for it

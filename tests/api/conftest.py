@@ -60,11 +60,11 @@ async def api(
         ),
         tracker=tracker,
     )
-    outbox = accepting()
+    providers = accepting()
     activities = Activities(
         directory=svc.contacts,
         send_log=svc.send_log,
-        channels=dict(outbox),
+        channels=dict(providers),
         tracker=tracker,
         events=svc.events,
     )
@@ -74,5 +74,5 @@ async def api(
         serving(create_app(svc), port=port) as base,
         httpx.AsyncClient(base_url=base) as http,
     ):
-        yield Api(http, key, svc, outbox, cart=f"c-{uuid.uuid4().hex[:10]}", calls=calls)
+        yield Api(http, key, svc, providers, cart=f"c-{uuid.uuid4().hex[:10]}", calls=calls)
     await engine.dispose()

@@ -107,7 +107,7 @@ async def test_a_run_in_its_start_delay_is_scheduled_and_can_be_cancelled(api: A
     assert signals == ["event", "cancel"]
     for each in wids.values():
         await api.svc.client.get_workflow_handle(each).terminate("test over")
-    assert not any(o.sent for o in api.outbox.values())
+    assert not any(o.sent for o in api.providers.values())
 
 
 def run_id(cart: str, customer: str) -> str:

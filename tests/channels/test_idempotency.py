@@ -86,7 +86,7 @@ async def wired() -> AsyncIterator[tuple[Activities, dict[str, Any]]]:
                 },
             )
             for channel in channels.values():
-                await channel.close()  # type: ignore[attr-defined]
+                await channel.close()
 
 
 @pytest.mark.parametrize("channel", ["email", "push", "telegram", "sms"])

@@ -16,7 +16,7 @@ from peers.twilio_api import TwilioPeer
 from temporalio.testing import WorkflowEnvironment
 
 from orchestrator.api.serve import serving
-from orchestrator.store.messages import SqlMessages
+from orchestrator.store.message_views import SqlMessages
 
 SMS = "play/reminder/sms"
 EMAIL = "play/reminder/email"

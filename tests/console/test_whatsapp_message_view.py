@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from channels.base import Rendered
-from orchestrator.console.messages import shown
+from orchestrator.console.message_view import shown
 from orchestrator.console.render import ENV
 
 SID = "HX" + "0f" * 16

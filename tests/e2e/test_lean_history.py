@@ -53,10 +53,10 @@ def cart(total: int, items: int) -> dict[str, Any]:
 async def test_history_stays_small_whatever_the_cart(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    outbox = {c: AcceptingChannel(c) for c in ("email", "sms")}
+    providers = {c: AcceptingChannel(c) for c in ("email", "sms")}
     tag = uuid.uuid4().hex[:6]
     customers = {f"lean-{tag}-{i}": (100 + i, BIG_ITEMS if i == 1 else 1) for i in range(3)}
-    async with running_stack(dev_env, tmp_path, SCENARIO, TEMPLATES, dict(outbox)) as run:
+    async with running_stack(dev_env, tmp_path, SCENARIO, TEMPLATES, dict(providers)) as run:
         for c, (total, items) in customers.items():
             await run.post_event(
                 {
@@ -85,13 +85,13 @@ async def test_history_stays_small_whatever_the_cart(
         }
     for c, (total, _) in customers.items():
         assert states[c]["outcome"] == "exhausted", states[c]
-        (email,) = [o for o in outbox["email"].sent if o.customer_id == c]
-        (sms,) = [o for o in outbox["sms"].sent if o.customer_id == c]
+        (email,) = [o for o in providers["email"].sent if o.customer_id == c]
+        (sms,) = [o for o in providers["sms"].sent if o.customer_id == c]
         assert email.address == f"{c}@example.com"
         assert f"{total}:" in email.message.html and f"Cart {total} waits" == sms.message.text
     assert (
         "2000 items"
-        in next(o for o in outbox["email"].sent if o.customer_id == f"lean-{tag}-1").message.html
+        in next(o for o in providers["email"].sent if o.customer_id == f"lean-{tag}-1").message.html
     )
 
     def kinds(events: Any, kind: int) -> list[Any]:

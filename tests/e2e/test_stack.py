@@ -21,7 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from channels.base import Channel
 from channels.email import EmailChannel, EmailSettings
-from channels.outbox import OutboxChannel
+from channels.recording import RecordingChannel
 from orchestrator.api.services import Services
 from orchestrator.engine.policies import FrequencyPolicy
 
@@ -58,7 +58,7 @@ TEMPLATES = {
 class Stack:
     run: Running
     smtp: SmtpPeer
-    outbox: dict[str, OutboxChannel]
+    providers: dict[str, RecordingChannel]
     cart: str
 
     @property
@@ -109,18 +109,18 @@ async def until(check: Callable[[], Awaitable[bool] | bool], timeout: float = 15
 
 @pytest.fixture
 async def stack(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Stack]:
-    outbox = accepting(("push", "telegram", "sms"))
+    providers = accepting(("push", "telegram", "sms"))
     with SmtpPeer() as smtp:
         email = EmailChannel(
             EmailSettings(
                 host="127.0.0.1", port=smtp.port, security="none", sender="Shop <news@shop.example>"
             )
         )
-        channels: dict[str, Channel] = {"email": email, **outbox}
+        channels: dict[str, Channel] = {"email": email, **providers}
         # Five messages in seconds: above the default shop-wide policy (4 per 1d) on purpose.
         policy = FrequencyPolicy(caps=("5 per 1d",))
         async with running_stack(dev_env, tmp_path, LADDER, TEMPLATES, channels, policy) as run:
-            yield Stack(run, smtp, outbox, f"c-{uuid.uuid4().hex[:8]}")
+            yield Stack(run, smtp, providers, f"c-{uuid.uuid4().hex[:8]}")
         await email.close()
 
 
@@ -135,7 +135,7 @@ async def test_open_pixel_stops_the_ladder(stack: Stack) -> None:
     state = await stack.result()
     assert [(m["channel"], m["status"]) for m in state["messages"]] == [("email", "sent")]
     assert state["engagement"]["opened"] is True
-    assert all(not o.sent for o in stack.outbox.values())
+    assert all(not o.sent for o in stack.providers.values())
     logged = await stack.svc.send_log.get(state["messages"][0]["key"])
     assert logged is not None and logged.status == "sent"
 
@@ -150,7 +150,7 @@ async def test_nobody_reacts_and_the_run_reaches_sms(stack: Stack) -> None:
         "sms",
         "email",
     ]
-    sms = stack.outbox["sms"].sent[0]
+    sms = stack.providers["sms"].sent[0]
     assert sms.address == "+15005550006" and "/s/" in sms.message.text  # tracked short link
     short = re.search(r"(/s/[A-Za-z0-9_-]{8})$", sms.message.text)
     assert short is not None and len(sms.message.text) < 60

@@ -107,7 +107,7 @@ async def stack(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[S
             run.svc.settings = dataclasses.replace(run.svc.settings, twilio_auth_token=TOKEN)
             yield Stack(run, twilio)
         for channel in channels.values():
-            await channel.close()  # type: ignore[attr-defined]
+            await channel.close()
     assert twilio.violations == [], "requests the real Twilio API would reject"
 
 

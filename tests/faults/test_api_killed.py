@@ -79,12 +79,12 @@ async def test_kill_the_api_while_temporal_stalls_and_lose_nothing(
         for c in customers
     ]
     first = api_process(env)
-    outbox = {c: AcceptingChannel(c) for c in CHANNELS}
+    providers = {c: AcceptingChannel(c) for c in CHANNELS}
     client = await Client.connect(address)
     activities = Activities(
         directory=SqlContacts(factory),
         send_log=SqlSendLog(factory),
-        channels=dict(outbox),
+        channels=dict(providers),
         events=EventLog(factory),
         definitions=Definitions(SqlVersions(factory)),  # the API process published them
     )
@@ -132,5 +132,5 @@ async def test_kill_the_api_while_temporal_stalls_and_lose_nothing(
             second.wait(10)
     finally:
         await engine.dispose()
-    sent = [(o.customer_id, o.address) for o in outbox["email"].sent]
+    sent = [(o.customer_id, o.address) for o in providers["email"].sent]
     assert sorted(sent) == sorted((c, f"{c}@example.com") for c in customers)  # each once

@@ -57,6 +57,9 @@ class RefusingSms:
     async def check(self) -> None:
         return None
 
+    async def close(self) -> None:
+        return None
+
     async def send(self, out: Outbound) -> Delivery:
         raise PermanentChannelError(f"invalid_address: twilio 21211 Invalid 'To' {out.address}")
 

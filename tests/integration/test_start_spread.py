@@ -17,7 +17,7 @@ from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from tests_store_url import migrated_sqlite
 
-from channels.outbox import OutboxChannel
+from channels.recording import RecordingChannel
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
 from orchestrator.engine.ids import id_part, spread_delay, workflow_id
@@ -86,10 +86,10 @@ async def test_runs_start_spread_and_each_customer_gets_only_their_own(
         Contact.from_json({**FULL_CONTACT, "id": c, "first_name": n, "email": f"{c}@example.com"})
         for c, n in names.items()
     ]
-    outbox = accepting()
+    providers = accepting()
     queue = f"spread-{uuid.uuid4()}"
     activities = Activities(
-        directory=InMemoryDirectory(contacts), send_log=InMemorySendLog(), channels=dict(outbox)
+        directory=InMemoryDirectory(contacts), send_log=InMemorySendLog(), channels=dict(providers)
     )
     engine = make_engine(await migrated_sqlite(tmp_path))
     router = Router(
@@ -106,7 +106,7 @@ async def test_runs_start_spread_and_each_customer_gets_only_their_own(
 
     try:
         async with build_worker(dev_env.client, task_queue=queue, activities=activities):
-            await burst(dev_env, event, outbox, list(names))
+            await burst(dev_env, event, providers, list(names))
     finally:
         await engine.dispose()
 
@@ -114,7 +114,7 @@ async def test_runs_start_spread_and_each_customer_gets_only_their_own(
 async def burst(
     env: WorkflowEnvironment,
     event: Callable[[str, str, dict[str, object]], Awaitable[list[str]]],
-    outbox: dict[str, OutboxChannel],
+    providers: dict[str, RecordingChannel],
     customers: list[str],
 ) -> None:
     ann, bob, cem = customers
@@ -145,7 +145,7 @@ async def burst(
         assert abs(asked - timedelta(seconds=delays[who])) < timedelta(milliseconds=2), who
 
     async def emails_arrived() -> bool:
-        return len(outbox["email"].sent) >= 3
+        return len(providers["email"].sent) >= 3
 
     await eventually(emails_arrived, timeout=30)
     handles: dict[tuple[str, str], WorkflowHandle[object, RunState]] = {
@@ -159,7 +159,7 @@ async def burst(
         now = await handles[who].query("state", result_type=RunState)
         assert [(m.channel, m.status) for m in now.messages] == [("email", "sent")], who
         assert now.next_wakeup and not now.outcome, (who, now.current_step)
-    got = sorted((o.address, o.message.subject, o.message.html) for o in outbox["email"].sent)
+    got = sorted((o.address, o.message.subject, o.message.html) for o in providers["email"].sent)
 
     def html(cid: str) -> str:  # the shop's markup escaped, the cart its own
         return f"<a href='https://shop.example/{cid}?x=&lt;script&gt;'>{cid}</a>"
@@ -172,7 +172,7 @@ async def burst(
     ]
     assert (bought.outcome, bought.messages) == ("converted", [])
     assert (cancelled.outcome, cancelled.messages) == ("cancelled", [])
-    assert not any(o.address.startswith(bob) for c in CHANNELS for o in outbox[c].sent)
+    assert not any(o.address.startswith(bob) for c in CHANNELS for o in providers[c].sent)
 
     # No run's code ran before its share of the spread, Bob's and Cem's cancelled one included
     # (a plain signal does not end the delay: Temporal's rule), though their signals came

@@ -33,6 +33,7 @@ from orchestrator.api.serve import serving
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.messages import SendRequest, SendResult
 from orchestrator.engine.once import SENDING
+from orchestrator.engine.resolve import resolve
 from orchestrator.language.model import CHANNELS, ContentTemplate
 from orchestrator.store.addresses import address_hash
 from orchestrator.store.contacts import SqlContacts
@@ -307,7 +308,8 @@ async def test_after_a_crash_mid_send_twilio_is_asked_not_sent_again(stack: Stac
     key = "run-a/g0/steps.1/whatsapp"
     req = request("a", key)
     earlier = datetime.now(UTC) - timedelta(seconds=2)
-    await stack.acts._record(req, earlier, SENDING)  # the intent, then the worker died
+    send = await resolve(req, stack.acts.definitions, stack.acts.events)
+    await stack.acts._record(send, earlier, SENDING)  # the intent, then the worker died
     first = await stack.channel.send(  # what the attempt that died had handed over
         Outbound(
             key=key,

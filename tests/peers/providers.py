@@ -90,4 +90,4 @@ async def four_providers(
                 yield Providers(smtp, push, telegram, twilio, channels, push_base)
             finally:
                 for channel in channels.values():
-                    await channel.close()  # type: ignore[attr-defined]
+                    await channel.close()

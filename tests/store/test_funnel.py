@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orchestrator.engine.sendlog import SendRecord
 from orchestrator.store.funnel import OutcomeRecord, SqlFunnel
-from orchestrator.store.messages import SqlMessages
+from orchestrator.store.message_views import SqlMessages
 from orchestrator.store.sendlog import SqlSendLog
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import ActivityEnvironment
 
 from channels.base import Channel
-from channels.outbox import OutboxChannel
+from channels.recording import RecordingChannel
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
 from orchestrator.engine.messages import SendRequest
@@ -60,12 +60,12 @@ async def test_recorded_is_not_sent_holds_no_cap_and_shows_apart(
     db: async_sessionmaker[AsyncSession],
 ) -> None:
     scenario = f"rec_{uuid.uuid4().hex[:8]}"  # the metrics are process-wide
-    env, outbox = ActivityEnvironment(), OutboxChannel("sms")
-    recording, log = activities(db, outbox), SqlSendLog(db)
+    env, provider = ActivityEnvironment(), RecordingChannel("sms")
+    recording, log = activities(db, provider), SqlSendLog(db)
     first = await env.run(recording.send, request("rec/1", scenario))
     second = await env.run(recording.send, request("rec/2", scenario))  # under a 1/day cap
     again = await env.run(recording.send, request("rec/1", scenario))  # a retried activity
-    assert len(outbox.sent) == 2
+    assert len(provider.sent) == 2
     for result in (first, second, again):
         # The run goes on as after a send; its reason says what happened.
         assert result.status == "sent" and result.reason.startswith("recorded:"), result

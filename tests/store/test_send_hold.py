@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import ActivityEnvironment
 
-from channels.outbox import OutboxChannel
+from channels.recording import RecordingChannel
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
 from orchestrator.engine.hold import HOLD, TRIED
@@ -55,12 +55,12 @@ async def test_a_send_waits_for_its_customers_undelivered_events(
     db: async_sessionmaker[AsyncSession],
 ) -> None:
     events = EventLog(db)
-    outbox = OutboxChannel("email")
+    provider = RecordingChannel("email")
     contacts = [Contact.from_json({**FULL_CONTACT, "id": c}) for c in ("h1", "h2")]
     activities = Activities(
         directory=InMemoryDirectory(contacts),
         send_log=InMemorySendLog(),
-        channels={"email": outbox},
+        channels={"email": provider},
         pending=events,
     )
     env = ActivityEnvironment()
@@ -71,25 +71,25 @@ async def test_a_send_waits_for_its_customers_undelivered_events(
     held = await env.run(activities.send, send("h1", RUN))
     assert (held.status, held.reason) == ("deferred", "events_pending")
     assert datetime.fromisoformat(held.retry_at) >= before + HOLD
-    assert outbox.sent == []
+    assert provider.sent == []
     # Another customer with the same cart is not held: its customer has nothing pending.
     other = await env.run(activities.send, send("h2", "cart/customer-h2/cart-shared"))
     assert other.status == "sent"
     # Delivered: the send goes (the run would have stopped, had the event been a reaction).
     await events.delivered("h1-reply", {"runs": []})
     assert (await env.run(activities.send, send("h1", RUN))).status == "sent"
-    assert [o.customer_id for o in outbox.sent] == ["h2", "h1"]
+    assert [o.customer_id for o in provider.sent] == ["h2", "h1"]
 
 
 async def test_the_runs_own_trigger_and_a_stuck_event_hold_nothing(
     db: async_sessionmaker[AsyncSession],
 ) -> None:
     events = EventLog(db)
-    outbox = OutboxChannel("email")
+    provider = RecordingChannel("email")
     activities = Activities(
         directory=InMemoryDirectory([Contact.from_json({**FULL_CONTACT, "id": "h1"})]),
         send_log=InMemorySendLog(),
-        channels={"email": outbox},
+        channels={"email": provider},
         pending=events,
     )
     env = ActivityEnvironment()

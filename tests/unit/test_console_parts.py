@@ -25,9 +25,12 @@ def test_telegram_html_keeps_its_tags_and_nothing_else() -> None:
         '<a href="https://shop.example/c">cart</a> <img src=x onerror=alert(1)> 1 < 2 & <i>open'
     )
     assert "<script" not in shown and "<img" not in shown and "javascript:" not in shown
-    assert shown.startswith("<b>Hi</b> alert(1)no")
+    # A link to anything but http(s) keeps its text and loses its target.
+    assert shown.startswith("<b>Hi</b> alert(1)<a ") and shown.count("href=") == 1
     link = '<a href="https://shop.example/c" target="_blank" rel="noopener noreferrer">cart</a>'
     assert link in shown
+    relative = telegram_html('<a href="/console/settings">x</a> <!-- note --> <b onclick="x">y</b>')
+    assert "href" not in relative and "note" not in relative and relative.endswith(" <b>y</b>")
     assert "1 &lt; 2 &amp; <i>open</i>" in shown  # unclosed tags are closed
 
 

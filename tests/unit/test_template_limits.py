@@ -127,13 +127,13 @@ def request(trigger: Mapping[str, object], body: str, customer: str) -> SendRequ
 
 async def test_heavy_renders_do_not_block_the_event_loop() -> None:
     contacts = [Contact.from_json({"id": f"c{i}", "phone": "+15005550006"}) for i in range(3)]
-    outbox = AcceptingChannel("sms")
+    provider = AcceptingChannel("sms")
 
     def activities(limits: Limits) -> Activities:
         return Activities(
             directory=InMemoryDirectory(contacts),
             send_log=InMemorySendLog(),
-            channels={"sms": outbox},
+            channels={"sms": provider},
             template_limits=limits,
         )
 
@@ -161,7 +161,7 @@ async def test_heavy_renders_do_not_block_the_event_loop() -> None:
     tick.cancel()
     assert [r.status for r in results] == ["sent", "sent", "failed"], results
     assert results[2].reason.startswith("template_error") and "time limit" in results[2].reason
-    assert len(outbox.sent) == 2 and len(outbox.sent[0].message.text) > 100_000
+    assert len(provider.sent) == 2 and len(provider.sent[0].message.text) > 100_000
     assert max(gaps) < 0.25, f"the event loop stalled for {max(gaps):.2f} s"
 
 

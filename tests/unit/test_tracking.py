@@ -114,3 +114,32 @@ def test_telegram_tokens_with_odd_characters_are_refused_not_a_crash(token: str)
         t.telegram_customer(token)
     with pytest.raises(TokenError):
         t.verify(token + "." + token, "click")
+
+
+#: Made by the hand-made HMAC code before tokens went through itsdangerous (secret b"k" * 32,
+#: the unsubscribe link with the rotated-out b"p" * 32), at NOW: links already in customers'
+#: mailboxes and chats must keep working.
+EARLIER_CLICK = (
+    "eyJrIjoiY2xpY2siLCJyIjoici8xIiwibSI6InIvMS9nMC9zdGVwcy4wL2VtYWlsIiwiYyI6IlpvXHUwMGViIDx4PiIs"
+    "ImgiOiJlbWFpbCIsInUiOiJodHRwczovL3Nob3AuZXhhbXBsZS9jP2E9MSZiPTIiLCJlIjoxODA3Nzc2MDAwLCJuIjoi"
+    "SW5FNGtlMENlWUJ4In0.IIN975dDO5NwyCsSdp-pCw"
+)
+EARLIER_UNSUBSCRIBE = (
+    "eyJrIjoidW5zdWJzY3JpYmUiLCJjIjoiYy0xIiwiaCI6InNtcyIsImUiOjE4MzE1MzYwMDAsIm4iOiJSS2dlUC0xemNw"
+    "em8ifQ.TAuGWCKJgsNnmDmbS6P8YA"
+)
+EARLIER_TELEGRAM = "Y3VzdC00Mg06b530c80dr2WkQ1q40apjvHi"
+
+
+def test_tokens_signed_before_itsdangerous_still_verify() -> None:
+    t = tracker(b"k" * 32, previous=(b"p" * 32,))
+    claims = t.verify(EARLIER_CLICK, "click")
+    assert (claims.url, claims.customer_id) == ("https://shop.example/c?a=1&b=2", "Zoë <x>")
+    assert t.verify(EARLIER_UNSUBSCRIBE, "unsubscribe").customer_id == "c-1"
+    assert t.telegram_customer(EARLIER_TELEGRAM) == "cust-42"
+    # The same format now: a Telegram token for the same customer at the same time is the same.
+    assert t.telegram_token("cust-42") == EARLIER_TELEGRAM
+    with pytest.raises(TokenTampered):
+        tracker(b"k" * 32).verify(EARLIER_UNSUBSCRIBE, "unsubscribe")  # its key retired
+    with pytest.raises(TokenMalformed):
+        t.verify(EARLIER_CLICK[:-2] + "é" + EARLIER_CLICK[-2:], "click")

@@ -232,9 +232,9 @@ def test_variables_are_part_of_the_event_contract(tmp_path: Path) -> None:
 
 
 def test_variables_run_under_the_template_limits(tmp_path: Path) -> None:
+    from orchestrator.language.content_templates import content_message
     from orchestrator.language.limits import Limits
     from orchestrator.language.templates import TemplateProblem
-    from orchestrator.language.whatsapp import content_message
 
     p = one(tmp_path, f"content_sid: {SID}\nvariables:\n  1: \"'x' * 10**9\"\n")
     assert "size limit exceeded" in p.message and p.line == 3

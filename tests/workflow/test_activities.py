@@ -10,7 +10,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from channels.base import PermanentChannelError, TransientChannelError
-from channels.outbox import OutboxChannel
+from channels.recording import RecordingChannel
 
 
 async def test_same_key_twice_reaches_the_channel_once() -> None:
@@ -18,9 +18,9 @@ async def test_same_key_twice_reaches_the_channel_once() -> None:
     env = ActivityEnvironment()
     first = await env.run(acts.send, request())
     second = await env.run(acts.send, request())
-    outbox = acts.channels["email"]
-    assert isinstance(outbox, OutboxChannel)
-    assert len(outbox.sent) == 1
+    provider = acts.channels["email"]
+    assert isinstance(provider, RecordingChannel)
+    assert len(provider.sent) == 1
     assert first.status == second.status == "sent"
     assert second.provider_id == first.provider_id and second.reason == "already sent"
 
@@ -28,10 +28,10 @@ async def test_same_key_twice_reaches_the_channel_once() -> None:
 async def test_locale_variant_is_chosen_from_the_contact() -> None:
     acts = activities(locale="ru-RU")
     await ActivityEnvironment().run(acts.send, request())
-    outbox = acts.channels["email"]
-    assert isinstance(outbox, OutboxChannel)
-    assert outbox.sent[0].message.subject == "Привет"
-    assert outbox.sent[0].message.locale == "ru"
+    provider = acts.channels["email"]
+    assert isinstance(provider, RecordingChannel)
+    assert provider.sent[0].message.subject == "Привет"
+    assert provider.sent[0].message.locale == "ru"
 
 
 async def test_transient_error_is_retryable_with_provider_delay() -> None:

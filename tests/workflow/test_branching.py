@@ -62,7 +62,7 @@ async def test_webinar_reminders_fall_back_from_telegram_to_sms(
         (48 * H, "telegram", "skipped"),
         (48 * H, "sms", "sent"),
     ]
-    assert [o.template for o in run.outbox["sms"].sent] == [
+    assert [o.template for o in run.providers["sms"].sent] == [
         "webinar/starting_soon",
         "webinar/started",
     ]
@@ -94,7 +94,7 @@ async def test_moment_already_passed_is_skipped_not_sent_late(
     skipped = [m for m in caplog.messages if "(too_late)" in m]
     assert run.handle is not None
     assert skipped == [f"skipped email `{email.template}` · run {run.handle.id} (too_late)"]
-    assert run.outbox["email"].sent == []
+    assert run.providers["email"].sent == []
     assert state.outcome == "converted"
 
 
@@ -107,7 +107,7 @@ async def test_wait_for_event_branch(time_env: WorkflowEnvironment) -> None:
         await run.signal("order_placed", {"order": {"id": "o-2", "product_ids": ["p-5"]}})
         state = await run.result()
     assert [(o, c, m) for o, c, m in run.sends(state)] == [(6 * H, "email", "sent")]
-    assert run.outbox["email"].sent[0].template == "browse/thanks"
+    assert run.providers["email"].sent[0].template == "browse/thanks"
     assert state.outcome == "stopped: bought"
 
 
@@ -116,7 +116,7 @@ async def test_wait_for_timeout_branch(time_env: WorkflowEnvironment) -> None:
         await run.start()
         state = await run.result()
     assert run.sends(state) == [(48 * H, "email", "sent")]
-    assert run.outbox["email"].sent[0].template == "browse/reminder"
+    assert run.providers["email"].sent[0].template == "browse/reminder"
     assert state.outcome == "stopped: not_interested"
 
 
@@ -126,9 +126,9 @@ async def test_if_else_on_engagement(time_env: WorkflowEnvironment) -> None:
         await run.at(2 * H)
         await run.signal("message_opened")
         await run.result()
-    templates = [o.template for o in run.outbox["email"].sent]
+    templates = [o.template for o in run.providers["email"].sent]
     assert templates == ["welcome/hello", "welcome/tips", "welcome/first_order_discount"]
-    assert run.outbox["push"].sent == []
+    assert run.providers["push"].sent == []
 
 
 async def test_state_query_mid_run(time_env: WorkflowEnvironment) -> None:
@@ -202,6 +202,6 @@ sample:
         await run.at(H)
         await run.signal("message_clicked")
         state = await run.result()
-    assert [o.template for o in run.outbox["email"].sent] == ["n/hello", "n/thanks"]
-    assert run.outbox["sms"].sent == []
+    assert [o.template for o in run.providers["email"].sent] == ["n/hello", "n/thanks"]
+    assert run.providers["sms"].sent == []
     assert state.engagement["clicked"] is True

@@ -73,7 +73,7 @@ class Shop:
     contacts: list[Contact]
     queue: str = field(default_factory=lambda: f"digest-{uuid.uuid4()}")
     events: StoredEvents = field(default_factory=StoredEvents)
-    outbox: dict[str, AcceptingChannel] = field(
+    providers: dict[str, AcceptingChannel] = field(
         default_factory=lambda: {c: AcceptingChannel(c) for c in CHANNELS}
     )
     send_log: InMemorySendLog = field(default_factory=InMemorySendLog)
@@ -96,7 +96,7 @@ class Shop:
         activities = Activities(
             directory=InMemoryDirectory(self.contacts),
             send_log=self.send_log,
-            channels=dict(self.outbox),
+            channels=dict(self.providers),
             events=self.events,
         )
         return build_worker(
@@ -118,7 +118,7 @@ class Shop:
         return eid
 
     def sent(self, customer: str) -> list[Outbound]:
-        return [o for c in CHANNELS for o in self.outbox[c].sent if o.customer_id == customer]
+        return [o for c in CHANNELS for o in self.providers[c].sent if o.customer_id == customer]
 
     async def result(self, wid: str) -> RunState:
         handle = self.env.client.get_workflow_handle(wid, result_type=RunState)

@@ -109,14 +109,14 @@ async def test_goal_while_send_is_held_in_the_adapter(
     for cid in ("ann", "bob", "cat"):
         run = Run(time_env, scenario, contact(cid))
         run.options.revision = revision
-        run.outbox = {**run.outbox, "email": email}
+        run.providers = {**run.providers, "email": email}
         runs.append(run)
     first = runs[0]
     directory = InMemoryDirectory([r.contact for r in runs])
     acts = Activities(
         directory=directory,
         send_log=first.send_log,
-        channels=dict(first.outbox),
+        channels=dict(first.providers),
         events=first.events,
     )
     async with build_worker(
@@ -124,7 +124,7 @@ async def test_goal_while_send_is_held_in_the_adapter(
     ):
         # Every run on the one worker (same queue, same adapter).
         for run in runs[1:]:
-            run.queue, run.send_log, run.outbox = first.queue, first.send_log, first.outbox
+            run.queue, run.send_log, run.providers = first.queue, first.send_log, first.providers
             run.events = first.events
         carts = {"ann": "shared", "bob": "shared", "cat": "c-3"}
         for run in runs:
@@ -162,7 +162,7 @@ async def test_cancel_while_send_is_held_ends_cancelled(
     scenario = write_scenario(tmp_path, SEND_AT_ONCE, TEMPLATES)
     email = GatedChannel("email")
     run = Run(time_env, scenario, contact("dan"))
-    run.outbox = {**run.outbox, "email": email}
+    run.providers = {**run.providers, "email": email}
     async with run:
         await run.start({"cart": {"id": "c-9"}})
         await eventually(lambda: _true(email.waiting == ["dan"]))
@@ -193,10 +193,10 @@ async def test_goal_in_the_same_batch_as_the_trigger(
         [message] = state.messages
         logged = run.send_log.entries[message.key]
         if message.status == "sent":  # handed over before the order was seen
-            await eventually(lambda: _true(len(run.outbox["email"].sent) == 1))
+            await eventually(lambda: _true(len(run.providers["email"].sent) == 1))
         else:  # stopped: its handover is refused whenever the attempt reaches it
             assert (message.reason, logged.reason) == ("stopped_by_goal", "stopped_by_goal")
-            assert run.outbox["email"].sent == []
+            assert run.providers["email"].sent == []
 
 
 async def test_goal_during_a_quiet_hours_hold(
@@ -214,7 +214,7 @@ async def test_goal_during_a_quiet_hours_hold(
     assert [(m.channel, m.status, m.reason) for m in state.messages] == [
         ("email", "skipped", "stopped_by_goal")
     ]
-    assert run.outbox["email"].sent == []
+    assert run.providers["email"].sent == []
     logged = list(run.send_log.entries.values())
     assert [(e.status, e.reason) for e in logged] == [("skipped", "stopped_by_goal")]
 
@@ -237,7 +237,7 @@ async def test_exit_while_the_send_is_retrying(
     scenario = write_scenario(tmp_path, SEND_AT_ONCE, TEMPLATES)
     email = FailingChannel("email")
     run = Run(time_env, scenario, contact("gus"))
-    run.outbox = {**run.outbox, "email": email}
+    run.providers = {**run.providers, "email": email}
     async with run:
         await run.start({"cart": {"id": "c-7"}})
         await eventually(lambda: _true(email.attempts >= 2))
@@ -246,7 +246,7 @@ async def test_exit_while_the_send_is_retrying(
     assert state.outcome == "exited"
     assert await status_of(run) == WorkflowExecutionStatus.COMPLETED
     assert [(m.status, m.reason) for m in state.messages] == [("skipped", "stopped_by_exit")]
-    assert run.outbox["sms"].sent == []
+    assert run.providers["sms"].sent == []
 
 
 async def _true(value: bool) -> bool:
@@ -285,7 +285,7 @@ async def test_goal_while_the_learned_order_is_decided(
     acts = Activities(
         directory=InMemoryDirectory([r.contact for r in runs]),
         send_log=first.send_log,
-        channels=dict(first.outbox),
+        channels=dict(first.providers),
         events=first.events,
     )
     worker = build_worker(
@@ -297,10 +297,10 @@ async def test_goal_while_the_learned_order_is_decided(
     )
     async with worker:
         for run in runs:
-            run.queue, run.send_log, run.outbox, run.events = (
+            run.queue, run.send_log, run.providers, run.events = (
                 first.queue,
                 first.send_log,
-                first.outbox,
+                first.providers,
                 first.events,
             )
             await run.start({"cart": {"id": "shared"}}, event_id=f"t-{run.contact.id}")
@@ -309,11 +309,11 @@ async def test_goal_while_the_learned_order_is_decided(
         hal = await runs[0].result()
         stats.gate.set()
         await eventually(
-            lambda: _true(any(o.customer_id == "ivy" for o in first.outbox["email"].sent))
+            lambda: _true(any(o.customer_id == "ivy" for o in first.providers["email"].sent))
         )
         await runs[1].signal("order_placed", {"order": {"cart_id": "shared"}})
         ivy = await runs[1].result()
     assert hal.outcome == "converted" and hal.messages == []
     assert await status_of(runs[0]) == WorkflowExecutionStatus.COMPLETED
     assert ivy.outcome == "converted"
-    assert [o.customer_id for ch in CHANNELS for o in first.outbox[ch].sent] == ["ivy"]
+    assert [o.customer_id for ch in CHANNELS for o in first.providers[ch].sent] == ["ivy"]

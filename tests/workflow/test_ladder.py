@@ -24,8 +24,9 @@ async def test_no_reaction_reaches_every_rung(
         (9 * H, "sms", "sent"),
     ]
     assert state.outcome == "exhausted"
-    assert [len(run.outbox[c].sent) for c in ("email", "push", "telegram", "sms")] == [1, 1, 1, 1]
-    assert run.outbox["email"].sent[0].message.subject == "Cart c-1"
+    sent = [len(run.providers[c].sent) for c in ("email", "push", "telegram", "sms")]
+    assert sent == [1, 1, 1, 1]
+    assert run.providers["email"].sent[0].message.subject == "Cart c-1"
 
 
 async def test_reaction_after_first_rung_stops_the_ladder(
@@ -38,7 +39,7 @@ async def test_reaction_after_first_rung_stops_the_ladder(
         state = await run.result()
     assert run.sends(state) == [(1 * H, "email", "sent")]
     assert state.engagement["opened"] is True
-    assert sum(len(o.sent) for o in run.outbox.values()) == 1
+    assert sum(len(o.sent) for o in run.providers.values()) == 1
 
 
 async def test_goal_mid_wait_converts_and_sends_nothing_more(
@@ -95,7 +96,7 @@ async def test_marketing_without_consent_is_skipped(
     by_channel = {m.channel: m for m in state.messages}
     assert by_channel["email"].reason == "no_consent: customer refused"
     assert by_channel["sms"].reason == "no_consent: never granted"
-    assert run.outbox["email"].sent == [] and run.outbox["sms"].sent == []
+    assert run.providers["email"].sent == [] and run.providers["sms"].sent == []
     assert by_channel["push"].status == "sent"
 
 
@@ -131,7 +132,7 @@ async def test_quiet_hours_in_customer_time_zone_skip_mode(
         state = await run.result()
     first = state.messages[0]
     assert (first.channel, first.status, first.reason) == ("email", "skipped", "quiet_hours")
-    assert run.outbox["email"].sent == []
+    assert run.providers["email"].sent == []
 
 
 async def test_frequency_cap_skips_once_reached(

@@ -208,7 +208,7 @@ async def test_held_out_customers_get_nothing_but_their_goal_counts(
         states = await fleet.results()
     for c in (out_buyer, out_idle, out_again):
         assert fleet.sent_to(c) == []
-        assert not [m for box in fleet.outbox.values() for m in box.sent if m.customer_id == c]
+        assert not [m for box in fleet.providers.values() for m in box.sent if m.customer_id == c]
         reasons = {m.reason for m in states[c].messages}
         assert reasons == {"holdout: this customer is held out, so nothing is sent"}
         assert decisions(states[c])[0] == "held out: sends nothing (50% of customers)"

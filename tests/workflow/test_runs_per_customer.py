@@ -37,7 +37,7 @@ async def test_two_registrants_of_one_webinar_each_get_their_own_link(
     assert anna_got and ben_got
     assert all("anna-secret" in m and "ben-secret" not in m for m in anna_got)
     assert all("ben-secret" in m and "anna-secret" not in m for m in ben_got)
-    telegram = [o for o in s.outbox["telegram"].sent]
+    telegram = [o for o in s.providers["telegram"].sent]
     assert {o.customer_id for o in telegram} == {"1", "2"}
     for o in telegram:
         mine = "anna-secret" if o.customer_id == "1" else "ben-secret"
@@ -59,7 +59,7 @@ async def test_a_later_run_of_the_same_key_sends_again(
         await s.event("order_placed", "42", {"order": {**order["order"], "id": "o-2"}})
         second = await time_env.client.get_workflow_handle(wid, result_type=RunState).result()
     assert first.outcome == second.outcome == "stopped: bought"
-    thanks = [o for o in s.outbox["email"].sent if o.template == "browse/thanks"]
+    thanks = [o for o in s.providers["email"].sent if o.template == "browse/thanks"]
     assert len(thanks) == 2
     assert (
         thanks[0].key != thanks[1].key
@@ -88,7 +88,7 @@ async def test_send_keys_stay_the_same_across_continue_as_new(
             if state.outcome:
                 break
             await time_env.sleep(H)
-    keys = [o.key for c in CHANNELS for o in s.outbox[c].sent]
+    keys = [o.key for c in CHANNELS for o in s.providers[c].sent]
     chains = {k.split("/g")[0] for k in keys}
     assert len(chains) == 1, keys  # one run chain, before and after continue-as-new
     assert {k.split("/")[-3] for k in keys} == {"g0", "g1"}

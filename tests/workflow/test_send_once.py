@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 from temporalio.testing import ActivityEnvironment
 
 from channels.base import Delivery, Outbound
-from channels.outbox import OutboxChannel
+from channels.recording import RecordingChannel
 from orchestrator.engine.once import SENDING, UNCERTAIN
 from orchestrator.engine.sendlog import InMemorySendLog, SendRecord
 
@@ -30,9 +30,9 @@ def died_after_handing_over(key: str) -> SendRecord:
     )
 
 
-def outbox(acts: object) -> OutboxChannel:
+def provider(acts: object) -> RecordingChannel:
     channel = acts.channels["email"]  # type: ignore[attr-defined]
-    assert isinstance(channel, OutboxChannel)
+    assert isinstance(channel, RecordingChannel)
     return channel
 
 
@@ -42,11 +42,11 @@ async def test_marketing_is_at_most_once_after_a_crash_mid_send() -> None:
     await acts.send_log.record(died_after_handing_over(req.key))
     result = await ActivityEnvironment().run(acts.send, req)
     assert result.status == "failed" and result.reason == UNCERTAIN
-    assert outbox(acts).sent == []  # not sent a second time
+    assert provider(acts).sent == []  # not sent a second time
     logged = await acts.send_log.get(req.key)
     assert logged is not None and logged.status == UNCERTAIN
     again = await ActivityEnvironment().run(acts.send, req)  # and never later either
-    assert again.reason == UNCERTAIN and outbox(acts).sent == []
+    assert again.reason == UNCERTAIN and provider(acts).sent == []
 
 
 async def test_transactional_is_at_least_once_after_a_crash_mid_send() -> None:
@@ -54,9 +54,9 @@ async def test_transactional_is_at_least_once_after_a_crash_mid_send() -> None:
     req = request("s/c1/run2/g0/steps.1/email", category="transactional")
     await acts.send_log.record(died_after_handing_over(req.key))
     result = await ActivityEnvironment().run(acts.send, req)
-    assert result.status == "sent" and len(outbox(acts).sent) == 1
+    assert result.status == "sent" and len(provider(acts).sent) == 1
     repeat = await ActivityEnvironment().run(acts.send, req)
-    assert repeat.reason == "already sent" and len(outbox(acts).sent) == 1
+    assert repeat.reason == "already sent" and len(provider(acts).sent) == 1
 
 
 class Findable(AcceptingChannel):
@@ -102,7 +102,7 @@ async def test_a_failed_log_write_after_an_accepted_send_retries_the_write_not_t
     acts.send_log = LockedLog()
     req = request("s/c1/run4/g0/steps.1/email")
     result = await ActivityEnvironment().run(acts.send, req)
-    assert result.status == "sent" and len(outbox(acts).sent) == 1
+    assert result.status == "sent" and len(provider(acts).sent) == 1
     logged = await acts.send_log.get(req.key)
     assert logged is not None and logged.status == "sent"
 

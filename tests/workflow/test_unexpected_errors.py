@@ -58,6 +58,9 @@ class Raising:
     async def check(self) -> None:
         return None
 
+    async def close(self) -> None:
+        return None
+
 
 def request(customer: str = "c1") -> SendRequest:
     return SendRequest(
@@ -114,10 +117,10 @@ async def test_an_adapter_bug_fails_the_rung_after_bounded_attempts_and_the_run_
     scenario = write_scenario(tmp_path, LADDER, TEMPLATES)
     for i, error in enumerate([ValueError("CR/LF in a header"), TypeError("None"), OSError()]):
         channel = Raising(error)
-        outbox = accepting()
-        outbox["email"] = channel  # type: ignore[assignment]
+        providers = accepting()
+        providers["email"] = channel  # type: ignore[assignment]
         contact = Contact.from_json({**FULL_CONTACT, "id": f"bug-{i}"})
-        async with Run(time_env, scenario, contact, outbox=outbox) as run:
+        async with Run(time_env, scenario, contact, providers=providers) as run:
             await run.start({"cart": {"id": f"c-{i}"}})
             state = await run.result()
         assert channel.calls == UNEXPECTED_ERROR_ATTEMPTS
@@ -129,7 +132,7 @@ async def test_an_adapter_bug_fails_the_rung_after_bounded_attempts_and_the_run_
             f"error: the email adapter raised {type(error).__name__} "
             f"({UNEXPECTED_ERROR_ATTEMPTS} attempts)"
         )
-        assert state.outcome != "failed" and len(run.outbox["sms"].sent) == 1
+        assert state.outcome != "failed" and len(run.providers["sms"].sent) == 1
 
 
 async def test_bad_stored_addresses_never_reach_the_smtp_server(
@@ -154,9 +157,9 @@ async def test_bad_stored_addresses_never_reach_the_smtp_server(
             consents={"email": True, "sms": True},
         )
         email = EmailChannel(EmailSettings(host="127.0.0.1", port=smtp.port, security="none"))
-        outbox = accepting()
-        outbox["email"] = email  # type: ignore[assignment]
-        async with Run(time_env, scenario, contact, outbox=outbox) as run:
+        providers = accepting()
+        providers["email"] = email  # type: ignore[assignment]
+        async with Run(time_env, scenario, contact, providers=providers) as run:
             await run.start({"cart": {"id": f"c-{i}"}})
             state = await run.result()
         await email.close()
@@ -194,10 +197,10 @@ async def test_a_transient_error_that_never_ends_fails_the_message_not_the_run(
 
     scenario = write_scenario(tmp_path, LADDER, TEMPLATES)
     channel = Raising(TransientChannelError("421 try later", retry_after=1))
-    outbox = accepting()
-    outbox["email"] = channel  # type: ignore[assignment]
+    providers = accepting()
+    providers["email"] = channel  # type: ignore[assignment]
     contact = Contact.from_json({**FULL_CONTACT, "id": "down"})
-    async with Run(time_env, scenario, contact, outbox=outbox) as run:
+    async with Run(time_env, scenario, contact, providers=providers) as run:
         await run.start()
         state = await run.result()
     assert [(m.channel, m.status) for m in state.messages] == [

@@ -123,7 +123,7 @@ async def test_unsafe_event_urls_fail_each_send_and_the_run_goes_on(
         assert all(m.reason.startswith("template_error") for m in state.messages)
         assert all("link()" in m.reason for m in state.messages)
         assert state.outcome == "nothing_sent"
-        assert all(not box.sent for box in run.outbox.values())
+        assert all(not box.sent for box in run.providers.values())
     # The same ladder with a safe URL sends on the first rung.
     contact = Contact.from_json({**FULL_CONTACT, "id": "links-ok"})
     async with Run(time_env, scenario, contact) as run:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from orchestrator.engine.messages import SendRequest
+from orchestrator.engine.resolve import Send
 
 WINDOW = timedelta(hours=24)
 #: The decision is made a moment before Twilio gets the message (and WhatsApp delivers it):
@@ -41,7 +41,7 @@ class WhatsappWay:
 
 
 async def whatsapp_way(
-    req: SendRequest, address: str, now: datetime, inbound: InboundLog | None
+    req: Send, address: str, now: datetime, inbound: InboundLog | None
 ) -> WhatsappWay:
     last = await inbound.last_received("whatsapp", address) if inbound is not None else None
     open_window = last is not None and now - last < WINDOW - MARGIN

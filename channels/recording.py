@@ -9,20 +9,21 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from channels.base import Delivery, Outbound
+from channels.base import Channel, Delivery, Outbound
 
 
-class OutboxChannel:
-    #: Calls ``out.handing_over()`` right before the provider call (see ``Outbound``).
-    reports_handover = True
-
+class RecordingChannel(Channel):
     def __init__(self, name: str, *, file: Path | None = None) -> None:
         self.name = name
+        #: Where each message is appended as a JSON line; None: kept in ``sent`` only.
         self.file = file
         self.sent: list[Outbound] = []
 
     async def check(self) -> None:
         return None
+
+    async def close(self) -> None:
+        return None  # holds no connection: each record opens and closes the file
 
     async def send(self, out: Outbound) -> Delivery:
         await out.handing_over()
@@ -40,4 +41,4 @@ class OutboxChannel:
             }
             with self.file.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        return Delivery(provider_id=f"outbox-{self.name}-{out.key}", recorded=True)
+        return Delivery(provider_id=f"recorded-{self.name}-{out.key}", recorded=True)

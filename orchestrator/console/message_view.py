@@ -19,7 +19,7 @@ from orchestrator.console.render import HEADERS, page
 from orchestrator.console.sanitize import linkify, telegram_html
 from orchestrator.console.settings import Console
 from orchestrator.console.words import outcome_counts
-from orchestrator.store.messages import LoggedMessage
+from orchestrator.store.message_views import LoggedMessage
 
 router = APIRouter(include_in_schema=False)
 Login = Annotated[Session, Depends(require_session)]
