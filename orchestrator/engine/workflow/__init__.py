@@ -10,8 +10,11 @@ inherits from another: each gets what it uses in its constructor. docs/architect
 who calls whom.
 
 Deterministic like all workflow code: no I/O, no clock but ``workflow.now()``, every decision
-from an activity or a local activity, recorded in history. Activities are named through their
-methods (``Activities.send``), imported passed through the sandbox, never called directly.
+from an activity or a local activity, recorded in history.
+
+May import: the engine's messages, labels, search attributes and pure helpers, the language
+model, and the activity classes only to name their methods (``Activities.send``), passed
+through the sandbox, never called.
 """
 
 from orchestrator.engine.workflow.run import ScenarioWorkflow

@@ -46,6 +46,8 @@ class Ladder:
         self.exhausted = False
 
     async def climb(self, step: Step) -> None:
+        """Send each rung in turn, waiting after each for a reaction, until one comes or the
+        rungs run out (``exhausted``)."""
         kinds, start, gen = self._inp.scenario.reaction, self._gen.seq, self._gen
 
         def reacted() -> bool:
@@ -69,8 +71,8 @@ class Ladder:
             result = await self._sender.deliver(step, rung.channel, rung.template, path, reacted)
             if result is None:
                 return  # a reaction came while the send was held
-            # Held out, the run sends nothing but waits as if it had: its goal window and
-            # the treated arm's run alike.
+            # Held out, nothing went, yet the rung waits as a treated run's would: both arms'
+            # steps keep the same times.
             if (result.status == "sent" or self._arms.held_out) and rung.wait_s:
                 self._timeline.next_wakeup = (
                     workflow.now() + timedelta(seconds=rung.wait_s)
