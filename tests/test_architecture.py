@@ -4,6 +4,9 @@ configuration table generated from the settings."""
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +50,24 @@ def test_every_package_says_what_belongs_and_what_it_may_import() -> None:
             continue
         doc = ast.get_docstring(ast.parse(init.read_text())) or ""
         assert "import" in doc.lower(), f"{init.relative_to(ROOT)}: say what it may import"
+
+
+def test_the_workflow_is_composed_not_inherited() -> None:
+    """ScenarioWorkflow holds its collaborators (docs/architecture.md, "The workflow"): no
+    class of the workflow package derives from another class, so no base calls into a
+    subclass and each collaborator's inputs are its constructor's arguments."""
+    import orchestrator.engine.workflow as package
+    from orchestrator.engine.workflow import ScenarioWorkflow
+
+    assert ScenarioWorkflow.__bases__ == (object,), ScenarioWorkflow.__mro__
+    derived = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for cls in vars(module).values():
+            ours = inspect.isclass(cls) and cls.__module__ == module.__name__
+            if ours and cls.__bases__ not in ((object,), (Exception,)):
+                derived[cls.__qualname__] = cls.__bases__
+    assert derived == {}
 
 
 def test_only_worker_reads_the_environment() -> None:

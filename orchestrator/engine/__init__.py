@@ -1,9 +1,10 @@
 """The engine: how a validated scenario runs on Temporal.
 
-Belongs here: the one generic workflow, its activities, the dataclasses that cross the workflow
-boundary (``messages``), send policies (quiet hours, caps, consent), search attributes, run
-ids, worker assembly, the event router, tracking tokens, and the protocols the engine needs from
-storage (``contacts.ContactDirectory``, ``sendlog.SendLog``).
+Belongs here: the one generic workflow (``workflow/``: the workflow class and the collaborators
+it is made of), its activities, the dataclasses that cross the workflow boundary
+(``messages``), send policies (quiet hours, caps, consent), search attributes, run ids, worker
+assembly, the event router, tracking tokens, and the protocols the engine needs from storage
+(``contacts.ContactDirectory``, ``sendlog.SendLog``).
 
 May import: ``orchestrator.language`` and ``channels``. Never the store, API, dev stack or CLI:
 they depend on the engine, and the store is handed in through the protocols.

@@ -36,7 +36,7 @@ SHIPPED = sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
 HOW_TO_PROCEED = f"""
 This workflow change would break runs already in flight. Do not edit or re-record this
 history. Keep the old behaviour for the runs that recorded it: branch on the run's engine
-revision (RunOptions.revision, self._revision) or on workflow.patched(...), bump REVISION in
+revision (RunOptions.revision) or on workflow.patched(...), bump REVISION in
 orchestrator/engine/messages.py, and record histories of the new revision with
     {RECORD}
 (docs/operations.md, "Changing the workflow")."""
