@@ -19,8 +19,8 @@ from channels.base import (
     Rendered,
     TransientChannelError,
 )
-from channels.email import EmailChannel, EmailSettings
-from channels.email_message import DkimKey
+from channels.email import EmailChannel
+from channels.settings import DkimKey, EmailSettings
 
 SENDER = "Shop <news@shop.example>"
 

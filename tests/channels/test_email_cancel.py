@@ -11,7 +11,8 @@ from peers.smtp import Behaviour, Received, SmtpPeer
 from test_email import outbound
 
 from channels.base import SendStopped
-from channels.email import EmailChannel, EmailSettings
+from channels.email import EmailChannel
+from channels.settings import EmailSettings
 
 
 def channel(peer: SmtpPeer) -> EmailChannel:

@@ -17,7 +17,8 @@ from channels.base import (
     Rendered,
     TransientChannelError,
 )
-from channels.telegram import TelegramChannel, TelegramSettings, telegram_bot
+from channels.settings import TelegramSettings
+from channels.telegram import TelegramChannel, telegram_bot
 from orchestrator.api.serve import serving
 
 
