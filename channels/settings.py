@@ -77,16 +77,11 @@ class EmailSettings(ChannelSettings):
     rate_per_second: Positive = 50.0
 
 
-def _vapid_subject(value: str) -> str:
-    if not value.startswith("mailto:") and not value.startswith("https://"):
-        raise ValueError("a mailto: address or an https URL push services may contact")
-    return value
-
-
 class PushSettings(ChannelSettings):
-    #: VAPID private key (PEM, or base64url raw) and the contact URL push services may use.
+    #: VAPID private key (PEM, or base64url raw) and the contact URL push services may use
+    #: (``mailto:`` or ``https:``; the channel's ``check`` refuses others, naming the rule).
     vapid_private_key: SecretStr
-    subject: Annotated[str, AfterValidator(_vapid_subject)]
+    subject: str
     #: How long the push service keeps an undelivered notification (seconds).
     ttl: Annotated[int, Field(ge=0)] = 86400
     urgency: Literal["very-low", "low", "normal", "high"] = "normal"

@@ -1,4 +1,4 @@
-"""The console's test stack, wired the way ``omni api`` and ``omni dev`` wire it (worker.py):
+"""The console's test stack, wired the way ``omni api`` and ``omni dev`` wire it (orchestrator.app):
 the shipped scenarios plus a quick one, a migrated SQLite store, the API with the console on a
 free port, a worker, omni dev's SMTP sink (mail kept as .eml files) and the outbox."""
 

@@ -97,7 +97,7 @@ def test_every_variable_names_a_field_and_is_declared_once() -> None:
     assert sorted(seen) == sorted(set(seen)), "a variable declared twice"
 
 
-def test_config_from_env_groups_settings_and_hides_secrets() -> None:
+def test_settings_group_variables_and_hide_secrets() -> None:
     secrets = {
         "OMNI_TEMPORAL_API_KEY": "temporal-key-SECRET1",
         "DATABASE_URL": "postgresql+asyncpg://omni:db-pass-SECRET2@db.internal:5432/omni",

@@ -1,4 +1,4 @@
-"""The console's routes on the API's FastAPI application (worker.py and tests install it)."""
+"""The console's routes on the API's FastAPI application (orchestrator.app and tests install it)."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ boundary (``messages``), send policies (quiet hours, caps, consent), search attr
 ids, worker assembly, the event router, tracking tokens, and the protocols the engine needs from
 storage (``contacts.ContactDirectory``, ``sendlog.SendLog``).
 
-May import: ``orchestrator.language`` and ``channels``. Never the store, API, dev stack or CLI:
-they depend on the engine, and the store is handed in through the protocols.
+May import: ``orchestrator.language`` and ``channels``. Never the store, API, configuration,
+composition root, dev stack or CLI: they depend on the engine, and the store is handed in
+through the protocols.
 """

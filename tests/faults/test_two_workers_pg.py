@@ -1,4 +1,4 @@
-"""Two worker processes (``worker.run``, as ``omni worker`` runs it) share the runs on one
+"""Two worker processes (``run_worker``, as ``omni worker`` runs it) share the runs on one
 PostgreSQL store. Mid-ladder, while every run's Telegram message sits at the Bot API
 unanswered, one worker is killed (SIGKILL). The other finishes every run, and every message
 reaches its customer exactly once: the killed worker's Telegram messages are at the Bot API
