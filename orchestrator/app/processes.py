@@ -161,9 +161,13 @@ def app_with_console(
 
 
 async def run_api(
-    config: Settings, client: Client | None = None, channels: dict[str, Channel] | None = None
+    config: Settings,
+    client: Client | None = None,
+    channels: dict[str, Channel] | None = None,
+    *,
+    ready: asyncio.Event | None = None,
 ) -> None:
-    """Serve the HTTP API and the console until cancelled."""
+    """Serve the HTTP API and the console until cancelled; ``ready`` is set once it listens."""
     protect_logs(config)
     scenarios = load_scenarios(config)
     client = sealed(client, payload_codec(config)) if client else await connect(config)
@@ -187,6 +191,8 @@ async def run_api(
     try:
         app = app_with_console(config, svc, factory, channels)
         async with serving(app, host=config.listen.host, port=config.listen.port):
+            if ready is not None:
+                ready.set()
             await asyncio.Event().wait()
     finally:
         watching.cancel()

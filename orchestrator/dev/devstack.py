@@ -209,14 +209,22 @@ async def run_dev() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with env:
+        serving_api = asyncio.Event()
         tasks = [
             # Channels without a provider record to the outbox here (labelled `recorded`).
             asyncio.create_task(run_worker(config, env.client, build_channels(config, dev=True))),
-            asyncio.create_task(run_api(config, env.client, build_channels(config, dev=True))),
+            asyncio.create_task(
+                run_api(config, env.client, build_channels(config, dev=True), ready=serving_api)
+            ),
         ]
         if codec is not None:
             tasks.append(asyncio.create_task(run_codec_server(config)))
-        await asyncio.sleep(0.5)
+        # The addresses are printed once the API listens: a send-event right after them must
+        # reach it (on a busy machine half a second was not always enough). A task that ends
+        # first has failed: say why and stop.
+        listening = asyncio.create_task(serving_api.wait())
+        await asyncio.wait([listening, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        listening.cancel()
         for task in tasks:
             if task.done():
                 task.result()  # e.g. the API port is taken: say so and stop
