@@ -47,7 +47,7 @@ class Running:
 
     async def result(self, wid: str) -> dict[str, Any]:
         handle = self.svc.client.get_workflow_handle(wid)
-        return await asyncio.wait_for(handle.result(), timeout=30)  # type: ignore[no-any-return]
+        return await asyncio.wait_for(handle.result(), timeout=30)
 
     async def state(self, wid: str) -> dict[str, Any]:
         return await self.svc.client.get_workflow_handle(wid).query("state")  # type: ignore[no-any-return]

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-OMNI = str(Path(sys.executable).parent / "omni")
-
-
-def omni(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([OMNI, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+from omni_command import ROOT, omni
 
 
 def test_validate_shipped_scenarios_exit_zero() -> None:

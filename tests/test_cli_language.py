@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from test_cli import omni
+from omni_command import omni
 
 CONTACT = {
     "id": "42",

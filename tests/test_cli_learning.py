@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from omni_command import ROOT, omni
 from temporalio.testing import WorkflowEnvironment
-from test_cli import ROOT, omni
 
 from orchestrator.dev.simulator import SimEvent, parse_history, simulate
 from orchestrator.engine.contacts import Contact

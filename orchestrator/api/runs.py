@@ -168,8 +168,8 @@ async def described(client: Client, found: RunStatus) -> RunOut:
 async def full_run(client: Client, found: RunStatus) -> RunOut:
     """One run with its step and messages. Free but for a running run: its ``state`` query
     (1 billable action), bounded by QUERY_TIMEOUT (503 when its worker does not answer)."""
-    handle = client.get_workflow_handle_for(
-        ScenarioWorkflow.run, found.workflow_id, run_id=found.run_id
+    handle = client.get_workflow_handle(
+        found.workflow_id, run_id=found.run_id, result_type=RunState
     )
     if found.status == "ended" and found.closed_at is not None:
         # The result is the final state, read from the close event (history reads are free).
@@ -243,9 +243,7 @@ async def cancel_run(workflow_id: WorkflowId, body: CancelIn, svc: Svc) -> RunOu
         raise HTTPException(
             409, detail=f"run {workflow_id!r} already {found.status}: {found.outcome}"
         )
-    handle = svc.client.get_workflow_handle_for(
-        ScenarioWorkflow.run, workflow_id, run_id=found.run_id
-    )
+    handle = svc.client.get_workflow_handle(workflow_id, run_id=found.run_id)
     await handle.signal(ScenarioWorkflow.cancel, CancelRun(reason=body.reason))
     log.info("run cancelled", extra={"workflow_id": workflow_id})
     if found.status == "scheduled":

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from accepting import AcceptingChannel
+from accepting import accepting
 from api_stack import Api
 from harness import quick_cart
 from run_endings import counting_client
@@ -24,7 +24,6 @@ from orchestrator.api.settings import ApiSettings
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.runtime import build_worker
 from orchestrator.engine.tracking import Tracker
-from orchestrator.language.model import CHANNELS
 from orchestrator.store.db import make_engine, sessions
 
 
@@ -62,7 +61,7 @@ async def api(
         ),
         tracker=tracker,
     )
-    outbox = {c: AcceptingChannel(c) for c in CHANNELS}
+    outbox = accepting()
     activities = Activities(
         directory=svc.contacts,
         send_log=svc.send_log,

@@ -5,6 +5,7 @@ on a public host) and key lengths — on every API path that takes contact data.
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 from api_stack import Api
@@ -122,7 +123,8 @@ async def test_every_api_path_refuses_bad_contact_data(api: Api) -> None:
         )
         assert ok.status_code == 200, ok.text
         assert (ok.json()["email"], ok.json()["phone"]) == ("Alex@example.com", "+15005550006")
-    bodies = [{"email": e} for e in BAD_EMAILS[:4]] + [{"phone": p} for p in BAD_PHONES[:3]]
+    bodies: list[dict[str, Any]] = [{"email": e} for e in BAD_EMAILS[:4]]
+    bodies += [{"phone": p} for p in BAD_PHONES[:3]]
     bodies += [{"push_subscriptions": [{**GOOD_SUB, "endpoint": e}]} for e in BAD_ENDPOINTS]
     bodies += [{"push_subscriptions": [{**GOOD_SUB, "keys": k}]} for k in BAD_KEYS]
     for i, body in enumerate(bodies):

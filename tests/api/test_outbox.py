@@ -274,4 +274,4 @@ async def test_repeats_add_no_run_index_rows_and_long_fields_are_422(api: Api) -
     long_name = api.event("long", customer="ix2", contact={"first_name": "x" * 10_000})
     answer = await api.client.post("/v1/events", headers=api.auth, json=long_name)
     assert answer.status_code == 422 and "contact.first_name" in answer.text
-    assert await api.svc.events.get(long_name["event_id"]) is None
+    assert await api.svc.events.get(str(long_name["event_id"])) is None

@@ -24,7 +24,8 @@ async def post(api: Api, eid: str, customer: str) -> dict[str, object]:
 
 async def version_of(api: Api, customer: str) -> str:
     handle = api.svc.client.get_workflow_handle(api.wid_for(customer), result_type=RunState)
-    return (await handle.query("state", result_type=RunState)).version
+    state: RunState = await handle.query("state", result_type=RunState)
+    return state.version
 
 
 async def test_edits_reach_new_runs_and_runs_in_flight_keep_theirs(

@@ -5,50 +5,22 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dkim
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from email_outbound import SENDER, outbound
 from peers.smtp import SmtpPeer
 
 from channels.base import (
     ChannelMisconfigured,
-    Outbound,
     PermanentChannelError,
-    Rendered,
     TransientChannelError,
 )
 from channels.email import EmailChannel
 from channels.settings import DkimKey, EmailSettings
-
-SENDER = "Shop <news@shop.example>"
-
-
-def outbound(
-    key: str = "cart/cart-1/g0/steps.2.rung1/email",
-    to: str = "alex@example.com",
-    marketing: bool = True,
-) -> Outbound:
-    message = Rendered(
-        channel="email",
-        locale="",
-        subject="Your cart is waiting",
-        html="<p>Hi Alex</p>",
-        text="Hi Alex",
-    )
-    return Outbound(
-        key=key,
-        channel="email",
-        address=to,
-        message=message,
-        customer_id="42",
-        scenario="cart",
-        template="cart/reminder",
-        marketing=marketing,
-        unsubscribe_url="https://t.shop.example/u/TOKEN",
-        open_pixel_url="https://t.shop.example/t/o/PIXEL",
-    )
 
 
 @pytest.fixture
@@ -57,7 +29,7 @@ def peer() -> Iterator[SmtpPeer]:
         yield p
 
 
-def plain(peer: SmtpPeer, **kw: object) -> EmailChannel:
+def plain(peer: SmtpPeer, **kw: Any) -> EmailChannel:
     return EmailChannel(
         EmailSettings(
             host="127.0.0.1",
@@ -68,7 +40,7 @@ def plain(peer: SmtpPeer, **kw: object) -> EmailChannel:
             postal_address="Shop GmbH, Hauptstr. 1, Berlin",
             **kw,
         )
-    )  # type: ignore[arg-type]
+    )
 
 
 async def test_headers_and_parts_as_the_server_sees_them(peer: SmtpPeer) -> None:
@@ -146,16 +118,16 @@ async def test_starttls_and_auth(tmp_path: Path) -> None:
             sender=SENDER,
             ca_file=str(peer.cert),
         )
-        good = EmailChannel(EmailSettings(password="s3cret", **settings))  # type: ignore[arg-type]
+        good = EmailChannel(EmailSettings(password="s3cret", **settings))
         await good.check()
         await good.send(outbound())
         await good.close()
         assert len(peer.received) == 1
-        bad = EmailChannel(EmailSettings(password="wrong", **settings))  # type: ignore[arg-type]
+        bad = EmailChannel(EmailSettings(password="wrong", **settings))
         with pytest.raises(ChannelMisconfigured, match="login") as info:
             await bad.check()
         assert "wrong" not in str(info.value)
-        untrusted = EmailChannel(EmailSettings(password="s3cret", **{**settings, "ca_file": None}))  # type: ignore[arg-type]
+        untrusted = EmailChannel(EmailSettings(password="s3cret", **{**settings, "ca_file": None}))
         with pytest.raises(ChannelMisconfigured, match="TLS"):
             await untrusted.check()
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import asyncio
 
+from email_outbound import outbound
 from peers.smtp import Behaviour, Received, SmtpPeer
-from test_email import outbound
 
 from channels.base import SendStopped
 from channels.email import EmailChannel

@@ -60,7 +60,7 @@ def peer() -> Iterator[SmtpPeer]:
 
 
 def channel(peer: SmtpPeer, **kw: object) -> EmailChannel:
-    settings = EmailSettings(host="127.0.0.1", port=peer.port, security="none", **kw)  # type: ignore[arg-type]
+    settings = EmailSettings(host="127.0.0.1", port=peer.port, security="none", **kw)
     return EmailChannel(settings)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -82,7 +83,7 @@ async def test_public_names_with_private_addresses_are_refused(
         return ["93.184.215.14", address]  # one public address is not enough
 
     channel = PushChannel(settings(service), aiohttp.ClientSession(), resolve=resolve)
-    sub = {"endpoint": "https://push.example.com/send/1", "keys": PUSH_KEYS}
+    sub: dict[str, Any] = {"endpoint": "https://push.example.com/send/1", "keys": PUSH_KEYS}
     with pytest.raises(PermanentChannelError, match="resolves to"):
         await channel.send(note([sub]))
     await channel.close()

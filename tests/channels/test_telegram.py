@@ -34,7 +34,7 @@ def channel(
     peer: tuple[TelegramPeer, str], token: str | None = None, **limits: float
 ) -> TelegramChannel:
     tg, base = peer
-    settings = TelegramSettings(token=token or tg.token, base_url=f"{base}/bot", **limits)  # type: ignore[arg-type]
+    settings = TelegramSettings(token=token or tg.token, base_url=f"{base}/bot", **limits)
     return TelegramChannel(settings, telegram_bot(settings))
 
 

@@ -5,7 +5,7 @@ the send activity against the local Bot API, which parses the HTML as Telegram d
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 
 import pytest
@@ -69,7 +69,7 @@ async def wired() -> AsyncIterator[tuple[Activities, TelegramPeer]]:
     assert peer.violations == []
 
 
-def request(customer: str, cart: dict[str, object]) -> SendRequest:
+def request(customer: str, cart: Mapping[str, object]) -> SendRequest:
     return SendRequest(
         key=f"cart/{customer}/g0/steps.1/telegram",
         scenario="cart",
@@ -80,7 +80,7 @@ def request(customer: str, cart: dict[str, object]) -> SendRequest:
         customer_id=customer,
         now=datetime(2026, 11, 24, 12, tzinfo=UTC).isoformat(),
         run={"id": f"cart/{customer}"},
-        trigger={"cart": cart},
+        trigger={"cart": dict(cart)},
         event={},
         sources={"": TEMPLATE},
     )

@@ -92,7 +92,7 @@ async def test_click_in_an_email_as_the_customer_and_the_run_reacts(
         outcome = t.page.locator(f'#runs tr[data-workflow="{wid}"] .outcome')
 
         async def reacted() -> bool:
-            return await outcome.count() == 1 and await outcome.inner_text() == "reacted"
+            return bool(await outcome.count() == 1 and await outcome.inner_text() == "reacted")
 
         await t.until(reacted)
         await t.shot("customer")

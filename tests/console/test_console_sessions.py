@@ -194,7 +194,9 @@ async def test_odd_bytes_in_the_cookie_or_a_csrf_field_are_refused_never_a_500(
             assert page.status_code == 303
             form = await client.get("/console/login")
             login = await client.post(
-                "/console/login", data={"csrf": odd, "secret": PASSWORD}, headers=raw_cookie
+                "/console/login",
+                data={"csrf": odd, "secret": PASSWORD},
+                headers=raw_cookie,  # type: ignore[arg-type]
             )
             assert login.status_code == 403
             login = await client.post(

@@ -110,7 +110,7 @@ async def test_clicking_the_email_link_stops_after_the_first_channel(peers: Peer
         if peers.smtp.received:
             break
         await asyncio.sleep(0.05)
-    html = peers.smtp.received[0].message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    html = peers.smtp.received[0].body()
     link = re.search(r'href="(http://127\.0\.0\.1:\d+/t/c/[^"]+)"', html)
     assert link is not None
     click = await peers.run.http.get(local(link.group(1)))

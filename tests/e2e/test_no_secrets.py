@@ -272,7 +272,8 @@ async def raw_history(client: object, wid: str) -> str:
         namespace="default", execution=WorkflowExecution(workflow_id=wid)
     )
     page = await service.get_workflow_execution_history(request)
-    return page.history.SerializeToString().decode("latin-1")
+    data: bytes = page.history.SerializeToString()
+    return data.decode("latin-1")
 
 
 def run_doctor(env: dict[str, str], tmp: Path) -> str:

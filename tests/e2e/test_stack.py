@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from accepting import AcceptingChannel
+from accepting import accepting
 from e2e_stack import Running, local, running_stack
 from harness import PUSH_KEYS
 from peers.smtp import SmtpPeer
@@ -110,7 +110,7 @@ async def until(check: Callable[[], Awaitable[bool] | bool], timeout: float = 15
 
 @pytest.fixture
 async def stack(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Stack]:
-    outbox = {c: AcceptingChannel(c) for c in ("push", "telegram", "sms")}
+    outbox = accepting(("push", "telegram", "sms"))
     with SmtpPeer() as smtp:
         email = EmailChannel(
             EmailSettings(
@@ -128,7 +128,7 @@ async def stack(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[S
 async def test_open_pixel_stops_the_ladder(stack: Stack) -> None:
     await stack.trigger()
     await until(lambda: len(stack.smtp.received) == 1)
-    html = stack.smtp.received[0].message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    html = stack.smtp.received[0].body()
     pixel = re.search(r'<img src="([^"]+/t/o/[^"]+)"', html)
     assert pixel is not None
     fetched = await stack.http.get(local(pixel.group(1)))

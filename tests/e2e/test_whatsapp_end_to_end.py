@@ -98,8 +98,8 @@ async def stack(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[S
             "base_url": base,
             "messages_per_second": 100,
         }
-        sms = SmsSettings(from_number="+15005550001", **account)  # type: ignore[arg-type]
-        wa = WhatsappSettings(from_number="+15005550001", **account)  # type: ignore[arg-type]
+        sms = SmsSettings(from_number="+15005550001", **account)
+        wa = WhatsappSettings(from_number="+15005550001", **account)
         channels: dict[str, Channel] = {
             "sms": SmsChannel(sms, twilio_client(sms)),
             "whatsapp": WhatsappChannel(wa, twilio_client(wa)),

@@ -25,6 +25,7 @@ from orchestrator.api.keys import ApiKeys
 from orchestrator.api.serve import free_port
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.definitions import Definitions
+from orchestrator.engine.messages import RunState
 from orchestrator.engine.runtime import build_worker
 from orchestrator.language.model import CHANNELS
 from orchestrator.store.contacts import SqlContacts
@@ -107,12 +108,25 @@ async def test_kill_the_api_while_temporal_stalls_and_lose_nothing(
         try:
             await until_up(base, second)
             async with build_worker(client, task_queue=queue, activities=activities):
+                # Final once every stored event is delivered (nothing is left to route) and
+                # every run it reached has sent its email and waits for its next rung.
+                stored = EventLog(factory)
                 for _ in range(300):
-                    got = {o.customer_id for o in outbox["email"].sent}
-                    if got == set(customers):
+                    found = [await stored.get(str(e["event_id"])) for e in events]
+                    if all(s is not None and s.delivered for s in found):
                         break
                     await asyncio.sleep(0.1)
-                await asyncio.sleep(1.0)  # a duplicate would arrive now
+                runs = sorted({w for s in found if s is not None for w in s.result["runs"]})
+                assert len(runs) == len(customers), runs  # one run per customer
+                for wid in runs:
+                    for _ in range(300):
+                        state = await client.get_workflow_handle(wid).query(
+                            "state", result_type=RunState
+                        )
+                        if [m.status for m in state.messages] == ["sent"] and state.next_wakeup:
+                            break
+                        await asyncio.sleep(0.1)
+                    assert [(m.channel, m.status) for m in state.messages] == [("email", "sent")]
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(10)

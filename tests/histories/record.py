@@ -10,6 +10,7 @@ import asyncio
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -24,7 +25,9 @@ from orchestrator.language.loader import load_or_raise  # noqa: E402
 ROOT = HERE.parent.parent
 
 
-async def record(env: WorkflowEnvironment, name: str, events: list[tuple[int, str, dict]]) -> None:
+async def record(
+    env: WorkflowEnvironment, name: str, events: list[tuple[int, str, dict[str, Any]]]
+) -> None:
     scenario = load_or_raise([ROOT / "scenarios"], ROOT / "templates")[name]
     data = scenario.samples[scenario.trigger.event]
     if name == "webinar_reminder":

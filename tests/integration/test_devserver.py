@@ -14,11 +14,10 @@ from temporalio.testing import WorkflowEnvironment
 from orchestrator.engine import search
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
-from orchestrator.engine.messages import EventSignal
+from orchestrator.engine.messages import EventSignal, RunState
 from orchestrator.engine.router import Router
 from orchestrator.engine.runtime import build_worker
 from orchestrator.engine.sendlog import InMemorySendLog
-from orchestrator.engine.workflow import ScenarioWorkflow
 from orchestrator.language.model import CHANNELS
 
 
@@ -48,7 +47,7 @@ async def test_routed_run_is_searchable_and_converts(
             return len(email.sent) == 1
 
         await eventually(email_sent)
-        handle = dev_env.client.get_workflow_handle_for(ScenarioWorkflow.run, wid)
+        handle = dev_env.client.get_workflow_handle(wid, result_type=RunState)
 
         async def indexed() -> bool:
             found = [

@@ -12,6 +12,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.testing import WorkflowEnvironment
 
+from channels.base import Channel
 from orchestrator.engine import search
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
@@ -30,7 +31,8 @@ async def test_run_carries_summary_details_and_timer_summaries(
     customer = f"cust-{uuid.uuid4().hex[:8]}"
     contact = Contact.from_json({**FULL_CONTACT, "id": customer})
     email = AcceptingChannel("email")
-    channels = {c: AcceptingChannel(c) for c in CHANNELS} | {"email": email}
+    channels: dict[str, Channel] = {c: AcceptingChannel(c) for c in CHANNELS}
+    channels["email"] = email
     queue = f"meta-{uuid.uuid4()}"
     activities = Activities(
         directory=InMemoryDirectory([contact]), send_log=InMemorySendLog(), channels=channels

@@ -14,6 +14,7 @@ import os
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fleet import CUSTOMER_IDS, Fleet, Sent, contact, marker, run_of, script
@@ -114,7 +115,7 @@ def _bare(scenario_id: str) -> Scenario:
     return Scenario(id=scenario_id, trigger=Trigger(event="x"), steps=[])
 
 
-def _events(fleet: Fleet, name: str, customer: int) -> list[tuple[datetime, dict]]:
+def _events(fleet: Fleet, name: str, customer: int) -> list[tuple[datetime, dict[str, Any]]]:
     return [(at, d) for at, kind, c, d in fleet.log if kind == name and c == customer]
 
 

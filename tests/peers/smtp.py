@@ -39,6 +39,12 @@ class Received:
         assert isinstance(msg, EmailMessage)
         return msg
 
+    def body(self, kind: str = "html") -> str:
+        """The decoded ``html`` or ``plain`` part, as a mail client shows it."""
+        part = self.message.get_body((kind,))
+        assert part is not None, f"no {kind} part"
+        return str(part.get_content())
+
 
 @dataclass
 class Behaviour:

@@ -60,7 +60,8 @@ class Parsed:
 
 def parse_html(source: str) -> Parsed:
     """The visible text and the entities, or CantParseEntities like Telegram's parser."""
-    out, stack, i = Parsed(), [], 0
+    out, i = Parsed(), 0
+    stack: list[tuple[str, Entity]] = []
     while i < len(source):
         ch = source[i]
         if ch == "<":

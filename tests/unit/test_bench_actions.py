@@ -45,7 +45,7 @@ def started(**fields: Any) -> tuple[int, dict[str, Any]]:
     return (E.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, fields)
 
 
-def task(n: int) -> list[int]:
+def task(n: int) -> list[EventType.ValueType]:
     """A workflow task: scheduled, started, completed."""
     return [
         E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from test_validation import check, only
+from validation_cases import check, only
 
 from orchestrator.console.diagram import diagram
 from orchestrator.engine.labels import step_label

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_validation import GOOD, check, only
+from validation_cases import GOOD, check, only
 
 from orchestrator.language.expressions import (
     ExpressionError,

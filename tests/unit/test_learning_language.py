@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from test_validation import OK_TEMPLATES, ROOT, check, only
+from validation_cases import OK_TEMPLATES, ROOT, check, only
 
 from orchestrator.language.contracts import check_event, needs
 from orchestrator.language.loader import load_all

@@ -78,7 +78,7 @@ def test_unknown_zone_falls_back_to_utc() -> None:
 
 
 def test_missing_date_names_the_field() -> None:
-    ctx = {"contact": {"attributes": {}}}
+    ctx: dict[str, object] = {"contact": {"attributes": {}}}
     with pytest.raises(ExpressionError, match=r"contact\.attributes\.birthday is missing"):
         resolve_local(
             "10:00", "contact.attributes.birthday", 0, ctx, "UTC", utc("2026-01-01T00:00")

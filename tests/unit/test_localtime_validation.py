@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_validation import GOOD, check, only
+from validation_cases import GOOD, check, only
 
 from orchestrator.language.loader import load_all
 

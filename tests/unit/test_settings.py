@@ -90,8 +90,8 @@ def test_one_variable_feeds_every_group_that_needs_it() -> None:
     )
     assert config.email is not None and config.email.postal_address == "Shop GmbH, Berlin"
     assert config.api.postal_address == "Shop GmbH, Berlin"
-    tokens = [config.api.twilio_auth_token, config.sms and config.sms.auth_token]
-    tokens.append(config.whatsapp and config.whatsapp.auth_token)
+    assert config.sms is not None and config.whatsapp is not None
+    tokens = [config.api.twilio_auth_token, config.sms.auth_token, config.whatsapp.auth_token]
     assert [t and t.get_secret_value() for t in tokens] == ["tw-token-123"] * 3
     # Without an SMS account the API still verifies Twilio's webhooks with the token.
     alone = load_settings({"OMNI_TWILIO_AUTH_TOKEN": "tw-token-123"})

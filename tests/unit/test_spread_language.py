@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from test_validation import GOOD, check, only
+from validation_cases import GOOD, check, only
 
 from orchestrator.engine.ids import spread_delay, workflow_id
 from orchestrator.engine.labels import static_details

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from test_validation import GOOD, check, only
+from validation_cases import GOOD, check, only
 
 from orchestrator.language.loader import load_all
 from orchestrator.language.names import names_by_path, spoken_duration

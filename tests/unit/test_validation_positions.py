@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_validation import GOOD, check, only
+from validation_cases import GOOD, check, only
 
 
 def test_goal_condition_typo_is_caught_at_its_column(tmp_path: Path) -> None:

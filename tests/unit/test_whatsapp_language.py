@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -49,7 +50,11 @@ FILES = {
 }
 
 
-def write(tmp: Path, scenario: str = SCENARIO, **files: str | None) -> None:
+GONE_J2: dict[str, str | None] = {"cart__reminder__whatsapp.j2": None}
+GONE_YAML: dict[str, str | None] = {"cart__reminder__whatsapp.yaml": None}
+
+
+def write(tmp: Path, scenario: str = SCENARIO, /, **files: str | None) -> None:
     (tmp / "scenarios").mkdir(exist_ok=True)
     (tmp / "scenarios" / "s.yaml").write_text(scenario, encoding="utf-8")
     for name, text in {**FILES, **{k.replace("__", "/"): v for k, v in files.items()}}.items():
@@ -61,7 +66,7 @@ def write(tmp: Path, scenario: str = SCENARIO, **files: str | None) -> None:
             path.write_text(textwrap.dedent(text), encoding="utf-8")
 
 
-def problems(tmp: Path, scenario: str = SCENARIO, **files: str | None) -> list[Problem]:
+def problems(tmp: Path, scenario: str = SCENARIO, /, **files: str | None) -> list[Problem]:
     write(tmp, scenario, **files)
     return load_all([tmp / "scenarios"], tmp / "templates")[1]
 
@@ -89,7 +94,7 @@ def test_whatsapp_steps_load_with_their_approved_templates_and_free_text(tmp_pat
 
 
 def test_an_approved_template_alone_is_enough(tmp_path: Path) -> None:
-    write(tmp_path, **{"cart__reminder__whatsapp.j2": None})
+    write(tmp_path, **GONE_J2)
     scenarios, found = load_all([tmp_path / "scenarios"], tmp_path / "templates")
     assert found == [] and "cart/reminder/whatsapp" not in scenarios[0].templates
 
@@ -157,7 +162,7 @@ def test_an_empty_variable(tmp_path: Path) -> None:
 
 
 def test_locale_variants_need_a_default(tmp_path: Path) -> None:
-    found = problems(tmp_path, **{"cart__reminder__whatsapp.yaml": None})
+    found = problems(tmp_path, **GONE_YAML)
     assert [p.message for p in found] == [
         "template cart/reminder has WhatsApp locale variants (whatsapp.ru.yaml) but no "
         "default whatsapp.yaml to fall back to"
@@ -179,6 +184,7 @@ def test_the_schema_knows_whatsapp_and_its_template_file(tmp_path: Path) -> None
     content = jsonschema.Draft202012Validator(whatsapp_schema())
     good = yaml.safe_load(CONTENT)
     assert list(content.iter_errors(json.loads(json.dumps(good)))) == []
+    bad: dict[str, Any]
     for bad in (
         {"content_sid": "HX1"},
         {"content_sid": SID, "variables": {"one": "x"}},

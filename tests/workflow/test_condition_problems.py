@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from harness import Run
+from ladder_cases import contact, ladder
 from temporalio.testing import WorkflowEnvironment
-from test_ladder import contact, ladder
 
 H = 3600
 

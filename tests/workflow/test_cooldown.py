@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from customer_shop import morning, person, shop
 from harness import write_scenario
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
-from test_runs_per_customer import morning, person, shop
 
 from orchestrator.engine.messages import RunState
 

@@ -107,6 +107,7 @@ async def test_customers_with_different_histories_get_different_orders(
     assert decisions(states["newcomer"])[0].startswith("order: as written: no email history")
     # Rungs keep their written paths (the funnel counts sms as rung 4 whatever its position)
     # and their own waits: telegram (2h), then email (4h).
+    assert fleet.started is not None
     sends = [
         (e.step, round((fleet.send_log.entries[e.key].at - fleet.started).total_seconds() / H))
         for e in states["fan-of-telegram"].messages

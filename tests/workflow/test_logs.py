@@ -6,11 +6,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from collections.abc import Iterator
 
 import pytest
+from send_activities import Failing, activities, request
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
-from test_activities import Failing, activities, request
 
 from channels.base import PermanentChannelError, TransientChannelError
 from orchestrator.config.logformat import JsonFormatter, use_format
@@ -25,7 +26,7 @@ HOSTILE = {
 
 
 @pytest.fixture
-def json_lines() -> list[str]:
+def json_lines() -> Iterator[list[str]]:
     lines: list[str] = []
 
     class Keep(logging.Handler):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import httpx
 from prometheus_client import REGISTRY
+from send_activities import Failing, activities, request
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
-from test_activities import Failing, activities, request
 
 from channels.base import PermanentChannelError
 from orchestrator.api.serve import free_port

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from accepting import AcceptingChannel
+from send_activities import NOW, activities, request
 from sqlalchemy.exc import OperationalError
 from temporalio.testing import ActivityEnvironment
-from test_activities import NOW, activities, request
 
 from channels.base import Delivery, Outbound
 from channels.outbox import OutboxChannel

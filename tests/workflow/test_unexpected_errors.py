@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from accepting import AcceptingChannel
+from accepting import accepting
 from harness import FULL_CONTACT, Run, write_scenario
 from peers.smtp import SmtpPeer
 from temporalio.exceptions import ApplicationError
@@ -24,7 +24,6 @@ from orchestrator.engine.contacts import Contact, InMemoryDirectory
 from orchestrator.engine.messages import SendRequest
 from orchestrator.engine.send_errors import UNEXPECTED_ERROR_ATTEMPTS
 from orchestrator.engine.sendlog import InMemorySendLog
-from orchestrator.language.model import CHANNELS
 
 LADDER = """
 scenario: oops
@@ -116,7 +115,7 @@ async def test_an_adapter_bug_fails_the_rung_after_bounded_attempts_and_the_run_
     scenario = write_scenario(tmp_path, LADDER, TEMPLATES)
     for i, error in enumerate([ValueError("CR/LF in a header"), TypeError("None"), OSError()]):
         channel = Raising(error)
-        outbox = {c: AcceptingChannel(c) for c in CHANNELS}
+        outbox = accepting()
         outbox["email"] = channel  # type: ignore[assignment]
         contact = Contact.from_json({**FULL_CONTACT, "id": f"bug-{i}"})
         async with Run(time_env, scenario, contact, outbox=outbox) as run:
@@ -156,7 +155,7 @@ async def test_bad_stored_addresses_never_reach_the_smtp_server(
             consents={"email": True, "sms": True},
         )
         email = EmailChannel(EmailSettings(host="127.0.0.1", port=smtp.port, security="none"))
-        outbox = {c: AcceptingChannel(c) for c in CHANNELS}
+        outbox = accepting()
         outbox["email"] = email  # type: ignore[assignment]
         async with Run(time_env, scenario, contact, outbox=outbox) as run:
             await run.start({"cart": {"id": f"c-{i}"}})
@@ -196,7 +195,7 @@ async def test_a_transient_error_that_never_ends_fails_the_message_not_the_run(
 
     scenario = write_scenario(tmp_path, LADDER, TEMPLATES)
     channel = Raising(TransientChannelError("421 try later", retry_after=1))
-    outbox = {c: AcceptingChannel(c) for c in CHANNELS}
+    outbox = accepting()
     outbox["email"] = channel  # type: ignore[assignment]
     contact = Contact.from_json({**FULL_CONTACT, "id": "down"})
     async with Run(time_env, scenario, contact, outbox=outbox) as run:
