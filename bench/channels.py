@@ -32,10 +32,16 @@ from peers.telegram_api import TelegramPeer  # noqa: E402
 from peers.twilio_api import TwilioPeer  # noqa: E402
 
 from channels.base import Outbound, Rendered  # noqa: E402
-from channels.email import EmailChannel, EmailSettings  # noqa: E402
-from channels.push import PushChannel, PushSettings  # noqa: E402
-from channels.sms import SmsChannel, SmsSettings, twilio_client  # noqa: E402
-from channels.telegram import TelegramChannel, TelegramSettings, telegram_bot  # noqa: E402
+from channels.email import EmailChannel  # noqa: E402
+from channels.push import PushChannel  # noqa: E402
+from channels.settings import (  # noqa: E402
+    EmailSettings,
+    PushSettings,
+    SmsSettings,
+    TelegramSettings,
+)
+from channels.sms import SmsChannel, twilio_client  # noqa: E402
+from channels.telegram import TelegramChannel, telegram_bot  # noqa: E402
 from channels.vapid import generate_vapid_keys  # noqa: E402
 from orchestrator.api.serve import serving  # noqa: E402
 

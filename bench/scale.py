@@ -4,7 +4,7 @@
                                     [--database-url postgresql+asyncpg://...]
 
 Processes: a Temporal dev server, one API process and N worker processes (bench/omni_process.py:
-``worker.run_api`` / ``worker.run`` as ``omni api`` / ``omni worker`` run them), PostgreSQL
+``run_api`` / ``run_worker`` as ``omni api`` / ``omni worker`` run them), PostgreSQL
 (--database-url or OMNI_TEST_POSTGRES_URL; a fresh schema, dropped afterwards). The channels
 point at the local peers of tests/peers (SMTP, web push, Telegram Bot API, Twilio), served by
 this process. The scenario is the shipped abandoned_cart with every wait 1 s and no quiet hours

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import aiosmtplib
 
@@ -23,7 +23,6 @@ from channels.base import (
     TransientChannelError,
 )
 from channels.email_message import (
-    DkimKey,
     bare_address,
     build,
     message_id,
@@ -32,33 +31,9 @@ from channels.email_message import (
     with_footer,
 )
 from channels.ratelimit import TokenBucket
+from channels.settings import EmailSettings
 
 INVALID_RECIPIENT = {550, 551, 553}
-
-
-@dataclass(frozen=True)
-class EmailSettings:
-    #: SMTP server host and port.
-    host: str
-    port: int = 587
-    #: "starttls" (port 587), "tls" (implicit TLS, port 465) or "none" (local sinks only).
-    security: str = "starttls"
-    #: AUTH credentials; empty username skips AUTH.
-    username: str = ""
-    password: str = field(default="", repr=False)
-    #: The From header, e.g. "Shop <news@shop.example>".
-    sender: str = "Omni <omni@localhost>"
-    reply_to: str = ""
-    #: Postal address appended to every message (CAN-SPAM).
-    postal_address: str = ""
-    #: Optional mailto for List-Unsubscribe, besides the https one-click link.
-    unsubscribe_mailto: str = ""
-    dkim: DkimKey | None = None
-    #: CA bundle for a private server certificate; None uses the system store.
-    ca_file: str | None = None
-    timeout: float = 30.0
-    #: Messages per second for this account, shared by every run in the worker.
-    rate_per_second: float = 50.0
 
 
 class EmailChannel(ShowsAsSent):
@@ -87,7 +62,7 @@ class EmailChannel(ShowsAsSent):
         try:
             await smtp.connect()
             if self.settings.username:
-                await smtp.login(self.settings.username, self.settings.password)
+                await smtp.login(self.settings.username, self.settings.password.get_secret_value())
         except BaseException:
             smtp.close()
             raise

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import formatdate
@@ -13,14 +12,7 @@ from email.utils import formatdate
 import dkim
 
 from channels.base import Outbound
-
-
-@dataclass(frozen=True)
-class DkimKey:
-    selector: str
-    domain: str
-    private_key_pem: bytes = field(repr=False)
-
+from channels.settings import DkimKey
 
 SIGNED_HEADERS = (
     b"from",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
@@ -32,22 +31,7 @@ from channels.base import (
 )
 from channels.endpoints import PublicResolver, Resolve, resolved_problem, system_resolve
 from channels.ratelimit import TokenBucket
-
-
-@dataclass(frozen=True)
-class PushSettings:
-    #: VAPID private key (PEM, or base64url raw) and the contact URL push services may use.
-    vapid_private_key: str = field(repr=False)
-    subject: str
-    #: How long the push service keeps an undelivered notification (seconds).
-    ttl: int = 86400
-    #: very-low | low | normal | high
-    urgency: str = "normal"
-    timeout: float = 10.0
-    rate_per_second: float = 200.0
-    #: Origins (``https://host:port``) exempt from the public-host check: a push service on a
-    #: private network, or a test's. Empty for real traffic.
-    trusted_origins: tuple[str, ...] = ()
+from channels.settings import PushSettings
 
 
 def push_session(settings: PushSettings) -> aiohttp.ClientSession:
@@ -74,7 +58,7 @@ class PushChannel(Channel):
 
     def _key(self) -> Vapid:
         if self._vapid is None:
-            key = self.settings.vapid_private_key
+            key = self.settings.vapid_private_key.get_secret_value()
             try:
                 self._vapid = (
                     Vapid.from_pem(key.encode()) if "BEGIN" in key else Vapid.from_string(key)

@@ -9,11 +9,11 @@ the retried activity sends the SMS again. The window is one HTTP round trip.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import aiohttp
+from pydantic import SecretStr
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
@@ -29,8 +29,8 @@ from channels.base import (
 )
 from channels.ratelimit import TokenBucket
 from channels.segments import segments
+from channels.settings import TWILIO, SmsSettings
 
-TWILIO = "https://api.twilio.com"
 SUPPRESS = {
     21610: "unsubscribed",
     21211: "invalid_address",
@@ -39,29 +39,11 @@ SUPPRESS = {
 }
 
 
-@dataclass(frozen=True)
-class SmsSettings:
-    #: Account SID and auth token (or an API key SID and secret).
-    account_sid: str
-    auth_token: str = field(repr=False)
-    #: Sender number (E.164) or a Messaging Service SID; one of the two.
-    from_number: str = ""
-    messaging_service_sid: str = ""
-    #: Delivery status callback (Omni's /webhooks/twilio/status), unless the message has one.
-    status_callback_url: str = ""
-    #: Longer messages are refused before sending (cost control).
-    max_segments: int = 4
-    #: The sender's rate, shared by every run in the worker (a US long code: about 1/s).
-    messages_per_second: float = 1.0
-    #: Twilio's API root; tests point it at a local peer.
-    base_url: str = TWILIO
-
-
 class TwilioAccount(Protocol):
     @property
     def account_sid(self) -> str: ...
     @property
-    def auth_token(self) -> str: ...
+    def auth_token(self) -> SecretStr: ...
     @property
     def base_url(self) -> str: ...
 
@@ -103,7 +85,9 @@ class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
 
 def twilio_client(settings: TwilioAccount) -> Client:
     return Client(
-        settings.account_sid, settings.auth_token, http_client=_HttpClient(settings.base_url)
+        settings.account_sid,
+        settings.auth_token.get_secret_value(),
+        http_client=_HttpClient(settings.base_url),
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import warnings
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 # Opt in to python-telegram-bot 23 semantics now (timedelta time periods): the v22 int form
@@ -39,24 +38,12 @@ from channels.base import (
     TransientChannelError,
 )
 from channels.ratelimit import KeyedBuckets, TokenBucket
-
-
-@dataclass(frozen=True)
-class TelegramSettings:
-    #: The bot token from @BotFather.
-    token: str = field(repr=False)
-    #: Bot API root (``.../bot``); tests point it at a local server.
-    base_url: str = "https://api.telegram.org/bot"
-    #: Telegram's limits: about 30 messages a second per bot, one a second per chat.
-    messages_per_second: float = 30.0
-    per_chat_per_second: float = 1.0
-    #: Concurrent HTTP connections to the Bot API.
-    connections: int = 64
+from channels.settings import TelegramSettings
 
 
 def telegram_bot(settings: TelegramSettings) -> Bot:
     request = HTTPXRequest(connection_pool_size=settings.connections)
-    return Bot(settings.token, base_url=settings.base_url, request=request)
+    return Bot(settings.token.get_secret_value(), base_url=settings.base_url, request=request)
 
 
 class TelegramChannel(Channel):

@@ -12,7 +12,7 @@ class UnconfiguredChannel(Channel):
 
     def __init__(self, name: str, *, variables: str) -> None:
         self.name = name
-        #: The variables that would give it a provider (worker.py names them).
+        #: The variables that would give it a provider (the composition root names them).
         self.variables = variables
 
     @property

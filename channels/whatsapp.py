@@ -12,7 +12,6 @@ text that is not valid UTF-8 (a lone surrogate from JSON input) sendable.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,27 +20,12 @@ from twilio.rest import Client
 
 from channels.base import ChannelMisconfigured, Delivery, FindsSent, Outbound, PermanentChannelError
 from channels.ratelimit import TokenBucket
-from channels.sms import TWILIO, check_account, create_message, find_message
+from channels.settings import WhatsappSettings
+from channels.sms import check_account, create_message, find_message
 
 PREFIX = "whatsapp:"
 #: Twilio's limit for a message body ("up to 1,600 characters", its Messages API).
 MAX_BODY = 1600
-
-
-@dataclass(frozen=True)
-class WhatsappSettings:
-    #: A WhatsApp sender registered with Twilio (E.164, without ``whatsapp:``), or a
-    #: Messaging Service SID whose sender pool has one; one of the two.
-    from_number: str = ""
-    messaging_service_sid: str = ""
-    #: The sender's rate, shared by every run in the worker.
-    messages_per_second: float = 10.0
-    #: The Twilio account (the SMS settings' ``OMNI_TWILIO_*``; the worker copies them).
-    account_sid: str = ""
-    auth_token: str = field(default="", repr=False)
-    base_url: str = TWILIO
-    #: Delivery status callback (Omni's /webhooks/twilio/status).
-    status_callback_url: str = ""
 
 
 class WhatsappChannel(FindsSent):

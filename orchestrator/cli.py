@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from orchestrator import cli_admin as admin
 from orchestrator.cli_args import build_parser
-from orchestrator.cli_send import load_json, send_event
 from orchestrator.language.errors import ScenarioInvalid
 
 if TYPE_CHECKING:
@@ -68,9 +67,9 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _policy_caps() -> list[FrequencyCap]:
     """The shop-wide caps this machine's configuration sets (OMNI_FREQUENCY_CAPS)."""
-    import worker
+    from orchestrator.config.settings import load_settings
 
-    return worker.config_from_env().policy.parsed()
+    return load_settings().policy.parsed()
 
 
 def _schema(args: argparse.Namespace) -> int:
@@ -95,6 +94,7 @@ def _find_scenario(ref: str, scenarios_dir: Path, templates: Path) -> Scenario:
 def _simulate(args: argparse.Namespace) -> int:
     import asyncio
 
+    from orchestrator.cli_send import load_json
     from orchestrator.dev.sim_dates import parse_start
     from orchestrator.dev.simulator import parse_event, parse_history, simulate
     from orchestrator.engine.contacts import Contact
@@ -122,6 +122,12 @@ def _diagram(args: argparse.Namespace) -> int:
     return 0
 
 
+def _send_event(args: argparse.Namespace) -> int:
+    from orchestrator.cli_send import send_event
+
+    return send_event(args)
+
+
 def _dev(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -133,31 +139,35 @@ def _dev(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     import asyncio
 
-    import worker
+    from orchestrator.app.processes import run_worker
     from orchestrator.config.redact import configure_logging
+    from orchestrator.config.settings import load_settings
 
+    settings = load_settings()  # a wrong variable stops it before anything starts
     configure_logging()
-    asyncio.run(worker.run(worker.config_from_env()))
+    asyncio.run(run_worker(settings))
     return 0
 
 
 def _api(args: argparse.Namespace) -> int:
     import uvloop
 
-    import worker
+    from orchestrator.app.processes import run_api
     from orchestrator.config.redact import configure_logging
+    from orchestrator.config.settings import load_settings
 
+    settings = load_settings()
     configure_logging()
     # uvloop: the API is CPU-bound on its event loop; libuv's loop costs less per request.
-    uvloop.run(worker.run_api(worker.config_from_env()))
+    uvloop.run(run_api(settings))
     return 0
 
 
 def _db(args: argparse.Namespace) -> int:
-    import worker
+    from orchestrator.config.settings import load_settings
     from orchestrator.store.migrate import upgrade
 
-    config = worker.config_from_env()
+    config = load_settings()
     upgrade(config.store.url)
     print(f"database at head: {config.store!r}")
     return 0
@@ -179,7 +189,7 @@ _COMMANDS = {
     "diagram": _diagram,
     "dev": _dev,
     "worker": _worker,
-    "send-event": send_event,
+    "send-event": _send_event,
     "api": _api,
     "db": _db,
     "api-key": admin.api_key,

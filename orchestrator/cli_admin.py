@@ -46,14 +46,16 @@ def add_key_parser(sub: Any) -> None:
 def api_key(args: argparse.Namespace) -> int:
     import asyncio
 
-    import worker
     from orchestrator.api.keys import ApiKeys
     from orchestrator.api.scopes import parse_scopes
+    from orchestrator.app.clients import open_store
+    from orchestrator.config.settings import load_settings
 
     scopes = parse_scopes(args.scope)  # before the store is opened: a typo costs nothing
+    settings = load_settings()
 
     async def act() -> int:
-        engine, factory = worker.open_store(worker.config_from_env())
+        engine, factory = open_store(settings)
         try:
             keys = ApiKeys(factory)
             if args.action == "create":
@@ -82,7 +84,7 @@ def vapid_keys(args: argparse.Namespace) -> int:
 
 
 def codec_key(args: argparse.Namespace) -> int:
-    from orchestrator.engine.codec import new_key, parse_keys
+    from orchestrator.engine.codec_keys import new_key, parse_keys
 
     entry = new_key(args.id)
     parse_keys([entry])  # the id must be usable
@@ -94,9 +96,11 @@ def codec_key(args: argparse.Namespace) -> int:
 def codec_server(args: argparse.Namespace) -> int:
     import asyncio
 
-    import worker
+    from orchestrator.app.processes import run_codec_server
     from orchestrator.config.redact import configure_logging
+    from orchestrator.config.settings import load_settings
 
+    settings = load_settings()
     configure_logging()
-    asyncio.run(worker.run_codec_server(worker.config_from_env()))
+    asyncio.run(run_codec_server(settings))
     return 0

@@ -1,16 +1,15 @@
 """``omni send-event``: one event posted to a running API over HTTP.
 
-A client of the API, not a part of Omni's process: it imports the standard library only (the
-worker's modules take seconds to import, the API answers in milliseconds). It reads its own
-client settings and the two server settings that locate the local API and its dev key —
-``OMNI_API_PORT`` and ``OMNI_DATA_DIR``, with the defaults of ``ListenSettings`` and
-``StoreSettings`` (tests/test_cli_send.py holds them equal)."""
+A client of the API, not a part of Omni's process: besides the standard library it imports
+the settings only (the worker's modules take seconds to import, the API answers in
+milliseconds). Its own variables (``OMNI_API_URL``, ``OMNI_API_KEY``) are the settings'
+``client`` group; without them it finds the API ``omni dev`` serves by the server's own
+settings, ``OMNI_API_PORT`` and ``OMNI_DATA_DIR`` (the dev key is kept there)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import urllib.error
 import urllib.request
 import uuid
@@ -18,8 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-DEFAULT_PORT = 8000
-DEFAULT_DATA_DIR = Path(".data")
+from orchestrator.config.settings import Settings, load_settings
 
 
 def load_json(text: str, what: str) -> Any:
@@ -31,22 +29,19 @@ def load_json(text: str, what: str) -> Any:
         raise ValueError(f"{what} is neither a JSON file nor JSON: {exc}") from None
 
 
-def api_base(given: str | None) -> str:
+def api_base(given: str | None, settings: Settings) -> str:
     """--api, else OMNI_API_URL, else the API ``omni dev`` serves on OMNI_API_PORT."""
-    if given or os.environ.get("OMNI_API_URL"):
-        return (given or os.environ["OMNI_API_URL"]).rstrip("/")
-    port = os.environ.get("OMNI_API_PORT") or str(DEFAULT_PORT)
-    if not port.isdigit():
-        raise ValueError(f"OMNI_API_PORT={port!r}: a port number")
-    return f"http://127.0.0.1:{port}"
+    chosen = given or settings.client.api_url
+    if chosen:
+        return chosen.rstrip("/")
+    return f"http://127.0.0.1:{settings.listen.port}"
 
 
-def api_key() -> str:
+def api_key(settings: Settings) -> str:
     """OMNI_API_KEY, else the key ``omni dev`` keeps in its data folder."""
-    key = os.environ.get("OMNI_API_KEY")
-    if key:
-        return key
-    path = Path(os.environ.get("OMNI_DATA_DIR") or DEFAULT_DATA_DIR) / "dev-api-key"
+    if settings.client.api_key is not None:
+        return settings.client.api_key.get_secret_value()
+    path = settings.store.data_dir / "dev-api-key"
     if not path.exists():
         raise ValueError("set OMNI_API_KEY (create one with 'omni api-key create NAME')")
     return path.read_text(encoding="utf-8").strip()
@@ -65,12 +60,16 @@ def send_event(args: argparse.Namespace) -> int:
     }
     if args.contact:
         body["contact"] = load_json(args.contact, "--contact")
-    base = api_base(args.api)
+    settings = load_settings()
+    base = api_base(args.api, settings)
     request = urllib.request.Request(
         f"{base}/v1/events",
         data=json.dumps(body).encode(),
         method="POST",
-        headers={"Authorization": f"Bearer {api_key()}", "Content-Type": "application/json"},
+        headers={
+            "Authorization": f"Bearer {api_key(settings)}",
+            "Content-Type": "application/json",
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:

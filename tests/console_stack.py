@@ -1,4 +1,4 @@
-"""The console's test stack, wired the way ``omni api`` and ``omni dev`` wire it (worker.py):
+"""The console's test stack, wired the way ``omni api`` and ``omni dev`` wire it (orchestrator.app):
 the shipped scenarios plus a quick one, a migrated SQLite store, the API with the console on a
 free port, a worker, omni dev's SMTP sink (mail kept as .eml files) and recording channels."""
 
@@ -19,11 +19,14 @@ from run_endings import Calls, counting_client
 from temporalio.testing import WorkflowEnvironment
 from tests_store_url import migrated_sqlite
 
-import worker
 from channels.email import EmailChannel
 from orchestrator.api.keys import ALL_SCOPES
 from orchestrator.api.serve import free_port, serving
 from orchestrator.api.services import Services, build_services
+from orchestrator.app.clients import tracker
+from orchestrator.app.processes import app_with_console, build_activities, build_learning
+from orchestrator.app.providers import build_channels
+from orchestrator.config.settings import load_settings
 from orchestrator.dev.sinks import start_smtp_sink
 from orchestrator.engine.runtime import build_worker
 from orchestrator.language.loader import load_or_raise
@@ -147,7 +150,7 @@ async def console_stack(
     port, smtp_port = free_port(), free_port()
     sink = start_smtp_sink(tmp / "mail", port=smtp_port)
     queue = f"console-{uuid.uuid4()}"
-    config = worker.config_from_env(
+    config = load_settings(
         {
             "OMNI_SMTP_HOST": "127.0.0.1",
             "OMNI_SMTP_PORT": str(smtp_port),
@@ -167,7 +170,7 @@ async def console_stack(
             **(settings or {}),
         }
     )
-    channels = worker.build_channels(config)
+    channels = build_channels(config)
     # The API's client counts its Temporal calls (what a page view costs); the worker's does not.
     client, calls = counting_client(env.client)
     svc = build_services(
@@ -176,10 +179,10 @@ async def console_stack(
         scenarios,
         task_queue=queue,
         settings=config.api,
-        tracker=worker.tracker(config),
+        tracker=tracker(config),
     )
-    activities = worker.build_activities(config, factory, channels)
-    app = worker.app_with_console(config, svc, factory, channels)
+    activities = build_activities(config, factory, channels)
+    app = app_with_console(config, svc, factory, channels)
     key = await svc.keys.create("console tests", scopes=ALL_SCOPES)
     try:
         async with (
@@ -187,7 +190,7 @@ async def console_stack(
                 env.client,
                 task_queue=queue,
                 activities=activities,
-                learning=worker.build_learning(factory, activities),
+                learning=build_learning(factory, activities),
             ),
             serving(app, port=port) as base,
             httpx.AsyncClient(base_url=base) as http,

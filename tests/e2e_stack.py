@@ -18,12 +18,14 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from tests_store_url import migrated_sqlite
 
-import worker
 from channels.base import Channel
 from orchestrator.api.app import create_app
 from orchestrator.api.keys import ALL_SCOPES
 from orchestrator.api.serve import free_port, serving
-from orchestrator.api.services import ApiSettings, Services, build_services
+from orchestrator.api.services import Services, build_services
+from orchestrator.api.settings import ApiSettings
+from orchestrator.app.processes import app_with_console
+from orchestrator.config.settings import load_settings
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.policies import FrequencyPolicy
 from orchestrator.engine.runtime import build_worker
@@ -100,7 +102,7 @@ async def running_stack(
     if not console_password:
         app = create_app(svc)
     else:
-        config = worker.config_from_env(
+        config = load_settings(
             {
                 "OMNI_CONSOLE_PASSWORD": console_password,
                 "OMNI_TRACKING_SECRET": "e2e-console-secret-" + "x" * 20,
@@ -110,7 +112,7 @@ async def running_stack(
                 "DATABASE_URL": url,
             }
         )
-        app = worker.app_with_console(config, svc, sessions(engine), channels)
+        app = app_with_console(config, svc, sessions(engine), channels)
     key = await svc.keys.create("e2e", scopes=ALL_SCOPES)
     try:
         async with (

@@ -16,7 +16,8 @@ from temporalio.client import Client
 
 from orchestrator.api.app import create_app
 from orchestrator.api.serve import free_port, serving
-from orchestrator.api.services import ApiSettings, Services, build_services
+from orchestrator.api.services import Services, build_services
+from orchestrator.api.settings import ApiSettings
 from orchestrator.engine.tracking import Tracker
 from orchestrator.language.model import Scenario
 from orchestrator.store.db import make_engine, sessions

@@ -1,5 +1,5 @@
-"""The layout's rules: import contracts, module size, one reader of the environment, README's
-configuration table generated from the settings."""
+"""The layout's rules: import contracts, module size, one reader of the environment (the
+settings, through pydantic-settings), the configuration table generated from the settings."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import worker
+from orchestrator.config.settings import load_settings
+from orchestrator.config.variables import config_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [
@@ -21,11 +22,13 @@ SOURCES = [
 #: A smell check, not a reason to split: modules are split by concept (DESIGN.md); past this
 #: length a module likely holds more than one.
 MAX_LINES = 600
-#: Reads of the environment allowed besides worker.py, and why.
-ENV_READERS = {
-    "orchestrator/cli_send.py": "omni send-event's client settings (OMNI_API_URL, OMNI_API_KEY)",
+#: Uses of ``os.environ`` allowed, and why: the settings read the environment through
+#: pydantic-settings (``orchestrator/config/settings.py``), and nothing else reads it.
+ENV_USERS = {
     "channels/telegram.py": "a python-telegram-bot library switch, set before import",
 }
+#: The one module that hands the environment to pydantic-settings.
+SETTINGS_READER = "orchestrator/config/settings.py"
 
 
 def test_import_contracts_hold() -> None:
@@ -70,10 +73,11 @@ def test_the_workflow_is_composed_not_inherited() -> None:
     assert derived == {}
 
 
-def test_only_worker_reads_the_environment() -> None:
-    readers = set()
+def test_only_the_settings_read_the_environment() -> None:
+    users, readers = set(), set()
     for path in SOURCES:
         tree = ast.parse(path.read_text())
+        name = str(path.relative_to(ROOT))
         for node in ast.walk(tree):
             if (
                 isinstance(node, ast.Attribute)
@@ -81,31 +85,40 @@ def test_only_worker_reads_the_environment() -> None:
                 and isinstance(node.value, ast.Name)
                 and node.value.id == "os"
             ):
-                readers.add(str(path.relative_to(ROOT)))
-    assert readers <= set(ENV_READERS), readers - set(ENV_READERS)
+                users.add(name)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "pydantic_settings"
+            ):
+                readers.add(name)
+    assert users <= set(ENV_USERS), users - set(ENV_USERS)
+    assert readers == {SETTINGS_READER}
 
 
 def test_configuration_table_is_generated_from_the_settings() -> None:
     readme = (ROOT / "docs" / "operations.md").read_text()
     start = readme.index("<!-- config:start")
     body = readme[readme.index("\n", start) + 1 : readme.index("<!-- config:end -->")]
-    assert body == worker.config_markdown(), (
-        "regenerate: python -c 'import worker; print(worker.config_markdown())'"
+    assert body == config_markdown(), (
+        "regenerate: python -c 'from orchestrator.config.variables import config_markdown; "
+        'print(config_markdown(), end="")\''
     )
 
 
-def test_every_settings_field_named_by_a_variable_exists() -> None:
-    from dataclasses import fields
-
+def test_every_variable_names_a_field_and_is_declared_once() -> None:
     from orchestrator.config.variables import SETTINGS
 
+    seen: list[str] = []
     for group in SETTINGS:
-        names = {f.name for f in fields(group.cls)}
         for var in group.vars:
-            assert var.field in names, f"{var.env} sets {group.cls.__name__}.{var.field}"
+            seen.append(var.env)
+            for target in (f"{group.name}.{var.field}", *var.also):
+                name, _, field = target.partition(".")
+                cls = next(g.cls for g in SETTINGS if g.name == name)
+                assert field in cls.model_fields, f"{var.env} sets {cls.__name__}.{field}"
+    assert sorted(seen) == sorted(set(seen)), "a variable declared twice"
 
 
-def test_config_from_env_groups_settings_and_hides_secrets() -> None:
+def test_settings_group_variables_and_hide_secrets() -> None:
     secrets = {
         "OMNI_TEMPORAL_API_KEY": "temporal-key-SECRET1",
         "DATABASE_URL": "postgresql+asyncpg://omni:db-pass-SECRET2@db.internal:5432/omni",
@@ -126,33 +139,33 @@ def test_config_from_env_groups_settings_and_hides_secrets() -> None:
         "OMNI_FREQUENCY_CAPS": "3 per 1d, 1 sms per 7d",
         "OMNI_TRACKING_PREVIOUS": "old-SECRET9-" + "y" * 32 + ",older-SECRET10-" + "z" * 32,
     }
-    config = worker.config_from_env(secrets)
+    config = load_settings(secrets)
     assert config.listen.port == 9001 and config.api.strict_events is True
     assert config.sms is not None and config.sms.max_segments == 2
     assert config.sms.status_callback_url == "https://omni.example.com/webhooks/twilio/status"
-    assert config.email is not None and config.email.password == "smtp-SECRET4"
+    assert config.email is not None and config.email.password.get_secret_value() == "smtp-SECRET4"
     assert config.store.url.endswith("@db.internal:5432/omni")
     assert config.policy.caps == ("3 per 1d", "1 sms per 7d")
     assert [c.limit for c in config.policy.parsed()] == [3, 1]
-    assert len(config.tracking.previous) == 2 and config.tracking.previous[0].startswith("old-")
-    shown = repr(config)
-    for name, value in secrets.items():
-        if "SECRET" in value:
-            assert "SECRET" not in shown, f"{name} leaks into repr: {shown}"
+    assert len(config.tracking.previous) == 2 and config.tracking.previous[
+        0
+    ].get_secret_value().startswith("old-")
+    for shown in (repr(config), str(config), config.model_dump_json()):
+        assert "SECRET" not in shown, f"a secret leaks: {shown}"
 
 
 def test_a_half_configured_channel_is_a_clear_error() -> None:
     import pytest
 
     with pytest.raises(ValueError, match="OMNI_VAPID_SUBJECT"):
-        worker.config_from_env({"OMNI_VAPID_PRIVATE_KEY": "k"})
+        load_settings({"OMNI_VAPID_PRIVATE_KEY": "k"})
     with pytest.raises(ValueError, match="OMNI_API_PORT"):
-        worker.config_from_env({"OMNI_API_PORT": "eighty"})
+        load_settings({"OMNI_API_PORT": "eighty"})
     with pytest.raises(ValueError, match="OMNI_FREQUENCY_CAPS"):
-        worker.config_from_env({"OMNI_FREQUENCY_CAPS": "lots per day"})
+        load_settings({"OMNI_FREQUENCY_CAPS": "lots per day"})
 
 
 def test_list_settings_come_from_comma_separated_variables() -> None:
-    config = worker.config_from_env({"OMNI_FREQUENCY_CAPS": "4 per 1d, 1 sms per 2d"})
+    config = load_settings({"OMNI_FREQUENCY_CAPS": "4 per 1d, 1 sms per 2d"})
     assert config.policy.caps == ("4 per 1d", "1 sms per 2d")
     assert len(config.policy.parsed()) == 2

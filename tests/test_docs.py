@@ -121,10 +121,10 @@ def simple_commands(command: str) -> list[list[str]]:
 
 
 def known_variables() -> set[str]:
-    """Every variable Omni reads (the settings' table) and the client's own two."""
+    """Every variable Omni reads (the settings' table, the client's own two included)."""
     from orchestrator.config.variables import SETTINGS
 
-    return {v.env for group in SETTINGS for v in group.vars} | {"OMNI_API_URL", "OMNI_API_KEY"}
+    return {v.env for group in SETTINGS for v in group.vars}
 
 
 def make_targets() -> set[str]:

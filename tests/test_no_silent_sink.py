@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
-import worker
 from channels.email import EmailChannel
 from channels.recording import RecordingChannel
 from channels.unconfigured import UnconfiguredChannel
 from orchestrator.api.serve import free_port
+from orchestrator.app.clients import load_scenarios
+from orchestrator.app.providers import NoProvider, build_channels, channels_sent_by, check_channels
+from orchestrator.config.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 OMNI = str(Path(sys.executable).parent / "omni")
@@ -60,43 +62,43 @@ def test_a_worker_without_an_email_provider_refuses_to_start(
 
 
 async def test_record_only_channels_record_and_the_others_are_refused(tmp_path: Path) -> None:
-    config = worker.config_from_env(
+    config = load_settings(
         {"OMNI_DATA_DIR": str(tmp_path), "OMNI_RECORD_ONLY": "email,push,telegram,sms"}
     )
-    scenarios = worker.load_scenarios(config)
-    channels = worker.build_channels(config)
+    scenarios = load_scenarios(config)
+    channels = build_channels(config)
     assert isinstance(channels["email"], RecordingChannel)
     assert channels["email"].file == tmp_path / "outbox" / "email.jsonl"
     assert isinstance(channels["whatsapp"], UnconfiguredChannel)  # no shipped scenario uses it
-    await worker.check_channels(config, scenarios, channels)  # starts
-    without_email = worker.config_from_env(
+    await check_channels(config, scenarios, channels)  # starts
+    without_email = load_settings(
         {"OMNI_DATA_DIR": str(tmp_path), "OMNI_RECORD_ONLY": "push,telegram,sms"}
     )
-    with pytest.raises(worker.NoProvider, match="email has no provider: set OMNI_SMTP_HOST"):
-        await worker.check_channels(without_email, scenarios, worker.build_channels(without_email))
+    with pytest.raises(NoProvider, match="email has no provider: set OMNI_SMTP_HOST"):
+        await check_channels(without_email, scenarios, build_channels(without_email))
 
 
 async def test_omni_dev_records_every_channel_without_a_provider(tmp_path: Path) -> None:
-    config = worker.config_from_env({"OMNI_DATA_DIR": str(tmp_path)})
-    channels = worker.build_channels(config, dev=True)
+    config = load_settings({"OMNI_DATA_DIR": str(tmp_path)})
+    channels = build_channels(config, dev=True)
     assert all(isinstance(c, RecordingChannel) for c in channels.values())
 
 
 async def test_a_sender_only_worker_needs_only_its_own_channel(tmp_path: Path) -> None:
     base = {"OMNI_DATA_DIR": str(tmp_path), "OMNI_SEND_QUEUES": "sms:1,email"}
-    config = worker.config_from_env({**base, "OMNI_WORKER_SERVES": "sms"})
-    scenarios = worker.load_scenarios(config)
-    assert worker.channels_sent_by(config, scenarios) == {"sms"}
-    main = worker.config_from_env({**base, "OMNI_WORKER_SERVES": "workflows"})
-    assert worker.channels_sent_by(main, scenarios) == {"push", "telegram"}
+    config = load_settings({**base, "OMNI_WORKER_SERVES": "sms"})
+    scenarios = load_scenarios(config)
+    assert channels_sent_by(config, scenarios) == {"sms"}
+    main = load_settings({**base, "OMNI_WORKER_SERVES": "workflows"})
+    assert channels_sent_by(main, scenarios) == {"push", "telegram"}
 
 
 def test_record_only_settings_are_checked() -> None:
-    with pytest.raises(ValueError, match="OMNI_RECORD_ONLY: unknown channel 'fax'"):
-        worker.config_from_env({"OMNI_RECORD_ONLY": "sms,fax"})
+    with pytest.raises(ValueError, match="OMNI_RECORD_ONLY='sms,fax': unknown channel 'fax'"):
+        load_settings({"OMNI_RECORD_ONLY": "sms,fax"})
     smtp = {"OMNI_SMTP_HOST": "127.0.0.1", "OMNI_RECORD_ONLY": "email"}
     with pytest.raises(ValueError, match="OMNI_RECORD_ONLY names email, which has a provider"):
-        worker.config_from_env(smtp)
+        load_settings(smtp)
 
 
 async def test_a_send_by_a_channel_without_provider_is_retried_never_recorded(
@@ -128,8 +130,8 @@ async def test_a_send_by_a_channel_without_provider_is_retried_never_recorded(
         sources={"": "{% block subject %}Hi{% endblock %}{% block html %}x{% endblock %}"},
     )
 
-    config = worker.config_from_env({"OMNI_DATA_DIR": str(tmp_path)})
-    channels = dict(worker.build_channels(config))
+    config = load_settings({"OMNI_DATA_DIR": str(tmp_path)})
+    channels = dict(build_channels(config))
     log = InMemorySendLog()
     acts = Activities(
         directory=InMemoryDirectory([Contact.from_json(FULL_CONTACT)]),

@@ -1,5 +1,7 @@
 """The HTTP API (FastAPI): events, contacts, tracking, unsubscribe and provider webhooks.
 
-May import: the language, the engine (router, messages, tracking tokens) and the store. Never
-the dev stack or the CLI.
+Its settings are ``api.settings.ApiSettings`` (the configuration fills them; that module
+imports pydantic only). May import: the language, the engine (router, messages, tracking
+tokens), the store and ``channels``. Never the configuration, the composition root, the dev
+stack or the CLI.
 """

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from orchestrator.api.keys import ApiKeys
+from orchestrator.api.settings import ApiSettings
 from orchestrator.api.throttle import FailureThrottle
 from orchestrator.engine.definitions import Definitions
 from orchestrator.engine.messages import RunOptions
@@ -25,41 +26,6 @@ from orchestrator.store.runs import SqlRunIndex
 from orchestrator.store.sendlog import SqlSendLog
 from orchestrator.store.tokens import TokenUses
 from orchestrator.store.versions import SqlVersions
-
-
-@dataclass(frozen=True)
-class ApiSettings:
-    #: Reject events no scenario knows (422) instead of accepting and reporting them.
-    strict_events: bool = False
-    #: Largest request body accepted, in bytes.
-    max_body_bytes: int = 1_048_576
-    #: Public https base URL of this API (tracking links, unsubscribe, webhooks).
-    public_base_url: str = "http://127.0.0.1:8000"
-    #: Telegram webhook secret (X-Telegram-Bot-Api-Secret-Token); None disables the webhook.
-    telegram_secret_token: str | None = field(default=None, repr=False)
-    #: Telegram bot username, for t.me deep links.
-    telegram_bot_username: str = ""
-    #: Twilio auth token, to verify X-Twilio-Signature; None disables the Twilio webhooks.
-    twilio_auth_token: str | None = field(default=None, repr=False)
-    #: Postal address shown on the unsubscribe page (CAN-SPAM).
-    postal_address: str = ""
-    #: Seconds between outbox relay rounds (stored events not yet delivered); 0: no relay.
-    relay_interval: float = 1.0
-    #: Seconds the request that stored an event has to deliver it before a relay may.
-    event_lease_seconds: float = 30.0
-    #: Push origins exempt from the public-host check (tests, a private push service).
-    trusted_push_origins: tuple[str, ...] = ()
-    #: Seconds an API key verification is cached: a revoked key stops working on every API
-    #: process within this time.
-    key_cache_seconds: float = 2.0
-    #: Failed authentications a client may make in a row before 429s, and how many a minute
-    #: it regains (valid keys are never throttled).
-    auth_failure_burst: int = 10
-    auth_failures_per_minute: float = 30.0
-    #: Seconds a request waits on a busy (locked) or unreachable store before it answers 503
-    #: with Retry-After: SQLite's busy timeout, PostgreSQL's lock_timeout and
-    #: statement_timeout, and the queue for SQLite's writer, on the API's engine only.
-    store_deadline_seconds: float = 5.0
 
 
 @dataclass

@@ -82,10 +82,10 @@ async def _apply(svc: Services, update: dict[str, Any], update_id: int) -> str:
 @router.post("/webhooks/telegram")
 async def telegram_webhook(request: Request, svc: Svc) -> dict[str, str]:
     secret = svc.settings.telegram_secret_token
-    if not secret:
+    if secret is None or not secret.get_secret_value():
         raise HTTPException(404, detail="the Telegram webhook is not configured")
     given = request.headers.get("x-telegram-bot-api-secret-token", "")
-    if not hmac.compare_digest(given.encode(), secret.encode()):
+    if not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
         raise HTTPException(403, detail="bad secret token")
     try:
         update = await request.json()

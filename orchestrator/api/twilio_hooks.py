@@ -43,14 +43,14 @@ SUPPRESSING = {
 
 async def verified_form(request: Request, svc: Services) -> dict[str, str]:
     token = svc.settings.twilio_auth_token
-    if not token:
+    if token is None or not token.get_secret_value():
         raise HTTPException(404, detail="Twilio webhooks are not configured")
     form = {k: str(v) for k, v in (await request.form()).items()}
     url = svc.settings.public_base_url + request.url.path
     if request.url.query:
         url += "?" + request.url.query
     signature = request.headers.get("x-twilio-signature", "")
-    if not RequestValidator(token).validate(url, form, signature):
+    if not RequestValidator(token.get_secret_value()).validate(url, form, signature):
         raise HTTPException(403, detail="invalid X-Twilio-Signature")
     # Stored (sender, SID) and matched against contacts: text the stores keep.
     for name, value in form.items():

@@ -13,15 +13,14 @@ from __future__ import annotations
 import base64
 import logging
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from pydantic import BaseModel, SecretStr
 
 from orchestrator.config.logformat import use_format
-from orchestrator.config.worker_config import WorkerConfig
+from orchestrator.config.settings import Settings
 
 MASK = "[redacted]"
 #: Shorter values are not secrets worth the name, and masking them would mangle logs.
@@ -33,33 +32,32 @@ _values: set[str] = set()
 _installed = False
 
 
-def secret_values(config: WorkerConfig) -> list[str]:
-    """Every secret in the configuration, as it may appear in text (raw, URL-encoded)."""
-    found = [
-        config.temporal.api_key,
-        config.tracking.secret,
-        *config.tracking.previous,
-        config.api.telegram_secret_token,
-        config.api.twilio_auth_token,
-        *config.codec.keys,
-        *(entry.partition(":")[2] for entry in config.codec.keys),
-    ]
-    try:
-        found.append(make_url(config.store.url).password)
-    except (ArgumentError, ValueError):  # unparsable: the whole URL may be the secret
-        found.append(config.store.database_url)
-    if config.email is not None:
-        found.append(config.email.password)
-    if config.telegram is not None:
-        found += [config.telegram.token, config.telegram.token.partition(":")[2]]
+def secret_values(config: Settings) -> list[str]:
+    """Every secret in the configuration (each ``SecretStr`` in it, wherever it is), as it
+    may appear in text: raw, URL-encoded, the part after an ``id:``, one line of a PEM key,
+    inside an HTTP Basic header. Of the database URL only the password is a secret."""
+    found: list[str] = []
+    for value in _secrets(config.model_copy(update={"store": None})):
+        found += [value, value.partition(":")[2], *(line.strip() for line in value.splitlines())]
+    password = urlsplit(config.store.url).password
+    if password:
+        found += [password, unquote(password)]
     if config.sms is not None:
         s = config.sms
-        basic = base64.b64encode(f"{s.account_sid}:{s.auth_token}".encode()).decode()
-        found += [s.auth_token, basic]
-    if config.push is not None:
-        key = config.push.vapid_private_key
-        found += [key, *(line.strip() for line in key.splitlines())]
-    return _variants(str(v) for v in found if v)
+        account = f"{s.account_sid}:{s.auth_token.get_secret_value()}"
+        found.append(base64.b64encode(account.encode()).decode())
+    return _variants(v for v in found if v)
+
+
+def _secrets(value: object) -> Iterator[str]:
+    if isinstance(value, SecretStr):
+        yield value.get_secret_value()
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _secrets(getattr(value, name))
+    elif isinstance(value, tuple):
+        for item in value:
+            yield from _secrets(item)
 
 
 def _variants(values: Iterable[str]) -> list[str]:
@@ -95,7 +93,7 @@ def _scrub(record: logging.LogRecord) -> None:
             record.exc_info, record.exc_text = None, clean
 
 
-def protect_logs(config: WorkerConfig) -> None:
+def protect_logs(config: Settings) -> None:
     """Scrub ``config``'s secrets from every log record this process creates from now on
     (and write records in ``OMNI_LOG_FORMAT``)."""
     global _installed

@@ -1,28 +1,69 @@
-"""Every environment variable, the settings field it sets, and the table made from them
-(the configuration table in docs/operations.md)."""
+"""Every environment variable: the settings field it sets, grouped as the configuration
+table in docs/operations.md shows them, and that table."""
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import fields
+from dataclasses import dataclass
+from typing import Any
 
-from orchestrator.api.services import ApiSettings
-from orchestrator.config.channel_variables import CHANNEL_GROUPS, RECORDING
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from channels.settings import (
+    EmailSettings,
+    PushSettings,
+    SmsSettings,
+    TelegramSettings,
+    WhatsappSettings,
+)
+from orchestrator.api.settings import ApiSettings
 from orchestrator.config.groups import (
+    ClientSettings,
     CodecSettings,
     DevSettings,
+    DkimFiles,
     ListenSettings,
     ObservabilitySettings,
+    RecordingSettings,
     ScenarioSettings,
     StoreSettings,
     TemporalSettings,
     TrackingSettings,
 )
-from orchestrator.config.spec import Group, Var
 from orchestrator.console.settings import ConsoleSettings
 from orchestrator.engine.policies import FrequencyPolicy
 
-__all__ = ["SETTINGS", "Group", "Var", "config_markdown"]
+__all__ = ["SETTINGS", "Group", "Var", "config_markdown", "provider_variables"]
+
+
+@dataclass(frozen=True)
+class Var:
+    """One environment variable bound to a field of one settings group."""
+
+    env: str
+    field: str
+    doc: str
+    default: str = ""  # shown in docs/operations.md instead of the field's default
+    #: Other fields (``group.field``) the same value sets: one variable, one row in the table,
+    #: however many groups need it (the Twilio account serves SMS, WhatsApp and the API).
+    also: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    cls: type[BaseModel]
+    doc: str
+    vars: tuple[Var, ...]
+    #: The variable that switches an optional group (a channel's provider) on, or several:
+    #: any one of them does. Unset: the group is always there, with its defaults.
+    enabled_by: str | tuple[str, ...] = ""
+
+    @property
+    def switches(self) -> tuple[str, ...]:
+        if not self.enabled_by:
+            return ()
+        return (self.enabled_by,) if isinstance(self.enabled_by, str) else self.enabled_by
 
 
 SETTINGS: tuple[Group, ...] = (
@@ -122,6 +163,7 @@ SETTINGS: tuple[Group, ...] = (
                 "OMNI_POSTAL_ADDRESS",
                 "postal_address",
                 "postal address on the unsubscribe page and in marketing email (CAN-SPAM)",
+                also=("email.postal_address",),
             ),
             Var(
                 "OMNI_TELEGRAM_SECRET_TOKEN",
@@ -132,11 +174,6 @@ SETTINGS: tuple[Group, ...] = (
                 "OMNI_TELEGRAM_BOT_USERNAME",
                 "telegram_bot_username",
                 "the bot's username, for t.me deep links",
-            ),
-            Var(
-                "OMNI_TWILIO_AUTH_TOKEN",
-                "twilio_auth_token",
-                "verifies Twilio webhooks (and sends SMS)",
             ),
             Var(
                 "OMNI_API_KEY_CACHE_SECONDS",
@@ -287,21 +324,184 @@ SETTINGS: tuple[Group, ...] = (
             Var("OMNI_DEV_SMTP_PORT", "smtp_sink_port", "the SMTP sink that keeps mail as .eml"),
         ),
     ),
-    RECORDING,
-    *CHANNEL_GROUPS,
+    Group(
+        "recording",
+        RecordingSettings,
+        "Channels without a provider",
+        (
+            Var(
+                "OMNI_RECORD_ONLY",
+                "record_only",
+                "channels whose messages are only recorded (`OMNI_DATA_DIR/outbox/`, send log "
+                "status `recorded`), never delivered, e.g. `sms,push` on a staging stack; a "
+                "worker whose scenarios use a channel with neither a provider nor this refuses "
+                "to start (`omni dev` records such channels itself)",
+                "none",
+            ),
+        ),
+    ),
+    Group(
+        "email",
+        EmailSettings,
+        "Email (SMTP); unset: no provider (`omni dev`: its mail sink)",
+        (
+            Var("OMNI_SMTP_HOST", "host", "SMTP server"),
+            Var("OMNI_SMTP_PORT", "port", "SMTP port"),
+            Var("OMNI_SMTP_SECURITY", "security", "`starttls`, `tls` or `none`"),
+            Var("OMNI_SMTP_USERNAME", "username", "AUTH user; empty skips AUTH"),
+            Var("OMNI_SMTP_PASSWORD", "password", "AUTH password"),
+            Var("OMNI_EMAIL_FROM", "sender", "From header"),
+            Var("OMNI_EMAIL_REPLY_TO", "reply_to", "Reply-To header"),
+        ),
+        enabled_by="OMNI_SMTP_HOST",
+    ),
+    Group(
+        "dkim",
+        DkimFiles,
+        "DKIM signing of email (the three together, with `OMNI_SMTP_HOST`)",
+        (
+            Var("OMNI_DKIM_SELECTOR", "selector", "DKIM selector"),
+            Var("OMNI_DKIM_DOMAIN", "domain", "DKIM signing domain"),
+            Var("OMNI_DKIM_KEY_FILE", "key_file", "DKIM private key (PEM file)"),
+        ),
+        enabled_by=("OMNI_DKIM_SELECTOR", "OMNI_DKIM_DOMAIN", "OMNI_DKIM_KEY_FILE"),
+    ),
+    Group(
+        "telegram",
+        TelegramSettings,
+        "Telegram; unset: no provider",
+        (
+            Var("OMNI_TELEGRAM_BOT_TOKEN", "token", "bot token from @BotFather"),
+            Var("OMNI_TELEGRAM_API_URL", "base_url", "Bot API root"),
+            Var("OMNI_TELEGRAM_PER_SECOND", "messages_per_second", "messages a second for the bot"),
+        ),
+        enabled_by="OMNI_TELEGRAM_BOT_TOKEN",
+    ),
+    Group(
+        "sms",
+        SmsSettings,
+        "SMS (Twilio); unset: no provider",
+        (
+            Var(
+                "OMNI_TWILIO_ACCOUNT_SID",
+                "account_sid",
+                "account SID",
+                also=("whatsapp.account_sid",),
+            ),
+            Var(
+                "OMNI_TWILIO_AUTH_TOKEN",
+                "auth_token",
+                "auth token; also verifies Twilio's webhooks on the API",
+                also=("whatsapp.auth_token", "api.twilio_auth_token"),
+            ),
+            Var("OMNI_TWILIO_FROM", "from_number", "sender number (E.164)"),
+            Var(
+                "OMNI_TWILIO_MESSAGING_SERVICE_SID",
+                "messaging_service_sid",
+                "or a Messaging Service SID",
+            ),
+            Var("OMNI_TWILIO_API_URL", "base_url", "Twilio API root", also=("whatsapp.base_url",)),
+            Var("OMNI_SMS_PER_SECOND", "messages_per_second", "the sender's rate"),
+            Var(
+                "OMNI_SMS_MAX_SEGMENTS",
+                "max_segments",
+                "longer messages are refused before sending",
+            ),
+        ),
+        enabled_by="OMNI_TWILIO_ACCOUNT_SID",
+    ),
+    Group(
+        "whatsapp",
+        WhatsappSettings,
+        "WhatsApp (Twilio, with the account above); unset: no provider",
+        (
+            Var(
+                "OMNI_WHATSAPP_FROM",
+                "from_number",
+                "WhatsApp sender registered with Twilio (E.164, without `whatsapp:`); "
+                "switches WhatsApp on",
+            ),
+            Var(
+                "OMNI_WHATSAPP_MESSAGING_SERVICE_SID",
+                "messaging_service_sid",
+                "or a Messaging Service SID with a WhatsApp sender (switches it on too)",
+            ),
+            Var("OMNI_WHATSAPP_PER_SECOND", "messages_per_second", "the sender's rate"),
+        ),
+        enabled_by=("OMNI_WHATSAPP_FROM", "OMNI_WHATSAPP_MESSAGING_SERVICE_SID"),
+    ),
+    Group(
+        "push",
+        PushSettings,
+        "Web push; unset: no provider",
+        (
+            Var(
+                "OMNI_VAPID_PRIVATE_KEY",
+                "vapid_private_key",
+                "VAPID private key (`omni vapid-keys`)",
+            ),
+            Var("OMNI_VAPID_SUBJECT", "subject", "VAPID contact, `mailto:` or https"),
+            Var("OMNI_PUSH_TTL", "ttl", "seconds a push service keeps an undelivered message"),
+            Var(
+                "OMNI_PUSH_TRUSTED_ORIGINS",
+                "trusted_origins",
+                "push services allowed over http or at private addresses (comma-separated "
+                "origins: a self-hosted relay, tests); others must be public https",
+            ),
+        ),
+        enabled_by="OMNI_VAPID_PRIVATE_KEY",
+    ),
+    Group(
+        "client",
+        ClientSettings,
+        "`omni send-event` (a client of the API)",
+        (
+            Var(
+                "OMNI_API_URL", "api_url", "the API to post to", "the local API on `OMNI_API_PORT`"
+            ),
+            Var(
+                "OMNI_API_KEY",
+                "api_key",
+                "its API key (`omni api-key create NAME`)",
+                "the key `omni dev` keeps in `OMNI_DATA_DIR`",
+            ),
+        ),
+    ),
 )
+
+
+#: What a channel needs beyond its group's own required variables.
+_ALSO: dict[str, tuple[str, ...]] = {
+    "sms": ("OMNI_TWILIO_FROM or OMNI_TWILIO_MESSAGING_SERVICE_SID",),
+    "whatsapp": ("OMNI_TWILIO_ACCOUNT_SID", "OMNI_TWILIO_AUTH_TOKEN"),
+}
+
+
+def group(name: str) -> Group:
+    return next(g for g in SETTINGS if g.name == name)
+
+
+def provider_variables(channel: str) -> str:
+    """The variables that give ``channel`` a provider, for messages saying it has none."""
+    g = group(channel)
+    required = {name for name, f in g.cls.model_fields.items() if f.is_required()}
+    names = [" or ".join(g.switches)]
+    names += [v.env for v in g.vars if v.field in required and v.env not in g.switches]
+    return ", ".join([*names, *_ALSO.get(channel, ())])
+
+
+def _shown(value: Any) -> str:
+    if value in (None, "", (), PydanticUndefined) or hasattr(value, "get_secret_value"):
+        return "—"
+    return f"`{value}`"
 
 
 def config_markdown() -> str:
     """docs/operations.md's configuration table, generated from ``SETTINGS``."""
     rows = ["| variable | default | meaning |", "|---|---|---|"]
-    for group in SETTINGS:
-        defaults = {f.name: f.default for f in fields(group.cls)}
-        rows.append(f"| **{group.doc}** | | |")
-        for v in group.vars:
-            value = defaults.get(v.field)
-            shown = v.default or (
-                f"`{value}`" if value not in (None, "", (), dataclasses.MISSING) else "—"
-            )
+    for g in SETTINGS:
+        rows.append(f"| **{g.doc}** | | |")
+        for v in g.vars:
+            shown = v.default or _shown(g.cls.model_fields[v.field].default)
             rows.append(f"| `{v.env}` | {shown} | {v.doc} |")
     return "\n".join(rows) + "\n"

@@ -3,5 +3,6 @@ funnel, messages as the customer sees them, previews and test sends, customers),
 login, with CSRF tokens on every form.
 
 May import: the language, the engine, the store, channels and the API's services and reaction
-helpers. Never the dev stack, the CLI or the configuration (worker.py hands it its settings).
+helpers. Never the dev stack, the CLI, the configuration or the composition root (which hands
+it its settings, ``console.settings``, and builds it).
 """

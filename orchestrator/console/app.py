@@ -1,4 +1,4 @@
-"""The console's routes on the API's FastAPI application (worker.py and tests install it)."""
+"""The console's routes on the API's FastAPI application (orchestrator.app and tests install it)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from orchestrator.api.services import Services
 from orchestrator.console import customers, message_view, pages, preview
 from orchestrator.console.auth import Forbidden, LoginRequired, ResolveSession
 from orchestrator.console.render import HEADERS
-from orchestrator.console.settings import Console, ConsoleSettings
+from orchestrator.console.settings import ConsoleSettings
+from orchestrator.console.state import Console
 from orchestrator.store.funnel import SqlFunnel
 from orchestrator.store.message_views import SqlMessages
 from orchestrator.store.sessions import Lifetimes, SqlSessions
@@ -64,7 +65,7 @@ def build_console(
     console.throttle = LoginThrottle(
         per_address=settings.logins_per_minute, per_account=settings.password_failures_per_hour
     )
-    console.password_tag = console.signing.password_tag(settings.password)
+    console.password_tag = console.signing.password_tag(settings.password_text())
     return console
 
 

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from orchestrator.api.browser import same_origin
-from orchestrator.console.settings import Console
+from orchestrator.console.state import Console
 
 COOKIE = "omni_console"
 LOGIN_COOKIE = "omni_console_login"

@@ -17,7 +17,7 @@ from orchestrator.console.auth import Session, checked_form, console_of, require
 from orchestrator.console.outcomes import sync_outcomes
 from orchestrator.console.refs import ref, unref
 from orchestrator.console.render import HEADERS, page
-from orchestrator.console.settings import Console
+from orchestrator.console.state import Console
 from orchestrator.console.words import outcome_counts
 from orchestrator.engine.ids import customer_ref
 from orchestrator.engine.run_status import describe_run, waiting

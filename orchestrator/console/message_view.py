@@ -17,7 +17,7 @@ from orchestrator.console.auth import Session, checked_form, console_of, require
 from orchestrator.console.refs import unref
 from orchestrator.console.render import HEADERS, page
 from orchestrator.console.sanitize import linkify, telegram_html
-from orchestrator.console.settings import Console
+from orchestrator.console.state import Console
 from orchestrator.console.words import outcome_counts
 from orchestrator.store.message_views import LoggedMessage
 

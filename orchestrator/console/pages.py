@@ -84,7 +84,7 @@ async def login(request: Request) -> Response:
         shown.headers["Retry-After"] = retry_after_header(wait)
         return shown
     who, key_id, password_tag = "", None, None
-    password = console.settings.password
+    password = console.settings.password_text()
     if password and secrets_equal(secret, password):
         who, password_tag = "password", console.password_tag
     elif (grant := await console.svc.keys.verify(secret)) is not None:

@@ -20,7 +20,7 @@ from channels.segments import segments
 from orchestrator.console.auth import checked_form, console_of, require_session
 from orchestrator.console.message_view import shown
 from orchestrator.console.render import page
-from orchestrator.console.settings import Console
+from orchestrator.console.state import Console
 from orchestrator.engine.sendlog import RECORDED, SendRecord
 from orchestrator.language.digest import sample_collected
 from orchestrator.language.model import Scenario

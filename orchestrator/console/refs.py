@@ -10,7 +10,7 @@ import json
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from orchestrator.console.settings import Console
+from orchestrator.console.state import Console
 
 
 def _fernet(console: Console) -> Fernet:

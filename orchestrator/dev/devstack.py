@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import hashlib
 import logging
 import secrets
@@ -14,18 +13,24 @@ import socket
 import sys
 from pathlib import Path
 
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
-import worker
 from orchestrator.api.keys import ALL_SCOPES, ApiKeys
+from orchestrator.app.clients import load_scenarios, payload_codec
+from orchestrator.app.clients import open_store as open_sql
+from orchestrator.app.processes import run_api, run_codec_server, run_worker
+from orchestrator.app.providers import build_channels
+from orchestrator.config.groups import TrackingSettings
 from orchestrator.config.logformat import JsonFormatter
 from orchestrator.config.redact import redact, secret_values
+from orchestrator.config.settings import Settings, load_settings
 from orchestrator.dev.devserver import start_dev_server
 from orchestrator.dev.sinks import start_smtp_sink
 from orchestrator.engine.codec import data_converter
 from orchestrator.language.model import CHANNELS
-from orchestrator.store.db import default_url, normalise_url
 from orchestrator.store.migrate import upgrade_async
+from orchestrator.store.urls import default_url, normalise_url
 
 #: What ``omni dev`` prints as things happen: one line per event routed, message sent,
 #: skipped or deferred, reaction (open, click, reply) and scenario change accepted or refused
@@ -39,11 +44,11 @@ ACTIVITY_LOGGERS = (
 )
 
 
-async def dev_api_key(config: worker.WorkerConfig) -> str:
+async def dev_api_key(config: Settings) -> str:
     """One key for local use, kept in the data folder and valid in the store ``omni dev``
     uses: after a switch of DATABASE_URL (SQLite to PostgreSQL) a new key is made there."""
     path: Path = config.store.data_dir / "dev-api-key"
-    engine, factory = worker.open_store(config)
+    engine, factory = open_sql(config)
     try:
         keys = ApiKeys(factory)
         if path.exists():
@@ -59,7 +64,7 @@ async def dev_api_key(config: worker.WorkerConfig) -> str:
     return key
 
 
-def show_activity(config: worker.WorkerConfig) -> None:
+def show_activity(config: Settings) -> None:
     """Print the activity lines on stdout: with the time of day, or as JSON objects
     (``OMNI_LOG_FORMAT=json``)."""
     handler = logging.StreamHandler(sys.stdout)
@@ -74,7 +79,7 @@ def show_activity(config: worker.WorkerConfig) -> None:
         logger.propagate = False
 
 
-def dev_ports(config: worker.WorkerConfig) -> dict[str, tuple[str, int]]:
+def dev_ports(config: Settings) -> dict[str, tuple[str, int]]:
     """What listens where: name -> (the variable that moves it, port)."""
     d = config.dev
     ports = {
@@ -84,12 +89,12 @@ def dev_ports(config: worker.WorkerConfig) -> dict[str, tuple[str, int]]:
     }
     if wants_sink(config):
         ports["SMTP sink"] = ("OMNI_DEV_SMTP_PORT", d.smtp_sink_port)
-    if config.codec.codec() is not None:
+    if config.codec.keys:
         ports["codec server"] = ("OMNI_CODEC_PORT", config.codec.port)
     return ports
 
 
-def sink_overrides(config: worker.WorkerConfig) -> dict[str, str]:
+def sink_overrides(config: Settings) -> dict[str, str]:
     """With no email provider configured, ``omni dev`` sends email to its SMTP sink (unless
     email is record-only)."""
     if not wants_sink(config):
@@ -98,11 +103,11 @@ def sink_overrides(config: worker.WorkerConfig) -> dict[str, str]:
     return {"OMNI_SMTP_HOST": "127.0.0.1", "OMNI_SMTP_PORT": port, "OMNI_SMTP_SECURITY": "none"}
 
 
-def wants_sink(config: worker.WorkerConfig) -> bool:
+def wants_sink(config: Settings) -> bool:
     return config.email is None and "email" not in config.recording.record_only
 
 
-def dev_secret(config: worker.WorkerConfig) -> str:
+def dev_secret(config: Settings) -> str:
     """The tracking secret for local use, made once and kept in the data folder."""
     path: Path = config.store.data_dir / "tracking-secret"
     if not path.exists():
@@ -123,7 +128,7 @@ def busy_ports(ports: dict[str, tuple[str, int]]) -> list[str]:
     return busy
 
 
-def dev_temporal_db(config: worker.WorkerConfig) -> Path:
+def dev_temporal_db(config: Settings) -> Path:
     """Where ``omni dev`` keeps its runs. Runs and the contacts they send to live together:
     the default store keeps ``temporal.db``, any other store a database of its own (named by
     the store's address, password left out), so switching ``DATABASE_URL`` never leaves runs
@@ -137,7 +142,7 @@ def dev_temporal_db(config: worker.WorkerConfig) -> Path:
     return data_dir / f"temporal-{digest[:12]}.db"
 
 
-async def open_store(config: worker.WorkerConfig) -> str | None:
+async def open_store(config: Settings) -> str | None:
     """Migrate the store and make the dev key; on failure, one line saying why."""
     try:
         await upgrade_async(config.store.url)
@@ -156,9 +161,9 @@ async def open_store(config: worker.WorkerConfig) -> str | None:
 
 
 async def run_dev() -> int:
-    config = worker.config_from_env()
-    worker.load_scenarios(config)  # fail before starting anything if a scenario is broken
-    codec = config.codec.codec()
+    config = load_settings()
+    load_scenarios(config)  # fail before starting anything if a scenario is broken
+    codec = payload_codec(config)
     busy = busy_ports(dev_ports(config))
     if busy:
         print(
@@ -177,14 +182,13 @@ async def run_dev() -> int:
     if wants_sink(config):  # no provider: a local SMTP server that keeps the mail
         (config.store.data_dir / "mail").mkdir(exist_ok=True)  # where to look, from the start
         sink = start_smtp_sink(config.store.data_dir / "mail", port=sink_port)
-        config = worker.config_from_env(overrides=sink_overrides(config))
-    if not config.tracking.secret:
-        tracking = worker.TrackingSettings(secret=dev_secret(config))
-        config = dataclasses.replace(config, tracking=tracking)
+        config = load_settings(overrides=sink_overrides(config))
+    if config.tracking.secret is None:
+        tracking = TrackingSettings(secret=SecretStr(dev_secret(config)))
+        config = config.model_copy(update={"tracking": tracking})
     # The console shows every message as sent: keep them (the data is the developer's own).
-    config = dataclasses.replace(
-        config, console=dataclasses.replace(config.console, keep_messages=True)
-    )
+    console = config.console.model_copy(update={"keep_messages": True})
+    config = config.model_copy(update={"console": console})
     key = await open_store(config)
     if key is None:
         if sink is not None:
@@ -205,18 +209,22 @@ async def run_dev() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with env:
+        serving_api = asyncio.Event()
         tasks = [
             # Channels without a provider are recording channels here (labelled `recorded`).
+            asyncio.create_task(run_worker(config, env.client, build_channels(config, dev=True))),
             asyncio.create_task(
-                worker.run(config, env.client, worker.build_channels(config, dev=True))
-            ),
-            asyncio.create_task(
-                worker.run_api(config, env.client, worker.build_channels(config, dev=True))
+                run_api(config, env.client, build_channels(config, dev=True), ready=serving_api)
             ),
         ]
         if codec is not None:
-            tasks.append(asyncio.create_task(worker.run_codec_server(config)))
-        await asyncio.sleep(0.5)
+            tasks.append(asyncio.create_task(run_codec_server(config)))
+        # The addresses are printed once the API listens: a send-event right after them must
+        # reach it (on a busy machine half a second was not always enough). A task that ends
+        # first has failed: say why and stop.
+        listening = asyncio.create_task(serving_api.wait())
+        await asyncio.wait([listening, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        listening.cancel()
         for task in tasks:
             if task.done():
                 task.result()  # e.g. the API port is taken: say so and stop

@@ -7,12 +7,14 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import text
 from temporalio.client import Client
 
-import worker
 from channels.base import Channel
 from channels.recording import RecordingChannel
 from channels.unconfigured import UnconfiguredChannel
 from orchestrator.api.keys import ApiKeys
+from orchestrator.app.clients import connect, load_scenarios, open_store
+from orchestrator.app.providers import build_channels, channels_sent_by
 from orchestrator.config.redact import protect_logs, redact
+from orchestrator.config.settings import load_settings
 from orchestrator.dev.devstack import wants_sink
 from orchestrator.engine.runtime import queue_pollers
 from orchestrator.language.errors import ScenarioInvalid
@@ -34,17 +36,17 @@ async def _check(name: str, probe: Callable[[], Awaitable[str]]) -> bool:
 
 
 async def run_doctor() -> int:
-    config = worker.config_from_env()
+    config = load_settings()
     protect_logs(config)
 
     async def scenarios() -> str:
-        return f"{len(worker.load_scenarios(config))} valid"
+        return f"{len(load_scenarios(config))} valid"
 
     connected: list[Client] = []
 
     async def client() -> Client:  # one connection for every Temporal check
         if not connected:
-            connected.append(await worker.connect(config))
+            connected.append(await connect(config))
         return connected[0]
 
     async def temporal() -> str:
@@ -52,7 +54,7 @@ async def run_doctor() -> int:
         return f"{config.temporal.address} namespace {config.temporal.namespace}"
 
     async def database() -> str:
-        engine, factory = worker.open_store(config)
+        engine, factory = open_store(config)
         try:
             async with engine.connect() as conn:
                 version = await conn.execute(text("SELECT version_num FROM alembic_version"))
@@ -89,10 +91,10 @@ async def run_doctor() -> int:
 
         results.append(await _check(f"send queue {queue}", polled))
     try:
-        used = worker.channels_sent_by(config, worker.load_scenarios(config))
+        used = channels_sent_by(config, load_scenarios(config))
     except ScenarioInvalid:
         used = set()  # reported above
-    for name, channel in worker.build_channels(config).items():
+    for name, channel in build_channels(config).items():
         if isinstance(channel, UnconfiguredChannel):
             if name in used:  # the worker refuses to start
                 print(f"FAIL  channel {name} (omni worker): a scenario uses it; {channel.problem}")

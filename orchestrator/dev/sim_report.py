@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -105,7 +106,9 @@ def deferred_offset(entries: list[TimelineEntry], entry: dict[str, Any], started
 
 def entry_json(e: TimelineEntry, offset: float) -> dict[str, Any]:
     return {
-        "offset_s": round(offset),
+        # Whole seconds, floored: an entry is written a moment after its timer fell due (the
+        # time-skipping clock runs in real time while activities work), never before it.
+        "offset_s": math.floor(offset),
         "kind": e.kind,
         "channel": e.channel,
         "template": e.template,

@@ -6,6 +6,7 @@ it is made of), its activities, the dataclasses that cross the workflow boundary
 assembly, the event router, tracking tokens, and the protocols the engine needs from storage
 (``contacts.ContactDirectory``, ``sendlog.SendLog``).
 
-May import: ``orchestrator.language`` and ``channels``. Never the store, API, dev stack or CLI:
-they depend on the engine, and the store is handed in through the protocols.
+May import: ``orchestrator.language`` and ``channels``. Never the store, API, configuration,
+composition root, dev stack or CLI: they depend on the engine, and the store is handed in
+through the protocols.
 """

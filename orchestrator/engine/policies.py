@@ -10,8 +10,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from pydantic import BaseModel, ConfigDict, field_validator
+
 from orchestrator.language.model import FrequencyCap, QuietHours
-from orchestrator.language.policy_syntax import parse_cap, parse_window
+from orchestrator.language.policy_syntax import PolicyError, parse_cap, parse_window
 from orchestrator.language.timezones import zone
 
 
@@ -88,15 +90,26 @@ def consent(
     return ConsentDecision(True)
 
 
-@dataclass(frozen=True)
-class FrequencyPolicy:
+class FrequencyPolicy(BaseModel):
     """The shop-wide frequency policy every marketing scenario obeys, per customer, across all
     scenarios. A scenario's own ``frequency_cap`` applies on top, so it can only be stricter."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     #: Caps such as "4 per 1d" (all channels) or "1 sms per 2d" (one channel).
     caps: tuple[str, ...] = ("4 per 1d",)
     #: Hold transactional messages to these caps too (by default they are exempt).
     transactional: bool = False
+
+    @field_validator("caps")
+    @classmethod
+    def _readable(cls, caps: tuple[str, ...]) -> tuple[str, ...]:
+        for text in caps:
+            try:
+                parse_cap(text)
+            except PolicyError as exc:
+                raise ValueError(f"{exc}; {exc.hint}") from None
+        return caps
 
     def parsed(self) -> list[FrequencyCap]:
         return [parse_cap(text) for text in self.caps]

@@ -1,4 +1,5 @@
-"""Assembling a worker: shared by worker.py, the simulator, the dev stack and the tests."""
+"""Assembling a worker: shared by the composition root (orchestrator.app), the simulator, the dev
+stack and the tests."""
 
 from __future__ import annotations
 

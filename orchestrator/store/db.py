@@ -14,6 +14,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SqlTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from orchestrator.store.urls import normalise_url
+
 #: PostgreSQL's codes for "gave up waiting": lock_timeout, statement_timeout, a deadlock, a
 #: serialization failure, too many connections, the server shutting down.
 GAVE_UP = frozenset({"55P03", "57014", "40P01", "40001", "53300", "57P01", "57P03"})
@@ -30,20 +32,6 @@ def unavailable(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError):
         return getattr(exc.orig, "sqlstate", None) in GAVE_UP
     return False
-
-
-def default_url(data_dir: Path) -> str:
-    return f"sqlite+aiosqlite:///{(data_dir / 'omni.db').resolve()}"
-
-
-def normalise_url(url: str) -> str:
-    """Accept the URLs people paste (postgres://, postgresql://) and pick the async drivers."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix) :]
-    if url.startswith("sqlite:///"):
-        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
-    return url
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:

@@ -8,7 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from orchestrator.store.db import normalise_url
+from orchestrator.store.urls import normalise_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -19,7 +19,8 @@ from tests_store_url import database_url
 from orchestrator.api.app import create_app
 from orchestrator.api.keys import ALL_SCOPES
 from orchestrator.api.serve import free_port, serving
-from orchestrator.api.services import ApiSettings, build_services
+from orchestrator.api.services import build_services
+from orchestrator.api.settings import ApiSettings
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.runtime import build_worker
 from orchestrator.engine.tracking import Tracker

@@ -19,7 +19,8 @@ from tests_store_url import migrated_sqlite
 from orchestrator.api.app import create_app
 from orchestrator.api.keys import key_id_of
 from orchestrator.api.serve import serving
-from orchestrator.api.services import ApiSettings, Services, build_services
+from orchestrator.api.services import Services, build_services
+from orchestrator.api.settings import ApiSettings
 from orchestrator.store.db import make_engine, sessions
 
 OMNI = str(Path(sys.executable).parent / "omni")

@@ -16,7 +16,8 @@ from tests_store_url import migrated_sqlite
 from orchestrator.api.codec_server import codec_app
 from orchestrator.api.keys import ApiKeys
 from orchestrator.api.serve import serving
-from orchestrator.engine.codec import EncryptionCodec, new_key, parse_keys
+from orchestrator.engine.codec import EncryptionCodec
+from orchestrator.engine.codec_keys import new_key, parse_keys
 from orchestrator.store.db import make_engine, sessions
 from orchestrator.store.sessions import SqlSessions
 

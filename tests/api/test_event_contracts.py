@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from api_stack import Api
 
 
@@ -30,7 +28,7 @@ async def test_hostile_shapes_are_warnings_not_errors(api: Api) -> None:
 
 
 async def test_strict_mode_rejects_data_a_scenario_cannot_use(api: Api) -> None:
-    api.svc.settings = dataclasses.replace(api.svc.settings, strict_events=True)
+    api.svc.settings = api.svc.settings.model_copy(update={"strict_events": True})
     batch = {
         "events": [
             api.event("s1"),

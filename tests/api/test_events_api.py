@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
@@ -97,7 +96,7 @@ async def test_batch_and_unknown_events(api: Api) -> None:
 
 
 async def test_strict_mode_rejects_unknown_events(api: Api) -> None:
-    api.svc.settings = dataclasses.replace(api.svc.settings, strict_events=True)
+    api.svc.settings = api.svc.settings.model_copy(update={"strict_events": True})
     done = await api.client.post(
         "/v1/events", headers=api.auth, json=api.event("s1", name="wishlist_shared")
     )

@@ -6,17 +6,18 @@ OMNI_FUZZ_EXAMPLES sets how many strings are drawn (a modest number by default).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from urllib.parse import quote
 
 from api_stack import Api
 from odd_text import EXAMPLES, draw, form_text
 from peers.twilio_api import TwilioPeer
+from pydantic import SecretStr
 from twilio.request_validator import RequestValidator
 
 from channels.base import Outbound, Rendered
-from channels.sms import SmsChannel, SmsSettings, twilio_client
+from channels.settings import SmsSettings
+from channels.sms import SmsChannel, twilio_client
 from orchestrator.api.serve import serving
 
 TOKEN = "twilio-fuzz-token"
@@ -29,8 +30,8 @@ def path_part(value: str) -> str:
 
 
 async def test_arbitrary_unicode_never_gets_a_5xx(api: Api) -> None:
-    api.svc.settings = dataclasses.replace(
-        api.svc.settings, twilio_auth_token=TOKEN, public_base_url=PUBLIC
+    api.svc.settings = api.svc.settings.model_copy(
+        update={"twilio_auth_token": SecretStr(TOKEN), "public_base_url": PUBLIC}
     )
     json_headers = {**api.auth, "Content-Type": "application/json"}
     hook = {"X-Telegram-Bot-Api-Secret-Token": "tg-secret", "Content-Type": "application/json"}

@@ -8,16 +8,17 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from typing import Any
 
 import httpx
 from api_stack import Api
+from pydantic import SecretStr
 
 from orchestrator.api.app import create_app
 from orchestrator.api.relay import relay_once
 from orchestrator.api.serve import free_port
-from orchestrator.api.services import ApiSettings, Services, build_services
+from orchestrator.api.services import Services, build_services
+from orchestrator.api.settings import ApiSettings
 from orchestrator.dev.devserver import start_dev_server
 from orchestrator.engine.messages import RunState
 from orchestrator.store.events import EventLog
@@ -173,15 +174,22 @@ async def test_replies_while_temporal_is_down_stop_the_ladder_later(api: Api) ->
     from twilio.request_validator import RequestValidator
 
     token = "twilio-outbox-token"
-    api.svc.settings = replace(
-        api.svc.settings, twilio_auth_token=token, public_base_url="https://omni.shop.example"
+    api.svc.settings = api.svc.settings.model_copy(
+        update={
+            "twilio_auth_token": SecretStr(token),
+            "public_base_url": "https://omni.shop.example",
+        }
     )
     phone = "+15005550019"
     start = api.event("r0", customer="rep1", contact={"phone": phone, "consents": {"sms": True}})
     assert (await api.client.post("/v1/events", headers=api.auth, json=start)).status_code == 202
     async with process_without_temporal(api) as (down, client):
-        down.settings = replace(down.settings, twilio_auth_token=token)
-        down.settings = replace(down.settings, public_base_url="https://omni.shop.example")
+        down.settings = down.settings.model_copy(
+            update={
+                "twilio_auth_token": SecretStr(token),
+                "public_base_url": "https://omni.shop.example",
+            }
+        )
         form = {"From": phone, "Body": "yes please", "MessageSid": "SMoutbox1"}
         signature = RequestValidator(token).compute_signature(
             "https://omni.shop.example/webhooks/twilio/inbound", form

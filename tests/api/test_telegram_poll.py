@@ -14,7 +14,8 @@ from api_stack import Api
 from peers.telegram_api import TelegramPeer
 from sqlalchemy import text
 
-from channels.telegram import TelegramSettings, telegram_bot
+from channels.settings import TelegramSettings
+from channels.telegram import telegram_bot
 from orchestrator.api.serve import serving
 from orchestrator.api.telegram_poll import poll_updates
 from orchestrator.engine import metrics

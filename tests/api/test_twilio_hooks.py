@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from api_stack import Api
+from pydantic import SecretStr
 from twilio.request_validator import RequestValidator
 
 from orchestrator.engine.sendlog import SendRecord
@@ -17,8 +17,11 @@ TOKEN = "twilio-test-token"
 
 @pytest.fixture
 def twilio_api(api: Api) -> Api:
-    api.svc.settings = dataclasses.replace(
-        api.svc.settings, twilio_auth_token=TOKEN, public_base_url="https://omni.shop.example"
+    api.svc.settings = api.svc.settings.model_copy(
+        update={
+            "twilio_auth_token": SecretStr(TOKEN),
+            "public_base_url": "https://omni.shop.example",
+        }
     )
     return api
 

@@ -19,8 +19,8 @@ from channels.base import (
     PermanentChannelError,
     TransientChannelError,
 )
-from channels.email import EmailChannel, EmailSettings
-from channels.email_message import DkimKey
+from channels.email import EmailChannel
+from channels.settings import DkimKey, EmailSettings
 
 
 @pytest.fixture
@@ -118,16 +118,16 @@ async def test_starttls_and_auth(tmp_path: Path) -> None:
             sender=SENDER,
             ca_file=str(peer.cert),
         )
-        good = EmailChannel(EmailSettings(password="s3cret", **settings))  # type: ignore[arg-type]
+        good = EmailChannel(EmailSettings(password="s3cret", **settings))
         await good.check()
         await good.send(outbound())
         await good.close()
         assert len(peer.received) == 1
-        bad = EmailChannel(EmailSettings(password="wrong", **settings))  # type: ignore[arg-type]
+        bad = EmailChannel(EmailSettings(password="wrong", **settings))
         with pytest.raises(ChannelMisconfigured, match="login") as info:
             await bad.check()
         assert "wrong" not in str(info.value)
-        untrusted = EmailChannel(EmailSettings(password="s3cret", **{**settings, "ca_file": None}))  # type: ignore[arg-type]
+        untrusted = EmailChannel(EmailSettings(password="s3cret", **{**settings, "ca_file": None}))
         with pytest.raises(ChannelMisconfigured, match="TLS"):
             await untrusted.check()
 

@@ -11,7 +11,8 @@ from email_outbound import outbound
 from peers.smtp import Behaviour, Received, SmtpPeer
 
 from channels.base import SendStopped
-from channels.email import EmailChannel, EmailSettings
+from channels.email import EmailChannel
+from channels.settings import EmailSettings
 
 
 def channel(peer: SmtpPeer) -> EmailChannel:

@@ -18,8 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from peers.smtp import SmtpPeer
 
 from channels.base import Outbound, Rendered
-from channels.email import EmailChannel, EmailSettings
-from channels.email_message import DkimKey, fold_uri_list
+from channels.email import EmailChannel
+from channels.email_message import fold_uri_list
+from channels.settings import DkimKey, EmailSettings
 from orchestrator.engine.tracking import Tracker
 
 TRACKER = Tracker(b"s" * 32, "https://t.shop.example")
@@ -59,7 +60,7 @@ def peer() -> Iterator[SmtpPeer]:
 
 
 def channel(peer: SmtpPeer, **kw: object) -> EmailChannel:
-    settings = EmailSettings(host="127.0.0.1", port=peer.port, security="none", **kw)  # type: ignore[arg-type]
+    settings = EmailSettings(host="127.0.0.1", port=peer.port, security="none", **kw)
     return EmailChannel(settings)
 
 

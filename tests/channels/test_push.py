@@ -15,7 +15,8 @@ from channels.base import (
     Rendered,
     TransientChannelError,
 )
-from channels.push import PushChannel, PushSettings
+from channels.push import PushChannel
+from channels.settings import PushSettings
 from channels.vapid import generate_vapid_keys
 from orchestrator.api.serve import serving
 

@@ -17,7 +17,8 @@ from temporalio.testing import ActivityEnvironment
 
 from channels.base import Outbound, PermanentChannelError, Rendered
 from channels.endpoints import resolved_problem
-from channels.push import PushChannel, PushSettings, push_session
+from channels.push import PushChannel, push_session
+from channels.settings import PushSettings
 from channels.vapid import generate_vapid_keys
 from orchestrator.api.serve import serving
 from orchestrator.engine.activities import Activities

@@ -16,7 +16,8 @@ from channels.base import (
     Rendered,
     TransientChannelError,
 )
-from channels.sms import SmsChannel, SmsSettings, twilio_client
+from channels.settings import SmsSettings
+from channels.sms import SmsChannel, twilio_client
 from orchestrator.api.serve import serving
 
 

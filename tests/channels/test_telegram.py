@@ -17,7 +17,8 @@ from channels.base import (
     Rendered,
     TransientChannelError,
 )
-from channels.telegram import TelegramChannel, TelegramSettings, telegram_bot
+from channels.settings import TelegramSettings
+from channels.telegram import TelegramChannel, telegram_bot
 from orchestrator.api.serve import serving
 
 
@@ -33,7 +34,7 @@ def channel(
     peer: tuple[TelegramPeer, str], token: str | None = None, **limits: float
 ) -> TelegramChannel:
     tg, base = peer
-    settings = TelegramSettings(token=token or tg.token, base_url=f"{base}/bot", **limits)  # type: ignore[arg-type]
+    settings = TelegramSettings(token=token or tg.token, base_url=f"{base}/bot", **limits)
     return TelegramChannel(settings, telegram_bot(settings))
 
 

@@ -13,7 +13,8 @@ from peers.telegram_api import TelegramPeer
 from peers.telegram_html import CantParseEntities, parse_html
 from temporalio.testing import ActivityEnvironment
 
-from channels.telegram import TelegramChannel, TelegramSettings, telegram_bot
+from channels.settings import TelegramSettings
+from channels.telegram import TelegramChannel, telegram_bot
 from orchestrator.api.serve import serving
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.contacts import Contact, InMemoryDirectory

@@ -14,8 +14,9 @@ import pytest
 from peers.twilio_api import TwilioPeer
 
 from channels.base import ChannelMisconfigured, Outbound, PermanentChannelError, Rendered
+from channels.settings import WhatsappSettings
 from channels.sms import twilio_client
-from channels.whatsapp import WhatsappChannel, WhatsappSettings
+from channels.whatsapp import WhatsappChannel
 from orchestrator.api.serve import serving
 
 SID = "HX" + "0123456789abcdef" * 2

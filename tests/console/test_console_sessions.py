@@ -24,7 +24,8 @@ from orchestrator.api.keys import ApiKeys
 from orchestrator.api.serve import serving
 from orchestrator.api.services import Services, build_services
 from orchestrator.console.app import build_console, install_console
-from orchestrator.console.settings import Console, ConsoleSettings
+from orchestrator.console.settings import ConsoleSettings
+from orchestrator.console.state import Console
 from orchestrator.store.db import make_engine, sessions
 
 PASSWORD = "first-console-password-0123"

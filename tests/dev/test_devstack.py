@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from tests_store_url import PG_SKIP, PG_URL, database_url
 
-import worker
 from orchestrator.api.keys import ApiKeys
 from orchestrator.api.serve import free_port
+from orchestrator.config.settings import load_settings
 from orchestrator.dev.devstack import ACTIVITY_LOGGERS, dev_api_key, dev_temporal_db, show_activity
 from orchestrator.store.db import make_engine, sessions
 
@@ -88,14 +88,14 @@ def test_a_missing_postgresql_database_is_one_line(tmp_path: Path) -> None:
 async def test_the_dev_key_is_valid_in_the_store_omni_dev_uses(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
-    sqlite = worker.config_from_env({"OMNI_DATA_DIR": str(data)})
+    sqlite = load_settings({"OMNI_DATA_DIR": str(data)})
     from orchestrator.store.migrate import upgrade_async
 
     await upgrade_async(sqlite.store.url)
     first = await dev_api_key(sqlite)
     assert await dev_api_key(sqlite) == first  # kept while the store is the same
     async for url in database_url("postgresql", tmp_path):
-        pg = worker.config_from_env({"OMNI_DATA_DIR": str(data), "DATABASE_URL": url})
+        pg = load_settings({"OMNI_DATA_DIR": str(data), "DATABASE_URL": url})
         key = await dev_api_key(pg)
         engine = make_engine(url)
         try:
@@ -215,7 +215,7 @@ def test_each_customer_store_keeps_its_own_dev_runs(tmp_path: Path) -> None:
 
     def runs_db(url: str = "") -> Path:
         env = {"OMNI_DATA_DIR": str(tmp_path)} | ({"DATABASE_URL": url} if url else {})
-        return dev_temporal_db(worker.config_from_env(env))
+        return dev_temporal_db(load_settings(env))
 
     assert runs_db() == tmp_path / "temporal.db"
     pg = runs_db("postgresql://omni:secret@db.internal:5432/shop")
@@ -232,7 +232,7 @@ def test_omni_dev_prints_its_activity_as_json_when_asked(
     loggers = [logging.getLogger(name) for name in ACTIVITY_LOGGERS]
     saved = [(lg, lg.handlers[:], lg.propagate, lg.level) for lg in loggers]
     try:
-        show_activity(worker.config_from_env({"OMNI_LOG_FORMAT": "json"}))
+        show_activity(load_settings({"OMNI_LOG_FORMAT": "json"}))
         logging.getLogger("omni.sends").info(
             "sent email `t/x` · run s/customer-1", extra={"workflow_id": "s/customer-1"}
         )

@@ -1,5 +1,5 @@
-"""Every secret configured, the worker and the API started as Omni starts them (worker.run,
-worker.run_api, from variables), every channel exercised against its local peer, every webhook
+"""Every secret configured, the worker and the API started as Omni starts them (run_worker,
+run_api, from variables), every channel exercised against its local peer, every webhook
 and the codec server called — and no secret value in any log record, in the run's history or
 in ``omni doctor``'s output."""
 
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import os
 import subprocess
@@ -30,11 +29,15 @@ from temporalio.testing import WorkflowEnvironment
 from tests_store_url import database_url
 from twilio.request_validator import RequestValidator
 
-import worker
 from channels.vapid import generate_vapid_keys
 from orchestrator.api.keys import ApiKeys
 from orchestrator.api.serve import free_port, serving
-from orchestrator.engine.codec import new_key, sealed
+from orchestrator.app.clients import payload_codec
+from orchestrator.app.processes import run_api, run_codec_server, run_worker
+from orchestrator.app.providers import build_channels
+from orchestrator.config.settings import Settings, load_settings
+from orchestrator.engine.codec import sealed
+from orchestrator.engine.codec_keys import new_key
 from orchestrator.store.db import make_engine, sessions
 
 LADDER = """
@@ -143,15 +146,15 @@ async def test_no_secret_reaches_logs_history_or_doctor(
             env["OMNI_TELEGRAM_API_URL"] = f"{tg_base}/bot"
             env["OMNI_TWILIO_API_URL"] = twilio_base
             env["OMNI_PUBLIC_URL"] = f"http://127.0.0.1:{env['OMNI_API_PORT']}"
-            config = worker.config_from_env(env)
+            config = load_settings(env)
             assert config.email is not None
             # Settings with no variable: trust the peer's self-signed certificate...
-            email = dataclasses.replace(config.email, ca_file=str(smtp.cert))
+            email = config.email.model_copy(update={"ca_file": str(smtp.cert)})
             # And the local push peer, on plain http on loopback, as a trusted push origin.
             assert config.push is not None
-            push_settings = dataclasses.replace(config.push, trusted_origins=(push_base,))
-            api = dataclasses.replace(config.api, trusted_push_origins=(push_base,))
-            config = dataclasses.replace(config, email=email, push=push_settings, api=api)
+            push_settings = config.push.model_copy(update={"trusted_origins": (push_base,)})
+            api = config.api.model_copy(update={"trusted_push_origins": (push_base,)})
+            config = config.model_copy(update={"email": email, "push": push_settings, "api": api})
             doctoring = asyncio.create_task(asyncio.to_thread(run_doctor, env, tmp_path))
             history = await exercise(config, dev_env, push, env)
             doctor = await doctoring
@@ -172,7 +175,7 @@ async def test_no_secret_reaches_logs_history_or_doctor(
 
 
 async def exercise(
-    config: worker.WorkerConfig, env: WorkflowEnvironment, push: PushService, raw: dict[str, str]
+    config: Settings, env: WorkflowEnvironment, push: PushService, raw: dict[str, str]
 ) -> str:
     """Run the ladder through every channel, call every webhook; the run's raw history."""
     engine = make_engine(config.store.url)
@@ -180,11 +183,11 @@ async def exercise(
         "shop", scopes=["ingest", "read", "admin", "console"]
     )
     await engine.dispose()
-    channels = worker.build_channels(config)
+    channels = build_channels(config)
     tasks = [
-        asyncio.create_task(worker.run(config, env.client, channels)),
-        asyncio.create_task(worker.run_api(config, env.client)),
-        asyncio.create_task(worker.run_codec_server(config)),
+        asyncio.create_task(run_worker(config, env.client, channels)),
+        asyncio.create_task(run_api(config, env.client)),
+        asyncio.create_task(run_codec_server(config)),
     ]
     base = config.api.public_base_url
     auth = {"Authorization": f"Bearer {key}"}
@@ -210,7 +213,7 @@ async def exercise(
                 "contact": contact,
             }
             assert (await http.post("/v1/events", json=event, headers=auth)).status_code == 202
-            client = sealed(env.client, config.codec.codec())
+            client = sealed(env.client, payload_codec(config))
             wid = f"cart4/customer-{customer}"
             state = await asyncio.wait_for(client.get_workflow_handle(wid).result(), 60)
             assert [m["status"] for m in state["messages"]] == ["sent"] * 4, state["messages"]
@@ -231,9 +234,7 @@ async def exercise(
                 await close()
 
 
-async def webhooks(
-    http: httpx.AsyncClient, config: worker.WorkerConfig, raw: dict[str, str]
-) -> None:
+async def webhooks(http: httpx.AsyncClient, config: Settings, raw: dict[str, str]) -> None:
     """Twilio (signed with the auth token), Telegram (secret token), a tracked click."""
     form = {"From": PHONE, "Body": "thanks!", "MessageSid": f"SM{uuid.uuid4().hex}"}
     url = f"{config.api.public_base_url}/webhooks/twilio/inbound"

@@ -92,10 +92,12 @@ async def test_sms_on_its_own_queue_sent_by_the_sms_worker(
                 api = omni_process("run_api", {**common, "OMNI_API_PORT": str(port)}, log)
                 processes.append(api)
                 processes.append(
-                    omni_process("run", {**common, "OMNI_WORKER_SERVES": "workflows"}, log)
+                    omni_process("run_worker", {**common, "OMNI_WORKER_SERVES": "workflows"}, log)
                 )
                 processes.append(
-                    omni_process("run", {**common, **twilio_env, "OMNI_WORKER_SERVES": "sms"}, log)
+                    omni_process(
+                        "run_worker", {**common, **twilio_env, "OMNI_WORKER_SERVES": "sms"}, log
+                    )
                 )
                 base = f"http://127.0.0.1:{port}"
                 await until_up(base, api)

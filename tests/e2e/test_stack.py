@@ -20,8 +20,9 @@ from peers.smtp import SmtpPeer
 from temporalio.testing import WorkflowEnvironment
 
 from channels.base import Channel
-from channels.email import EmailChannel, EmailSettings
+from channels.email import EmailChannel
 from channels.recording import RecordingChannel
+from channels.settings import EmailSettings
 from orchestrator.api.services import Services
 from orchestrator.engine.policies import FrequencyPolicy
 

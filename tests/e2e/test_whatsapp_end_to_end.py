@@ -6,7 +6,6 @@ the assertions read who received what on the wire."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,12 +16,14 @@ from urllib.parse import parse_qs
 import pytest
 from e2e_stack import Running, running_stack
 from peers.twilio_api import TwilioPeer
+from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 from twilio.request_validator import RequestValidator
 
 from channels.base import Channel
-from channels.sms import SmsChannel, SmsSettings, twilio_client
-from channels.whatsapp import WhatsappChannel, WhatsappSettings
+from channels.settings import SmsSettings, WhatsappSettings
+from channels.sms import SmsChannel, twilio_client
+from channels.whatsapp import WhatsappChannel
 from orchestrator.api.serve import serving
 
 TOKEN = "twilio-e2e-token-" + "x" * 16
@@ -97,14 +98,16 @@ async def stack(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[S
             "base_url": base,
             "messages_per_second": 100,
         }
-        sms = SmsSettings(from_number="+15005550001", **account)  # type: ignore[arg-type]
-        wa = WhatsappSettings(from_number="+15005550001", **account)  # type: ignore[arg-type]
+        sms = SmsSettings(from_number="+15005550001", **account)
+        wa = WhatsappSettings(from_number="+15005550001", **account)
         channels: dict[str, Channel] = {
             "sms": SmsChannel(sms, twilio_client(sms)),
             "whatsapp": WhatsappChannel(wa, twilio_client(wa)),
         }
         async with running_stack(dev_env, tmp_path, SCENARIO, TEMPLATES, channels) as run:
-            run.svc.settings = dataclasses.replace(run.svc.settings, twilio_auth_token=TOKEN)
+            run.svc.settings = run.svc.settings.model_copy(
+                update={"twilio_auth_token": SecretStr(TOKEN)}
+            )
             yield Stack(run, twilio)
         for channel in channels.values():
             await channel.close()

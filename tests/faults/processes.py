@@ -1,5 +1,6 @@
 """Real processes for fault tests: a Temporal dev server of the test's own (it gets stopped
-and continued), and API or worker processes started from ``worker.py``."""
+and continued), and API or worker processes started as ``omni api`` and ``omni worker``
+start them."""
 
 from __future__ import annotations
 
@@ -33,9 +34,14 @@ def pid_listening_on(port: int) -> int:
 def omni_process(
     entry: str, env: dict[str, str], log: Path | None = None
 ) -> subprocess.Popen[bytes]:
-    """``worker.run`` or ``worker.run_api`` in a process of its own, configured by ``env``;
-    its output is appended to ``log`` (kept for a failed test) or dropped."""
-    code = f"import asyncio, worker; asyncio.run(worker.{entry}(worker.config_from_env()))"
+    """``run_worker`` or ``run_api`` (``orchestrator.app.processes``) in a process of its own,
+    configured by ``env``; its output is appended to ``log`` (kept for a failed test) or
+    dropped."""
+    code = (
+        "import asyncio; from orchestrator.app import processes; "
+        "from orchestrator.config.settings import load_settings; "
+        f"asyncio.run(processes.{entry}(load_settings()))"
+    )
     out = log.open("ab") if log is not None else subprocess.DEVNULL
     try:
         return subprocess.Popen(

@@ -152,7 +152,7 @@ async def test_the_store_fails_after_the_provider_accepted(
     try:
         with peer:
             env = worker_env(address, queue, store_url, tmp_path, **smtp_env(peer.port))
-            workers.append(omni_process("run", env, tmp_path / "worker.log"))
+            workers.append(omni_process("run_worker", env, tmp_path / "worker.log"))
             wids = []
             for c in customers:  # every customer's order has the same id: runs stay apart
                 ev = EventSignal("order_placed", f"{c}-e", c, data={"order": {"id": "o-1"}})

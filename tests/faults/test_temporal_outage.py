@@ -73,7 +73,7 @@ async def test_replies_stored_in_an_outage_stop_the_overdue_rungs(
                 )
                 log = tmp_path / "processes.log"
                 api = omni_process("run_api", env, log)
-                worker = omni_process("run", env, log)
+                worker = omni_process("run_worker", env, log)
                 processes += [api, worker]
                 await until_up(base, api)
                 auth = {"Authorization": f"Bearer {key}"}

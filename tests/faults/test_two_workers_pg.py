@@ -1,4 +1,4 @@
-"""Two worker processes (``worker.run``, as ``omni worker`` runs it) share the runs on one
+"""Two worker processes (``run_worker``, as ``omni worker`` runs it) share the runs on one
 PostgreSQL store. Mid-ladder, while every run's Telegram message sits at the Bot API
 unanswered, one worker is killed (SIGKILL). The other finishes every run, and every message
 reaches its customer exactly once: the killed worker's Telegram messages are at the Bot API
@@ -176,7 +176,7 @@ async def test_two_workers_one_killed_mid_ladder_every_message_once(
             async with serving(telegram.app()) as tg, serving(twilio.app()) as twilio_url:
                 peers = {"telegram": tg, "twilio": twilio_url}
                 env = worker_env(address, queue, pg_url, tmp_path, smtp, peers)
-                workers += [omni_process("run", env), omni_process("run", env)]
+                workers += [omni_process("run_worker", env), omni_process("run_worker", env)]
                 await both_polling(client, queue, workers)
                 wids = []
                 for c, cart in RUNS:
@@ -290,7 +290,7 @@ async def test_sends_queued_inside_a_killed_worker_are_sent_by_the_other(
             env = worker_env(address, queue, pg_url, tmp_path, smtp, peers)
             for name in [k for k in env if k.startswith(("OMNI_TELEGRAM", "OMNI_TWILIO"))]:
                 del env[name]  # email only
-            workers.append(omni_process("run", env))
+            workers.append(omni_process("run_worker", env))
             wids = []
             for c, cart in RUNS:
                 ev = EventSignal("cart_updated", f"q-{c}-{cart}", c, data={"cart": {"id": cart}})
@@ -310,7 +310,7 @@ async def test_sends_queued_inside_a_killed_worker_are_sent_by_the_other(
             workers[0].send_signal(signal.SIGKILL)
             assert workers[0].wait(10) == -signal.SIGKILL
             released.set()
-            workers.append(omni_process("run", env))
+            workers.append(omni_process("run_worker", env))
             for w in wids:
                 await asyncio.wait_for(client.get_workflow_handle(w).result(), 90)
             kill_all(workers)  # no sender is left: what the peer holds now is final

@@ -84,7 +84,7 @@ async def test_each_run_keeps_its_version_across_edits_and_workers(
     try:
         with peer:
             env = worker_env(address, queue, url, tmp_path, **smtp_env(peer.port))
-            workers.append(omni_process("run", env, tmp_path / "worker.log"))  # knows v1
+            workers.append(omni_process("run_worker", env, tmp_path / "worker.log"))  # knows v1
             data = {"order": {"id": "o-1"}}  # the same order id for both customers
             (a,) = (
                 await router.route(EventSignal("order_placed", "e-old", old, data=data))
@@ -109,7 +109,9 @@ async def test_each_run_keeps_its_version_across_edits_and_workers(
                 await asyncio.sleep(0.1)
             workers[0].send_signal(signal.SIGKILL)  # before either second message
             workers[0].wait(10)
-            workers.append(omni_process("run", env, tmp_path / "worker.log"))  # knows v2 only
+            workers.append(
+                omni_process("run_worker", env, tmp_path / "worker.log")
+            )  # knows v2 only
             states = [
                 await asyncio.wait_for(
                     client.get_workflow_handle(w, result_type=RunState).result(), 90

@@ -211,7 +211,7 @@ async def test_worker_killed_after_the_provider_accepted(
     try:
         async with peers_.running() as peers:
             env = worker_env(address, queue, store_url, tmp_path, **peers.env)
-            workers.append(omni_process("run", env, tmp_path / "worker.log"))
+            workers.append(omni_process("run_worker", env, tmp_path / "worker.log"))
             wids = []
             for row in rows:  # the same cart id for every customer: runs stay apart anyway
                 data = {"cart": {"id": "c-1"}}
@@ -224,7 +224,7 @@ async def test_worker_killed_after_the_provider_accepted(
                 await asyncio.sleep(0.1)
             assert workers[0].poll() == -signal.SIGKILL, "the first worker was not killed"
             workers.append(
-                omni_process("run", env, tmp_path / "worker.log")
+                omni_process("run_worker", env, tmp_path / "worker.log")
             )  # takes over after the heartbeat timeout
             states = [
                 await asyncio.wait_for(

@@ -28,7 +28,8 @@ from channels.base import Channel, Delivery, Outbound, PermanentChannelError
 from orchestrator.api.codec_server import codec_app
 from orchestrator.api.serve import serving
 from orchestrator.dev.binaries import temporal_cli
-from orchestrator.engine.codec import EncryptionCodec, new_key, parse_keys, sealed
+from orchestrator.engine.codec import EncryptionCodec, sealed
+from orchestrator.engine.codec_keys import new_key, parse_keys
 from orchestrator.store.sessions import SqlSessions
 
 UI = "http://localhost:8233"

@@ -27,8 +27,9 @@ from temporalio.testing import ActivityEnvironment
 from tests_store_url import migrated_sqlite
 
 from channels.base import Outbound, Rendered
+from channels.settings import WhatsappSettings
 from channels.sms import twilio_client
-from channels.whatsapp import WhatsappChannel, WhatsappSettings
+from channels.whatsapp import WhatsappChannel
 from orchestrator.api.serve import serving
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.messages import SendRequest, SendResult

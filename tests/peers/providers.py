@@ -11,10 +11,11 @@ from typing import Any
 import aiohttp
 
 from channels.base import Channel
-from channels.email import EmailChannel, EmailSettings
-from channels.push import PushChannel, PushSettings
-from channels.sms import SmsChannel, SmsSettings, twilio_client
-from channels.telegram import TelegramChannel, TelegramSettings, telegram_bot
+from channels.email import EmailChannel
+from channels.push import PushChannel
+from channels.settings import EmailSettings, PushSettings, SmsSettings, TelegramSettings
+from channels.sms import SmsChannel, twilio_client
+from channels.telegram import TelegramChannel, telegram_bot
 from channels.vapid import generate_vapid_keys
 from orchestrator.api.serve import serving
 from peers.push_service import PushService

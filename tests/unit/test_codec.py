@@ -6,15 +6,10 @@ import pytest
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DefaultFailureConverterWithEncodedAttributes
 
-import worker
-from orchestrator.engine.codec import (
-    KEY_ID,
-    CodecKeyError,
-    EncryptionCodec,
-    data_converter,
-    new_key,
-    parse_keys,
-)
+from orchestrator.app.clients import payload_codec
+from orchestrator.config.settings import load_settings
+from orchestrator.engine.codec import KEY_ID, EncryptionCodec, data_converter
+from orchestrator.engine.codec_keys import CodecKeyError, new_key, parse_keys
 
 PLAIN = Payload(metadata={"encoding": b"json/plain"}, data=b'{"email": "jane@example.com"}')
 
@@ -60,14 +55,14 @@ def test_bad_keys_are_refused_without_showing_them() -> None:
 
 def test_configuration_turns_the_codec_on_and_hides_the_keys() -> None:
     keys = f"{new_key('k2')}, {new_key('k1')}"
-    config = worker.config_from_env({"OMNI_CODEC_KEYS": keys, "OMNI_TRACKING_PREVIOUS": "a, b"})
-    codec = config.codec.codec()
+    config = load_settings({"OMNI_CODEC_KEYS": keys, "OMNI_TRACKING_PREVIOUS": "a, b"})
+    codec = payload_codec(config)
     assert codec is not None and codec.key_id == "k2"
     assert keys.split(":")[1][:20] not in repr(config)
-    assert config.tracking.previous == ("a", "b")  # comma-separated lists are lists
-    assert worker.config_from_env({}).codec.codec() is None
+    assert [p.get_secret_value() for p in config.tracking.previous] == ["a", "b"]  # lists
+    assert payload_codec(load_settings({})) is None
     with pytest.raises(ValueError, match="OMNI_CODEC_KEYS"):
-        worker.config_from_env({"OMNI_CODEC_KEYS": "k1:AAAA"})
+        load_settings({"OMNI_CODEC_KEYS": "k1:AAAA"})
     converter = data_converter(codec)
     assert converter.payload_codec is codec
     assert isinstance(converter.failure_converter, DefaultFailureConverterWithEncodedAttributes)

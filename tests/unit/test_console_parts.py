@@ -10,7 +10,8 @@ from typing import Any, cast
 from orchestrator.console.outcomes import visibility_query
 from orchestrator.console.refs import ref, unref
 from orchestrator.console.sanitize import linkify, telegram_html
-from orchestrator.console.settings import Console, ConsoleSettings
+from orchestrator.console.settings import ConsoleSettings
+from orchestrator.console.state import Console
 
 
 def console(secret: bytes = b"s" * 32) -> Console:

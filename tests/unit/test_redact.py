@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-import worker
 from orchestrator.config.redact import protect_logs, redact, secret_values
+from orchestrator.config.settings import load_settings
 
 ENV = {
     "DATABASE_URL": "postgresql://omni:db-pass-R1@db.internal/omni",
@@ -17,7 +17,7 @@ ENV = {
 
 
 def test_redact_masks_raw_and_url_encoded_forms() -> None:
-    values = secret_values(worker.config_from_env(ENV))
+    values = secret_values(load_settings(ENV))
     text = "GET https://api.telegram.org/bot4242%3Abot-R2-token/getMe db-pass-R1 4242:bot-R2-token"
     assert redact(text, values) == (
         "GET https://api.telegram.org/bot[redacted]/getMe [redacted] [redacted]"
@@ -25,7 +25,7 @@ def test_redact_masks_raw_and_url_encoded_forms() -> None:
 
 
 def test_log_records_are_scrubbed_when_created(caplog: pytest.LogCaptureFixture) -> None:
-    protect_logs(worker.config_from_env(ENV))
+    protect_logs(load_settings(ENV))
     caplog.set_level(logging.DEBUG, logger="some.library")
     log = logging.getLogger("some.library")
     log.debug("calling %s", "https://x/bot4242:bot-R2-token/sendMessage")

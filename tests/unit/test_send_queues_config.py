@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import pytest
 
-import worker
+from orchestrator.config.settings import load_settings
 
 
 def test_no_send_queues_by_default_every_send_on_the_main_queue() -> None:
-    t = worker.config_from_env({}).temporal
+    t = load_settings({}).temporal
     assert t.send_queue_names() == {}
     assert t.served() == (True, {})
 
 
 def test_channels_get_queues_named_after_the_main_one_with_their_rates() -> None:
-    t = worker.config_from_env(
+    t = load_settings(
         {"OMNI_TASK_QUEUE": "shop", "OMNI_SEND_QUEUES": " sms:1, telegram:30 ,email"}
     ).temporal
     assert t.send_queue_names() == {
@@ -40,13 +40,13 @@ def test_a_worker_serves_what_it_is_told(
     serves: str, expected: tuple[bool, dict[str, float | None]]
 ) -> None:
     env = {"OMNI_SEND_QUEUES": "sms:0.5,push", "OMNI_WORKER_SERVES": serves}
-    assert worker.config_from_env(env).temporal.served() == expected
+    assert load_settings(env).temporal.served() == expected
 
 
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"OMNI_SEND_QUEUES": "fax:1"}, "OMNI_SEND_QUEUES: unknown channel 'fax'"),
+        ({"OMNI_SEND_QUEUES": "fax:1"}, "OMNI_SEND_QUEUES='fax:1': unknown channel 'fax'"),
         ({"OMNI_SEND_QUEUES": "sms:0"}, "a positive number"),
         ({"OMNI_SEND_QUEUES": "sms:-2"}, "a positive number"),
         ({"OMNI_SEND_QUEUES": "sms:fast"}, "a positive number"),
@@ -64,5 +64,5 @@ def test_a_worker_serves_what_it_is_told(
 )
 def test_a_wrong_setting_stops_the_process_with_its_name(env: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match="OMNI_") as caught:
-        worker.config_from_env(env)
+        load_settings(env)
     assert message in str(caught.value)

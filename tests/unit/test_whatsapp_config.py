@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-import worker
 from channels.sms import SmsChannel
 from channels.unconfigured import UnconfiguredChannel
 from channels.whatsapp import WhatsappChannel
+from orchestrator.app.providers import build_channels
+from orchestrator.config.settings import load_settings
 
 TWILIO = {
     "OMNI_TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
@@ -21,7 +22,7 @@ TWILIO = {
 
 
 def test_whatsapp_is_off_until_a_sender_is_set() -> None:
-    assert worker.config_from_env(TWILIO).whatsapp is None
+    assert load_settings(TWILIO).whatsapp is None
 
 
 @pytest.mark.parametrize(
@@ -32,10 +33,10 @@ def test_whatsapp_is_off_until_a_sender_is_set() -> None:
     ],
 )
 def test_a_sender_or_a_messaging_service_switches_it_on(variable: str, value: str) -> None:
-    config = worker.config_from_env({**TWILIO, variable: value, "OMNI_WHATSAPP_PER_SECOND": "5"})
+    config = load_settings({**TWILIO, variable: value, "OMNI_WHATSAPP_PER_SECOND": "5"})
     wa = config.whatsapp
     assert wa is not None and wa.messages_per_second == 5.0
-    assert (wa.account_sid, wa.auth_token, wa.base_url) == (
+    assert (wa.account_sid, wa.auth_token.get_secret_value(), wa.base_url) == (
         "AC" + "1" * 32,
         "twilio-SECRET",
         "http://127.0.0.1:9",
@@ -46,18 +47,16 @@ def test_a_sender_or_a_messaging_service_switches_it_on(variable: str, value: st
 
 def test_whatsapp_without_the_twilio_account_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="OMNI_TWILIO_ACCOUNT_SID"):
-        worker.config_from_env({"OMNI_WHATSAPP_FROM": "+15550001111"})
+        load_settings({"OMNI_WHATSAPP_FROM": "+15550001111"})
 
 
 async def test_the_worker_builds_the_whatsapp_channel(tmp_path: Path) -> None:
     env = {**TWILIO, "OMNI_WHATSAPP_FROM": "+15550001111", "OMNI_DATA_DIR": str(tmp_path)}
-    channels = worker.build_channels(worker.config_from_env(env))
+    channels = build_channels(load_settings(env))
     assert isinstance(channels["whatsapp"], WhatsappChannel)
     # A Twilio account for WhatsApp alone leaves SMS without a provider, not half-configured.
     assert isinstance(channels["sms"], UnconfiguredChannel)
-    with_sms = worker.build_channels(
-        worker.config_from_env({**env, "OMNI_TWILIO_FROM": "+15550002222"})
-    )
+    with_sms = build_channels(load_settings({**env, "OMNI_TWILIO_FROM": "+15550002222"}))
     assert isinstance(with_sms["sms"], SmsChannel)
     for built in (channels, with_sms):
         for channel in built.values():

@@ -10,9 +10,11 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from channels.base import PermanentChannelError
 from orchestrator.api.serve import free_port
+from orchestrator.app.clients import connect
+from orchestrator.app.processes import serve_worker_metrics
+from orchestrator.config.settings import load_settings
 from orchestrator.engine.policies import FrequencyPolicy
 from orchestrator.language.model import FrequencyCap, QuietHours
-from worker import config_from_env, connect, serve_worker_metrics
 
 
 def value(name: str, **labels: str) -> float:
@@ -65,7 +67,7 @@ async def test_send_results_are_counted_by_scenario_channel_and_status() -> None
 
 async def test_worker_metrics_port_and_temporal_sdk_metrics(dev_env: WorkflowEnvironment) -> None:
     ours, sdk = free_port(), free_port()
-    config = config_from_env(
+    config = load_settings(
         {
             "OMNI_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
             "OMNI_WORKER_METRICS_PORT": str(ours),

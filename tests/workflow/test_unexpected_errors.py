@@ -17,7 +17,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from channels.base import Delivery, Outbound
-from channels.email import EmailChannel, EmailSettings
+from channels.email import EmailChannel
+from channels.settings import EmailSettings
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
 from orchestrator.engine.messages import SendRequest
