@@ -9,7 +9,7 @@ the retried activity sends the SMS again. The window is one HTTP round trip.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -24,8 +24,10 @@ from channels.base import (
     Delivery,
     Outbound,
     PermanentChannelError,
+    Rendered,
     TransientChannelError,
 )
+from channels.preferences import sms_text
 from channels.ratelimit import TokenBucket
 from channels.segments import segments
 
@@ -132,9 +134,20 @@ class SmsChannel:
         DateSent)."""
         return await find_message(self.client, str(address), since)
 
+    def text(self, out: Outbound) -> str:
+        """The body as sent: the rendered text, and the preference center's link when it
+        fits (``channels.preferences``)."""
+        m = out.message
+        return sms_text(
+            m.text, out.preferences_url, m.locale, max_segments=self.settings.max_segments
+        )
+
+    def as_sent(self, out: Outbound) -> Rendered:
+        return replace(out.message, text=self.text(out))
+
     async def send(self, out: Outbound) -> Delivery:
         s = self.settings
-        text = out.message.text
+        text = self.text(out)
         info = segments(text)
         if info.segments > s.max_segments:
             raise PermanentChannelError(

@@ -12,7 +12,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE.parents[2] / "shared" / "contracts" / "telegram_bot_api.json"
 METHODS = ("getMe", "sendMessage", "getUpdates", "deleteWebhook", "setWebhook")
-TYPES = ("InlineKeyboardMarkup", "InlineKeyboardButton")
+TYPES = ("InlineKeyboardMarkup", "InlineKeyboardButton", "LinkPreviewOptions")
 
 
 def main() -> None:
