@@ -217,14 +217,15 @@ class Activities:
         message, locale = composed.message, composed.locale
         if composed.short:
             assert self.short_links is not None
-            await self.short_links.save(composed.short)  # before sending: the codes must resolve
+            # Before sending: the codes must resolve when the customer taps them.
+            await self.short_links.save(composed.short, customer_id=req.customer_id)
         urls = email_urls(self.tracker, req)
         out = Outbound(
             marketing=req.category == "marketing",
             status_callback_url=self.status_callback_url,
             open_pixel_url=urls.get("open_pixel_url", ""),
             unsubscribe_url=urls.get("unsubscribe_url", ""),
-            preferences_url=urls.get("preferences_url", ""),
+            preferences_url=urls.get("preferences_url", "") or composed.preferences_url,
             key=req.key,
             channel=req.channel,
             address=address,
