@@ -23,6 +23,7 @@ from orchestrator.engine import metrics
 from orchestrator.engine.compose import ShortLinks, compose, email_urls, facts
 from orchestrator.engine.contacts import ContactDirectory
 from orchestrator.engine.definitions import Definitions, EventData, TriggerGone, complete
+from orchestrator.engine.digest import DIGEST_GONE
 from orchestrator.engine.evaluation import evaluate_for
 from orchestrator.engine.hold import PendingEvents, held
 from orchestrator.engine.messages import (
@@ -128,11 +129,14 @@ class Activities:
 
     async def _send(self, req: SendRequest, handover: Handover) -> SendResult:
         if req.by_version or req.event is None or req.trigger_ref or req.collected_refs:
+            digest = bool(req.collected_refs)
             try:
                 req = await complete(req, self.definitions, self.events)
             except TriggerGone:
                 why = "trigger_data_gone: the trigger event's data was erased"
                 return await self._skip(req, to_datetime(req.now), why)
+            if digest and not req.collected:  # every item erased since: nothing to list
+                return await self._skip(req, to_datetime(req.now), DIGEST_GONE)
         return await self._deliver(req, handover)
 
     async def _deliver(self, req: SendRequest, handover: Handover) -> SendResult:

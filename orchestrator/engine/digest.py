@@ -11,6 +11,15 @@ from typing import Any
 from orchestrator.engine.messages import EventSignal
 from orchestrator.language.model import Collect
 
+#: ``workflow.patched`` id: a collect step whose window saw no event of its name ends the
+#: run's steps (its outcome ``stopped: nothing collected``) instead of handing the sends after
+#: it an empty list. Only a collect of another event than the trigger's, or a second collect
+#: step, can see nothing; the marker is written only then (a marker is a billable action).
+EMPTY_PATCH = "omni-empty-digest"
+NOTHING_COLLECTED = "nothing collected"
+#: The send activity's skip when every item a digest named by event id was erased since.
+DIGEST_GONE = "digest_data_gone: every collected event's data was erased"
+
 
 def key_of(data: dict[str, Any], path: str) -> str | None:
     """The value at a dotted ``path`` of ``data`` as text (None: missing)."""

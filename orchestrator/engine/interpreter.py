@@ -122,6 +122,8 @@ class StepInterpreter(LearnedRun):
                 )
         self._next_wakeup = ""
         self._collected = digest.digest(window.events, c)
+        if not self._collected and workflow.patched(digest.EMPTY_PATCH):
+            raise _Stop(digest.NOTHING_COLLECTED)  # a digest of nothing is no message
 
     def _next_digest(self) -> bool:
         """Events a digest window missed (they came while its message went out) start the

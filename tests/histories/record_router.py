@@ -353,6 +353,18 @@ CASES = [
         ],
     ),
     Case(
+        "price_drop_digest",
+        "variant",
+        {"hal": "second_window_empty", "cara": "second_window_listed"},
+        [
+            (0, "hal", "price_dropped", drop("p-1", 40)),
+            (0, "cara", "price_dropped", drop("p-1", 40)),  # the same product, another run
+            (600, "hal", "price_dropped", drop("p-2", 30)),
+            (H, "cara", "price_dropped", drop("p-3", 20)),  # in cara's second window only
+        ],
+        variant=True,
+    ),
+    Case(
         "welcome_series",
         "variant",
         {"ann": "split_holdout_spread", "eve": "split_other", "xia": "held_out"},
