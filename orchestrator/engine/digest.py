@@ -17,6 +17,10 @@ from orchestrator.language.model import Collect
 #: step, can see nothing; the marker is written only then (a marker is a billable action).
 EMPTY_PATCH = "omni-empty-digest"
 NOTHING_COLLECTED = "nothing collected"
+#: ``workflow.patched`` id: events the run got in the same workflow task as its window's end
+#: (all events that came while no worker ran, when the window ended meanwhile) join this
+#: digest; before, they waited in the inbox while the window closed and made a second digest.
+LATE_PATCH = "omni-digest-late-events"
 #: The send activity's skip when every item a digest named by event id was erased since.
 DIGEST_GONE = "digest_data_gone: every collected event's data was erased"
 

@@ -100,6 +100,7 @@ class StepInterpreter(LearnedRun):
         self._next_wakeup = deadline.isoformat()
         label = labels.step_label(step)
         self._show(f"collecting {c.event} until {deadline.isoformat()}")
+        drained = False
         while not window.full:
             # One at a time: events past ``max`` stay for the next digest (_next_digest).
             for seq, ev in self._events:
@@ -113,7 +114,13 @@ class StepInterpreter(LearnedRun):
             remaining = (deadline - workflow.now()).total_seconds()
             self._go_on()
             if remaining <= 0:
-                break
+                if drained or not self._inbox or not workflow.patched(digest.LATE_PATCH):
+                    break
+                # Events that reached the run with its window's end (a worker was away)
+                # came within the window: the run takes them in, then they are listed.
+                drained = True
+                await workflow.wait_condition(lambda: not self._inbox)
+                continue
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
                     lambda seen=seen: self._seq > seen,  # type: ignore[misc]

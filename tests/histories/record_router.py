@@ -11,6 +11,7 @@ through the router too, as the API delivers them. Histories land in ``tests/hist
 Run it for a new revision (docs/operations.md, "Changing the workflow"), never to make a
 failing replay pass; name scenario ids to record only their cases (a new shipped scenario):
     .venv/bin/python tests/histories/record_router.py [scenario ...]
+A digest window that ends while no worker runs needs real time: record_late_digest.py.
 """
 
 from __future__ import annotations
