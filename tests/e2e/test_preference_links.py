@@ -101,7 +101,10 @@ async def sent(
                 }
             )
         for cid in CUSTOMERS:
-            state = await run.result(f"news/customer-{cid}/issue-i-1")
+            # Waited for without a deadline of its own (pytest's timeout is the backstop):
+            # twelve sends on a loaded machine may take a while.
+            handle = run.svc.client.get_workflow_handle(f"news/customer-{cid}/issue-i-1")
+            state = await handle.result()
             assert [m["status"] for m in state["messages"]] == ["sent"] * 4, state
         yield run, p, read_links(p)
     assert p.violations() == []

@@ -9,8 +9,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import aiohttp
 import pytest
 
+from channels.base import Outbound, Rendered
 from channels.preferences import (
     PUSH_MAX_PAYLOAD,
     TELEGRAM_MAX_TEXT,
@@ -18,7 +20,11 @@ from channels.preferences import (
     sms_text,
     telegram_text,
 )
+from channels.push import PushChannel, PushSettings
 from channels.segments import segments
+from channels.sms import SmsChannel, SmsSettings, twilio_client
+from channels.telegram import TelegramChannel, TelegramSettings, telegram_bot
+from channels.vapid import generate_vapid_keys
 from orchestrator.engine.tracking import Tracker
 
 URL = "https://shop.example/p/AbCdEfGhIjKl"
@@ -142,3 +148,35 @@ def test_the_service_worker_shows_the_action_and_opens_its_link(tmp_path: Path) 
     assert note["options"]["actions"] == [{"action": "preferences", "title": "Preferences"}]
     assert note["options"]["tag"] == "k"
     assert got["opened"] == ["https://t.example/c", URL]  # the body, then the button
+
+
+async def test_each_adapter_shows_what_it_sends() -> None:
+    """``as_sent`` (what the console shows of a kept message) carries the link as sent."""
+
+    def out(channel: str, message: Rendered) -> Outbound:
+        return Outbound(
+            key="k",
+            channel=channel,
+            address="a",
+            message=message,
+            customer_id="c",
+            scenario="s",
+            template="t",
+            preferences_url=URL,
+        )
+
+    settings = SmsSettings(account_sid="AC" + "0" * 32, auth_token="x", from_number="+15005550006")
+    sms = SmsChannel(settings, twilio_client(settings))
+    try:
+        text = sms.as_sent(out("sms", Rendered("sms", "ru", text="Скидка")))
+    finally:
+        await sms.close()
+    assert text.text == f"Скидка\nНастройки: {URL}"
+    tg = TelegramSettings(token="1:x")
+    telegram = TelegramChannel(tg, telegram_bot(tg))
+    shown = telegram.as_sent(out("telegram", Rendered("telegram", "", text="<b>x</b>")))
+    assert shown.text == f'<b>x</b>\n\n<a href="{URL}">Preferences</a>'
+    push = PushSettings(vapid_private_key=generate_vapid_keys()[0], subject="mailto:a@b.c")
+    async with aiohttp.ClientSession() as session:
+        note = PushChannel(push, session).as_sent(out("push", Rendered("push", "", title="t")))
+    assert note.buttons == [("Preferences", URL)]
