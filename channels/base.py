@@ -95,7 +95,9 @@ class Outbound:
     marketing: bool = True
     #: One-click unsubscribe URL (https) for List-Unsubscribe / the footer; "" if none.
     unsubscribe_url: str = ""
-    #: The customer's preference center (footer link beside Unsubscribe); "" if none.
+    #: The customer's preference center, "" if none: email's footer link beside Unsubscribe;
+    #: for marketing SMS, Telegram and web push a short link the adapter adds where it fits
+    #: (``channels.preferences``).
     preferences_url: str = ""
     #: Tracking pixel URL for email opens; "" if none.
     open_pixel_url: str = ""

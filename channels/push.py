@@ -13,7 +13,7 @@ address is public. A refused endpoint is a permanent failure and the subscriptio
 from __future__ import annotations
 
 import asyncio
-import json
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlparse
 
@@ -22,14 +22,16 @@ from py_vapid import Vapid
 from pywebpush import WebPushException, webpush_async
 
 from channels.base import (
-    Channel,
     ChannelMisconfigured,
     Delivery,
     Outbound,
     PermanentChannelError,
+    Rendered,
+    ShowsAsSent,
     TransientChannelError,
 )
 from channels.endpoints import PublicResolver, Resolve, resolved_problem, system_resolve
+from channels.preferences import label, push_payload
 from channels.ratelimit import TokenBucket
 from channels.settings import PushSettings
 
@@ -40,7 +42,7 @@ def push_session(settings: PushSettings) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=connector)
 
 
-class PushChannel(Channel):
+class PushChannel(ShowsAsSent):
     name = "push"
 
     def __init__(
@@ -78,12 +80,21 @@ class PushChannel(Channel):
     async def close(self) -> None:
         await self.session.close()
 
-    async def send(self, out: Outbound) -> Delivery:
+    def as_sent(self, out: Outbound) -> Rendered:
+        """The notification as shown: the preference center's action beside the buttons."""
         m = out.message
-        payload = json.dumps(
-            {"title": m.title, "body": m.body, "url": m.url, "icon": m.icon, "key": out.key},
-            ensure_ascii=False,
-        )
+        if not self.payload(out)[1]:
+            return m
+        return replace(m, buttons=[*m.buttons, (label(m.locale), out.preferences_url)])
+
+    def payload(self, out: Outbound) -> tuple[str, bool]:
+        """The JSON the service worker gets, and whether it carries the preferences action."""
+        m = out.message
+        fields = {"title": m.title, "body": m.body, "url": m.url, "icon": m.icon, "key": out.key}
+        return push_payload(fields, out.preferences_url, m.locale)
+
+    async def send(self, out: Outbound) -> Delivery:
+        payload, _ = self.payload(out)
         subscriptions: list[dict[str, Any]] = list(out.address)
         results = await asyncio.gather(
             *(self._one(sub, payload, out) for sub in subscriptions), return_exceptions=True

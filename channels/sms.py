@@ -9,6 +9,7 @@ the retried activity sends the SMS again. The window is one HTTP round trip.
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -25,8 +26,11 @@ from channels.base import (
     FindsSent,
     Outbound,
     PermanentChannelError,
+    Rendered,
+    ShowsAsSent,
     TransientChannelError,
 )
+from channels.preferences import sms_text
 from channels.ratelimit import TokenBucket
 from channels.segments import segments
 from channels.settings import TWILIO, SmsSettings
@@ -91,7 +95,7 @@ def twilio_client(settings: TwilioAccount) -> Client:
     )
 
 
-class SmsChannel(FindsSent):
+class SmsChannel(FindsSent, ShowsAsSent):
     def __init__(self, settings: SmsSettings, client: Client) -> None:
         if not (settings.from_number or settings.messaging_service_sid):
             raise ChannelMisconfigured("SMS needs a sender number or a Messaging Service SID")
@@ -114,9 +118,20 @@ class SmsChannel(FindsSent):
         DateSent)."""
         return await find_message(self.client, str(address), since)
 
+    def text(self, out: Outbound) -> str:
+        """The body as sent: the rendered text, and the preference center's link when it
+        fits (``channels.preferences``)."""
+        m = out.message
+        return sms_text(
+            m.text, out.preferences_url, m.locale, max_segments=self.settings.max_segments
+        )
+
+    def as_sent(self, out: Outbound) -> Rendered:
+        return replace(out.message, text=self.text(out))
+
     async def send(self, out: Outbound) -> Delivery:
         s = self.settings
-        text = out.message.text
+        text = self.text(out)
         info = segments(text)
         if info.segments > s.max_segments:
             raise PermanentChannelError(

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import os
 import warnings
+from dataclasses import replace
 from datetime import timedelta
 
 # Opt in to python-telegram-bot 23 semantics now (timedelta time periods): the v22 int form
 # warns on every flood-control error. Must be set before PTB reads it.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -30,13 +31,15 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from channels.base import (
-    Channel,
     ChannelMisconfigured,
     Delivery,
     Outbound,
     PermanentChannelError,
+    Rendered,
+    ShowsAsSent,
     TransientChannelError,
 )
+from channels.preferences import has_own_link, telegram_text
 from channels.ratelimit import KeyedBuckets, TokenBucket
 from channels.settings import TelegramSettings
 
@@ -46,7 +49,7 @@ def telegram_bot(settings: TelegramSettings) -> Bot:
     return Bot(settings.token.get_secret_value(), base_url=settings.base_url, request=request)
 
 
-class TelegramChannel(Channel):
+class TelegramChannel(ShowsAsSent):
     name = "telegram"
 
     def __init__(self, settings: TelegramSettings, bot: Bot) -> None:
@@ -85,9 +88,20 @@ class TelegramChannel(Channel):
             await self.bot.shutdown()
             self._ready = False
 
+    def as_sent(self, out: Outbound) -> Rendered:
+        """The message as the customer receives it, the preference center's link included."""
+        m = out.message
+        return replace(m, text=telegram_text(m.text, out.preferences_url, m.locale))
+
     async def send(self, out: Outbound) -> Delivery:
         await self._initialise()
         chat = str(out.address)
+        text = telegram_text(out.message.text, out.preferences_url, out.message.locale)
+        # Telegram previews a message's first link: never our footer's (the customer's
+        # preference page as a card), only a link the message itself carries.
+        preview = None
+        if text != out.message.text and not has_own_link(out.message.text):
+            preview = LinkPreviewOptions(is_disabled=True)
         markup = None
         if out.message.buttons:
             markup = InlineKeyboardMarkup(
@@ -98,7 +112,11 @@ class TelegramChannel(Channel):
         await out.handing_over()
         try:
             sent = await self.bot.send_message(
-                chat_id=chat, text=out.message.text, parse_mode=ParseMode.HTML, reply_markup=markup
+                chat_id=chat,
+                text=text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                link_preview_options=preview,
             )
         except RetryAfter as exc:
             raise TransientChannelError(

@@ -110,3 +110,49 @@ def test_diagram_writes_the_consoles_svg(tmp_path: Path) -> None:
     assert printed.stdout == out.read_text(encoding="utf-8")
     unknown = omni("diagram", "nope")
     assert unknown.returncode == 2 and "known: abandoned_cart" in unknown.stderr
+
+
+def drop_event(offset: str, product: str, name: str, price: float) -> str:
+    url = f"https://shop.example/p/{product}"
+    item = {"id": product, "name": name, "url": url}
+    data = {"product": item, "price": price, "was": 50, "currency": "EUR"}
+    return f"price_dropped@{offset}:{json.dumps(data)}"
+
+
+def test_simulate_scripts_several_drops_into_one_digest() -> None:
+    """``omni simulate price_drop_digest`` with three scripted drops (one product twice, a
+    name with markup): one message at the window's end, newest price first, one line per
+    product; for a customer without email, one SMS with its segments."""
+    drops = [
+        drop_event("0", "p-1", "Shirt", 40),
+        drop_event("+5m", "p-2", "Hat <b>&", 9),
+        drop_event("+10m", "p-1", "Shirt", 35),
+    ]
+    args = ["simulate", "price_drop_digest", "--json", "--start", "2099-01-05T10:00:00Z"]
+    for event in drops:
+        args += ["--event", event]
+    done = omni(*args)
+    assert done.returncode == 0, done.stderr
+    timeline = json.loads(done.stdout)["timeline"]
+    assert [e["offset_s"] for e in timeline if e["kind"] == "event"] == [0, 300, 600]
+    (send,) = [e for e in timeline if e["kind"] in ("send", "skip")]
+    assert (send["offset_s"], send["channel"], send["status"]) == (1800, "email", "sent")
+    preview = send["preview"]
+    assert preview.startswith("2 items you watch are cheaper now | ")
+    assert preview.index("Shirt: €35.00") < preview.index("Hat <b>&: €9.00"), preview
+    assert "€40.00" not in preview
+
+    contact = {"id": "7", "phone": "+15005550006", "timezone": "UTC", "consents": {"sms": True}}
+    sms = omni(
+        *args[:2],
+        "--start",
+        "2099-01-05T10:00:00Z",
+        "--contact",
+        json.dumps(contact),
+        *[x for e in drops for x in ("--event", e)],
+    )
+    assert sms.returncode == 0, sms.stderr
+    assert "2 items you watch are cheaper, e.g. Shirt now €35.00" in sms.stdout
+    sent = [line.split()[6:8] for line in sms.stdout.splitlines() if " send " in line]
+    assert sent == [["send", "sms"]], sms.stdout
+    assert "(1 segment(s), GSM-7" in sms.stdout

@@ -1,6 +1,11 @@
 """The customer's preference center: ``GET /p/<token>`` shows it, ``POST /p`` (the token in the
 form) saves it. Open endpoints guarded by a signed, expiring token bound to one customer (no
-customer id in the URL); a form from another origin is refused. Errors are calm pages."""
+customer id in the URL); a form from another origin is refused. Errors are calm pages.
+
+Email links carry the token; SMS, Telegram and web push carry a short code in its place
+(``/p/<code>``, stored with the token: ``orchestrator.store.links``). The page keeps whichever
+it was opened with, in its form and in the address it redirects to after saving, so a short
+link's token never shows in the customer's address bar."""
 
 from __future__ import annotations
 
@@ -13,9 +18,11 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from orchestrator.api.events import services
+from orchestrator.api.fields import id_problem
 from orchestrator.api.preference_page import error_page, form_page, language
 from orchestrator.api.preferences import shop_topics, store
 from orchestrator.api.services import Services
+from orchestrator.api.tracking_routes import SHORT_CODE_MAX
 from orchestrator.engine.preferences import (
     PAUSES,
     SOURCE,
@@ -49,11 +56,25 @@ class Refused(Exception):
         self.key, self.status = key, status
 
 
-async def _open(svc: Services, token: str) -> tuple[Claims, Profile]:
-    """The token's customer, or Refused: tampered, expired, or a profile that is not the one
-    the link was made for (erased, or erased and created again under the same id)."""
+async def _token(svc: Services, link: str) -> str:
+    """The signed token a link stands for: itself (email), or the one the store keeps for a
+    short code (SMS, Telegram, web push; a code has no dot, a token always has one)."""
+    if "." in link:
+        return link
+    # Not a code (NUL, too long for the column...): no lookup the store may refuse.
+    found = None if id_problem(link, SHORT_CODE_MAX) else await svc.short_links.token(link)
+    if found is None:
+        raise Refused("bad_invalid", 404)
+    return found
+
+
+async def _open(svc: Services, link: str) -> tuple[Claims, Profile]:
+    """The link's customer, or Refused: unknown, tampered, expired, or a profile that is not
+    the one the link was made for (erased, or erased and created again under the same id).
+    ``link`` is a token or a short code standing for one."""
     if svc.tracker is None:
         raise Refused("bad_invalid", 404)
+    token = await _token(svc, link)
     try:
         claims = svc.tracker.verify(token, "preferences")
     except TokenExpired:

@@ -37,6 +37,9 @@ class Simulation:
         except UnknownTimezone:
             tz = zone("UTC")
         moment = datetime.fromisoformat(self.started_at) + timedelta(seconds=offset_s)
+        # To the nearest minute, as shown: the start's fraction of a second plus a floored
+        # offset may fall just before the minute the step was due (09:59:59.6 for 10:00).
+        moment = (moment + timedelta(seconds=30)).replace(second=0, microsecond=0)
         return moment.astimezone(tz).strftime("%a %d %b %H:%M %Z")
 
     def to_json(self) -> str:

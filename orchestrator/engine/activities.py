@@ -67,6 +67,8 @@ from orchestrator.language.templates import TemplateProblem
 
 log = logging.getLogger(__name__)
 
+#: The send's skip when every item a digest named by event id was erased since.
+DIGEST_GONE = "digest_data_gone: every collected event's data was erased"
 #: How the workflow retries the send activity (transient provider errors).
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
@@ -138,6 +140,8 @@ class Activities:
         except TriggerGone as gone:
             why = "trigger_data_gone: the trigger event's data was erased"
             return await self._skip(gone.send, to_datetime(request.now), why)
+        if request.collected_refs and not req.collected:  # every item erased: nothing to list
+            return await self._skip(req, to_datetime(request.now), DIGEST_GONE)
         return await self._deliver(req, handover)
 
     async def _deliver(self, req: Send, handover: Handover) -> SendResult:
@@ -221,14 +225,15 @@ class Activities:
         message, locale = composed.message, composed.locale
         if composed.short:
             assert self.short_links is not None
-            await self.short_links.save(composed.short)  # before sending: the codes must resolve
+            # Before sending: the codes must resolve when the customer taps them.
+            await self.short_links.save(composed.short, customer_id=req.customer_id)
         urls = email_urls(self.tracker, req)
         out = Outbound(
             marketing=req.category == "marketing",
             status_callback_url=self.status_callback_url,
             open_pixel_url=urls.get("open_pixel_url", ""),
             unsubscribe_url=urls.get("unsubscribe_url", ""),
-            preferences_url=urls.get("preferences_url", ""),
+            preferences_url=urls.get("preferences_url", "") or composed.preferences_url,
             key=req.key,
             channel=req.channel,
             address=address,

@@ -47,7 +47,9 @@ async def off_loop(func: Callable[..., T], *args: Any, timeout: float, **kwargs:
 
 
 class ShortLinks(Protocol):
-    async def save(self, pairs: list[tuple[str, str]]) -> None: ...
+    async def save(self, pairs: list[tuple[str, str]], customer_id: str = "") -> None:
+        """Store (code, token) pairs of ``customer_id``'s message (erasure deletes them)."""
+        ...
 
 
 def _identity(url: str) -> str:
@@ -70,12 +72,35 @@ def _shortened(
     return short
 
 
+#: Channels whose marketing messages carry the preference center as a short link (email has
+#: its footer, with the token in the URL; WhatsApp's approved templates take no extra text).
+SHORT_PREFERENCES = ("sms", "telegram", "push")
+
+
 @dataclass
 class Composed:
     message: Rendered
     locale: str
-    #: Short SMS codes to store before sending (code, click token).
+    #: Short codes to store before sending: (code, click token) for SMS links, and (code,
+    #: preferences token) for the preference center's link.
     short: list[tuple[str, str]] = field(default_factory=list)
+    #: The preference center's short link for the adapter to add (``channels.preferences``).
+    preferences_url: str = ""
+
+
+def preference_link(
+    req: Send, tracker: Tracker | None, *, shorten: bool, short: list[tuple[str, str]]
+) -> str:
+    """The preference center's short link of a marketing SMS, Telegram message or web push
+    (its code appended to ``short``), or "" for other messages. A link to a page, not a
+    tracked click: opening it is no reaction to the message."""
+    if tracker is None or not shorten or req.category != "marketing":
+        return ""
+    if req.channel not in SHORT_PREFERENCES:
+        return ""
+    url, code, token = tracker.short_preferences(customer_id=req.customer_id, channel=req.channel)
+    short.append((code, token))
+    return url
 
 
 async def compose(
@@ -137,7 +162,8 @@ async def compose(
             f"time limit exceeded: rendering took longer than {limits.max_seconds:g} s",
             limit="time",
         ) from None
-    return Composed(message, locale, short)
+    preferences = preference_link(req, tracker, shorten=shorten, short=short)
+    return Composed(message, locale, short, preferences)
 
 
 def email_urls(tracker: Tracker | None, req: Send) -> dict[str, str]:

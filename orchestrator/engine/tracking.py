@@ -34,6 +34,8 @@ TTL = {
 TAG_BYTES = 16
 #: Telegram deep links: at most 64 of [A-Za-z0-9_-], so a shorter tag (96 bits).
 TELEGRAM_TAG_BYTES = 12
+#: Random bytes of a preference center short code (12 characters).
+PREFERENCE_CODE_BYTES = 9
 
 
 class TokenError(ValueError):
@@ -217,14 +219,27 @@ class Tracker:
             channel=channel,
         )
 
-    def preferences_url(self, *, customer_id: str, channel: str = "") -> str:
-        """The customer's preference center (orchestrator.api.preference_center). It carries
-        when it was made (ms): a profile created after that (erased, then a new customer under
-        the same id) is not the one the link was made for."""
+    def preferences_token(self, *, customer_id: str, channel: str = "") -> str:
+        """The token of the customer's preference center (orchestrator.api.preference_center).
+        It carries when it was made (ms): a profile created after that (erased, then a new
+        customer under the same id) is not the one the link was made for."""
         made = f"t{int(self.clock() * 1000)}"
-        return f"{self.base_url}/p/" + self.sign(
-            "preferences", customer_id=customer_id, channel=channel, message_key=made
-        )
+        return self.sign("preferences", customer_id=customer_id, channel=channel, message_key=made)
+
+    def preferences_url(self, *, customer_id: str, channel: str = "") -> str:
+        """The preference center with the token in the URL (email's footer)."""
+        token = self.preferences_token(customer_id=customer_id, channel=channel)
+        return f"{self.base_url}/p/{token}"
+
+    def short_preferences(self, *, customer_id: str, channel: str) -> tuple[str, str, str]:
+        """A short link to the preference center for SMS, Telegram and web push: ``(url,
+        code, token)``. The URL holds only a random code; the store maps the code to the
+        signed token (store it before the message goes). 72 random bits: the page shows
+        masked addresses and changes consent, so a code must not be guessable like the
+        8-character click codes, whose worst case is a redirect to the shop."""
+        code = secrets.token_urlsafe(PREFERENCE_CODE_BYTES)
+        token = self.preferences_token(customer_id=customer_id, channel=channel)
+        return f"{self.base_url}/p/{code}", code, token
 
     # -- Telegram deep links (payload: at most 64 of [A-Za-z0-9_-]) -------------------------
     def telegram_token(self, customer_id: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from channels.preferences import sms_text
 from channels.segments import segments
 from orchestrator.language.digest import sample_collected
 from orchestrator.language.model import Scenario
@@ -13,6 +14,9 @@ from orchestrator.language.templates import message_context, render
 
 #: Twilio's limit for a message body (its Messages API: "up to 1,600 characters").
 MAX_BODY = 1600
+#: A preference center short link as marketing SMS carry it (the length of one on a short
+#: https domain; the public URL is the operator's, unknown here).
+SAMPLE_LINK = "https://shop.example/p/AbCdEfGhIjKl"
 
 
 def _context(scenario: Scenario, locale: str) -> dict[str, Any]:
@@ -30,8 +34,9 @@ def _context(scenario: Scenario, locale: str) -> dict[str, Any]:
 
 def sms_report(scenario: Scenario) -> list[str]:
     """Segments and encoding of every SMS template with the sample data, per locale: an SMS
-    over 160 GSM-7 (or 70 UCS-2) characters costs several messages. WhatsApp: which message
-    goes out inside and outside the 24-hour window, and the free text's length."""
+    over 160 GSM-7 (or 70 UCS-2) characters costs several messages; a marketing SMS also with
+    the preference center's link the SMS adapter adds (``channels.preferences``). WhatsApp:
+    which message goes out inside and outside the 24-hour window, and the free text's length."""
     lines = []
     for name, sources in sorted(scenario.templates.items()):
         channel = name.rsplit("/", 1)[1]
@@ -40,7 +45,14 @@ def sms_report(scenario: Scenario) -> list[str]:
         for locale, source in sorted(sources.items()):
             text = render(channel, source, _context(scenario, locale), locale=locale).text
             where = f"{channel} {name.rsplit('/', 1)[0]} [{locale or 'default'}]"
-            if channel == "sms":
+            if channel == "sms" and scenario.category == "marketing":
+                # What the customer gets: the adapter adds the preference center's link.
+                sent = segments(sms_text(text, SAMPLE_LINK, locale, max_segments=10))
+                lines.append(
+                    f"{where}: {segments(text)}; with the preferences link: "
+                    f"{sent.segments} segment(s)"
+                )
+            elif channel == "sms":
                 lines.append(f"{where}: {segments(text)}")
             else:
                 lines.append(

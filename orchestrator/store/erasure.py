@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orchestrator.store.db import write_lock
-from orchestrator.store.tables import ContactRow, EventRow, SendRow, SuppressionRow
+from orchestrator.store.tables import (
+    ContactRow,
+    EventRow,
+    SendRow,
+    ShortLinkRow,
+    SuppressionRow,
+)
 
 
 async def erase_contact(sessions: async_sessionmaker[AsyncSession], contact_id: str) -> bool:
     """The profile goes; suppressions stay as address hashes only, so an opted-out address is
     never messaged again; the send log keeps no customer id; stored events keep their ids (so
-    a repeat is still a duplicate) but not their data or contact fields. False: no such
-    contact."""
+    a repeat is still a duplicate) but not their data or contact fields; the short codes of
+    their messages go (their tokens name the customer: a preference link then opens nothing,
+    a click link no longer redirects). False: no such contact."""
     async with write_lock(sessions), sessions() as s, s.begin():
         row = await s.get(ContactRow, contact_id)
         if row is None:
@@ -36,5 +43,6 @@ async def erase_contact(sessions: async_sessionmaker[AsyncSession], contact_id: 
         await s.execute(
             update(EventRow).where(EventRow.customer_id == contact_id).values(payload=None)
         )
+        await s.execute(delete(ShortLinkRow).where(ShortLinkRow.customer_id == contact_id))
         await s.delete(row)
     return True

@@ -1,7 +1,10 @@
-"""Short codes for tracked SMS links: ``/s/<code>`` stands for ``/t/c/<signed token>``.
+"""Short codes: ``/s/<code>`` stands for ``/t/c/<signed click token>`` (tracked SMS links),
+``/p/<code>`` for ``/p/<signed preferences token>`` (the preference center from SMS, Telegram
+and web push).
 
-The code only points at a token; the token still carries the signature, the expiry and the one
-URL it may redirect to, so a guessed code leads nowhere a real link would not."""
+The code only points at a token; the token still carries the signature, the expiry, the kind
+(a click code opens no preference center, nor the reverse) and for clicks the one URL it may
+redirect to, so a guessed code leads nowhere a real link would not."""
 
 from __future__ import annotations
 
@@ -19,11 +22,15 @@ class SqlShortLinks:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
 
-    async def save(self, pairs: list[tuple[str, str]]) -> None:
+    async def save(self, pairs: list[tuple[str, str]], customer_id: str = "") -> None:
         if not pairs:
             return
         now = datetime.now(UTC)
-        rows = [{"code": code, "token": token, "created_at": now} for code, token in pairs]
+        whose = customer_id or None
+        rows = [
+            {"code": code, "token": token, "created_at": now, "customer_id": whose}
+            for code, token in pairs
+        ]
         async with write_lock(self.sessions), self.sessions() as s, s.begin():
             insert = pg_insert if dialect_of(s) == "postgresql" else sqlite_insert
             await s.execute(insert(ShortLinkRow).on_conflict_do_nothing(), rows)

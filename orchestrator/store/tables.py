@@ -221,13 +221,16 @@ class RunRow(Base):
 
 class ShortLinkRow(Base):
     """Short codes for tracked links in SMS, where every character costs (a full token would
-    push a message into extra segments)."""
+    push a message into extra segments), and for the preference center's link in SMS,
+    Telegram and web push. ``customer_id`` (NULL on rows older than migration 0012): whose
+    message the code is in, so erasure deletes their codes (the tokens name the customer)."""
 
     __tablename__ = "short_links"
 
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     token: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+    customer_id: Mapped[str | None] = mapped_column(String(128), index=True)
 
 
 class RunOutcomeRow(Base):

@@ -22,9 +22,9 @@ from channels.whatsapp import WhatsappChannel
 OPTIONAL = {FindsSent: "find_sent", ShowsAsSent: "as_sent"}
 DECLARED: dict[type, set[type]] = {
     EmailChannel: {ShowsAsSent},
-    PushChannel: set(),
-    TelegramChannel: set(),
-    SmsChannel: {FindsSent},
+    PushChannel: {ShowsAsSent},  # the preference action
+    TelegramChannel: {ShowsAsSent},  # the preference link
+    SmsChannel: {FindsSent, ShowsAsSent},
     WhatsappChannel: {FindsSent},
     RecordingChannel: set(),
     UnconfiguredChannel: set(),

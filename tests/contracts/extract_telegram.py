@@ -13,7 +13,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE.parents[2] / "shared" / "contracts" / "telegram_bot_api.json"
 METHODS = ("getMe", "sendMessage", "getUpdates", "deleteWebhook", "setWebhook")
-TYPES = ("InlineKeyboardMarkup", "InlineKeyboardButton")
+TYPES = ("InlineKeyboardMarkup", "InlineKeyboardButton", "LinkPreviewOptions")
 
 
 def main() -> None:

@@ -98,9 +98,16 @@ async def test_nobody_reacts_email_push_telegram_sms_in_order(peers: Peers) -> N
     assert times == sorted(times)
     assert len(peers.smtp.received) == 1
     assert peers.push.received[0]["payload"]["title"] == "Your cart"
-    assert peers.telegram.sent[0]["text"] == "<b>Your cart</b>"
+    # Marketing: the preference center's short link under the Telegram text and the SMS,
+    # as an action on the push (tests/e2e/test_preference_links.py opens them).
+    assert re.fullmatch(
+        r'<b>Your cart</b>\n\n<a href="http://127\.0\.0\.1:\d+/p/[\w-]{12}">Preferences</a>',
+        peers.telegram.sent[0]["text"],
+    )
+    assert peers.push.received[0]["payload"]["actions"][0]["action"] == "preferences"
     assert peers.twilio.messages[0]["To"] == "+15005550006"
     assert "/s/" in peers.twilio.messages[0]["Body"]
+    assert "\nPreferences: http://127.0.0.1:" in peers.twilio.messages[0]["Body"]
 
 
 async def test_clicking_the_email_link_stops_after_the_first_channel(peers: Peers) -> None:

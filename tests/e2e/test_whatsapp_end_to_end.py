@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,7 +174,10 @@ async def test_customers_get_their_own_whatsapp_message_by_their_window(stack: S
     ):
         [sms] = got.pop(NUMBERS[cid])
         cart = {"cy": "c1", "di": "d1"}[cid]
-        assert sms["Body"] == f"Last call for cart {cart}" and sms["From"] == "+15005550001"
+        # A marketing SMS: the preference center's short link is its last line.
+        text, link = sms["Body"].split("\nPreferences: ")
+        assert text == f"Last call for cart {cart}" and sms["From"] == "+15005550001"
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/p/[\w-]{12}", link), link
         state = states[f"wa/customer-{cid}/cart-{cart}"]
         skips = [m for m in state["messages"] if m["channel"] == "whatsapp"]
         assert [(m["status"], m["reason"]) for m in skips] == [("skipped", reason)]

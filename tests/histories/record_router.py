@@ -11,6 +11,7 @@ through the router too, as the API delivers them. Histories land in ``tests/hist
 Run it for a new revision (docs/operations.md, "Changing the workflow"), never to make a
 failing replay pass; name scenario ids to record only their cases (a new shipped scenario):
     .venv/bin/python tests/histories/record_router.py [scenario ...]
+A digest window that ends while no worker runs needs real time: record_late_digest.py.
 """
 
 from __future__ import annotations
@@ -351,6 +352,18 @@ CASES = [
             (900, "bob", "order_placed", ORDER),
             (1200, "ann", "price_dropped", drop("p-3", 20)),
         ],
+    ),
+    Case(
+        "price_drop_digest",
+        "variant",
+        {"hal": "second_window_empty", "cara": "second_window_listed"},
+        [
+            (0, "hal", "price_dropped", drop("p-1", 40)),
+            (0, "cara", "price_dropped", drop("p-1", 40)),  # the same product, another run
+            (600, "hal", "price_dropped", drop("p-2", 30)),
+            (H, "cara", "price_dropped", drop("p-3", 20)),  # in cara's second window only
+        ],
+        variant=True,
     ),
     Case(
         "welcome_series",

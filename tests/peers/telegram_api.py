@@ -20,6 +20,8 @@ CONTRACT = json.loads(
         encoding="utf-8"
     )
 )
+#: sendMessage's fields that take an object (sent as a JSON string in a form), by type.
+OBJECTS = {"reply_markup": "InlineKeyboardMarkup", "link_preview_options": "LinkPreviewOptions"}
 
 
 def _scalar_ok(types: list[str], value: Any) -> bool:
@@ -123,9 +125,12 @@ class TelegramPeer:
         for name, value in params.items():
             if name not in spec:
                 problems.append(f"{method}: unknown field {name}")
-            elif name == "reply_markup":
-                markup = json.loads(value) if isinstance(value, str) else value
-                problems += check_object("InlineKeyboardMarkup", markup, "reply_markup")
+            elif name in OBJECTS:
+                try:
+                    given = json.loads(value) if isinstance(value, str) else value
+                except ValueError:
+                    given = None
+                problems += check_object(OBJECTS[name], given, name)
             elif not _scalar_ok(spec[name]["types"], value):
                 problems.append(f"{method}: {name} has the wrong type")
         return problems

@@ -15,12 +15,29 @@ from temporalio import workflow
 
 from orchestrator.engine.workflow.clock import Clock
 from orchestrator.engine.workflow.generation import Generation
+from orchestrator.engine.workflow.inbox import Inbox
 from orchestrator.engine.workflow.timeline import Timeline
 
 with workflow.unsafe.imports_passed_through():
     from orchestrator.engine import labels
     from orchestrator.engine.messages import EventSignal
     from orchestrator.language.model import Collect, Scenario, Step, iter_steps
+
+
+#: ``workflow.patched`` id: a collect step whose window saw no event of its name ends the
+#: run's steps (its outcome ``stopped: nothing collected``) instead of handing the sends after
+#: it an empty list. Only a collect of another event than the trigger's, or a second collect
+#: step, can see nothing; the marker is written only then (a marker is a billable action).
+EMPTY_PATCH = "omni-empty-digest"
+NOTHING_COLLECTED = "nothing collected"
+#: ``workflow.patched`` id: events the run got in the same workflow task as its window's end
+#: (all events that came while no worker ran, when the window ended meanwhile) join this
+#: digest; before, they waited in the inbox while the window closed and made a second digest.
+LATE_PATCH = "omni-digest-late-events"
+
+
+class NothingCollected(Exception):
+    """A window that saw no event of its name: the steps end, sending nothing."""
 
 
 def key_of(data: dict[str, Any], path: str) -> str | None:
@@ -79,10 +96,12 @@ class Collector:
     and where the last window stopped taking events in."""
 
     def __init__(
-        self, scenario: Scenario, gen: Generation, timeline: Timeline, clock: Clock
+        self, scenario: Scenario, gen: Generation, inbox: Inbox, timeline: Timeline, clock: Clock
     ) -> None:
         self._scenario = scenario
         self._gen = gen
+        #: Read only: whether events reached the run that it has not taken in yet.
+        self._inbox = inbox
         self._timeline = timeline
         self._clock = clock
         self.collected: list[EventSignal] = []
@@ -108,6 +127,7 @@ class Collector:
         self._timeline.next_wakeup = deadline.isoformat()
         label = labels.step_label(step)
         self._timeline.show(f"collecting {c.event} until {deadline.isoformat()}")
+        drained = False
         while not window.full:
             # One at a time: events past ``max`` stay for the next digest (``missed``).
             for seq, ev in gen.events:
@@ -121,10 +141,21 @@ class Collector:
             remaining = (deadline - workflow.now()).total_seconds()
             self._clock.go_on()
             if remaining <= 0:
-                break
+                if drained or not self._inbox or not workflow.patched(LATE_PATCH):
+                    break
+                # Events that reached the run with its window's end (a worker was away) came
+                # within the window: the run takes them in, then they are listed.
+                drained = True
+                await workflow.wait_condition(self._inbox_empty)
+                continue
             await self._clock.wait(gen.heard_after(seen), remaining, label)
         self._timeline.next_wakeup = ""
         self.collected = digest(window.events, c)
+        if not self.collected and workflow.patched(EMPTY_PATCH):
+            raise NothingCollected(NOTHING_COLLECTED)  # a digest of nothing is no message
+
+    def _inbox_empty(self) -> bool:
+        return not self._inbox
 
     def missed(self) -> list[EventSignal]:
         """Events a digest window missed (they came while its message went out), oldest

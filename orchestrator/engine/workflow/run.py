@@ -60,7 +60,9 @@ class ScenarioWorkflow:
         self._clock = Clock(self._timeline)
         self._conditions = Conditions(inp, self._gen, self._timeline, self._clock)
         self._arms = Arms(inp, self._timeline, self._clock)
-        self._collector = Collector(inp.scenario, self._gen, self._timeline, self._clock)
+        self._collector = Collector(
+            inp.scenario, self._gen, self._inbox, self._timeline, self._clock
+        )
         self._sender = Sender(
             inp, self._gen, self._arms, self._collector, self._timeline, self._clock
         )

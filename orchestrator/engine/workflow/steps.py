@@ -11,7 +11,7 @@ from temporalio import workflow
 from orchestrator.engine.workflow.arms import Arms
 from orchestrator.engine.workflow.clock import Clock
 from orchestrator.engine.workflow.conditions import Conditions
-from orchestrator.engine.workflow.digest import Collector
+from orchestrator.engine.workflow.digest import Collector, NothingCollected
 from orchestrator.engine.workflow.generation import Generation
 from orchestrator.engine.workflow.ladder import Ladder
 from orchestrator.engine.workflow.sender import Sender
@@ -55,7 +55,7 @@ class Steps:
         exhausted (the last ladder ran out) or completed."""
         try:
             await self._walk(steps)
-        except _Stop as stop:
+        except (_Stop, NothingCollected) as stop:
             return f"stopped: {stop}"
         if self._gen.reacted(self._inp.scenario.reaction):
             return "reacted"
