@@ -96,7 +96,7 @@ PUSH_KEYS = {
 
 
 def contact(i: int) -> Contact:
-    return Contact.from_json(
+    return Contact.model_validate(
         {
             "id": f"b{i}",
             "email": f"b{i}@example.com",

@@ -24,7 +24,7 @@ from orchestrator.dev.sim_report import Simulation, deferred_offset, entry_json
 from orchestrator.dev.sim_start import StoredEvents, start_run
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.affinity import Tally
-from orchestrator.engine.contacts import Contact, InMemoryDirectory
+from orchestrator.engine.contacts import Contact, InMemoryDirectory, contact_of
 from orchestrator.engine.ids import run_key, workflow_id
 from orchestrator.engine.learning import InMemoryReactionStats, Learning
 from orchestrator.engine.messages import (
@@ -158,7 +158,7 @@ _RUNTIME: Runtime | None = None
 
 def default_contact(scenario: Scenario | None = None) -> Contact:
     """The documented sample contact, with the scenario's ``sample: {contact: ...}`` on top."""
-    return Contact.from_json(sample_contact(scenario.samples if scenario else {}))
+    return contact_of(sample_contact(scenario.samples if scenario else {}), "sample: contact")
 
 
 async def simulate(

@@ -1,4 +1,4 @@
-"""Every route, the same limits: one rule for ids (orchestrator.api.fields) on every path and
+"""Every route, the same limits: one rule for ids (orchestrator.engine.text) on every path and
 body, and text a provider can take in event data and contact fields. A bad value is a 422
 naming the field on SQLite and PostgreSQL alike, never a 500 (nor a 200 on one store only)."""
 

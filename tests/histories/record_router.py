@@ -61,7 +61,7 @@ SETTLE_S = 10 * D
 
 
 def contact(cid: str, **changes: Any) -> Contact:
-    return Contact.from_json({**FULL_CONTACT, "id": cid, **changes})
+    return Contact.model_validate({**FULL_CONTACT, "id": cid, **changes})
 
 
 #: Several customers; some lack a channel, so first_of and the ladder move on.

@@ -40,7 +40,9 @@ def digest_scenario() -> Scenario:
 
 
 def person(cid: str, **changes: Any) -> Contact:
-    return Contact.from_json({**FULL_CONTACT, "id": cid, "email": f"{cid}@example.com", **changes})
+    return Contact.model_validate(
+        {**FULL_CONTACT, "id": cid, "email": f"{cid}@example.com", **changes}
+    )
 
 
 def drop(product: str, price: float, name: str = "") -> dict[str, Any]:

@@ -47,7 +47,7 @@ def ladder(tmp_path: Path, policies: str = "") -> Scenario:
 
 
 def contact(**changes: object) -> Contact:
-    return Contact.from_json({**FULL_CONTACT, **changes})
+    return Contact.model_validate({**FULL_CONTACT, **changes})
 
 
 async def test_no_reaction_reaches_every_rung(

@@ -1,6 +1,6 @@
-"""One rule for ids and text on every route: what the API accepts is what the stores (SQLite
-and PostgreSQL alike) keep and what providers can be sent, so a bad value is a 422 naming the
-field, never a 500 later or a send that fails three times.
+"""One rule for ids and text wherever they enter (every API route, the contact model): what is
+accepted is what the stores (SQLite and PostgreSQL alike) keep and what providers can be sent,
+so a bad value is a 422 naming the field, never a 500 later or a send that fails three times.
 
 Ids (customer, event, workflow ids; in a path or a body):
 
@@ -40,6 +40,9 @@ DOT_SEGMENTS = frozenset({".", ".."})
 CUSTOMER_ID_MAX = 128
 EVENT_ID_MAX = 200
 WORKFLOW_ID_MAX = 300
+#: JSON (event data, contact attributes) nested deeper than this is refused: nothing a shop
+#: sends needs it, and deep nesting exhausts JSON encoders further on.
+MAX_DEPTH = 32
 
 
 def _code_point(match: re.Match[str]) -> str:
@@ -96,7 +99,8 @@ CustomerId = Annotated[str, _id_check(CUSTOMER_ID_MAX)]
 EventId = Annotated[str, _id_check(EVENT_ID_MAX)]
 WorkflowId = Annotated[str, _id_check(WORKFLOW_ID_MAX)]
 #: Text a provider may be sent.
-Text = Annotated[str, AfterValidator(_text_check)]
+TEXT_RULE = AfterValidator(_text_check)
+Text = Annotated[str, TEXT_RULE]
 
 
 def plain_problem(value: Any, depth: int, max_depth: int) -> tuple[str, str] | None:
