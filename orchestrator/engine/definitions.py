@@ -11,6 +11,7 @@ publishes a version to the store before it starts the first run of it.
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 from typing import Any, Protocol
 
@@ -79,6 +80,22 @@ class Definitions:
 
 class EventData(Protocol):
     async def data_of(self, event_id: str) -> dict[str, Any] | None: ...
+
+
+class InMemoryEventData:
+    """Events' data by id in a dict, kept as the SQL event store keeps it (an id keeps the
+    data it first came with): the simulator's and tests' stand-in for the API's store."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, dict[str, Any]] = {}
+
+    def keep(self, event_id: str, data: dict[str, Any]) -> None:
+        """Store an event as the API does before routing it; a repeated id changes nothing."""
+        self.data.setdefault(event_id, copy.deepcopy(data))
+
+    async def data_of(self, event_id: str) -> dict[str, Any] | None:
+        found = self.data.get(event_id)
+        return copy.deepcopy(found) if found is not None else None
 
 
 class TriggerGone(LookupError):
