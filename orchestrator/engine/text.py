@@ -12,7 +12,8 @@ Ids (customer, event, workflow ids; in a path or a body):
   contact. Inside an id with slashes (``../x``, ``a/../b``) they stay allowed: encoding the
   slashes (``..%2Fx``) reaches such an id, as it must for ids already stored.
 
-Text (event data keys and values at any depth, contact fields, reasons and sources):
+Text (event data keys and values at any depth, contact fields, reasons and sources; numbers
+in that JSON must be finite):
 
 - no lone surrogate, for the same reason; every other code point, RTL marks, combining
   characters and 4-byte emoji included, is kept and delivered byte-exact;
@@ -23,6 +24,7 @@ Text (event data keys and values at any depth, contact fields, reasons and sourc
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any
 
@@ -104,13 +106,18 @@ Text = Annotated[str, TEXT_RULE]
 
 
 def plain_problem(value: Any, depth: int, max_depth: int) -> tuple[str, str] | None:
-    """The first string in JSON ``value`` (keys included) that is not text, or nesting past
-    ``max_depth``: ``(where, why)``, ``where`` as a client writes it (``.cart.items[2].name``)."""
+    """The first string in JSON ``value`` (keys included) that is not text, number that is
+    not finite, or nesting past ``max_depth``: ``(where, why)``, ``where`` as a client writes
+    it (``.cart.items[2].name``)."""
     if depth > max_depth:
         return "", f"nested deeper than {max_depth} levels"
     if isinstance(value, str):
         problem = text_problem(value)
         return ("", problem) if problem else None
+    if isinstance(value, float) and not math.isfinite(value):
+        # Python's JSON reads NaN and Infinity; JSON has no such numbers, so PostgreSQL refuses
+        # them, SQLite hands back a NaN unequal to itself and no answer could carry them.
+        return "", "not a finite number (JSON has no NaN or Infinity)"
     if isinstance(value, dict):
         for key, item in value.items():
             key_text = str(key)
