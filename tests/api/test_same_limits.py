@@ -119,6 +119,20 @@ async def test_unencodable_event_data_is_422_naming_the_field(api: Api) -> None:
     assert status == 422 and "first_name" in str(answer), answer
 
 
+async def test_numbers_that_are_not_json_are_422_naming_the_field(api: Api) -> None:
+    """Python's JSON reads NaN and Infinity; JSON has none, PostgreSQL refuses them and no
+    answer could carry them: refused where they are, in event data and contact attributes."""
+    for i, number in enumerate([float("nan"), float("inf"), float("-inf")]):
+        event = api.event(f"nan-{i}", data={"cart": {"id": api.cart, "total": number}})
+        status, answer = await send(api, "POST", "/v1/events", event)
+        assert status == 422, answer
+        assert answer["errors"][0]["field"] == "data.cart.total", answer
+        put = {"attributes": {"score": [1, number]}}
+        status, answer = await send(api, "PUT", f"/v1/contacts/nan-{i}", put)
+        assert status == 422 and answer["errors"][0]["field"] == "attributes.score[1]", answer
+    assert (await api.client.get("/v1/contacts/nan-0", headers=api.auth)).status_code == 404
+
+
 async def test_text_a_provider_takes_is_accepted(api: Api) -> None:
     # TAB, LF, CR, DEL, RTL marks, combining characters and 4-byte emoji are text.
     text = "a\tb\nc\rd\x7f \u202eevil\u202c e\u0301 😀 \U0010fffd"
