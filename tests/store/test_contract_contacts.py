@@ -15,7 +15,7 @@ from harness import PUSH_KEYS
 
 from orchestrator.engine.contacts import ContactFields, ContactInvalid
 
-SUB = {"endpoint": "https://push.example.com/a", "keys": PUSH_KEYS}
+SUB: dict[str, Any] = {"endpoint": "https://push.example.com/a", "keys": PUSH_KEYS}
 
 
 def fields(**given: Any) -> ContactFields:
@@ -131,16 +131,17 @@ async def test_the_strongest_reason_holds(stores: Stores) -> None:
 
 async def test_gone_endpoints_are_forgotten_on_every_profile(stores: Stores) -> None:
     book = stores.contacts
-    gone = {**SUB, "endpoint": "https://push.example.com/gone"}
+    gone_endpoint = "https://push.example.com/gone"
+    gone = {**SUB, "endpoint": gone_endpoint}
     kept = {**SUB, "endpoint": "https://push.example.com/kept"}
     await book.upsert("gil", fields(push_subscriptions=[gone, kept]), source="api")
     await book.upsert("hal", fields(push_subscriptions=[gone]), source="api")
-    removed = await book.remove_push_subscriptions([gone["endpoint"], "https://push.example.com/x"])
+    removed = await book.remove_push_subscriptions([gone_endpoint, "https://push.example.com/x"])
     assert removed == 2
     gil, hal = await book.get("gil"), await book.get("hal")
     assert gil is not None and gil.address("push") == [kept]
     assert hal is not None and hal.address("push") is None
-    assert await book.remove_push_subscriptions([gone["endpoint"]]) == 0
+    assert await book.remove_push_subscriptions([gone_endpoint]) == 0
 
 
 async def test_a_read_profile_is_a_copy(stores: Stores) -> None:
