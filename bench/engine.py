@@ -51,6 +51,7 @@ from orchestrator.api.serve import free_port  # noqa: E402
 from orchestrator.dev.devserver import start_dev_server  # noqa: E402
 from orchestrator.engine.activities import Activities  # noqa: E402
 from orchestrator.engine.contacts import Contact, InMemoryDirectory  # noqa: E402
+from orchestrator.engine.definitions import InMemoryEventData  # noqa: E402
 from orchestrator.engine.messages import EventSignal, RunState  # noqa: E402
 from orchestrator.engine.policies import FrequencyPolicy  # noqa: E402
 from orchestrator.engine.router import Router  # noqa: E402
@@ -96,7 +97,7 @@ PUSH_KEYS = {
 
 
 def contact(i: int) -> Contact:
-    return Contact.from_json(
+    return Contact.model_validate(
         {
             "id": f"b{i}",
             "email": f"b{i}@example.com",
@@ -164,20 +165,10 @@ async def measure(handles: list[WorkflowHandle[Any, Any]], sample: Sample) -> No
         sample.at_start.append(billable_actions(events[:fired]).total)
 
 
-class StoredEvents:
-    """The API's event store, in memory: Omni's sends read their trigger's data by event id."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, dict[str, Any]] = {}
-
-    async def data_of(self, event_id: str) -> dict[str, Any] | None:
-        return self.data.get(event_id)
-
-
 class Bench:
     def __init__(self, client: Client, counter: ActionCounter, concurrency: int) -> None:
         self.client, self.counter, self.concurrency = client, counter, concurrency
-        self.events = StoredEvents()
+        self.events = InMemoryEventData()
         self.phases = 0
 
     def activities(self, n: int) -> tuple[Activities, dict[str, RecordingChannel]]:
@@ -216,7 +207,7 @@ class Bench:
         customer, event_id = f"b{i}", f"{data['cart']['id']}-e"
         if kind == "omni":
             # As the API does: the event is stored, then routed (signal-with-start).
-            self.events.data[event_id] = data
+            self.events.keep(event_id, data)
             router = Router(self.client, {s.id: s}, task_queue=queue, record_runs=False)
             event = EventSignal("cart_updated", event_id, customer, data=data, stored=True)
             (wid,) = (await router.route(event)).started_or_signalled

@@ -97,10 +97,12 @@ def _simulate(args: argparse.Namespace) -> int:
     from orchestrator.cli_send import load_json
     from orchestrator.dev.sim_dates import parse_start
     from orchestrator.dev.simulator import parse_event, parse_history, simulate
-    from orchestrator.engine.contacts import Contact
+    from orchestrator.engine.contacts import contact_of
 
     scenario = _find_scenario(args.scenario, args.scenarios, args.templates)
-    contact = Contact.from_json(load_json(args.contact, "--contact")) if args.contact else None
+    contact = (
+        contact_of(load_json(args.contact, "--contact"), "--contact") if args.contact else None
+    )
     events = [parse_event(e, scenario) for e in args.event]
     if events and events[0].name != scenario.trigger.event:
         raise ValueError(f"the first --event must be the trigger {scenario.trigger.event!r}")

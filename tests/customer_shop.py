@@ -40,7 +40,7 @@ def shipped(name: str) -> Scenario:
 def person(cid: str, name: str, **changes: Any) -> Contact:
     fields = {**FULL_CONTACT, "id": cid, "first_name": name, "email": f"{cid}@example.com"}
     fields["telegram_chat_id"] = f"7{sum(map(ord, cid))}"
-    return Contact.from_json({**fields, **changes})
+    return Contact.model_validate({**fields, **changes})
 
 
 @dataclass

@@ -35,6 +35,7 @@ from orchestrator.api.app import create_app
 from orchestrator.api.keys import ALL_SCOPES
 from orchestrator.api.services import Services, build_services
 from orchestrator.engine.activities import Activities
+from orchestrator.engine.contacts import ContactFields
 from orchestrator.engine.messages import EventSignal, RunOptions, RunState
 from orchestrator.engine.policies import FrequencyPolicy
 from orchestrator.engine.router import Routed
@@ -220,7 +221,8 @@ class Fleet:
             headers={"Authorization": f"Bearer {key}"},
         )
         for i in range(len(CUSTOMER_IDS)):
-            await self.contacts.upsert(contact(i), source="model")
+            fields = ContactFields.model_validate(contact(i))
+            await self.contacts.upsert(CUSTOMER_IDS[i], fields, source="model")
         await self.start_worker()
         return self
 

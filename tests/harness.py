@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 from channels.recording import RecordingChannel
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
+from orchestrator.engine.definitions import InMemoryEventData
 from orchestrator.engine.ids import run_key, workflow_id
 from orchestrator.engine.messages import REVISION, EventSignal, RunInput, RunOptions, RunState
 from orchestrator.engine.router import Router
@@ -70,16 +71,6 @@ QUICK_TEMPLATES = {
 }
 
 
-class StoredEvents:
-    """The API's event store, in memory: revision-1 sends read their trigger by event id."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, dict[str, Any]] = {}
-
-    async def data_of(self, event_id: str) -> dict[str, Any] | None:
-        return self.data.get(event_id)
-
-
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
     """Wait until ``check()`` holds, polling; fail after ``timeout`` seconds."""
     deadline = asyncio.get_running_loop().time() + timeout
@@ -119,7 +110,7 @@ class Run:
     options: RunOptions = field(
         default_factory=lambda: RunOptions(index=False, preview=True, revision=REVISION)
     )
-    events: StoredEvents = field(default_factory=StoredEvents)
+    events: InMemoryEventData = field(default_factory=InMemoryEventData)
     send_log: InMemorySendLog = field(default_factory=InMemorySendLog)
     providers: dict[str, RecordingChannel] = field(
         default_factory=lambda: {c: AcceptingChannel(c) for c in CHANNELS}
@@ -209,7 +200,7 @@ class Run:
         event_id = event_id or str(uuid.uuid4())
         stored = self.options.revision >= 1
         if stored:  # the API stores every event before routing it
-            self.events.data[event_id] = data or {}
+            self.events.keep(event_id, data or {})
         return EventSignal(
             name=name,
             event_id=event_id,

@@ -44,4 +44,4 @@ def ladder(tmp_path: Path, policies: str = "") -> Scenario:
 
 
 def contact(**changes: object) -> Contact:
-    return Contact.from_json({**FULL_CONTACT, **changes})
+    return Contact.model_validate({**FULL_CONTACT, **changes})

@@ -50,7 +50,7 @@ class Fleet:
             send_log=self.send_log,
             channels=dict(self.providers),
         )
-        stats = InMemoryReactionStats(self.history, self.shop)
+        stats = InMemoryReactionStats.scripted(self.history, self.shop)
         learning = Learning.beside(activities, stats=stats, arms=self.arms)
         self.worker = build_worker(
             self.env.client,

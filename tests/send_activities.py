@@ -57,5 +57,5 @@ def activities(channel: object | None = None, **contact: object) -> Activities:
     outbox = {c: AcceptingChannel(c) for c in CHANNELS}
     if channel is not None:
         outbox["email"] = channel  # type: ignore[assignment]
-    directory = InMemoryDirectory([Contact.from_json({**FULL_CONTACT, **contact})])
+    directory = InMemoryDirectory([Contact.model_validate({**FULL_CONTACT, **contact})])
     return Activities(directory=directory, send_log=InMemorySendLog(), channels=dict(outbox))

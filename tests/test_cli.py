@@ -59,6 +59,19 @@ def test_simulate_rejects_bad_event_syntax() -> None:
     assert "cart_updated@soon" in done.stderr
 
 
+def test_simulate_names_each_broken_contact_field() -> None:
+    """``--contact`` is checked by the API's contact model: every problem, on one line (the
+    hand-written check crashed on ``consents: []`` and kept a string ``attributes``)."""
+    bad = {"id": "42", "phone": "0151 1234567", "consents": [], "attributes": "vip", "nick": 1}
+    done = omni("simulate", "abandoned_cart", "--contact", json.dumps(bad))
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("omni simulate: --contact: phone: a phone number must be international")
+    assert "consents: Input should be a valid dictionary" in line
+    assert "attributes: Input should be a valid dictionary" in line
+    assert "nick: Extra inputs are not permitted" in line
+
+
 def simulate_cart(contact: dict[str, object], *events: str) -> dict[str, Any]:
     """``omni simulate abandoned_cart --json`` from a fixed morning, parsed."""
     args = [

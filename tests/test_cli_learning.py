@@ -43,7 +43,7 @@ async def test_a_scripted_history_shows_the_learned_order_and_the_cost_rule(
     result = await simulate(
         scenario,
         [SimEvent("cart_updated", 0, cheap)],
-        contact=Contact.from_json({"id": treated, **CONTACT}),
+        contact=Contact.model_validate({"id": treated, **CONTACT}),
         env=time_env,
         history=parse_history(json.dumps(HISTORY)),
     )

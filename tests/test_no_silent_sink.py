@@ -134,7 +134,7 @@ async def test_a_send_by_a_channel_without_provider_is_retried_never_recorded(
     channels = dict(build_channels(config))
     log = InMemorySendLog()
     acts = Activities(
-        directory=InMemoryDirectory([Contact.from_json(FULL_CONTACT)]),
+        directory=InMemoryDirectory([Contact.model_validate(FULL_CONTACT)]),
         send_log=log,
         channels=channels,
     )

@@ -10,10 +10,10 @@ from temporalio.service import RPCError
 
 from orchestrator.api.auth import Admin, Ingest, Read, require_key
 from orchestrator.api.events import services
-from orchestrator.api.fields import CustomerId
-from orchestrator.api.models import ConsentIn, ContactIn, PushSubscriptionIn
+from orchestrator.api.models import ConsentIn
 from orchestrator.api.services import Services
-from orchestrator.engine.contacts import ContactInvalid
+from orchestrator.engine.contacts import ContactFields, ContactInvalid, PushSubscription
+from orchestrator.engine.text import CustomerId
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"], dependencies=[Depends(require_key)])
@@ -21,13 +21,12 @@ Svc = Annotated[Services, Depends(services)]
 
 
 @router.put("/{contact_id:path}", dependencies=[Ingest])
-async def put_contact(contact_id: CustomerId, body: ContactIn, svc: Svc) -> dict[str, Any]:
+async def put_contact(contact_id: CustomerId, body: ContactFields, svc: Svc) -> dict[str, Any]:
     """Create the contact or update the fields given (others keep their values)."""
-    fields = body.model_dump(exclude_unset=True, mode="json")
-    if fields.get("id") not in (None, contact_id):
+    if body.id not in (None, contact_id):
         raise HTTPException(422, detail="id: the body's id differs from the URL's")
     try:
-        contact = await svc.contacts.upsert({**fields, "id": contact_id}, source="api")
+        contact = await svc.contacts.upsert(contact_id, body, source="api")
     except ContactInvalid as exc:
         raise HTTPException(422, detail=str(exc)) from None
     return contact.public()
@@ -69,12 +68,10 @@ async def change_consent(contact_id: CustomerId, body: ConsentIn, svc: Svc) -> d
 
 @router.post("/{contact_id:path}/push-subscriptions", status_code=201, dependencies=[Ingest])
 async def add_push_subscription(
-    contact_id: CustomerId, body: PushSubscriptionIn, svc: Svc
+    contact_id: CustomerId, body: PushSubscription, svc: Svc
 ) -> dict[str, Any]:
     try:
-        ok = await svc.contacts.add_push_subscription(
-            contact_id, {"endpoint": body.endpoint, "keys": body.keys}
-        )
+        ok = await svc.contacts.add_push_subscription(contact_id, body)
     except ContactInvalid as exc:
         raise HTTPException(422, detail=str(exc)) from None
     if not ok:

@@ -13,7 +13,6 @@ from temporalio.service import RPCError
 
 from orchestrator.api.auth import Ingest, require_key
 from orchestrator.api.models import (
-    ContactIn,
     EventBatch,
     EventIn,
     EventResult,
@@ -22,9 +21,10 @@ from orchestrator.api.models import (
 )
 from orchestrator.api.services import Services
 from orchestrator.engine import metrics
-from orchestrator.engine.contacts import Contact, ContactInvalid
+from orchestrator.engine.contacts import ContactFields, ContactInvalid, problems
 from orchestrator.engine.messages import EventSignal
 from orchestrator.engine.router import Plan, Routed
+from orchestrator.store.contact_writes import ContactWrite
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["events"], dependencies=[Depends(require_key), Ingest])
@@ -42,26 +42,24 @@ async def post_events(
 ) -> EventsAccepted:
     """Accept events; the same ``event_id`` twice does nothing the second time."""
     events = payload.events if isinstance(payload, EventBatch) else [payload]
-    contacts: dict[int, Contact] = {}
+    contacts: dict[int, ContactWrite] = {}
     # Validate everything before changing anything: a bad batch is rejected whole.
     for i, ev in enumerate(events):
         if ev.contact is not None:
             try:
-                # The typed body of PUT /v1/contacts: lengths within the store's columns.
-                # (Push subscriptions are checked by the store, trusted origins included.)
-                typed = {k: v for k, v in ev.contact.items() if k != "push_subscriptions"}
-                ContactIn.model_validate({**typed, "id": ev.customer_id})
-                contacts[i] = svc.contacts.validate({**ev.contact, "id": ev.customer_id})
+                # The body of PUT /v1/contacts, checked once; the store then says whether
+                # this deployment may call its push endpoints (trusted origins).
+                fields = ContactFields.model_validate(ev.contact)
+                contacts[i] = svc.contacts.prepared(
+                    ev.customer_id, fields, source=f"event:{ev.name}"
+                )
             except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(x) for x in first["loc"])
-                where += (first.get("ctx") or {}).get("at", "")
-                raise HTTPException(
-                    422, detail=f"events[{i}].contact.{where}: {first['msg']}"
-                ) from None
+                metrics.EVENTS.labels("rejected", "contact_invalid").inc(len(events))
+                detail = problems(exc, f"events[{i}].contact")[0]
+                raise HTTPException(422, detail=detail) from None
             except ContactInvalid as exc:
                 metrics.EVENTS.labels("rejected", "contact_invalid").inc(len(events))
-                raise HTTPException(422, detail=f"events[{i}].contact: {exc}") from None
+                raise HTTPException(422, detail=f"events[{i}].contact.{exc}") from None
         if svc.settings.strict_events and not svc.router.knows(ev.name):
             metrics.EVENTS.labels("rejected", "unknown_event").inc(len(events))
             raise HTTPException(
@@ -85,14 +83,17 @@ async def post_events(
     return EventsAccepted(results=[r for r in results if r is not None])
 
 
-async def _one(ev: EventIn, svc: Services, valid: Contact | None) -> EventResult:
+async def _one(ev: EventIn, svc: Services, contact: ContactWrite | None) -> EventResult:
     payload: dict[str, Any] = {
         "name": ev.name,
         "event_id": ev.event_id,
         "customer_id": ev.customer_id,
         "occurred_at": ev.occurred_at.isoformat() if ev.occurred_at else "",
         "data": ev.data,
-        "contact": ev.contact,
+        # As checked and normalised: what a relay applies again if this request cannot.
+        "contact": (
+            contact.fields.model_dump(mode="json", exclude_unset=True) if contact else None
+        ),
     }
     signal = signal_of(payload)
     plan = svc.router.plan(signal)
@@ -103,13 +104,6 @@ async def _one(ev: EventIn, svc: Services, valid: Contact | None) -> EventResult
     versions = {s.id: s.version for s, _, _ in plan.starts}
     warnings = svc.router.warnings(ev.name, ev.data)
     listening = frozenset(svc.router.listeners(ev.name))
-    contact = (
-        svc.contacts.prepared(
-            {**ev.contact, "id": ev.customer_id}, source=f"event:{ev.name}", valid=valid
-        )
-        if ev.contact is not None
-        else None
-    )
     claimed = await svc.events.claim_routed(
         ev.event_id, ev.name, ev.customer_id, runs, payload, listening, contact
     )
@@ -190,8 +184,9 @@ async def deliver(
     drop event ids they have seen), which is what lets a relay re-drive it after a crash."""
     signal = signal_of(payload)
     if payload.get("contact") is not None and not contact_applied:
-        fields = {**payload["contact"], "id": signal.customer_id}
-        await svc.contacts.apply(fields, source=f"event:{signal.name}")
+        fields = ContactFields.model_validate(payload["contact"])
+        write = svc.contacts.prepared(signal.customer_id, fields, source=f"event:{signal.name}")
+        await svc.contacts.apply(write)
     plan = plan or svc.router.plan(signal)
     routed = await svc.router.route(signal, plan)
     result = {

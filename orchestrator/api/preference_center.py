@@ -18,7 +18,6 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from orchestrator.api.events import services
-from orchestrator.api.fields import id_problem
 from orchestrator.api.preference_page import error_page, form_page, language
 from orchestrator.api.preferences import shop_topics, store
 from orchestrator.api.services import Services
@@ -29,6 +28,7 @@ from orchestrator.engine.preferences import (
     PreferencesInvalid,
     checked_change,
 )
+from orchestrator.engine.text import id_problem
 from orchestrator.engine.tracking import Claims, TokenError, TokenExpired
 from orchestrator.language.model import CHANNELS
 from orchestrator.store.preferences import Profile

@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from orchestrator.api.auth import require_scope
 from orchestrator.api.events import services
-from orchestrator.api.fields import CustomerId
 from orchestrator.api.keys import Grant
 from orchestrator.api.services import Services
 from orchestrator.engine.preferences import PreferencesInvalid, checked_change
+from orchestrator.engine.text import CustomerId
 from orchestrator.language.model import CHANNELS
 from orchestrator.store.preferences import Profile, SqlPreferences
 from orchestrator.store.tables import ApiKeyRow

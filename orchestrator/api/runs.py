@@ -25,12 +25,12 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from orchestrator.api.auth import Admin, Read, require_key
 from orchestrator.api.events import services
-from orchestrator.api.fields import CustomerId, Text, WorkflowId
 from orchestrator.api.services import Services
 from orchestrator.engine.delayed import delayed_run
 from orchestrator.engine.ids import customer_ref
 from orchestrator.engine.messages import CancelRun, RunState
 from orchestrator.engine.run_status import READ_TIMEOUT, RunStatus, describe_run
+from orchestrator.engine.text import CustomerId, Text, WorkflowId
 from orchestrator.engine.workflow import ScenarioWorkflow
 
 log = logging.getLogger(__name__)

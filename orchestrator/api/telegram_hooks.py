@@ -12,9 +12,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 
 from orchestrator.api.auth import Ingest
 from orchestrator.api.events import services
-from orchestrator.api.fields import CustomerId
 from orchestrator.api.reactions import reply_event
 from orchestrator.api.services import Services
+from orchestrator.engine.contacts import ContactFields
+from orchestrator.engine.text import CustomerId
 from orchestrator.engine.tracking import TokenError
 
 log = logging.getLogger(__name__)
@@ -62,10 +63,8 @@ async def _apply(svc: Services, update: dict[str, Any], update_id: int) -> str:
             return "refused: link already used"
         if await svc.contacts.get(customer) is None:
             return "refused: unknown customer"
-        await svc.contacts.upsert(
-            {"id": customer, "telegram_chat_id": chat_id, "consents": {"telegram": True}},
-            source="telegram /start",
-        )
+        linked = ContactFields(telegram_chat_id=chat_id, consents={"telegram": True})
+        await svc.contacts.upsert(customer, linked, source="telegram /start")
         await svc.contacts.unsuppress(customer, "telegram")
         return f"linked {customer}"
     known = await svc.contacts.find("telegram", chat_id)

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from orchestrator.api.events import services
-from orchestrator.api.fields import id_problem
 from orchestrator.api.reactions import to_run
 from orchestrator.api.services import Services
+from orchestrator.engine.text import id_problem
 from orchestrator.engine.tracking import Claims, TokenError, TokenExpired, Tracker
 
 log = logging.getLogger(__name__)

@@ -14,9 +14,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from twilio.request_validator import RequestValidator
 
 from orchestrator.api.events import services
-from orchestrator.api.fields import text_problem
 from orchestrator.api.reactions import reply_event
 from orchestrator.api.services import Services
+from orchestrator.engine.text import text_problem
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])

@@ -15,16 +15,6 @@ from orchestrator.engine.workflow import ScenarioWorkflow
 from orchestrator.language.model import Scenario
 
 
-class StoredEvents:
-    """The API's event store, in memory: revision-1 sends read their trigger by event id."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, dict[str, Any]] = {}
-
-    async def data_of(self, event_id: str) -> dict[str, Any] | None:
-        return self.data.get(event_id)
-
-
 async def start_run(
     env: WorkflowEnvironment,
     scenario: Scenario,

@@ -21,10 +21,11 @@ from channels.recording import RecordingChannel
 from orchestrator.dev.binaries import test_server
 from orchestrator.dev.sim_dates import shift, weeks_behind
 from orchestrator.dev.sim_report import Simulation, deferred_offset, entry_json
-from orchestrator.dev.sim_start import StoredEvents, start_run
+from orchestrator.dev.sim_start import start_run
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.affinity import Tally
-from orchestrator.engine.contacts import Contact, InMemoryDirectory
+from orchestrator.engine.contacts import Contact, InMemoryDirectory, contact_of
+from orchestrator.engine.definitions import InMemoryEventData
 from orchestrator.engine.ids import run_key, workflow_id
 from orchestrator.engine.learning import InMemoryReactionStats, Learning
 from orchestrator.engine.messages import (
@@ -98,7 +99,19 @@ HISTORY_HINT = (
 )
 
 
-def parse_history(text: str) -> InMemoryReactionStats:
+@dataclass(frozen=True)
+class History:
+    """Past messages for a simulation: the contact's, and the whole shop's (None: the
+    contact's are all there is)."""
+
+    contact: dict[str, Tally]
+    shop: dict[str, Tally] | None = None
+
+    def stats(self, contact_id: str) -> InMemoryReactionStats:
+        return InMemoryReactionStats.scripted({contact_id: self.contact}, self.shop)
+
+
+def parse_history(text: str) -> History:
     """``{"telegram": [6, 5], "shop": {"email": [1000, 200]}}``: past messages and reactions."""
     try:
         data = json.loads(text)
@@ -128,11 +141,7 @@ def parse_history(text: str) -> InMemoryReactionStats:
         return out
 
     shop = tallies(data.pop("shop"), "shop.") if "shop" in data else None
-    return InMemoryReactionStats({SIM_CONTACT: tallies(data, "")}, shop)
-
-
-#: Scripted histories are keyed by this; the simulation maps it to the contact's id.
-SIM_CONTACT = "*"
+    return History(tallies(data, ""), shop)
 
 
 def quiet_runtime() -> Runtime:
@@ -158,7 +167,7 @@ _RUNTIME: Runtime | None = None
 
 def default_contact(scenario: Scenario | None = None) -> Contact:
     """The documented sample contact, with the scenario's ``sample: {contact: ...}`` on top."""
-    return Contact.from_json(sample_contact(scenario.samples if scenario else {}))
+    return contact_of(sample_contact(scenario.samples if scenario else {}), "sample: contact")
 
 
 async def simulate(
@@ -168,7 +177,7 @@ async def simulate(
     contact: Contact | None = None,
     env: WorkflowEnvironment | None = None,
     start_at: datetime | None = None,
-    history: InMemoryReactionStats | None = None,
+    history: History | None = None,
     revision: int = REVISION,
 ) -> Simulation:
     """Run the scenario against ``events`` (the first is the trigger, at offset 0);
@@ -194,19 +203,18 @@ async def _simulate(
     events: list[SimEvent],
     contact: Contact,
     start_at: datetime | None,
-    history: InMemoryReactionStats | None = None,
+    history: History | None = None,
     revision: int = REVISION,
 ) -> Simulation:
-    stored = StoredEvents()
+    stored = InMemoryEventData()
     activities = Activities(
         directory=InMemoryDirectory([contact]),
         send_log=InMemorySendLog(),
         channels={c: RecordingChannel(c) for c in CHANNELS},
         events=stored,
     )
-    if history is not None and SIM_CONTACT in history.customers:
-        history.customers[contact.id] = history.customers.pop(SIM_CONTACT)
-    learning = Learning.beside(activities, stats=history)
+    stats = history.stats(contact.id) if history is not None else None
+    learning = Learning.beside(activities, stats=stats)
     queue = f"simulate-{uuid.uuid4()}"
     trigger = events[0]
     key = run_key(scenario, contact.id, trigger.data or {})
@@ -282,12 +290,12 @@ async def _simulate(
 
 
 def _signal(
-    ev: SimEvent, customer_id: str, n: int, stored: StoredEvents | None = None
+    ev: SimEvent, customer_id: str, n: int, stored: InMemoryEventData | None = None
 ) -> EventSignal:
     """The n-th event; with ``stored``, kept there first as the API keeps it."""
     event_id = f"sim-{n}"
     if stored is not None:
-        stored.data[event_id] = ev.data or {}
+        stored.keep(event_id, ev.data or {})
     return EventSignal(
         name=ev.name,
         event_id=event_id,

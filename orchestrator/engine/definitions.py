@@ -11,8 +11,9 @@ publishes a version to the store before it starts the first run of it.
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
-from typing import Protocol
+from typing import Any, Protocol
 
 from orchestrator.language.model import Scenario
 
@@ -72,3 +73,19 @@ class Definitions:
     async def sources(self, version: str, template: str, channel: str) -> dict[str, str]:
         """One template's sources by locale ({} when the version has none for the channel)."""
         return dict((await self.templates(version)).get(f"{template}/{channel}", {}))
+
+
+class InMemoryEventData:
+    """Events' data by id in a dict, kept as the SQL event store keeps it (an id keeps the
+    data it first came with): the simulator's and tests' stand-in for the API's store."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, dict[str, Any]] = {}
+
+    def keep(self, event_id: str, data: dict[str, Any]) -> None:
+        """Store an event as the API does before routing it; a repeated id changes nothing."""
+        self.data.setdefault(event_id, copy.deepcopy(data))
+
+    async def data_of(self, event_id: str) -> dict[str, Any] | None:
+        found = self.data.get(event_id)
+        return copy.deepcopy(found) if found is not None else None

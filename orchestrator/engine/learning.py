@@ -34,14 +34,17 @@ from orchestrator.engine.learning_messages import (
 )
 from orchestrator.engine.preferences import PreferenceReader, preferred_first
 from orchestrator.engine.resolve import Send
-from orchestrator.engine.sendlog import SendLog, SendRecord, skip_record
+from orchestrator.engine.sendlog import InMemorySendLog, SendLog, SendRecord, skip_record
 from orchestrator.engine.tracking import Tracker
 from orchestrator.language.experiment_syntax import worth
 from orchestrator.language.expressions import ExpressionError, condition_context, to_datetime
 from orchestrator.language.limits import EXPRESSION_LIMITS, TEMPLATE_LIMITS, Limits
+from orchestrator.language.model import REACTIONS
 from orchestrator.language.templates import TemplateProblem
 
 log = logging.getLogger(__name__)
+#: When scripted past messages were sent (they are counted, never dated).
+HISTORY_AT = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class ReactionStats(Protocol):
@@ -70,37 +73,73 @@ class ArmLog(Protocol):
 
 
 class InMemoryReactionStats:
-    """Scripted histories (the simulator, tests): customer -> channel -> Tally. The shop-wide
-    figures are ``shop`` if given, else the customers' sums."""
+    """Reactions per channel counted from an in-memory send log, by the SQL store's rule (a
+    message counts when it was ``sent``, test sends aside; it reacted when it has one of
+    ``kinds`` marked): tests/store/test_contract_learning.py holds the two together. The
+    shop-wide figures are ``shop`` if given, else the whole log's."""
 
-    def __init__(
-        self,
-        customers: dict[str, dict[str, Tally]] | None = None,
-        shop: dict[str, Tally] | None = None,
-    ) -> None:
-        self.customers = customers or {}
+    def __init__(self, log: InMemorySendLog | None = None, shop: dict[str, Tally] | None = None):
+        self.log = log if log is not None else InMemorySendLog()
         self.shop = shop
 
+    @classmethod
+    def scripted(
+        cls, customers: dict[str, dict[str, Tally]], shop: dict[str, Tally] | None = None
+    ) -> InMemoryReactionStats:
+        """Past messages as tallies (the simulator's ``--history``, tests): customer ->
+        channel -> (sent, reacted); a message that reacted did so every way a scenario counts."""
+        log = InMemorySendLog()
+        for customer, tallies in customers.items():
+            for channel, tally in tallies.items():
+                for i in range(tally.sent):
+                    key = f"history/{customer}/{channel}/{i}"
+                    log.entries[key] = SendRecord(
+                        key=key,
+                        customer_id=customer,
+                        scenario="history",
+                        step="",
+                        channel=channel,
+                        template="",
+                        status="sent",
+                        at=HISTORY_AT,
+                    )
+                    if i < tally.reacted:
+                        log.marks[key] = dict.fromkeys(REACTIONS, HISTORY_AT)
+        return cls(log, shop)
+
+    def _tallies(self, kinds: Sequence[str], customer_id: str | None) -> dict[str, Tally]:
+        counted = [k for k in kinds if k in REACTIONS] or list(REACTIONS)
+        found: dict[str, Tally] = {}
+        for key, entry in self.log.entries.items():
+            if entry.status != "sent" or entry.test:
+                continue
+            if customer_id is not None and entry.customer_id != customer_id:
+                continue
+            reacted = any(k in self.log.marks.get(key, {}) for k in counted)
+            was = found.get(entry.channel, Tally())
+            found[entry.channel] = Tally(was.sent + 1, was.reacted + int(reacted))
+        return found
+
     async def of_customer(self, customer_id: str, kinds: Sequence[str]) -> dict[str, Tally]:
-        return dict(self.customers.get(customer_id, {}))
+        return self._tallies(kinds, customer_id)
 
     async def of_shop(self, kinds: Sequence[str]) -> dict[str, Tally]:
-        if self.shop is not None:
-            return dict(self.shop)
-        total: dict[str, Tally] = {}
-        for tallies in self.customers.values():
-            for channel, t in tallies.items():
-                was = total.get(channel, Tally())
-                total[channel] = Tally(was.sent + t.sent, was.reacted + t.reacted)
-        return total
+        return dict(self.shop) if self.shop is not None else self._tallies(kinds, None)
 
 
 class InMemoryArmLog:
+    """Arms in a list; a run's arm in an experiment is recorded once (the first), as the SQL
+    store keeps it: a retried ``assign`` activity records the same rows again."""
+
     def __init__(self) -> None:
         self.rows: list[ArmRecord] = []
 
     async def record(self, rows: list[ArmRecord]) -> None:
-        self.rows.extend(rows)
+        held = {(r.workflow_id, r.version, r.experiment) for r in self.rows}
+        for row in rows:
+            if (row.workflow_id, row.version, row.experiment) not in held:
+                held.add((row.workflow_id, row.version, row.experiment))
+                self.rows.append(row)
 
 
 class Learning:

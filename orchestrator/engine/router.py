@@ -96,6 +96,23 @@ class RunIndex(Protocol):
     async def remove(self, workflow_id: str) -> None: ...
 
 
+class InMemoryRunIndex:
+    """The run index in a dict, kept as the SQL index keeps it (a workflow id keeps its first
+    scenario and customer): for tests that drive the router without a database."""
+
+    def __init__(self) -> None:
+        self.runs: dict[str, tuple[str, str]] = {}
+
+    async def add(self, workflow_id: str, scenario: str, customer_id: str) -> None:
+        self.runs.setdefault(workflow_id, (scenario, customer_id))
+
+    async def for_customer(self, customer_id: str, scenarios: list[str]) -> list[str]:
+        return [w for w, (s, c) in self.runs.items() if c == customer_id and s in scenarios]
+
+    async def remove(self, workflow_id: str) -> None:
+        self.runs.pop(workflow_id, None)
+
+
 class VisibilityRunIndex:
     """Asks Temporal's visibility store: needs no database, but costs a query per event."""
 

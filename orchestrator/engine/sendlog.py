@@ -83,33 +83,49 @@ class SendLog(Protocol):
 
 
 class InMemorySendLog:
+    """The send log in a dict, kept as the SQL log keeps it (tests/store/test_contract_sendlog.py
+    holds the two together): for the simulator and workflow tests."""
+
     def __init__(self) -> None:
         self.entries: dict[str, SendRecord] = {}
+        #: key -> reaction (opened, clicked, delivered, replied) -> when it first came.
+        self.marks: dict[str, dict[str, datetime]] = {}
+        #: key -> when the key was first written.
+        self._created: dict[str, datetime] = {}
         self._lock = asyncio.Lock()
 
+    def _put(self, entry: SendRecord) -> None:
+        # A copy: a caller changing its entry afterwards does not change the log. A record
+        # that holds no slot is dated by its key's first write, as the SQL log dates it.
+        created = self._created.setdefault(entry.key, entry.at)
+        self.entries[entry.key] = replace(
+            entry, at=entry.at if entry.status in COUNTED else created
+        )
+
     async def get(self, key: str) -> SendRecord | None:
-        return self.entries.get(key)
+        held = self.entries.get(key)
+        return replace(held) if held is not None else None
 
     async def record(self, entry: SendRecord) -> None:
         held = self.entries.get(entry.key)
         if held is not None and held.status in FINAL:
-            return  # as the SQL log: a sent message stays sent
-        self.entries[entry.key] = entry
+            return  # a sent message stays sent; a late duplicate must not overwrite it
+        self._put(entry)
 
     async def hand_over(self, entry: SendRecord) -> bool:
         async with self._lock:
             held = self.entries.get(entry.key)
             if held is not None and stopped(held):
                 return False
-            self.entries[entry.key] = entry
+            self._put(entry)
             return True
 
     async def stop(self, entry: SendRecord) -> SendRecord:
         async with self._lock:
             held = self.entries.get(entry.key)
             if held is None or held.status == "reserved":
-                self.entries[entry.key] = held = entry
-            return held
+                self._put(entry)
+            return replace(self.entries[entry.key])
 
     async def sent_since(self, customer_id: str, since: datetime) -> list[tuple[datetime, str]]:
         return [
@@ -130,8 +146,16 @@ class InMemorySendLog:
                 cap = cap_reached(caps, history, channel=entry.channel, now=entry.at)
                 if cap is not None:
                     return cap
-            self.entries[entry.key] = replace(entry, status="reserved")
+            self._put(replace(entry, status="reserved", reason=""))
             return None
+
+    async def mark(self, key: str, reaction: str, at: datetime) -> bool:
+        """The first ``reaction`` (opened, clicked, delivered, replied) of a message counts;
+        False when there is no such message or it came before."""
+        if key not in self.entries or reaction in self.marks.get(key, {}):
+            return False
+        self.marks.setdefault(key, {})[reaction] = at
+        return True
 
 
 class SendFacts(Protocol):

@@ -5,19 +5,29 @@ from __future__ import annotations
 
 import hashlib
 
+from orchestrator.engine.addresses import address_key, holder_key
+from orchestrator.engine.contacts import ADDRESS_FIELDS
 from orchestrator.store.tables import ContactRow, PushSubscriptionRow
 
 
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 def address_hash(channel: str, address: str) -> str:
-    return hashlib.sha256(f"{channel}:{address.strip().lower()}".encode()).hexdigest()
+    return _hash(address_key(channel, address))
+
+
+def holder_hash(channel: str, contact_id: str) -> str:
+    """A suppression's key for a customer without an address on the channel."""
+    return _hash(holder_key(channel, contact_id))
 
 
 #: channel -> the column holding its address (push subscriptions have their own table).
 COLUMNS = {
-    "email": ContactRow.email,
-    "sms": ContactRow.phone,
-    "telegram": ContactRow.telegram_chat_id,
-    "whatsapp": ContactRow.whatsapp,
+    channel: getattr(ContactRow, name)
+    for channel, name in ADDRESS_FIELDS.items()
+    if channel != "push"
 }
 
 

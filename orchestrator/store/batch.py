@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from orchestrator.store.contact_writes import ContactWrite
 from orchestrator.store.db import sqlite_twin, unavailable, write_lock
 from orchestrator.store.group_write import Claim, Claimed, Pending, write_batch
 
@@ -45,7 +46,7 @@ class WriteBatcher:
         runs: list[tuple[str, str, str]],
         payload: dict[str, Any] | None = None,
         listening: frozenset[str] = frozenset(),
-        contact: tuple[Any, ...] | None = None,
+        contact: ContactWrite | None = None,
     ) -> Claimed:
         now = datetime.now(UTC)
         claim = Claim(
@@ -83,11 +84,10 @@ class WriteBatcher:
         self._kick()
         await future
 
-    async def apply_contact(self, *args: Any) -> None:
-        """An event's contact fields (``contact_writes.apply_contact`` arguments), applied in
-        the next group commit."""
+    async def apply_contact(self, write: ContactWrite) -> None:
+        """An event's contact fields, applied in the next group commit."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.contacts.append((args, future))
+        self._pending.contacts.append((write, future))
         self._kick()
         await future
 

@@ -5,42 +5,42 @@ contacts runs them whole on one thread over SQLite's blocking twin, or in asyncp
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from orchestrator.engine.contacts import REPLACED, ContactFields, PushSubscription
 from orchestrator.store.tables import ConsentRow, ContactRow, PushSubscriptionRow
 
 CHUNK = 500
-PROFILE_FIELDS = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "telegram_chat_id",
-    "whatsapp",
-    "locale",
-    "timezone",
-    "attributes",
-)
 
 
-def apply_on(engine: Engine, *args: Any) -> None:
+@dataclass(frozen=True)
+class ContactWrite:
+    """One change of a profile, checked (``SqlContacts.prepared``): ``Contact.updated``'s
+    rule, in SQL."""
+
+    contact_id: str
+    fields: ContactFields
+    source: str
+    at: datetime
+
+
+def apply_on(engine: Engine, write: ContactWrite) -> None:
     with Session(engine) as s, s.begin():
-        apply_contact(s, *args)
+        apply_contacts(s, [write])
 
 
-def apply_contact(s: Session, *args: Any) -> None:
-    """``args``: contact id, the fields given, the validated Contact, source, time."""
-    apply_contacts(s, [args])
+def apply_contact(s: Session, write: ContactWrite) -> None:
+    apply_contacts(s, [write])
 
 
-def apply_contacts(s: Session, batch: Sequence[tuple[Any, ...]]) -> None:
+def apply_contacts(s: Session, batch: Sequence[ContactWrite]) -> None:
     """Several events' contact fields in one session, in order (a customer's second event
     sees the first one's fields): two reads for the whole group, not one per row."""
-    ids = list(dict.fromkeys(str(args[0]) for args in batch))
+    ids = list(dict.fromkeys(w.contact_id for w in batch))
     rows: dict[str, ContactRow] = {}
     consents: dict[tuple[str, str], ConsentRow] = {}
     for i in range(0, len(ids), CHUNK):
@@ -52,24 +52,23 @@ def apply_contacts(s: Session, batch: Sequence[tuple[Any, ...]]) -> None:
             ((c.contact_id, c.channel), c)
             for c in s.scalars(select(ConsentRow).where(ConsentRow.contact_id.in_(chunk)))
         )
-    for contact_id, fields, merged, _source, now in batch:
-        row = rows.get(contact_id)
+    for w in batch:
+        row = rows.get(w.contact_id)
         if row is None:
-            row = rows[contact_id] = ContactRow(
-                id=contact_id, attributes={}, created_at=now, updated_at=now
+            row = rows[w.contact_id] = ContactRow(
+                id=w.contact_id, attributes={}, created_at=w.at, updated_at=w.at
             )
             s.add(row)
-        for name in PROFILE_FIELDS:
-            if name in fields:
-                setattr(row, name, getattr(merged, name))
-        row.updated_at = now
+        for name in REPLACED:
+            if name in w.fields.model_fields_set:
+                setattr(row, name, getattr(w.fields, name))
+        row.updated_at = w.at
     s.flush()  # the contacts first: consents and subscriptions refer to them
-    for contact_id, fields, merged, source, now in batch:
-        for channel, granted in merged.consents.items():
-            _consent(s, consents, contact_id, channel, granted, source, now)
-        if "push_subscriptions" in fields:
-            for sub in merged.push_subscriptions:
-                add_subscription(s, contact_id, sub, now)
+    for w in batch:
+        for channel, granted in w.fields.consents.items():
+            _consent(s, consents, w.contact_id, channel, granted, w.source, w.at)
+        for sub in w.fields.push_subscriptions:
+            add_subscription(s, w.contact_id, sub, w.at)
 
 
 def set_consent_row(
@@ -101,22 +100,22 @@ def _consent(
         row.granted, row.source, row.at = granted, source, now
 
 
-def add_subscription(s: Session, contact_id: str, sub: dict[str, Any], now: datetime) -> None:
+def add_subscription(s: Session, contact_id: str, sub: PushSubscription, now: datetime) -> None:
     existing = s.scalar(
         select(PushSubscriptionRow).where(
             PushSubscriptionRow.contact_id == contact_id,
-            PushSubscriptionRow.endpoint == sub["endpoint"],
+            PushSubscriptionRow.endpoint == sub.endpoint,
         )
     )
     if existing is None:
         s.add(
             PushSubscriptionRow(
                 contact_id=contact_id,
-                endpoint=sub["endpoint"],
-                p256dh=sub["keys"]["p256dh"],
-                auth=sub["keys"]["auth"],
+                endpoint=sub.endpoint,
+                p256dh=sub.keys.p256dh,
+                auth=sub.keys.auth,
                 created_at=now,
             )
         )
     else:
-        existing.p256dh, existing.auth = sub["keys"]["p256dh"], sub["keys"]["auth"]
+        existing.p256dh, existing.auth = sub.keys.p256dh, sub.keys.auth

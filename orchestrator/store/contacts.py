@@ -11,12 +11,21 @@ from typing import Any
 from sqlalchemy import delete, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from orchestrator.engine.addresses import AddressInvalid, checked_push_subscription
-from orchestrator.engine.contacts import Contact, ContactInvalid
+from orchestrator.engine.addresses import endpoint_refused
+from orchestrator.engine.contacts import (
+    REPLACED,
+    Contact,
+    ContactFields,
+    ContactInvalid,
+    PushKeys,
+    PushSubscription,
+    strongest,
+)
 from orchestrator.engine.policies import MARKETING_ONLY
-from orchestrator.store.addresses import COLUMNS, address_hash, address_keys
+from orchestrator.store.addresses import COLUMNS, address_hash, address_keys, holder_hash
 from orchestrator.store.batch import WriteBatcher
 from orchestrator.store.contact_writes import (
+    ContactWrite,
     add_subscription,
     apply_contact,
     apply_on,
@@ -45,13 +54,6 @@ class SqlContacts:
         #: Push origins exempt from the public-host check (tests, a private push service).
         self.trusted_push_origins = tuple(trusted_push_origins)
 
-    def validate(self, fields: dict[str, Any]) -> Contact:
-        """The contact these fields describe, checked and normalised; ContactInvalid if not."""
-        return Contact.from_json(
-            {k: v for k, v in fields.items() if k != "suppressions"},
-            trusted_push_origins=self.trusted_push_origins,
-        )
-
     async def get(self, contact_id: str) -> Contact | None:
         async with self.sessions() as s:
             return await self._load(s, contact_id)
@@ -76,23 +78,23 @@ class SqlContacts:
         cond = SuppressionRow.contact_id == contact_id
         if keys:
             cond = or_(cond, tuple_(SuppressionRow.channel, SuppressionRow.address_hash).in_(keys))
-        suppressions = (await s.scalars(select(SuppressionRow).where(cond))).all()
-        return Contact(
+        found: dict[str, list[str]] = {}
+        for x in await s.scalars(select(SuppressionRow).where(cond).order_by(SuppressionRow.id)):
+            found.setdefault(x.channel, []).append(x.reason)
+        # What the store wrote was checked on its way in: read back as it is, not checked
+        # again (a rule tightened later must not make a kept profile unreadable).
+        return Contact.model_construct(
             id=row.id,
-            first_name=row.first_name,
-            last_name=row.last_name,
-            email=row.email,
-            phone=row.phone,
-            telegram_chat_id=row.telegram_chat_id,
-            whatsapp=row.whatsapp,
-            locale=row.locale,
-            timezone=row.timezone,
-            attributes=dict(row.attributes or {}),
+            **{name: getattr(row, name) for name in REPLACED if name != "attributes"},
+            attributes=dict(row.attributes or {}),  # null in rows an old ``null`` cleared
             consents={c.channel: c.granted for c in consents},
             push_subscriptions=[
-                {"endpoint": p.endpoint, "keys": {"p256dh": p.p256dh, "auth": p.auth}} for p in subs
+                PushSubscription.model_construct(
+                    endpoint=p.endpoint, keys=PushKeys.model_construct(p256dh=p.p256dh, auth=p.auth)
+                )
+                for p in subs
             ],
-            suppressions={x.channel: x.reason for x in suppressions},
+            suppressions={channel: strongest(reasons) for channel, reasons in found.items()},
         )
 
     async def history(self, contact_id: str) -> dict[str, Any]:
@@ -116,37 +118,38 @@ class SqlContacts:
             },
         }
 
-    async def upsert(self, fields: dict[str, Any], *, source: str) -> Contact:
-        """Create or update; only the fields given change. Validated as a Contact first, so
-        bad input changes nothing."""
-        await self.apply(fields, source=source)
-        contact = await self.get(str(fields["id"]))
+    async def upsert(self, contact_id: str, fields: ContactFields, *, source: str) -> Contact:
+        """Create or update (the rule of ``Contact.updated``); ContactInvalid, and nothing
+        changes, for a push endpoint this deployment may not call."""
+        await self.apply(self.prepared(contact_id, fields, source=source))
+        contact = await self.get(contact_id)
         assert contact is not None
         return contact
 
-    def prepared(
-        self, fields: dict[str, Any], *, source: str, valid: Contact | None = None
-    ) -> tuple[Any, ...]:
-        """``apply_contact`` arguments: ``valid`` is what ``validate`` made of ``fields``
-        (validated here when not given; ContactInvalid if they are not valid)."""
-        merged = valid or self.validate(fields)
-        return (str(fields["id"]), fields, merged, source, datetime.now(UTC))
+    def prepared(self, contact_id: str, fields: ContactFields, *, source: str) -> ContactWrite:
+        """The write of ``fields``, once this deployment may call their push endpoints
+        (ContactInvalid naming the field if not): for ``apply`` or an event's claim."""
+        refused = endpoint_refused(
+            (s.endpoint for s in fields.push_subscriptions), self.trusted_push_origins
+        )
+        if refused is not None:
+            raise ContactInvalid(refused)
+        return ContactWrite(contact_id, fields, source, datetime.now(UTC))
 
-    async def apply(self, fields: dict[str, Any], *, source: str) -> None:
+    async def apply(self, write: ContactWrite) -> None:
         """``upsert`` without reading the contact back (the event path needs no answer).
         On SQLite it runs whole on one thread over the file's blocking twin (the event path
         pays one hand-off, not one per statement)."""
-        args = self.prepared(fields, source=source)
         if self.batcher is not None:  # the API: in the group commit of claims and marks
-            await self.batcher.apply_contact(*args)
+            await self.batcher.apply_contact(write)
             return
         async with write_lock(self.sessions):
             twin = sqlite_twin(self.sessions.kw["bind"])
             if twin is not None:
-                await asyncio.to_thread(apply_on, twin, *args)
+                await asyncio.to_thread(apply_on, twin, write)
                 return
             async with self.sessions() as s, s.begin():
-                await s.run_sync(apply_contact, *args)
+                await s.run_sync(apply_contact, write)
 
     async def set_consent(self, contact_id: str, channel: str, granted: bool, source: str) -> bool:
         async with write_lock(self.sessions), self.sessions() as s, s.begin():
@@ -159,11 +162,11 @@ class SqlContacts:
                 await self._unsuppress(s, contact_id, channel, ("unsubscribed", "stop"))
         return True
 
-    async def add_push_subscription(self, contact_id: str, sub: dict[str, Any]) -> bool:
-        try:
-            sub = checked_push_subscription(sub, self.trusted_push_origins)
-        except AddressInvalid as exc:
-            raise ContactInvalid(str(exc)) from None
+    async def add_push_subscription(self, contact_id: str, sub: PushSubscription) -> bool:
+        """False: no such contact; ContactInvalid: an endpoint this deployment may not call."""
+        refused = endpoint_refused([sub.endpoint], self.trusted_push_origins)
+        if refused is not None:
+            raise ContactInvalid(refused.removeprefix("push_subscriptions[0]."))
         async with write_lock(self.sessions), self.sessions() as s, s.begin():
             if await s.get(ContactRow, contact_id) is None:
                 return False
@@ -187,14 +190,8 @@ class SqlContacts:
         contact = await self._load(s, contact_id)
         if contact is None:
             return False
-        address = contact.address(channel)
-        addresses = (
-            [a["endpoint"] for a in address]
-            if channel == "push" and address
-            else ([str(address)] if address else [""])
-        )
-        for addr in addresses:
-            key = address_hash(channel, addr or f"contact:{contact_id}")
+        keys = [address_hash(channel, a) for a in contact.addresses(channel)]
+        for key in keys or [holder_hash(channel, contact_id)]:
             row = await s.scalar(
                 select(SuppressionRow).where(
                     SuppressionRow.channel == channel, SuppressionRow.address_hash == key

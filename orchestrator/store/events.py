@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orchestrator.store.batch import WriteBatcher
+from orchestrator.store.contact_writes import ContactWrite
 from orchestrator.store.db import write_lock
 from orchestrator.store.group_write import Claimed
 from orchestrator.store.tables import EventRow
@@ -53,7 +54,7 @@ class EventLog:
         runs: list[tuple[str, str, str]],
         payload: dict[str, Any],
         listening: frozenset[str],
-        contact: tuple[Any, ...] | None = None,
+        contact: ContactWrite | None = None,
     ) -> Claimed:
         """``claim``, and in the same commit the customer's runs of the ``listening``
         scenarios (the event's signals need no read of their own) and, for a first claim,

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from orchestrator.store.contact_writes import apply_contacts
+from orchestrator.store.contact_writes import ContactWrite, apply_contacts
 from orchestrator.store.tables import EventRow, RunRow
 
 MAX_ROWS = 500
@@ -35,8 +35,8 @@ class Claim:
     row: dict[str, Any]
     runs: list[dict[str, Any]]
     listening: frozenset[str]
-    #: The event's contact fields (``apply_contact`` arguments), applied with a first claim.
-    contact: tuple[Any, ...] | None
+    #: The event's contact fields, applied with a first claim.
+    contact: ContactWrite | None
     future: asyncio.Future[Claimed]
 
 
@@ -46,8 +46,8 @@ class Pending:
     runs: list[tuple[dict[str, Any], asyncio.Future[bool]]] = field(default_factory=list)
     #: (event id, result) of events delivered to every run they concern.
     delivered: list[tuple[str, dict[str, Any], asyncio.Future[bool]]] = field(default_factory=list)
-    #: ``apply_contact`` arguments of events' contact fields, in arrival order.
-    contacts: list[tuple[tuple[Any, ...], asyncio.Future[bool]]] = field(default_factory=list)
+    #: Events' contact fields, in arrival order.
+    contacts: list[tuple[ContactWrite, asyncio.Future[bool]]] = field(default_factory=list)
 
     def futures(self) -> list[asyncio.Future[Any]]:
         out: list[asyncio.Future[Any]] = [c.future for c in self.claims]
@@ -74,7 +74,7 @@ def write_batch(conn: Connection, batch: Pending) -> list[Claimed]:
     if runs:
         conn.execute(_ADD_RUNS_PG if postgres else _ADD_RUNS_SQLITE, runs)
     contacts = [c.contact for i, c in enumerate(batch.claims) if i in firsts and c.contact]
-    contacts += [args for args, _ in batch.contacts]
+    contacts += [write for write, _ in batch.contacts]
     if contacts:
         with Session(bind=conn) as s:
             apply_contacts(s, contacts)

@@ -218,6 +218,10 @@ def _record(row: SendRow) -> SendRecord:
         at=row.sent_at or row.created_at,
         reason=row.reason,
         provider_id=row.provider_id,
+        run=row.run_id,
+        version=row.version,
+        body=row.body or "",
+        test=row.test,
     )
 
 

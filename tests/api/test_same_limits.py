@@ -1,4 +1,4 @@
-"""Every route, the same limits: one rule for ids (orchestrator.api.fields) on every path and
+"""Every route, the same limits: one rule for ids (orchestrator.engine.text) on every path and
 body, and text a provider can take in event data and contact fields. A bad value is a 422
 naming the field on SQLite and PostgreSQL alike, never a 500 (nor a 200 on one store only)."""
 
@@ -117,6 +117,20 @@ async def test_unencodable_event_data_is_422_naming_the_field(api: Api) -> None:
     event = api.event("text-contact", contact={"first_name": "Al\ud83d"})
     status, answer = await send(api, "POST", "/v1/events", event)
     assert status == 422 and "first_name" in str(answer), answer
+
+
+async def test_numbers_that_are_not_json_are_422_naming_the_field(api: Api) -> None:
+    """Python's JSON reads NaN and Infinity; JSON has none, PostgreSQL refuses them and no
+    answer could carry them: refused where they are, in event data and contact attributes."""
+    for i, number in enumerate([float("nan"), float("inf"), float("-inf")]):
+        event = api.event(f"nan-{i}", data={"cart": {"id": api.cart, "total": number}})
+        status, answer = await send(api, "POST", "/v1/events", event)
+        assert status == 422, answer
+        assert answer["errors"][0]["field"] == "data.cart.total", answer
+        put = {"attributes": {"score": [1, number]}}
+        status, answer = await send(api, "PUT", f"/v1/contacts/nan-{i}", put)
+        assert status == 422 and answer["errors"][0]["field"] == "attributes.score[1]", answer
+    assert (await api.client.get("/v1/contacts/nan-0", headers=api.auth)).status_code == 404
 
 
 async def test_text_a_provider_takes_is_accepted(api: Api) -> None:

@@ -48,7 +48,7 @@ async def wired() -> AsyncIterator[tuple[Activities, TelegramPeer]]:
         settings = TelegramSettings(token=peer.token, base_url=f"{base}/bot")
         channel = TelegramChannel(settings, telegram_bot(settings))
         contacts = [
-            Contact.from_json(
+            Contact.model_validate(
                 {
                     "id": f"c{i}",
                     "first_name": name,

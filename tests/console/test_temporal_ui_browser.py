@@ -33,7 +33,7 @@ async def test_the_temporal_ui_shows_what_a_run_is_doing(browser: Any, tmp_path:
     env = await start_dev_server(port=free_port(), ui=True, ui_port=ui_port)
     scenario = quick_cart(tmp_path, first_wait="1s", rung_wait="4h")
     customers = [f"ui-{uuid.uuid4().hex[:6]}-{i}" for i in range(2)]
-    contacts = [Contact.from_json({**FULL_CONTACT, "id": c}) for c in customers]
+    contacts = [Contact.model_validate({**FULL_CONTACT, "id": c}) for c in customers]
     queue = f"ui-{uuid.uuid4()}"
     activities = Activities(
         directory=InMemoryDirectory(contacts),

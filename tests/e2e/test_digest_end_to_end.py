@@ -30,7 +30,7 @@ from odd_text import ODD
 from peers.providers import Providers, four_providers
 from temporalio.testing import WorkflowEnvironment
 
-from orchestrator.api.fields import text_problem
+from orchestrator.engine.text import text_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX = 8

@@ -36,6 +36,7 @@ from orchestrator.api.keys import ALL_SCOPES
 from orchestrator.api.serve import serving
 from orchestrator.api.services import build_services
 from orchestrator.api.settings import ApiSettings
+from orchestrator.engine.contacts import ContactFields
 from orchestrator.language.model import Scenario
 from orchestrator.store.db import make_engine, sessions
 
@@ -121,7 +122,7 @@ async def api(
     )
     key = await svc.keys.create("fault", scopes=ALL_SCOPES)
     for cid, fields in CUSTOMERS.items():
-        await svc.contacts.upsert({"id": cid, **fields}, source="test")
+        await svc.contacts.upsert(cid, ContactFields.model_validate(fields), source="test")
     try:
         async with (
             serving(create_app(svc)) as base,

@@ -23,6 +23,7 @@ from harness import write_scenario
 from peers.smtp import Behaviour, SmtpPeer
 from temporalio.client import Client
 
+from orchestrator.engine.contacts import ContactFields
 from orchestrator.engine.messages import EventSignal, RunOptions, RunState
 from orchestrator.engine.router import Router
 from orchestrator.store.contacts import SqlContacts
@@ -122,8 +123,8 @@ async def test_the_store_fails_after_the_provider_accepted(
     contacts = SqlContacts(sessions(engine))
     customers = [f"sf-{fault}-{i}" for i in range(4)]
     for c in customers:
-        row = {"id": c, "first_name": c, "email": f"{c}@example.com", "consents": {}}
-        await contacts.upsert(row, source="test")
+        row = ContactFields(first_name=c, email=f"{c}@example.com")
+        await contacts.upsert(c, row, source="test")
     started = time.time()
     faults: list[float] = []
 

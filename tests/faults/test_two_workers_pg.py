@@ -37,6 +37,7 @@ from temporalio.client import Client
 from tests_store_url import database_url
 
 from orchestrator.api.serve import serving
+from orchestrator.engine.contacts import ContactFields
 from orchestrator.engine.messages import EventSignal, RunOptions, RunState
 from orchestrator.engine.router import Router
 from orchestrator.store.contacts import SqlContacts
@@ -143,16 +144,13 @@ async def test_two_workers_one_killed_mid_ladder_every_message_once(
     engine = make_engine(pg_url)
     contacts = SqlContacts(sessions(engine))
     for c in CUSTOMERS:
-        await contacts.upsert(
-            {
-                "id": c,
-                "email": f"{c}@example.com",
-                "phone": PHONE[c],
-                "telegram_chat_id": CHAT[c],
-                "consents": {"email": True, "telegram": True, "sms": True},
-            },
-            source="test",
+        fields = ContactFields(
+            email=f"{c}@example.com",
+            phone=PHONE[c],
+            telegram_chat_id=CHAT[c],
+            consents={"email": True, "telegram": True, "sms": True},
         )
+        await contacts.upsert(c, fields, source="test")
     # Every Telegram message is held at the Bot API until the worker is killed: then all the
     # killed worker's sends in flight are messages the provider already has.
     released = asyncio.Event()
@@ -265,9 +263,8 @@ async def test_sends_queued_inside_a_killed_worker_are_sent_by_the_other(
     engine = make_engine(pg_url)
     contacts = SqlContacts(sessions(engine))
     for c in CUSTOMERS:
-        await contacts.upsert(
-            {"id": c, "email": f"{c}@example.com", "consents": {"email": True}}, source="test"
-        )
+        fields = ContactFields(email=f"{c}@example.com", consents={"email": True})
+        await contacts.upsert(c, fields, source="test")
     released = threading.Event()
 
     async def hold(got: Received) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from tests_store_url import migrated_sqlite
 
+from orchestrator.engine.contacts import ContactFields
 from orchestrator.engine.definitions import Definitions
 from orchestrator.engine.messages import EventSignal, RunOptions, RunState
 from orchestrator.engine.router import Router
@@ -68,7 +69,7 @@ async def test_each_run_keeps_its_version_across_edits_and_workers(
     tag = uuid.uuid4().hex[:6]
     old, new = f"ver-{tag}-old", f"ver-{tag}-new"
     for c in (old, new):
-        await contacts.upsert({"id": c, "email": f"{c}@example.com"}, source="test")
+        await contacts.upsert(c, ContactFields(email=f"{c}@example.com"), source="test")
     queue = f"versions-{uuid.uuid4()}"
     client = await Client.connect(address)
     router = Router(

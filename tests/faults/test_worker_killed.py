@@ -35,6 +35,7 @@ from temporalio.client import Client
 
 from channels.vapid import generate_vapid_keys
 from orchestrator.api.serve import free_port, serving
+from orchestrator.engine.contacts import ContactFields
 from orchestrator.engine.messages import EventSignal, RunOptions, RunState
 from orchestrator.engine.router import Router
 from orchestrator.store.contacts import SqlContacts
@@ -197,7 +198,7 @@ async def test_worker_killed_after_the_provider_accepted(
     tag = f"{channel[:2]}{category[:2]}"
     rows = [contact(peers_, f"w-{tag}-{i}", i) for i in range(3)]
     for row in rows:
-        await contacts.upsert(row, source="test")
+        await contacts.upsert(row["id"], ContactFields.model_validate(row), source="test")
 
     queue = f"killed-{uuid.uuid4()}"
     client = await Client.connect(address)

@@ -33,7 +33,7 @@ async def record(
     if name == "webinar_reminder":
         starts = await env.get_current_time() + timedelta(days=2)
         data = {"webinar": {**data["webinar"], "starts_at": starts.isoformat()}}
-    contact = Contact.from_json({**FULL_CONTACT, "telegram_chat_id": None})
+    contact = Contact.model_validate({**FULL_CONTACT, "telegram_chat_id": None})
     async with Run(env, scenario, contact) as run:
         await run.start(data)
         for offset, event, payload in events:

@@ -63,7 +63,7 @@ async def main() -> None:
     shop = {"email": Tally(1000, 200), "telegram": Tally(1000, 90), "sms": Tally(1000, 10)}
     with tempfile.TemporaryDirectory() as tmp:
         scenario = write_scenario(Path(tmp), SCENARIO, TEMPLATES)
-    contact = Contact.from_json({**FULL_CONTACT, "id": customer})
+    contact = Contact.model_validate({**FULL_CONTACT, "id": customer})
     async with (
         await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=test_server()

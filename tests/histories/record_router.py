@@ -39,14 +39,14 @@ from orchestrator.engine import search  # noqa: E402
 from orchestrator.engine.activities import Activities  # noqa: E402
 from orchestrator.engine.affinity import Tally  # noqa: E402
 from orchestrator.engine.contacts import Contact, InMemoryDirectory  # noqa: E402
-from orchestrator.engine.definitions import Definitions  # noqa: E402
+from orchestrator.engine.definitions import Definitions, InMemoryEventData  # noqa: E402
 from orchestrator.engine.learning import (  # noqa: E402
     InMemoryArmLog,
     InMemoryReactionStats,
     Learning,
 )
 from orchestrator.engine.messages import REVISION, EventSignal, RunState  # noqa: E402
-from orchestrator.engine.router import Router  # noqa: E402
+from orchestrator.engine.router import InMemoryRunIndex, Router  # noqa: E402
 from orchestrator.engine.runtime import build_worker  # noqa: E402
 from orchestrator.engine.sendlog import InMemorySendLog  # noqa: E402
 from orchestrator.language.loader import load_or_raise  # noqa: E402
@@ -62,7 +62,7 @@ SETTLE_S = 10 * D
 
 
 def contact(cid: str, **changes: Any) -> Contact:
-    return Contact.from_json({**FULL_CONTACT, "id": cid, **changes})
+    return Contact.model_validate({**FULL_CONTACT, "id": cid, **changes})
 
 
 #: Several customers; some lack a channel, so first_of and the ladder move on.
@@ -86,32 +86,6 @@ SHOP = {
 }
 
 
-class StoredEvents:
-    """The API's event store (in memory): revision-1 sends read their trigger by event id."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, dict[str, Any]] = {}
-
-    async def data_of(self, event_id: str) -> dict[str, Any] | None:
-        return self.data.get(event_id)
-
-
-class MemoryRunIndex:
-    """The API's run index (the SQL store keeps one), in memory."""
-
-    def __init__(self) -> None:
-        self.runs: dict[str, tuple[str, str]] = {}
-
-    async def add(self, workflow_id: str, scenario: str, customer_id: str) -> None:
-        self.runs[workflow_id] = (scenario, customer_id)
-
-    async def for_customer(self, customer_id: str, scenarios: list[str]) -> list[str]:
-        return [w for w, (s, c) in self.runs.items() if c == customer_id and s in scenarios]
-
-    async def remove(self, workflow_id: str) -> None:
-        self.runs.pop(workflow_id, None)
-
-
 #: (offset seconds from the case's start, customer, event, data) — data may depend on the clock.
 Step = tuple[int, str, str, dict[str, Any] | Callable[[datetime], dict[str, Any]]]
 
@@ -132,8 +106,8 @@ class Shop:
 
     env: WorkflowEnvironment
     scenarios: dict[str, Scenario]
-    events: StoredEvents = field(default_factory=StoredEvents)
-    index: MemoryRunIndex = field(default_factory=MemoryRunIndex)
+    events: InMemoryEventData = field(default_factory=InMemoryEventData)
+    index: InMemoryRunIndex = field(default_factory=InMemoryRunIndex)
     queue: str = field(default_factory=lambda: f"record-{uuid.uuid4().hex[:8]}")
     count: int = 0
     #: Every run the router started (the index forgets a run once it has ended).
@@ -161,7 +135,7 @@ class Shop:
         """As the API does: store the event, then route it (``signal_of`` marks it stored)."""
         self.count += 1
         event_id = f"{self.queue}-e{self.count}"
-        self.events.data[event_id] = data
+        self.events.keep(event_id, data)
         now = (await self.env.get_current_time()).isoformat()
         signal = EventSignal(name, event_id, customer, occurred_at=now, data=data, stored=True)
         routed = await router.route(signal)
@@ -181,7 +155,7 @@ async def record(env: WorkflowEnvironment, case: Case, scenarios: dict[str, Scen
     shop = Shop(env, {case.scenario: scenarios[case.scenario]})
     activities = shop.activities()
     learning = Learning.beside(
-        activities, stats=InMemoryReactionStats(HISTORY, SHOP), arms=InMemoryArmLog()
+        activities, stats=InMemoryReactionStats.scripted(HISTORY, SHOP), arms=InMemoryArmLog()
     )
     router = shop.router()
     started = await next_morning(env)

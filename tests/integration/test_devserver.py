@@ -26,7 +26,7 @@ async def test_routed_run_is_searchable_and_converts(
 ) -> None:
     scenario = quick_cart(tmp_path, first_wait="1s", rung_wait="1h")
     customer = f"cust-{uuid.uuid4().hex[:8]}"
-    contact = Contact.from_json({**FULL_CONTACT, "id": customer})
+    contact = Contact.model_validate({**FULL_CONTACT, "id": customer})
     email = AcceptingChannel("email")
     channels = {c: AcceptingChannel(c) for c in CHANNELS} | {"email": email}
     queue = f"dev-{uuid.uuid4()}"

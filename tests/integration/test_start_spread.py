@@ -83,7 +83,9 @@ async def test_runs_start_spread_and_each_customer_gets_only_their_own(
     ann, bob, cem = (f"{n}-{tag}" for n in ("ann", "bob", "cem"))
     names = {ann: "Ann", bob: "Bob", cem: HOSTILE}
     contacts = [
-        Contact.from_json({**FULL_CONTACT, "id": c, "first_name": n, "email": f"{c}@example.com"})
+        Contact.model_validate(
+            {**FULL_CONTACT, "id": c, "first_name": n, "email": f"{c}@example.com"}
+        )
         for c, n in names.items()
     ]
     providers = accepting()

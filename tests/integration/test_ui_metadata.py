@@ -29,7 +29,7 @@ async def test_run_carries_summary_details_and_timer_summaries(
 ) -> None:
     scenario = quick_cart(tmp_path, first_wait="1s", rung_wait="4h")
     customer = f"cust-{uuid.uuid4().hex[:8]}"
-    contact = Contact.from_json({**FULL_CONTACT, "id": customer})
+    contact = Contact.model_validate({**FULL_CONTACT, "id": customer})
     email = AcceptingChannel("email")
     channels: dict[str, Channel] = {c: AcceptingChannel(c) for c in CHANNELS}
     channels["email"] = email

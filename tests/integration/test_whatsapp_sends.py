@@ -32,6 +32,7 @@ from channels.sms import twilio_client
 from channels.whatsapp import WhatsappChannel
 from orchestrator.api.serve import serving
 from orchestrator.engine.activities import Activities
+from orchestrator.engine.contacts import ContactFields
 from orchestrator.engine.messages import SendRequest, SendResult
 from orchestrator.engine.once import SENDING
 from orchestrator.engine.resolve import resolve
@@ -59,8 +60,10 @@ class Stack:
     channel: WhatsappChannel
 
     async def contact(self, cid: str, **fields: Any) -> None:
-        base = {"id": cid, "first_name": "Ana", "consents": {"whatsapp": True}}
-        await self.contacts.upsert({**base, **fields}, source="test")
+        base = {"first_name": "Ana", "consents": {"whatsapp": True}}
+        await self.contacts.upsert(
+            cid, ContactFields.model_validate({**base, **fields}), source="test"
+        )
 
     async def wrote(self, number: str, ago: timedelta, sid: str = "") -> None:
         """The customer's last WhatsApp message to us, ``ago`` before now."""

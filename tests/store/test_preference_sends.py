@@ -16,6 +16,7 @@ from tests_store_url import database_url
 from channels.base import Outbound, Rendered
 from channels.email_message import build
 from orchestrator.engine.activities import Activities
+from orchestrator.engine.contacts import ContactFields
 from orchestrator.engine.learning import Learning
 from orchestrator.engine.learning_messages import RankRequest
 from orchestrator.engine.messages import SendRequest
@@ -37,10 +38,8 @@ async def acts(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
         factory = sessions(engine)
         contacts = SqlContacts(factory)
         for cid in ("p1", "p2"):  # overlapping: the same email
-            await contacts.upsert(
-                {"id": cid, "email": "same@example.com", "consents": {"email": True}},
-                source="api",
-            )
+            fields = ContactFields(email="same@example.com", consents={"email": True})
+            await contacts.upsert(cid, fields, source="api")
         yield Activities(
             directory=contacts,
             send_log=SqlSendLog(factory),

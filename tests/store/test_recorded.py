@@ -44,7 +44,7 @@ def request(key: str, scenario: str) -> SendRequest:
 
 def activities(db: async_sessionmaker[AsyncSession], sms: Channel) -> Activities:
     return Activities(
-        directory=InMemoryDirectory([Contact.from_json(FULL_CONTACT)]),
+        directory=InMemoryDirectory([Contact.model_validate(FULL_CONTACT)]),
         send_log=SqlSendLog(db),
         channels={"sms": sms},
         policy=FrequencyPolicy(caps=("1 per 1d",)),

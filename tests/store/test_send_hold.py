@@ -56,7 +56,7 @@ async def test_a_send_waits_for_its_customers_undelivered_events(
 ) -> None:
     events = EventLog(db)
     provider = RecordingChannel("email")
-    contacts = [Contact.from_json({**FULL_CONTACT, "id": c}) for c in ("h1", "h2")]
+    contacts = [Contact.model_validate({**FULL_CONTACT, "id": c}) for c in ("h1", "h2")]
     activities = Activities(
         directory=InMemoryDirectory(contacts),
         send_log=InMemorySendLog(),
@@ -87,7 +87,7 @@ async def test_the_runs_own_trigger_and_a_stuck_event_hold_nothing(
     events = EventLog(db)
     provider = RecordingChannel("email")
     activities = Activities(
-        directory=InMemoryDirectory([Contact.from_json({**FULL_CONTACT, "id": "h1"})]),
+        directory=InMemoryDirectory([Contact.model_validate({**FULL_CONTACT, "id": "h1"})]),
         send_log=InMemorySendLog(),
         channels={"email": provider},
         pending=events,

@@ -126,7 +126,7 @@ def request(trigger: Mapping[str, object], body: str, customer: str) -> SendRequ
 
 
 async def test_heavy_renders_do_not_block_the_event_loop() -> None:
-    contacts = [Contact.from_json({"id": f"c{i}", "phone": "+15005550006"}) for i in range(3)]
+    contacts = [Contact.model_validate({"id": f"c{i}", "phone": "+15005550006"}) for i in range(3)]
     provider = AcceptingChannel("sms")
 
     def activities(limits: Limits) -> Activities:

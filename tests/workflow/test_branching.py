@@ -26,7 +26,7 @@ def shipped(name: str) -> Scenario:
 
 
 def contact(**changes: object) -> Contact:
-    return Contact.from_json({**FULL_CONTACT, **changes})
+    return Contact.model_validate({**FULL_CONTACT, **changes})
 
 
 async def morning(env: WorkflowEnvironment) -> datetime:

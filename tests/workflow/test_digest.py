@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from accepting import AcceptingChannel
-from harness import FULL_CONTACT, StoredEvents
+from harness import FULL_CONTACT
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -24,6 +24,7 @@ from temporalio.worker import Worker
 from channels.base import Outbound
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
+from orchestrator.engine.definitions import InMemoryEventData
 from orchestrator.engine.messages import EventSignal, RunOptions, RunState
 from orchestrator.engine.router import Router
 from orchestrator.engine.runtime import build_worker
@@ -40,7 +41,9 @@ def digest_scenario() -> Scenario:
 
 
 def person(cid: str, **changes: Any) -> Contact:
-    return Contact.from_json({**FULL_CONTACT, "id": cid, "email": f"{cid}@example.com", **changes})
+    return Contact.model_validate(
+        {**FULL_CONTACT, "id": cid, "email": f"{cid}@example.com", **changes}
+    )
 
 
 def drop(product: str, price: float, name: str = "") -> dict[str, Any]:
@@ -72,7 +75,7 @@ class Shop:
     env: WorkflowEnvironment
     contacts: list[Contact]
     queue: str = field(default_factory=lambda: f"digest-{uuid.uuid4()}")
-    events: StoredEvents = field(default_factory=StoredEvents)
+    events: InMemoryEventData = field(default_factory=InMemoryEventData)
     providers: dict[str, AcceptingChannel] = field(
         default_factory=lambda: {c: AcceptingChannel(c) for c in CHANNELS}
     )
@@ -112,7 +115,7 @@ class Shop:
     ) -> str:
         """As the API does: store the event, then route it."""
         eid = eid or str(uuid.uuid4())
-        self.events.data.setdefault(eid, data)  # a replayed id keeps its first data
+        self.events.keep(eid, data)  # a replayed id keeps its first data
         routed = await router.route(EventSignal(name, eid, customer, data=data, stored=True))
         self.wids.update(routed.started_or_signalled)
         return eid

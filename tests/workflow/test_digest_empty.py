@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from accepting import AcceptingChannel
-from harness import FULL_CONTACT, Run, StoredEvents, write_scenario
+from harness import FULL_CONTACT, Run, write_scenario
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from orchestrator.engine.activities import DIGEST_GONE, Activities
 from orchestrator.engine.contacts import Contact, InMemoryDirectory
+from orchestrator.engine.definitions import InMemoryEventData
 from orchestrator.engine.messages import EventSignal, SendRequest
 from orchestrator.engine.sendlog import InMemorySendLog
 from orchestrator.engine.workflow import digest
@@ -43,7 +44,7 @@ TEMPLATES = {
 
 
 def person(cid: str) -> Contact:
-    return Contact.from_json({**FULL_CONTACT, "id": cid, "email": f"{cid}@example.com"})
+    return Contact.model_validate({**FULL_CONTACT, "id": cid, "email": f"{cid}@example.com"})
 
 
 def drop(product: str, name: str) -> dict[str, Any]:
@@ -107,7 +108,7 @@ def test_the_triggers_window_is_never_emptied_by_deduplication() -> None:
 async def test_a_digest_whose_items_were_all_erased_is_skipped() -> None:
     """The trigger was not stored (its data travels in the send) but the collected events
     were, and were erased before the send: no empty message."""
-    events = StoredEvents()
+    events = InMemoryEventData()
     send_log = InMemorySendLog()
     outbox = AcceptingChannel("email")
     acts = Activities(

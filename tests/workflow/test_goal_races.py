@@ -89,7 +89,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 def contact(cid: str) -> Contact:
-    return Contact.from_json({**FULL_CONTACT, "id": cid, "first_name": f"<b>{cid}</b>\r\nX"})
+    return Contact.model_validate({**FULL_CONTACT, "id": cid, "first_name": f"<b>{cid}</b>\r\nX"})
 
 
 async def status_of(run: Run) -> WorkflowExecutionStatus | None:

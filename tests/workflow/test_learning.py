@@ -69,7 +69,7 @@ def scenario(tmp: Path, top: str = "", ladder: str = "order: learned") -> Scenar
 
 
 def contact(cid: str) -> Contact:
-    return Contact.from_json({**FULL_CONTACT, "id": cid})
+    return Contact.model_validate({**FULL_CONTACT, "id": cid})
 
 
 def decisions(state: object) -> list[str]:
@@ -124,7 +124,9 @@ async def test_customers_with_different_histories_get_different_orders(
 async def test_a_reaction_stops_a_learned_ladder_and_channels_without_address_skip(
     time_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    no_telegram = Contact.from_json({**FULL_CONTACT, "id": "no-chat", "telegram_chat_id": None})
+    no_telegram = Contact.model_validate(
+        {**FULL_CONTACT, "id": "no-chat", "telegram_chat_id": None}
+    )
     history = {"no-chat": {"telegram": Tally(6, 5)}, "reader": {"push": Tally(4, 4)}}
     async with Fleet(
         time_env, scenario(tmp_path), [no_telegram, contact("reader")], history=history, shop=SHOP

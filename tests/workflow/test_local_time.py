@@ -37,7 +37,7 @@ async def test_birthday_coupon_at_ten_local_then_next_nine_local(
     now = await time_env.get_current_time()
     zone = ZoneInfo(tz)
     birthday = (now.astimezone(zone) + timedelta(days=3)).date()
-    contact = Contact.from_json(
+    contact = Contact.model_validate(
         {
             **FULL_CONTACT,
             "timezone": tz,
@@ -97,7 +97,7 @@ async def test_local_times_of_customers_without_a_zone_are_in_the_shops_default_
         Run(
             time_env,
             scenario,
-            Contact.from_json({**FULL_CONTACT, "id": customer, "timezone": tz}),
+            Contact.model_validate({**FULL_CONTACT, "id": customer, "timezone": tz}),
             default_timezone="Europe/Berlin",
         )
         for customer, tz in zones.items()

@@ -136,7 +136,7 @@ async def test_the_send_activity_is_scheduled_with_a_heartbeat_timeout(time_env:
     from orchestrator.engine.contacts import Contact
 
     scenario = quick_cart(Path(__import__("tempfile").mkdtemp()))
-    async with Run(time_env, scenario, Contact.from_json(FULL_CONTACT)) as run:  # type: ignore[arg-type]
+    async with Run(time_env, scenario, Contact.model_validate(FULL_CONTACT)) as run:  # type: ignore[arg-type]
         await run.start()
         await run.result()
         assert run.handle is not None

@@ -86,7 +86,7 @@ def request(customer: str = "c1") -> SendRequest:
 )
 async def test_an_untyped_error_is_retried_then_recorded_as_failed(error: Exception) -> None:
     channel = Raising(error)
-    directory = InMemoryDirectory([Contact.from_json(FULL_CONTACT)])
+    directory = InMemoryDirectory([Contact.model_validate(FULL_CONTACT)])
     acts = Activities(directory=directory, send_log=InMemorySendLog(), channels={"email": channel})
     env = ActivityEnvironment()
     for attempt in range(1, UNEXPECTED_ERROR_ATTEMPTS):
@@ -120,7 +120,7 @@ async def test_an_adapter_bug_fails_the_rung_after_bounded_attempts_and_the_run_
         channel = Raising(error)
         providers = accepting()
         providers["email"] = channel  # type: ignore[assignment]
-        contact = Contact.from_json({**FULL_CONTACT, "id": f"bug-{i}"})
+        contact = Contact.model_validate({**FULL_CONTACT, "id": f"bug-{i}"})
         async with Run(time_env, scenario, contact, providers=providers) as run:
             await run.start({"cart": {"id": f"c-{i}"}})
             state = await run.result()
@@ -150,7 +150,8 @@ async def test_bad_stored_addresses_never_reach_the_smtp_server(
         "a@example.com>\r\nRCPT TO:<victim@example.com",
     ]
     for i, address in enumerate(hostile):
-        contact = Contact(
+        # Stored before addresses were checked: built as a store reads it, unchecked.
+        contact = Contact.model_construct(
             id=f"oops-{i}",
             first_name="Line\r\nBreak <b>&",
             email=address,
@@ -174,7 +175,7 @@ async def test_bad_stored_addresses_never_reach_the_smtp_server(
 async def test_a_name_with_line_breaks_still_sends_as_one_subject_line(
     smtp: SmtpPeer,
 ) -> None:
-    contact = Contact.from_json({**FULL_CONTACT, "first_name": "Anna\r\nBcc: x@evil.example"})
+    contact = Contact.model_validate({**FULL_CONTACT, "first_name": "Anna\r\nBcc: x@evil.example"})
     email = EmailChannel(EmailSettings(host="127.0.0.1", port=smtp.port, security="none"))
     acts = Activities(
         directory=InMemoryDirectory([contact]),
@@ -200,7 +201,7 @@ async def test_a_transient_error_that_never_ends_fails_the_message_not_the_run(
     channel = Raising(TransientChannelError("421 try later", retry_after=1))
     providers = accepting()
     providers["email"] = channel  # type: ignore[assignment]
-    contact = Contact.from_json({**FULL_CONTACT, "id": "down"})
+    contact = Contact.model_validate({**FULL_CONTACT, "id": "down"})
     async with Run(time_env, scenario, contact, providers=providers) as run:
         await run.start()
         state = await run.result()

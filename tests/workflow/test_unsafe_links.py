@@ -110,7 +110,7 @@ async def test_unsafe_event_urls_fail_each_send_and_the_run_goes_on(
         tmp_path, LADDER.replace("SAMPLE_URL", "https://shop.example/cart"), TEMPLATES
     )
     for i, url in enumerate(UNSAFE[:5]):
-        contact = Contact.from_json({**FULL_CONTACT, "id": f"links-{i}"})
+        contact = Contact.model_validate({**FULL_CONTACT, "id": f"links-{i}"})
         async with Run(time_env, scenario, contact) as run:
             await run.start({"cart": {"id": f"c-{i}", "url": url}})
             state = await run.result()
@@ -125,7 +125,7 @@ async def test_unsafe_event_urls_fail_each_send_and_the_run_goes_on(
         assert state.outcome == "nothing_sent"
         assert all(not box.sent for box in run.providers.values())
     # The same ladder with a safe URL sends on the first rung.
-    contact = Contact.from_json({**FULL_CONTACT, "id": "links-ok"})
+    contact = Contact.model_validate({**FULL_CONTACT, "id": "links-ok"})
     async with Run(time_env, scenario, contact) as run:
         await run.start({"cart": {"id": "c-ok", "url": SAFE[0]}})
         state = await run.result()

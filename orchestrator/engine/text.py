@@ -1,6 +1,6 @@
-"""One rule for ids and text on every route: what the API accepts is what the stores (SQLite
-and PostgreSQL alike) keep and what providers can be sent, so a bad value is a 422 naming the
-field, never a 500 later or a send that fails three times.
+"""One rule for ids and text wherever they enter (every API route, the contact model): what is
+accepted is what the stores (SQLite and PostgreSQL alike) keep and what providers can be sent,
+so a bad value is a 422 naming the field, never a 500 later or a send that fails three times.
 
 Ids (customer, event, workflow ids; in a path or a body):
 
@@ -12,7 +12,8 @@ Ids (customer, event, workflow ids; in a path or a body):
   contact. Inside an id with slashes (``../x``, ``a/../b``) they stay allowed: encoding the
   slashes (``..%2Fx``) reaches such an id, as it must for ids already stored.
 
-Text (event data keys and values at any depth, contact fields, reasons and sources):
+Text (event data keys and values at any depth, contact fields, reasons and sources; numbers
+in that JSON must be finite):
 
 - no lone surrogate, for the same reason; every other code point, RTL marks, combining
   characters and 4-byte emoji included, is kept and delivered byte-exact;
@@ -23,6 +24,7 @@ Text (event data keys and values at any depth, contact fields, reasons and sourc
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any
 
@@ -40,6 +42,9 @@ DOT_SEGMENTS = frozenset({".", ".."})
 CUSTOMER_ID_MAX = 128
 EVENT_ID_MAX = 200
 WORKFLOW_ID_MAX = 300
+#: JSON (event data, contact attributes) nested deeper than this is refused: nothing a shop
+#: sends needs it, and deep nesting exhausts JSON encoders further on.
+MAX_DEPTH = 32
 
 
 def _code_point(match: re.Match[str]) -> str:
@@ -96,17 +101,23 @@ CustomerId = Annotated[str, _id_check(CUSTOMER_ID_MAX)]
 EventId = Annotated[str, _id_check(EVENT_ID_MAX)]
 WorkflowId = Annotated[str, _id_check(WORKFLOW_ID_MAX)]
 #: Text a provider may be sent.
-Text = Annotated[str, AfterValidator(_text_check)]
+TEXT_RULE = AfterValidator(_text_check)
+Text = Annotated[str, TEXT_RULE]
 
 
 def plain_problem(value: Any, depth: int, max_depth: int) -> tuple[str, str] | None:
-    """The first string in JSON ``value`` (keys included) that is not text, or nesting past
-    ``max_depth``: ``(where, why)``, ``where`` as a client writes it (``.cart.items[2].name``)."""
+    """The first string in JSON ``value`` (keys included) that is not text, number that is
+    not finite, or nesting past ``max_depth``: ``(where, why)``, ``where`` as a client writes
+    it (``.cart.items[2].name``)."""
     if depth > max_depth:
         return "", f"nested deeper than {max_depth} levels"
     if isinstance(value, str):
         problem = text_problem(value)
         return ("", problem) if problem else None
+    if isinstance(value, float) and not math.isfinite(value):
+        # Python's JSON reads NaN and Infinity; JSON has no such numbers, so PostgreSQL refuses
+        # them, SQLite hands back a NaN unequal to itself and no answer could carry them.
+        return "", "not a finite number (JSON has no NaN or Infinity)"
     if isinstance(value, dict):
         for key, item in value.items():
             key_text = str(key)
