@@ -48,9 +48,9 @@ PRIOR_STRENGTH = 4.0
 #: Hold only for an hour that scores at least this much above sending at once.
 MIN_LIFT = 1.2
 #: Weight a reaction lends its neighbouring hours (distance in hours -> weight).
-HOUR_KERNEL = {0: 1.0, 1: 0.5, 2: 0.15}
+HOUR_KERNEL = {0: 1.0, 1: 0.6, 2: 0.3}
 #: Weight a reaction lends the same hours on each other day of the week.
-OTHER_DAYS = 0.3
+OTHER_DAYS = 0.5
 #: Weight of a reaction on a channel other than the send's.
 OTHER_CHANNEL = 0.5
 #: A reaction's weight halves with every this many days of age.

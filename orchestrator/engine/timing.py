@@ -66,8 +66,8 @@ class SendTimeLog(Protocol):
 
 
 class InMemoryReactionTimes:
-    """Scripted reactions (the simulator, tests): customer -> reactions; ``shop`` the
-    shop's (default: every customer's)."""
+    """Scripted reactions (the simulator, tests): customer -> reactions, and the shop's
+    (each with its customer's zone; none by default)."""
 
     def __init__(
         self,
@@ -75,7 +75,7 @@ class InMemoryReactionTimes:
         shop: list[Reaction] | None = None,
     ) -> None:
         self.customers = customers or {}
-        self.shop = shop
+        self.shop = shop or []
         self.records: list[SendTimeRecord] = []
 
     async def of_customer(
@@ -84,10 +84,7 @@ class InMemoryReactionTimes:
         return [r for r in self.customers.get(customer_id, []) if r.kind in kinds][:limit]
 
     async def of_shop(self, kinds: Sequence[str]) -> list[Reaction]:
-        every = self.shop
-        if every is None:
-            every = [r for found in self.customers.values() for r in found]
-        return [r for r in every if r.kind in kinds]
+        return [r for r in self.shop if r.kind in kinds]
 
     async def record(self, entry: SendTimeRecord) -> None:
         self.records.append(entry)
