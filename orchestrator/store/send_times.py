@@ -165,8 +165,8 @@ class SqlSendTimes:
             .group_by(SendTimeRow.local_hour)
         )
         async with self.sessions() as s:
-            counts = dict((await s.execute(query)).tuples().all())
-        return [PendingHour(h, int(counts.get(h, 0))) for h in range(24)]
+            counts = {int(hour): int(n) for hour, n in (await s.execute(query)).all()}
+        return [PendingHour(h, counts.get(h, 0)) for h in range(24)]
 
     async def pending_of(self, customer_id: str, now: datetime) -> list[SendTimeRecord]:
         """The customer's held sends still to go, soonest first."""
