@@ -15,8 +15,9 @@ The model, in the words a marketer reads in the timeline:
 - **Recent counts more**: a reaction's weight halves every ``HALF_LIFE_DAYS``, so a customer
   whose habits move is followed.
 - **Shrinkage** (empirical Bayes): the shop's profile, fitted from everybody's latest
-  reactions (in each one's own zone, plus one pseudo-reaction spread over the week), is a
-  Dirichlet prior worth ``PRIOR_STRENGTH`` reactions. A customer's score for an hour is the
+  reactions (each in its own customer's zone, plus ``SHOP_FLAT`` pseudo-reactions spread
+  evenly over the week, so a shop with a handful of reactions has no strong opinion yet), is
+  a Dirichlet prior worth ``PRIOR_STRENGTH`` reactions. A customer's score for an hour is the
   posterior mean ``(a · shop[h] + own[h]) / (a + n)``: with no history it is the shop's best
   hour, after ``PRIOR_STRENGTH`` reactions their own history weighs as much as the shop's.
 - **Channels**: reactions on the send's own channels count fully, others at
@@ -53,6 +54,8 @@ HOUR_KERNEL = {0: 1.0, 1: 0.6, 2: 0.3}
 OTHER_DAYS = 0.5
 #: Weight of a reaction on a channel other than the send's.
 OTHER_CHANNEL = 0.5
+#: Pseudo-reactions spread evenly over the week that the shop's own reactions must outweigh.
+SHOP_FLAT = 50.0
 #: A reaction's weight halves with every this many days of age.
 HALF_LIFE_DAYS = 60.0
 #: Reactions on the send's channels the shop needs before its profile is theirs alone.
@@ -139,8 +142,8 @@ def shop_profile(
     raw = [0.0] * HOURS
     for r in used:
         raw[hour_of_week(r.at, customer_zone(r.timezone or default_tz))] += 1.0
-    # One pseudo-reaction over the whole week: a shop with three reactions is not sure yet.
-    smoothed = [x + 1.0 / HOURS for x in smooth(raw)]
+    # A shop with three reactions is not sure yet: they must outweigh an even week.
+    smoothed = [x + SHOP_FLAT / HOURS for x in smooth(raw)]
     total = sum(smoothed)
     return [x / total for x in smoothed], used
 
