@@ -89,7 +89,10 @@ def fallback(parser: ParserBase, value: Any, path: Path) -> str:
         return "now"
     if isinstance(value, int) and not isinstance(value, bool):
         # YAML 1.1 reads an unquoted 10:00 as sexagesimal 600.
-        parser.fail(path, f"fallback {value!r} is a number: quote the time", FALLBACK_HINT)
+        clock = f"{value // 60}:{value % 60:02d}"
+        parser.fail(
+            path, f"fallback {clock} was read as the number {value}: quote it", FALLBACK_HINT
+        )
         return "now"
     try:
         return parse_clock(value).strftime("%H:%M")
