@@ -166,6 +166,7 @@ def app_with_console(
         scenario_dirs=[config.scenarios.scenarios_dir],
         templates_dir=config.scenarios.templates_dir,
         email_sender=config.email.sender if config.email else "Omni <omni@localhost>",
+        default_timezone=config.scenarios.default_timezone,
     )
     install_console(app, console)
     return app

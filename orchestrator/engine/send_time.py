@@ -24,9 +24,11 @@ The model, in the words a marketer reads in the timeline:
   ``OTHER_CHANNEL`` (an evening person reads mail in the evening too). The shop's profile is
   that of the send's channels once they have ``SHOP_MIN`` reactions, else of all channels.
 - **The moment**: candidates are now and the start of every local hour up to ``within``,
-  outside the quiet hours (and where they end). The best-scoring one wins, earliest on ties —
+  outside the quiet hours (and where they end). Each scores its hour's chance, discounted by
+  ``DAILY_DISCOUNT`` per day of waiting (a message read a day later is worth less, and the
+  same hour tomorrow must be clearly better to wait for it). The best wins, earliest on ties —
   unless it beats the first allowed moment by less than ``MIN_LIFT``: then at once (holding a
-  message costs a day's freshness for noise otherwise).
+  message for noise costs freshness and buys nothing).
 - **Nothing to learn from** (no reaction of theirs nor the shop's): the scenario's
   ``fallback`` (``now``, or the next local HH:MM within the window).
 """
@@ -48,6 +50,8 @@ HOURS = 168
 PRIOR_STRENGTH = 4.0
 #: Hold only for an hour that scores at least this much above sending at once.
 MIN_LIFT = 1.2
+#: What a day of waiting leaves of a moment's score.
+DAILY_DISCOUNT = 0.8
 #: Weight a reaction lends its neighbouring hours (distance in hours -> weight).
 HOUR_KERNEL = {0: 1.0, 1: 0.6, 2: 0.3}
 #: Weight a reaction lends the same hours on each other day of the week.
@@ -294,12 +298,16 @@ def choose(
     )
     scores = found.scores()
     moments = candidates(now, within_s, tz, quiet, tz_name) or [now]
+
+    def worth(t: datetime) -> float:
+        days = (t - now).total_seconds() / 86400
+        return scores[hour_of_week(t, tz)] * float(DAILY_DISCOUNT**days)
+
     first = moments[0]
-    best = max(moments, key=lambda t: (scores[hour_of_week(t, tz)], -t.timestamp()))
-    base_score = scores[hour_of_week(first, tz)]
+    best = max(moments, key=lambda t: (worth(t), -t.timestamp()))
     best_score = scores[hour_of_week(best, tz)]
-    if best_score < min_lift * base_score:
-        best, best_score = first, base_score
+    if worth(best) < min_lift * worth(first):
+        best, best_score = first, scores[hour_of_week(first, tz)]
     hour = best.astimezone(tz).hour
     source, why = explain(hour, own, shop, channels, tz, default_tz)
     now_score = scores[hour_of_week(now, tz)]

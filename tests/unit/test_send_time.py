@@ -187,3 +187,13 @@ def test_unknown_zone_is_utc_and_no_crash_on_odd_data() -> None:
         now=NOW, within_s=86400, own=[], shop=odd, channels=["email"], timezone="Mars/Base"
     )
     assert choice.moment >= NOW
+
+
+def test_a_day_of_waiting_must_buy_more_than_a_weekday_quirk() -> None:
+    """One reaction at 15h on each of the six days before today (none on today's weekday):
+    today 15h, not tomorrow's (a same-day reaction) a day later."""
+    six = habit("Europe/Berlin", 15, 6, NOW)
+    choice = choose(
+        now=NOW, within_s=2 * 86400, own=six, shop=[], channels=["email"], timezone="Europe/Berlin"
+    )
+    assert choice.moment == at_local(NOW.date(), 15, 0, "Europe/Berlin")
