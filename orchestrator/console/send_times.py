@@ -69,7 +69,8 @@ def profile_chart(found: Profile, counts: list[int]) -> str:
     """A week of hours (rows Monday to Sunday): the darker, the likelier a reaction; a dot
     where the customer reacted themselves."""
     scores = found.scores()
-    top = max(scores) or 1.0
+    low, top = min(scores), max(scores)
+    spread = top - low
     width, height = LEFT + 24 * CELL, TOP + 7 * CELL + 4
     best = sorted(range(HOURS), key=lambda h: -scores[h])[:3]
     named = ", ".join(f"{DAYS[h // 24]} {h % 24}h" for h in best)
@@ -90,7 +91,8 @@ def profile_chart(found: Profile, counts: list[int]) -> str:
         parts.append(f'<text x="0" y="{y + 12}" fill="#374151">{DAYS[day]}</text>')
         for hour in range(24):
             h = day * 24 + hour
-            shade = scores[h] / top
+            # Relative to the week's least likely hour: an even week is evenly pale.
+            shade = (scores[h] - low) / spread if spread > 1e-12 else 0.0
             dot = (
                 f'<circle cx="{CELL / 2:g}" cy="{CELL / 2:g}" r="3" fill="#f59e0b"/>'
                 if counts[h]
