@@ -136,25 +136,43 @@ class Profile:
         return [self.score(h) for h in range(HOURS)]
 
 
-def shop_profile(
+@dataclass(frozen=True)
+class ShopPrior:
+    """The shop's profile: a distribution over the 168 hours, and for the explanation the
+    local hour of day of each reaction it was made of and what they were."""
+
+    dist: list[float]
+    hours: list[int] = field(default_factory=list, repr=False)
+    word: str = "reactions"
+
+    @property
+    def count(self) -> int:
+        return len(self.hours)
+
+
+def shop_prior(
     reactions: Iterable[Reaction], channels: Sequence[str], default_tz: str
-) -> tuple[list[float], list[Reaction]]:
-    """The shop's distribution over the hours, and the reactions it was made of."""
+) -> ShopPrior:
+    """Made once per sample of the shop's reactions (the ``best_time`` activity keeps it
+    while the store keeps the sample): 5,000 zone conversions are not worth repeating."""
     found = list(reactions)
     own_channels = [r for r in found if r.channel in channels]
     used = own_channels if len(own_channels) >= SHOP_MIN or not channels else found
     raw = [0.0] * HOURS
+    hours = []
     for r in used:
-        raw[hour_of_week(r.at, customer_zone(r.timezone or default_tz))] += 1.0
+        h = hour_of_week(r.at, customer_zone(r.timezone or default_tz))
+        raw[h] += 1.0
+        hours.append(h % 24)
     # A shop with three reactions is not sure yet: they must outweigh an even week.
     smoothed = [x + SHOP_FLAT / HOURS for x in smooth(raw)]
     total = sum(smoothed)
-    return [x / total for x in smoothed], used
+    return ShopPrior([x / total for x in smoothed], hours, word(used))
 
 
 def profile(
     own: Iterable[Reaction],
-    shop: Iterable[Reaction],
+    shop: Sequence[Reaction] | ShopPrior,
     *,
     channels: Sequence[str],
     tz: ZoneInfo,
@@ -168,8 +186,8 @@ def profile(
         weight = decay(now - r.at) * (1.0 if r.channel in channels else OTHER_CHANNEL)
         raw[hour_of_week(r.at, tz)] += weight
         total += weight
-    prior, _ = shop_profile(shop, channels, default_tz)
-    return Profile(smooth(raw), prior, total, strength)
+    prior = shop if isinstance(shop, ShopPrior) else shop_prior(shop, channels, default_tz)
+    return Profile(smooth(raw), prior.dist, total, strength)
 
 
 @dataclass(frozen=True)
@@ -225,10 +243,9 @@ def _thousands(n: int) -> str:
 def explain(
     hour: int,
     own: Sequence[Reaction],
-    shop: Sequence[Reaction],
+    shop: ShopPrior,
     channels: Sequence[str],
     tz: ZoneInfo,
-    default_tz: str,
 ) -> tuple[str, str]:
     """(source, words) for the hour of day ``hour``: the customer's own reactions when they
     have any (on the send's channels if any, else all of theirs), else the shop's."""
@@ -237,12 +254,11 @@ def explain(
         k = sum(1 for r in mine if in_band(r, hour, tz))
         which = "" if all(r.channel in channels for r in mine) else " (on other channels)"
         return "own", f"{k} of {len(mine)} past {word(mine)}{which} {band(hour)}"
-    _, used = shop_profile(shop, channels, default_tz)
-    k = sum(1 for r in used if in_band(r, hour, customer_zone(r.timezone or default_tz)))
+    k = sum(1 for h in shop.hours if abs((h - hour + 12) % 24 - 12) <= 1)
     return (
         "shop",
         f"no reactions of their own yet; shop-wide {_thousands(k)} of "
-        f"{_thousands(len(used))} {word(used)} {band(hour)}",
+        f"{_thousands(shop.count)} {shop.word} {band(hour)}",
     )
 
 
@@ -276,7 +292,7 @@ def choose(
     now: datetime,
     within_s: int,
     own: Sequence[Reaction],
-    shop: Sequence[Reaction],
+    shop: Sequence[Reaction] | ShopPrior,
     channels: Sequence[str],
     timezone: str,
     default_tz: str = "UTC",
@@ -287,15 +303,15 @@ def choose(
     unknown: str = "",
 ) -> Choice:
     """The moment to send within ``within_s`` of ``now`` (see the module's docstring);
-    ``unknown`` says why nothing is known when the caller knows better than "no reactions"."""
+    ``shop`` may be made once (``shop_prior``) for many decisions; ``unknown`` says why
+    nothing is known when the caller knows better than "no reactions"."""
     now = now.astimezone(UTC)
     tz_name = timezone or default_tz
     tz = customer_zone(tz_name)
-    if not own and not shop:
+    prior = shop if isinstance(shop, ShopPrior) else shop_prior(shop, channels, default_tz)
+    if not own and not prior.count:
         return _fallback(now, within_s, tz, fallback, unknown or NOTHING)
-    found = profile(
-        own, shop, channels=channels, tz=tz, now=now, default_tz=default_tz, strength=strength
-    )
+    found = profile(own, prior, channels=channels, tz=tz, now=now, strength=strength)
     scores = found.scores()
     moments = candidates(now, within_s, tz, quiet, tz_name) or [now]
 
@@ -309,7 +325,7 @@ def choose(
     if worth(best) < min_lift * worth(first):
         best, best_score = first, scores[hour_of_week(first, tz)]
     hour = best.astimezone(tz).hour
-    source, why = explain(hour, own, shop, channels, tz, default_tz)
+    source, why = explain(hour, own, prior, channels, tz)
     now_score = scores[hour_of_week(now, tz)]
     held = best > now
     if not held:

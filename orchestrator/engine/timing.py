@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from temporalio import activity
 
 from orchestrator.engine.contacts import ContactDirectory
-from orchestrator.engine.send_time import NOTHING, Choice, Reaction, choose
+from orchestrator.engine.send_time import NOTHING, Choice, Reaction, ShopPrior, choose, shop_prior
 from orchestrator.language.expressions import to_datetime
 from orchestrator.language.model import QuietHours
 
@@ -141,6 +141,8 @@ class SendTiming:
         self.directory = directory
         self.decisions = decisions
         self.default_timezone = default_timezone
+        #: The shop's prior per sample (the store keeps one sample for minutes) and channels.
+        self._priors: dict[tuple[int, tuple[str, ...]], tuple[list[Reaction], ShopPrior]] = {}
 
     @classmethod
     def beside(
@@ -180,7 +182,7 @@ class SendTiming:
             now=now,
             within_s=req.within_s,
             own=own,
-            shop=shop,
+            shop=self._prior(shop, req.channels),
             channels=req.channels,
             timezone=timezone,
             default_tz=self.default_timezone,
@@ -200,6 +202,18 @@ class SendTiming:
             reason=choice.reason,
             local=choice.local,
         )
+
+    def _prior(self, shop: list[Reaction], channels: list[str]) -> ShopPrior:
+        """Made once per sample of the shop's reactions and set of channels."""
+        key = (id(shop), tuple(channels))
+        kept = self._priors.get(key)
+        if kept is not None and kept[0] is shop:
+            return kept[1]
+        if len(self._priors) >= 64:
+            self._priors.clear()
+        prior = shop_prior(shop, channels, self.default_timezone)
+        self._priors[key] = (shop, prior)
+        return prior
 
     @staticmethod
     def _record(req: BestTimeRequest, now: datetime, choice: Choice) -> SendTimeRecord:

@@ -20,7 +20,7 @@ from orchestrator.engine.send_time import (
     choose,
     hour_of_week,
     profile,
-    shop_profile,
+    shop_prior,
     smooth,
 )
 from orchestrator.language.model import QuietHours
@@ -171,10 +171,10 @@ def test_the_fallback_when_nobody_reacted() -> None:
 def test_a_shop_profile_is_of_the_sends_channels_once_they_have_enough() -> None:
     emails = habit("UTC", 9, 150, NOW, zone="UTC")
     pushes = habit("UTC", 21, 150, NOW, channel="push", zone="UTC")
-    email_only, used = shop_profile(emails + pushes, ["email"], "UTC")
-    assert len(used) == 150 and max(range(HOURS), key=email_only.__getitem__) % 24 == 9
-    _, used = shop_profile(emails + pushes, ["sms"], "UTC")
-    assert len(used) == 300  # no SMS reactions: the shop's of every channel
+    email_only = shop_prior(emails + pushes, ["email"], "UTC")
+    assert email_only.count == 150
+    assert max(range(HOURS), key=email_only.dist.__getitem__) % 24 == 9
+    assert shop_prior(emails + pushes, ["sms"], "UTC").count == 300  # no SMS: every channel's
 
 
 def test_bands_wrap_midnight() -> None:
