@@ -54,11 +54,12 @@ async def test_the_simulator_holds_for_the_scripted_hour_in_the_contacts_zone(
         times=times,
     )
     text = result.to_text()
-    assert "holding for Mon 19:00 local: 4 of 5 past opens 18–20h" in text, text
+    # 19:10, 19:40, 18:55, 19:20 and 09:05: from 18:00 on the three hours hold four of them.
+    assert "holding for Mon 18:00 local: 4 of 5 past opens 18–20h" in text, text
     [send] = [e for e in result.timeline if e["kind"] == "send"]
     sent = datetime.fromisoformat(result.started_at) + timedelta(seconds=send["offset_s"])
     local = sent.astimezone(ZoneInfo("Europe/Berlin"))
-    assert (local.strftime("%a"), local.hour, local.minute) == ("Mon", 19, 0)
+    assert (local.strftime("%a"), local.hour, local.minute) == ("Mon", 18, 0)
 
 
 def test_the_cli_shows_both_variants_and_refuses_a_bad_script() -> None:

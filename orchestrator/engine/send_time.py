@@ -23,8 +23,10 @@ The model, in the words a marketer reads in the timeline:
 - **Channels**: reactions on the send's own channels count fully, others at
   ``OTHER_CHANNEL`` (an evening person reads mail in the evening too). The shop's profile is
   that of the send's channels once they have ``SHOP_MIN`` reactions, else of all channels.
-- **The moment**: candidates are now and the start of every local hour up to ``within``,
-  outside the quiet hours (and where they end). Each scores its hour's chance, discounted by
+- **The moment**: a message waits in the inbox until the customer next looks, so sending at
+  hour h is as good as the chance of a reaction in the hours from h on (``AHEAD``: h, h+1,
+  h+2, less and less). Candidates are now and the start of every local hour up to
+  ``within``, outside the quiet hours (and where they end). Each scores that, discounted by
   ``DAILY_DISCOUNT`` per day of waiting (a message read a day later is worth less, and the
   same hour tomorrow must be clearly better to wait for it). The best wins, earliest on ties —
   unless it beats the first allowed moment by less than ``MIN_LIFT``: then at once (holding a
@@ -47,11 +49,14 @@ from orchestrator.language.model import QuietHours
 
 HOURS = 168
 #: Reactions a shop-wide profile is worth against a customer's own (see the docstring).
-PRIOR_STRENGTH = 4.0
+PRIOR_STRENGTH = 2.0
 #: Hold only for an hour that scores at least this much above sending at once.
 MIN_LIFT = 1.2
 #: What a day of waiting leaves of a moment's score.
 DAILY_DISCOUNT = 0.8
+#: How much a reaction in each hour after a message arrives counts for sending then: its
+#: own hour, the next, the one after (a message waits in the inbox for the next look).
+AHEAD = (1.0, 0.5, 0.2)
 #: Weight a reaction lends its neighbouring hours (distance in hours -> weight).
 HOUR_KERNEL = {0: 1.0, 1: 0.6, 2: 0.3}
 #: Weight a reaction lends the same hours on each other day of the week.
@@ -134,6 +139,11 @@ class Profile:
 
     def scores(self) -> list[float]:
         return [self.score(h) for h in range(HOURS)]
+
+    def send_scores(self) -> list[float]:
+        """How good sending at the start of each hour is (``AHEAD``)."""
+        at = self.scores()
+        return [sum(w * at[(h + j) % HOURS] for j, w in enumerate(AHEAD)) for h in range(HOURS)]
 
 
 @dataclass(frozen=True)
@@ -223,12 +233,13 @@ def local_label(moment: datetime, tz: ZoneInfo) -> str:
 
 
 def band(hour: int) -> str:
-    """The three hours around ``hour`` of the day: ``18-20h``."""
-    return f"{(hour - 1) % 24}–{(hour + 1) % 24}h"
+    """The three hours from ``hour`` of the day on (a message sent then is read in them):
+    ``19-21h``."""
+    return f"{hour}–{(hour + 2) % 24}h"
 
 
-def in_band(r: Reaction, hour: int, tz: ZoneInfo) -> bool:
-    return abs((r.at.astimezone(tz).hour - hour + 12) % 24 - 12) <= 1
+def in_band(local_hour: int, hour: int) -> bool:
+    return (local_hour - hour) % 24 <= 2
 
 
 def word(reactions: Sequence[Reaction]) -> str:
@@ -251,10 +262,10 @@ def explain(
     have any (on the send's channels if any, else all of theirs), else the shop's."""
     mine = [r for r in own if r.channel in channels] or list(own)
     if mine:
-        k = sum(1 for r in mine if in_band(r, hour, tz))
+        k = sum(1 for r in mine if in_band(r.at.astimezone(tz).hour, hour))
         which = "" if all(r.channel in channels for r in mine) else " (on other channels)"
         return "own", f"{k} of {len(mine)} past {word(mine)}{which} {band(hour)}"
-    k = sum(1 for h in shop.hours if abs((h - hour + 12) % 24 - 12) <= 1)
+    k = sum(1 for h in shop.hours if in_band(h, hour))
     return (
         "shop",
         f"no reactions of their own yet; shop-wide {_thousands(k)} of "
@@ -312,7 +323,7 @@ def choose(
     if not own and not prior.count:
         return _fallback(now, within_s, tz, fallback, unknown or NOTHING)
     found = profile(own, prior, channels=channels, tz=tz, now=now, strength=strength)
-    scores = found.scores()
+    scores = found.send_scores()
     moments = candidates(now, within_s, tz, quiet, tz_name) or [now]
 
     def worth(t: datetime) -> float:

@@ -130,12 +130,12 @@ async def test_the_decision_from_the_store_across_a_dst_change_and_zones(
     assert await decide("ber", "k-ber") == (
         at_local(T0.date(), 19, 0, "Europe/Berlin").isoformat(),
         "own",
-        "holding for Tue 19:00 local: 4 of 4 past opens 18–20h",
+        "holding for Tue 19:00 local: 4 of 4 past opens 19–21h",
     )
     # Tokyo: the shop is all Berlin 19h; in Tokyo that is the shop's 19h, 19:00 Tokyo time.
     at, source, words = await decide("tok", "k-tok")
     assert (at, source) == (at_local(T0.date(), 19, 0, "Asia/Tokyo").isoformat(), "shop")
-    assert words.endswith("no reactions of their own yet; shop-wide 4 of 4 opens 18–20h")
+    assert words.endswith("no reactions of their own yet; shop-wide 4 of 4 opens 19–21h")
     pending = await SqlSendTimes(db).pending_of("tok", T0)
     assert [(p.key, p.local_hour, p.local_day, p.source) for p in pending] == [
         ("k-tok", 19, 1, "shop")

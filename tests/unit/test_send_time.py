@@ -77,7 +77,7 @@ def test_own_reactions_outweigh_the_shop_after_a_few() -> None:
         now=NOW, within_s=86400, own=[], shop=shop, channels=["email"], timezone="Europe/Berlin"
     )
     assert (alone.source, alone.local) == ("shop", "Tue 12:00")
-    assert alone.reason == "no reactions of their own yet; shop-wide 60 of 60 opens 11–13h"
+    assert alone.reason == "no reactions of their own yet; shop-wide 60 of 60 opens 12–14h"
     one = habit("Europe/Berlin", 20, 1, NOW)
     few = choose(
         now=NOW, within_s=86400, own=one, shop=shop, channels=["email"], timezone="Europe/Berlin"
@@ -88,7 +88,7 @@ def test_own_reactions_outweigh_the_shop_after_a_few() -> None:
         now=NOW, within_s=86400, own=many, shop=shop, channels=["email"], timezone="Europe/Berlin"
     )
     assert (mine.source, mine.local) == ("own", "Tue 20:00")
-    assert mine.describe() == "holding for Tue 20:00 local: 6 of 6 past opens 19–21h"
+    assert mine.describe() == "holding for Tue 20:00 local: 6 of 6 past opens 20–22h"
 
 
 def test_a_flat_profile_sends_at_once_and_a_short_window_limits_the_hold() -> None:
@@ -115,7 +115,7 @@ def test_other_channels_count_half_and_say_so() -> None:
     choice = choose(
         now=NOW, within_s=86400, own=pushes, shop=[], channels=["sms"], timezone="Europe/Berlin"
     )
-    assert choice.reason == "4 of 4 past clicks (on other channels) 17–19h"
+    assert choice.reason == "4 of 4 past clicks (on other channels) 18–20h"
     found = profile(pushes, [], channels=["sms"], tz=BERLIN, now=NOW)
     assert found.weight == pytest.approx(2.0, rel=0.1)  # 4 times 0.5, a little decayed
 
@@ -177,8 +177,8 @@ def test_a_shop_profile_is_of_the_sends_channels_once_they_have_enough() -> None
     assert shop_prior(emails + pushes, ["sms"], "UTC").count == 300  # no SMS: every channel's
 
 
-def test_bands_wrap_midnight() -> None:
-    assert (band(0), band(19), band(23)) == ("23–1h", "18–20h", "22–0h")
+def test_bands_are_the_three_hours_from_the_send_and_wrap_midnight() -> None:
+    assert (band(0), band(19), band(23)) == ("0–2h", "19–21h", "23–1h")
 
 
 def test_unknown_zone_is_utc_and_no_crash_on_odd_data() -> None:

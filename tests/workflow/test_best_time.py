@@ -71,9 +71,9 @@ async def test_customers_in_many_zones_each_get_their_own_hour(
             "night-owl": habit("Europe/Berlin", 22, 5, start),
             # No zone: the shop's (Europe/Berlin here); opens at 20h Berlin.
             "no-zone": habit("Europe/Berlin", 20, 3, start),
-            # Tokyo has no history of its own: the shop's best hour (12h), in Tokyo.
+            # Tokyo has no history of its own: the shop's best hour (15h), in Tokyo.
         },
-        shop=shop_habits(start, 12, ["Asia/Tokyo", "America/Sao_Paulo", "Europe/London"]),
+        shop=shop_habits(start, 15, ["Asia/Tokyo", "America/Sao_Paulo", "Europe/London"]),
     )
     zones = {
         "berlin": "Europe/Berlin",
@@ -100,20 +100,20 @@ async def test_customers_in_many_zones_each_get_their_own_hour(
         "new-york": next_local(start, "America/New_York", 8),
         "night-owl": next_local(start, "Europe/Berlin", 21),
         "no-zone": next_local(start, "Europe/Berlin", 20),
-        "tokyo": next_local(start, "Asia/Tokyo", 12),
+        "tokyo": next_local(start, "Asia/Tokyo", 15),
     }
     for customer, moment in expected.items():
         assert sent_at(fleet, customer) == [("email", moment)], customer
         assert states[customer].outcome == "completed"
     day = expected["berlin"].astimezone(ZoneInfo("Europe/Berlin")).strftime("%a")
     assert decisions(states["berlin"]) == [
-        f"holding for {day} 19:00 local: 4 of 5 past opens 18–20h"
+        f"holding for {day} 19:00 local: 4 of 5 past opens 19–21h"
     ]
-    assert decisions(states["new-york"])[0].endswith(": 3 of 3 past clicks 7–9h")
-    assert decisions(states["night-owl"])[0].endswith(": 5 of 5 past opens 20–22h")
+    assert decisions(states["new-york"])[0].endswith(": 3 of 3 past clicks 8–10h")
+    assert decisions(states["night-owl"])[0].endswith(": 5 of 5 past opens 21–23h")
     tokyo = decisions(states["tokyo"])[0]
-    # A zone: 20 + 3 at 12h, 3 each at 11h and 13h (29 of 62); three zones: 87 of 186.
-    assert tokyo.endswith("no reactions of their own yet; shop-wide 87 of 186 opens 11–13h")
+    # A zone: 20 + 3 at 15h, 3 each at 16h and 17h (29 of 62); three zones: 87 of 186.
+    assert tokyo.endswith("no reactions of their own yet; shop-wide 87 of 186 opens 15–17h")
     # While held, the state shows the decision and when the run wakes.
     assert live.next_wakeup == expected["berlin"].isoformat()
     assert decisions(live) == decisions(states["berlin"])
@@ -124,7 +124,7 @@ async def test_customers_in_many_zones_each_get_their_own_hour(
         "new-york": (8, "own"),
         "night-owl": (21, "own"),
         "no-zone": (20, "own"),
-        "tokyo": (12, "shop"),
+        "tokyo": (15, "shop"),
     }
 
 
@@ -188,7 +188,7 @@ async def test_a_reaction_during_a_held_rung_ends_the_ladder(
     assert states["reader"].outcome == "reacted"
     sms = next_local(start + timedelta(hours=2), "America/New_York", 20)
     assert sent_at(fleet, "silent") == [("email", start), ("sms", sms)]
-    assert decisions(states["silent"])[0].endswith(": 3 of 3 past opens (on other channels) 19–21h")
+    assert decisions(states["silent"])[0].endswith(": 3 of 3 past opens (on other channels) 20–22h")
 
 
 async def test_first_of_is_held_once_then_tries_its_channels(
@@ -329,6 +329,6 @@ async def test_a_customer_whose_best_hour_is_now_gets_it_at_once(
         state = (await fleet.results())["now"]
     assert sent_at(fleet, "now") == [("email", start)]
     assert decisions(state) == [
-        "at once: no hour in the next 1d clearly better: 5 of 5 past opens 10–12h"
+        "at once: no hour in the next 1d clearly better: 5 of 5 past opens 11–13h"
     ]
     assert times.records == []  # nothing held: nothing for the console's chart
