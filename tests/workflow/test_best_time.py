@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from best_time_cases import (
+    TEMPLATES,
     H,
     align,
     contact,
@@ -19,12 +20,14 @@ from best_time_cases import (
     scenario,
     shop_habits,
 )
+from harness import Run, write_scenario
 from learning_harness import Fleet
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from bench.actions import billable_actions, history_bytes
 from orchestrator.engine.experiments import variant
 from orchestrator.engine.messages import RunState
 from orchestrator.engine.runtime import PASSTHROUGH
@@ -332,3 +335,42 @@ async def test_a_customer_whose_best_hour_is_now_gets_it_at_once(
         "at once: no hour in the next 1d clearly better: 5 of 5 past opens 11–13h"
     ]
     assert times.records == []  # nothing held: nothing for the console's chart
+
+
+async def test_what_a_held_send_adds_to_a_run(
+    time_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """The decision is one local activity (a marker: one action, none if its workflow task
+    already holds one) and the hold one timer (one action); at once, no timer. Runs started
+    as production starts them (engine revision 1). The figures docs/scaling.md quotes."""
+    start = await align(time_env)
+    text = (
+        "scenario: cart\ntrigger: {event: cart_updated}\nsteps:\n  - send: {email: cart/reminder}\n"
+    )
+    text += "{held}sample:\n  cart_updated: {cart: {id: c-1}}\n"
+    histories = {}
+    for name, hour, held in (("late", 19, True), ("now", 3, True), ("plain", 3, False)):
+        (tmp_path / name).mkdir()
+        s = write_scenario(
+            tmp_path / name,
+            text.replace("{held}", "    at: best_time\n" if held else ""),
+            TEMPLATES,
+        )
+        times = InMemoryReactionTimes({name: habit("Europe/Berlin", hour, 5, start)})
+        async with Run(time_env, s, contact(name, "Europe/Berlin"), times=times) as run:
+            await run.start(CART)
+            assert run.handle is not None
+            await run.handle.result()
+            histories[name] = (await run.handle.fetch_history()).events
+    actions = {c: billable_actions(events) for c, events in histories.items()}
+    size = {c: history_bytes(events) for c, events in histories.items()}
+    assert actions["late"].total - actions["plain"].total == 2
+    assert actions["late"].by_kind["timer"] == 1 and actions["late"].by_kind["markers"] == 1
+    assert actions["now"].total - actions["plain"].total == 1  # decided at once: no timer
+    print(
+        f"\nheld: +{actions['late'].total - actions['plain'].total} actions, "
+        f"+{size['late'] - size['plain']} B, +{len(histories['late']) - len(histories['plain'])}"
+        f" events; at once: +{actions['now'].total - actions['plain'].total} action, "
+        f"+{size['now'] - size['plain']} B (plain run: {actions['plain'].total} actions, "
+        f"{size['plain']} B)"
+    )
