@@ -343,13 +343,14 @@ async def test_what_a_held_send_adds_to_a_run(
     """The decision is one local activity (a marker: one action, none if its workflow task
     already holds one) and the hold one timer (one action); at once, no timer. Runs started
     as production starts them (engine revision 1). The figures docs/scaling.md quotes."""
-    start = await align(time_env)
     text = (
         "scenario: cart\ntrigger: {event: cart_updated}\nsteps:\n  - send: {email: cart/reminder}\n"
     )
     text += "{held}sample:\n  cart_updated: {cart: {id: c-1}}\n"
     histories = {}
-    for name, hour, held in (("late", 19, True), ("now", 3, True), ("plain", 3, False)):
+    for name, later, held in (("late", 12, True), ("now", 0, True), ("plain", 0, False)):
+        start = await align(time_env)  # each run at 02:30 UTC: its habit now or 12 h later
+        hour = (start.astimezone(ZoneInfo("Europe/Berlin")).hour + later) % 24
         (tmp_path / name).mkdir()
         s = write_scenario(
             tmp_path / name,
