@@ -22,6 +22,7 @@ from best_time_cases import (
 )
 from harness import Run, write_scenario
 from learning_harness import Fleet
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -97,6 +98,9 @@ async def test_customers_in_many_zones_each_get_their_own_hour(
             await fleet.start(c, CART)
         await fleet.at(10 * 60)
         live = await fleet.handles["berlin"].query(ScenarioWorkflow.state)
+        meta = await fleet.handles["berlin"].query(
+            "__temporal_workflow_metadata", result_type=WorkflowMetadata
+        )
         states = await fleet.results()
     expected = {
         "berlin": next_local(start, "Europe/Berlin", 19),
@@ -117,8 +121,12 @@ async def test_customers_in_many_zones_each_get_their_own_hour(
     tokyo = decisions(states["tokyo"])[0]
     # A zone: 20 + 3 at 15h, 3 each at 16h and 17h (29 of 62); three zones: 87 of 186.
     assert tokyo.endswith("no reactions of their own yet; shop-wide 87 of 186 opens 15–17h")
-    # While held, the state shows the decision and when the run wakes.
+    # While held, the state shows the decision and when the run wakes; the Temporal UI's
+    # current details say what it holds for and why.
     assert live.next_wakeup == expected["berlin"].isoformat()
+    assert meta.current_details.startswith(
+        f"holding email for {day} 19:00 local: 4 of 5 past opens 19–21h · "
+    ), meta.current_details
     assert decisions(live) == decisions(states["berlin"])
     # The held sends are recorded for the console's chart, with their local hour.
     hours = {r.customer_id: (r.local_hour, r.source) for r in times.records}
