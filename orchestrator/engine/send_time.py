@@ -218,7 +218,6 @@ class Choice:
     #: Scores of the chosen hour and of sending at once (0 with a fallback).
     score: float = 0.0
     now_score: float = 0.0
-    scores: list[float] = field(default_factory=list, repr=False)
 
     def describe(self) -> str:
         """``holding for Tue 19:00 local: 4 of 5 past opens 18-20h`` or ``at once: …``."""
@@ -350,7 +349,6 @@ def choose(
         held,
         best_score,
         now_score,
-        scores,
     )
 
 
