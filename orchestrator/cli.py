@@ -96,7 +96,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
     from orchestrator.cli_send import load_json
     from orchestrator.dev.sim_dates import parse_start
-    from orchestrator.dev.simulator import parse_event, parse_history, simulate
+    from orchestrator.dev.simulator import parse_event, parse_histories, simulate
     from orchestrator.engine.contacts import contact_of
 
     scenario = _find_scenario(args.scenario, args.scenarios, args.templates)
@@ -107,8 +107,10 @@ def _simulate(args: argparse.Namespace) -> int:
     if events and events[0].name != scenario.trigger.event:
         raise ValueError(f"the first --event must be the trigger {scenario.trigger.event!r}")
     start = parse_start(args.start, datetime.now(UTC)) if args.start else None
-    past = parse_history(args.history) if args.history else None
-    result = asyncio.run(simulate(scenario, events, contact=contact, start_at=start, history=past))
+    past, times = parse_histories(args.history) if args.history else (None, None)
+    result = asyncio.run(
+        simulate(scenario, events, contact=contact, start_at=start, history=past, times=times)
+    )
     print(result.to_json() if args.json else result.to_text())
     return 0
 

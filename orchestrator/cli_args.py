@@ -41,7 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="when the trigger happens: ISO (2030-01-07T08:00:00Z), +2d from now, or +1d@08:00"
         " (that day, 08:00 UTC); default now",
     )
-    p.add_argument("--history", help='past [sent, reacted] per channel: {"sms": [6, 5]}')
+    p.add_argument(
+        "--history",
+        help='past [sent, reacted] per channel: {"sms": [6, 5]}; local reaction times for '
+        'at: best_time: {"reacted_at": {"email": ["Tue 19:10"]}}',
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--scenarios", type=Path, default=Path("scenarios"))
     p.add_argument("--templates", type=Path, default=Path("templates"))

@@ -24,7 +24,12 @@ from orchestrator.api.keys import ALL_SCOPES
 from orchestrator.api.serve import free_port, serving
 from orchestrator.api.services import Services, build_services
 from orchestrator.app.clients import tracker
-from orchestrator.app.processes import app_with_console, build_activities, build_learning
+from orchestrator.app.processes import (
+    app_with_console,
+    build_activities,
+    build_learning,
+    build_timing,
+)
 from orchestrator.app.providers import build_channels
 from orchestrator.config.settings import load_settings
 from orchestrator.dev.sinks import start_smtp_sink
@@ -191,6 +196,7 @@ async def console_stack(
                 task_queue=queue,
                 activities=activities,
                 learning=build_learning(factory, activities),
+                timing=build_timing(factory, activities),
             ),
             serving(app, port=port) as base,
             httpx.AsyncClient(base_url=base) as http,

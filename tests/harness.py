@@ -27,6 +27,7 @@ from orchestrator.engine.messages import REVISION, EventSignal, RunInput, RunOpt
 from orchestrator.engine.router import Router
 from orchestrator.engine.runtime import build_worker
 from orchestrator.engine.sendlog import InMemorySendLog
+from orchestrator.engine.timing import InMemoryReactionTimes, SendTiming
 from orchestrator.engine.workflow import ScenarioWorkflow
 from orchestrator.language.loader import load_or_raise
 from orchestrator.language.model import CHANNELS, Scenario
@@ -121,6 +122,8 @@ class Run:
     worker: Worker | None = None
     #: The shop's zone for customers without one (OMNI_DEFAULT_TIMEZONE).
     default_timezone: str = "UTC"
+    #: Reaction times for sends held for their best time (None: nothing known).
+    times: InMemoryReactionTimes | None = None
 
     def activities(self) -> Activities:
         return Activities(
@@ -132,8 +135,14 @@ class Run:
         )
 
     async def __aenter__(self) -> Run:
+        activities = self.activities()
+        times = self.times
         self.worker = build_worker(
-            self.env.client, task_queue=self.queue, activities=self.activities(), fail_fast=True
+            self.env.client,
+            task_queue=self.queue,
+            activities=activities,
+            timing=SendTiming.beside(activities, times=times) if times else None,
+            fail_fast=True,
         )
         await self.worker.__aenter__()
         return self

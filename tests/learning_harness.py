@@ -22,6 +22,7 @@ from orchestrator.engine.learning import InMemoryArmLog, InMemoryReactionStats, 
 from orchestrator.engine.messages import EventSignal, RunInput, RunOptions, RunState
 from orchestrator.engine.runtime import build_worker
 from orchestrator.engine.sendlog import InMemorySendLog
+from orchestrator.engine.timing import InMemoryReactionTimes, SendTiming
 from orchestrator.engine.workflow import ScenarioWorkflow
 from orchestrator.language.model import CHANNELS, Scenario
 
@@ -43,20 +44,28 @@ class Fleet:
     handles: dict[str, WorkflowHandle[Any, RunState]] = field(default_factory=dict)
     started: datetime | None = None
     worker: Worker | None = None
+    #: Reaction times for sends held for their best time (None: nothing known).
+    times: InMemoryReactionTimes | None = None
+    #: The shop's zone for customers without one (OMNI_DEFAULT_TIMEZONE).
+    default_timezone: str = "UTC"
 
     async def __aenter__(self) -> Fleet:
         activities = Activities(
             directory=InMemoryDirectory(self.contacts),
             send_log=self.send_log,
             channels=dict(self.providers),
+            default_timezone=self.default_timezone,
         )
         stats = InMemoryReactionStats.scripted(self.history, self.shop)
         learning = Learning.beside(activities, stats=stats, arms=self.arms)
+        times = self.times
+        timing = SendTiming.beside(activities, times=times, decisions=times) if times else None
         self.worker = build_worker(
             self.env.client,
             task_queue=self.queue,
             activities=activities,
             learning=learning,
+            timing=timing,
             fail_fast=True,
         )
         await self.worker.__aenter__()

@@ -39,6 +39,7 @@ from orchestrator.engine.definitions import Definitions
 from orchestrator.engine.learning import Learning
 from orchestrator.engine.messages import RunOptions
 from orchestrator.engine.runtime import build_send_worker, build_worker
+from orchestrator.engine.timing import SendTiming
 from orchestrator.store.arms import SqlArms
 from orchestrator.store.contacts import SqlContacts
 from orchestrator.store.events import EventLog
@@ -46,6 +47,7 @@ from orchestrator.store.inbound import InboundMessages
 from orchestrator.store.links import SqlShortLinks
 from orchestrator.store.preferences import SqlPreferences
 from orchestrator.store.reactions import SqlReactionStats
+from orchestrator.store.send_times import SqlSendTimes
 from orchestrator.store.sendlog import SqlSendLog
 from orchestrator.store.sessions import SqlSessions
 from orchestrator.store.versions import SqlVersions
@@ -98,6 +100,12 @@ def build_learning(factory: async_sessionmaker[AsyncSession], activities: Activi
     return Learning.beside(activities, stats=SqlReactionStats(factory), arms=SqlArms(factory))
 
 
+def build_timing(factory: async_sessionmaker[AsyncSession], activities: Activities) -> SendTiming:
+    """Best-time decisions from the send log's reaction times; held sends into the store."""
+    times = SqlSendTimes(factory)
+    return SendTiming.beside(activities, times=times, decisions=times)
+
+
 async def run_worker(
     config: Settings, client: Client | None = None, channels: dict[str, Channel] | None = None
 ) -> None:
@@ -123,10 +131,13 @@ async def run_worker(
             for c, rate in own_queues.items()
         ]
         if main:
-            learning = build_learning(factory, activities)
             workers.append(
                 build_worker(
-                    client, task_queue=t.task_queue, activities=activities, learning=learning
+                    client,
+                    task_queue=t.task_queue,
+                    activities=activities,
+                    learning=build_learning(factory, activities),
+                    timing=build_timing(factory, activities),
                 )
             )
         # One failing worker stops the process (and its siblings) rather than half of it.
@@ -155,6 +166,7 @@ def app_with_console(
         scenario_dirs=[config.scenarios.scenarios_dir],
         templates_dir=config.scenarios.templates_dir,
         email_sender=config.email.sender if config.email else "Omni <omni@localhost>",
+        default_timezone=config.scenarios.default_timezone,
     )
     install_console(app, console)
     return app

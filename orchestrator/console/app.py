@@ -39,6 +39,7 @@ def build_console(
     templates_dir: Path = Path("templates"),
     email_sender: str = "Omni <omni@localhost>",
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    default_timezone: str = "UTC",
 ) -> Console:
     if len(secret) < 32:
         raise ValueError("the console secret must be at least 32 bytes")
@@ -53,6 +54,7 @@ def build_console(
         scenario_dirs=scenario_dirs or [],
         templates_dir=templates_dir,
         email_sender=email_sender,
+        default_timezone=default_timezone,
     )
     lifetimes = Lifetimes(
         idle=timedelta(minutes=settings.idle_minutes),

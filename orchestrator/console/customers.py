@@ -17,6 +17,7 @@ from orchestrator.console.auth import Session, checked_form, console_of, require
 from orchestrator.console.outcomes import sync_outcomes
 from orchestrator.console.refs import ref, unref
 from orchestrator.console.render import HEADERS, page
+from orchestrator.console.send_times import customer_timing
 from orchestrator.console.state import Console
 from orchestrator.console.words import outcome_counts
 from orchestrator.engine.ids import customer_ref
@@ -129,4 +130,5 @@ async def customer(request: Request, token: str, _: Login) -> Response:
         runs=await run_views(console, customer_id),
         messages=found,
         counts=outcome_counts(found),
+        timing=await customer_timing(console, customer_id, contact.timezone or ""),
     )

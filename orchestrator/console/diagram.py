@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from html import escape
 
 from orchestrator.language.durations import format_duration
-from orchestrator.language.model import DEFAULT_GOAL_WINDOW_S, EventMatch, Scenario, Step
+from orchestrator.language.model import (
+    DEFAULT_GOAL_WINDOW_S,
+    BestTime,
+    EventMatch,
+    Scenario,
+    Step,
+)
 from orchestrator.language.names import derived_name, moment, spoken_duration
 
 BOX_W = 236
@@ -100,6 +106,11 @@ def _match(m: EventMatch) -> str:
     return m.event + (f" when {m.when}" if m.when else "")
 
 
+def held(best: BestTime) -> str:
+    """``best hour in 24 h``: a send or rung with ``at: best_time``."""
+    return f"best hour in {spoken_duration(best.within_s)}"
+
+
 def _minutes(seconds: int) -> str:
     """``30 min``, ``2 h``, ``1 d 12 h`` for a digest window."""
     if seconds % 60 or seconds < 60:
@@ -147,6 +158,8 @@ class Drawer:
             how = s.channels[0] if len(s.channels) == 1 else "first of " + ", ".join(s.channels)
             title = s.name or f"Send {how}"
             detail = f"{how}: {s.template}" if s.name else s.template or ""
+            if s.best_time is not None:
+                detail = f"{held(s.best_time)} · {detail}"
             return self.node("send", title, detail, step=s.path)
         if s.kind == "stop":
             block = self.node("stop", s.name or f"Stop: {s.reason or 'stopped'}", step=s.path)
@@ -187,11 +200,12 @@ class Drawer:
             label = "" if i == 0 else f"no reaction in {spoken_duration(s.rungs[i - 1].wait_s)}"
             out.parts.append(_line(BOX_W / 2, y, BOX_W / 2, y + GAP, label))
             y += GAP
+            timed = f" · {held(rung.best_time)}" if rung.best_time is not None else ""
             rung_box = _box(
                 0,
                 y,
                 "rung",
-                f"{i + 1}. {rung.channel}",
+                f"{i + 1}. {rung.channel}{timed}",
                 rung.template,
                 step=path,
                 note=self.notes.get(path, ""),

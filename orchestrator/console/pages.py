@@ -31,6 +31,7 @@ from orchestrator.console.experiments import NOTE as EXPERIMENTS_NOTE
 from orchestrator.console.experiments import experiment_views
 from orchestrator.console.outcomes import sync_outcomes
 from orchestrator.console.render import HEADERS, page
+from orchestrator.console.send_times import scenario_chart
 from orchestrator.language.loader import load_all
 from orchestrator.language.model import Scenario
 from orchestrator.store.arms import SqlArms
@@ -175,6 +176,7 @@ async def scenario_page(
         templates=sorted(s.templates),
         experiments=await experiment_views(arms, s, since, until, version),
         experiments_note=EXPERIMENTS_NOTE,
+        send_times=await scenario_chart(console, s),
     )
 
 

@@ -13,6 +13,7 @@ from orchestrator.api.services import Services
 from orchestrator.console.settings import ConsoleSettings
 from orchestrator.store.funnel import SqlFunnel
 from orchestrator.store.message_views import SqlMessages
+from orchestrator.store.send_times import SqlSendTimes
 from orchestrator.store.sessions import SqlSessions
 
 
@@ -32,6 +33,10 @@ class Console:
     templates_dir: Path = Path("templates")
     #: The From header test emails are built with (for the email size shown in previews).
     email_sender: str = "Omni <omni@localhost>"
+    #: The shop's zone for customers without one (OMNI_DEFAULT_TIMEZONE): their send times.
+    default_timezone: str = "UTC"
+    #: Reaction times and held sends (console/send_times.py makes it on first use).
+    send_times: SqlSendTimes | None = None
     #: Logins: server-side sessions, their signed ids and CSRF tokens, the login throttle
     #: (build_console makes them).
     sessions: SqlSessions = field(init=False)

@@ -22,6 +22,7 @@ from orchestrator.dev.binaries import test_server
 from orchestrator.dev.sim_dates import shift, weeks_behind
 from orchestrator.dev.sim_report import Simulation, deferred_offset, entry_json
 from orchestrator.dev.sim_start import start_run
+from orchestrator.dev.sim_times import ScriptedTimes, TimesInputError, parse_times
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.affinity import Tally
 from orchestrator.engine.contacts import Contact, InMemoryDirectory, contact_of
@@ -36,6 +37,7 @@ from orchestrator.engine.messages import (
 )
 from orchestrator.engine.runtime import build_worker
 from orchestrator.engine.sendlog import InMemorySendLog
+from orchestrator.engine.timing import SendTiming
 from orchestrator.engine.workflow import ScenarioWorkflow
 from orchestrator.language.durations import DurationError, parse_duration
 from orchestrator.language.model import CHANNELS, Scenario
@@ -95,7 +97,8 @@ def parse_event(text: str, scenario: Scenario) -> SimEvent:
 
 HISTORY_HINT = (
     '--history maps channels to [sent, reacted] for the contact, e.g. {"telegram": [6, 5], '
-    '"email": [9, 1]}, and optionally "shop" to the same for all customers'
+    '"email": [9, 1]}, and optionally "shop" to the same for all customers; "reacted_at" '
+    'gives local reaction times, e.g. {"reacted_at": {"email": ["Tue 19:10"]}}'
 )
 
 
@@ -113,12 +116,24 @@ class History:
 
 def parse_history(text: str) -> History:
     """``{"telegram": [6, 5], "shop": {"email": [1000, 200]}}``: past messages and reactions."""
+    return parse_histories(text)[0]
+
+
+def parse_histories(text: str) -> tuple[History, ScriptedTimes | None]:
+    """Past messages and reactions per channel, and (``reacted_at``) when the contact and the
+    shop reacted, for sends held for their best time."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SimulationInputError(f"--history is not JSON: {exc}; {HISTORY_HINT}") from None
     if not isinstance(data, dict):
         raise SimulationInputError(f"--history must be a JSON object; {HISTORY_HINT}")
+    try:
+        times = parse_times(data)
+    except TimesInputError as exc:
+        raise SimulationInputError(str(exc)) from None
+    if data.get("shop") == {}:
+        del data["shop"]  # it scripted reaction times only
 
     def tallies(found: Any, where: str) -> dict[str, Tally]:
         if not isinstance(found, dict):
@@ -141,7 +156,7 @@ def parse_history(text: str) -> History:
         return out
 
     shop = tallies(data.pop("shop"), "shop.") if "shop" in data else None
-    return History(tallies(data, ""), shop)
+    return History(tallies(data, ""), shop), times
 
 
 def quiet_runtime() -> Runtime:
@@ -179,10 +194,12 @@ async def simulate(
     start_at: datetime | None = None,
     history: History | None = None,
     revision: int = REVISION,
+    times: ScriptedTimes | None = None,
 ) -> Simulation:
     """Run the scenario against ``events`` (the first is the trigger, at offset 0);
-    ``history`` scripts past reactions for learned ladders and costed rungs. ``revision``: the
-    engine revision the run starts with (production's, unless an older one is asked for)."""
+    ``history`` scripts past reactions for learned ladders and costed rungs, ``times`` when
+    they came (sends held for their best time). ``revision``: the engine revision the run
+    starts with (production's, unless an older one is asked for)."""
     if not events:
         trigger = scenario.samples.get(scenario.trigger.event)
         events = [SimEvent(scenario.trigger.event, 0, trigger, sample=True)]
@@ -193,8 +210,10 @@ async def simulate(
         async with await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=test_server(), runtime=quiet_runtime()
         ) as own:
-            return await _simulate(own, scenario, events, contact, start_at, history, revision)
-    return await _simulate(env, scenario, events, contact, start_at, history, revision)
+            return await _simulate(
+                own, scenario, events, contact, start_at, history, revision, times
+            )
+    return await _simulate(env, scenario, events, contact, start_at, history, revision, times)
 
 
 async def _simulate(
@@ -205,6 +224,7 @@ async def _simulate(
     start_at: datetime | None,
     history: History | None = None,
     revision: int = REVISION,
+    times: ScriptedTimes | None = None,
 ) -> Simulation:
     stored = InMemoryEventData()
     activities = Activities(
@@ -215,13 +235,23 @@ async def _simulate(
     )
     stats = history.stats(contact.id) if history is not None else None
     learning = Learning.beside(activities, stats=stats)
+    timing = None
+    if times is not None:  # placed before the start, in the contact's zone
+        anchor = start_at or await env.get_current_time()
+        scripted = times.reactions(anchor, contact.id, contact.timezone or "UTC")
+        timing = SendTiming.beside(activities, times=scripted)
     queue = f"simulate-{uuid.uuid4()}"
     trigger = events[0]
     key = run_key(scenario, contact.id, trigger.data or {})
     # A unique suffix keeps repeated simulations in one test server apart.
     wid = f"{workflow_id(scenario.id, key)}#{uuid.uuid4().hex[:6]}"
     async with build_worker(
-        env.client, task_queue=queue, activities=activities, learning=learning, fail_fast=True
+        env.client,
+        task_queue=queue,
+        activities=activities,
+        learning=learning,
+        timing=timing,
+        fail_fast=True,
     ):
         if start_at is not None:
             clock = await env.get_current_time()

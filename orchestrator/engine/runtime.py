@@ -12,6 +12,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from orchestrator.engine.activities import Activities
 from orchestrator.engine.learning import Learning
+from orchestrator.engine.timing import SendTiming
 from orchestrator.engine.workflow import ScenarioWorkflow
 
 # Our dataclass modules are passed through the sandbox: re-importing them per run would
@@ -25,6 +26,7 @@ def build_worker(
     task_queue: str,
     activities: Activities,
     learning: Learning | None = None,
+    timing: SendTiming | None = None,
     max_cached_workflows: int = 1000,
     max_concurrent_activities: int = 100,
     fail_fast: bool = False,
@@ -32,8 +34,10 @@ def build_worker(
     """fail_fast turns a workflow bug into a failed run instead of a retried task (simulator,
     tests); production keeps retrying so a fixed deploy can resume the run. Without
     ``learning``, ladders learn from no history (the written order) and arms are recorded in
-    memory only."""
+    memory only; without ``timing``, sends held for their best time know no reactions (their
+    fallback decides)."""
     learning = learning or Learning.beside(activities)
+    timing = timing or SendTiming.beside(activities)
     return Worker(
         client,
         task_queue=task_queue,
@@ -44,6 +48,7 @@ def build_worker(
             activities.stop_send,
             activities.log_skip,
             *learning.activities(),
+            *timing.activities(),
         ],
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)

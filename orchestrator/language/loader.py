@@ -86,7 +86,14 @@ def attach_templates(scenario: Scenario, templates_dir: Path) -> None:
 #: hash while at their default, so an unchanged scenario keeps its version across releases.
 LATER_SCENARIO_FIELDS = {"holdout_pct": 0.0, "goal_window_s": None}
 LATER_TRIGGER_FIELDS: dict[str, Any] = {"spread_s": None}
-LATER_STEP_FIELDS: dict[str, Any] = {"order": "fixed", "costs": {}, "value": None, "variants": []}
+LATER_STEP_FIELDS: dict[str, Any] = {
+    "order": "fixed",
+    "costs": {},
+    "value": None,
+    "variants": [],
+    "best_time": None,
+}
+LATER_RUNG_FIELDS: dict[str, Any] = {"best_time": None}
 NESTED = ("then", "otherwise", "on_event", "on_timeout")
 
 
@@ -97,6 +104,8 @@ def _trimmed(node: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
             out[key] = [_trimmed(step, LATER_STEP_FIELDS) for step in out[key]]
     if "variants" in out:
         out["variants"] = [_trimmed(v, {}) for v in out["variants"]]
+    if isinstance(out.get("rungs"), list):
+        out["rungs"] = [_trimmed(rung, LATER_RUNG_FIELDS) for rung in out["rungs"]]
     return out
 
 

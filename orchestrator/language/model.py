@@ -66,12 +66,32 @@ class FrequencyCap:
     channel: str | None = None
 
 
+#: ``at: best_time`` without ``within``: hold a send for at most a day (Iterable's longest).
+DEFAULT_BEST_TIME_WITHIN_S = 24 * 3600
+#: The longest hold: a profile knows one week of hours, so later would only repeat them.
+MAX_BEST_TIME_WITHIN_S = 7 * 86400
+#: The shortest: the hold picks an hour, so a window must hold at least one.
+MIN_BEST_TIME_WITHIN_S = 3600
+
+
+@dataclass
+class BestTime:
+    """``at: best_time``: the message goes within ``within_s`` seconds, at the hour this
+    customer is likeliest to react (their own reactions shrunk toward the shop's)."""
+
+    within_s: int = DEFAULT_BEST_TIME_WITHIN_S
+    #: When nobody's reactions say anything: ``now`` (at once) or a local ``HH:MM``.
+    fallback: str = "now"
+
+
 @dataclass
 class Rung:
     channel: str
     template: str
     #: How long to wait for a reaction before the next rung (None on the last rung: no wait).
     wait_s: int | None = None
+    #: ``at: best_time`` on this rung: held for its customer's best hour before it goes.
+    best_time: BestTime | None = None
 
 
 @dataclass
@@ -160,6 +180,8 @@ class Step:
     name: str = ""
     #: collect: the digest window (``events`` names the one event, ``timeout_s`` the window).
     collect: Collect | None = None
+    #: send: ``at: best_time`` holds the message for its customer's best hour.
+    best_time: BestTime | None = None
 
     def branches(self) -> list[Step]:
         """Every step nested directly under this one (branches and variants)."""

@@ -36,7 +36,7 @@ COLLECT_KEYS = ("event", "for", "max", "key")
 STEP_KEYS = {
     "wait": ("wait", "name"),
     "wait_until": ("wait_until", "late", "name"),
-    "send": ("send", "quiet_hours", "name"),
+    "send": ("send", "quiet_hours", "at", "within", "fallback", "name"),
     "escalate": ("escalate", "order", "cost", "value", "name"),
     "if": ("if", "then", "else", "name"),
     "wait_for": ("wait_for", "on_event", "on_timeout", "name"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrator.language.best_time import BEST_TIME_KEYS, parse_best_time
 from orchestrator.language.digest import parse_collect
 from orchestrator.language.expressions import ExpressionError, split_time_expression
 from orchestrator.language.localtime import LocalTimeError, parse_clock
@@ -128,6 +129,7 @@ class StepParser(LearningParser):
                 ("apply", "ignore"),
             )
             self.spot(step, "quiet_hours", path + ("quiet_hours",))
+            step.best_time = parse_best_time(self, value, path)
         elif kind == "escalate":
             self.escalate(arg, p, step)
             self.ladder_options(value, path, step)
@@ -252,7 +254,7 @@ class StepParser(LearningParser):
             return
         for i, rung in enumerate(arg):
             p = path + (i,)
-            data = self.mapping(rung, p, (*CHANNELS, "wait"), "an escalate rung")
+            data = self.mapping(rung, p, (*CHANNELS, "wait", *BEST_TIME_KEYS), "an escalate rung")
             chans = [k for k in data if k in CHANNELS]
             if len(chans) != 1:
                 self.fail(
@@ -269,6 +271,7 @@ class StepParser(LearningParser):
                     "add e.g. 'wait: 4h' to this rung",
                 )
             rung = Rung(chans[0], self.template(data[chans[0]], p + (chans[0],)), wait)
+            rung.best_time = parse_best_time(self, data, p)
             self.spot(rung, "template", p + (chans[0],))
             step.rungs.append(rung)
 

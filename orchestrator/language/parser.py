@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrator.language.best_time import check_best_times
 from orchestrator.language.model import (
     MAX_SPREAD_S,
     REACTIONS,
@@ -82,6 +83,7 @@ class Parser(StepParser):
             except PolicyError as exc:
                 self.fail(path, str(exc), exc.hint)
         self.answers_at_once(scenario.steps, bool(scenario.trigger.spread_s))
+        check_best_times(self, scenario)
         self.experiment(data, scenario)
         samples = data.get("sample", {})
         if isinstance(samples, dict) and all(isinstance(v, dict) for v in samples.values()):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrator.language.best_time import BEST_TIME_KEYS
 from orchestrator.language.content_templates import content_schema
 from orchestrator.language.digest import COLLECT_DOC, collect_arg
 from orchestrator.language.durations import DURATION_HINT
@@ -21,7 +22,12 @@ from orchestrator.language.parse_base import (
     TOP_KEYS,
     TRIGGER_KEYS,
 )
-from orchestrator.language.schema_learning import experiment_keys, ladder_options, split_arg
+from orchestrator.language.schema_learning import (
+    best_time_keys,
+    experiment_keys,
+    ladder_options,
+    split_arg,
+)
 
 DURATION = r"^\s*(\d+\s*[wdhms]\s*)+$"
 TEMPLATE = r"^[a-z0-9_]+(/[a-z0-9_]+)+$"
@@ -76,7 +82,11 @@ def scenario_schema() -> dict[str, Any]:
         "type": "object",
         "minProperties": 1,
         "additionalProperties": False,
-        "properties": {**{c: _ref("template") for c in CHANNELS}, "wait": _ref("duration")},
+        "properties": {
+            **{c: _ref("template") for c in CHANNELS},
+            "wait": _ref("duration"),
+            **best_time_keys(_ref("duration")),
+        },
         "description": "One channel and its template; 'wait' for a reaction before the next",
     }
     send = {
@@ -140,7 +150,8 @@ def scenario_schema() -> dict[str, Any]:
                     "enum": ["apply", "ignore"],
                     "description": "ignore: a send that answers the trigger at once (no "
                     "step waits before it) goes inside the quiet hours",
-                }
+                },
+                **best_time_keys(_ref("duration")),
             },
             description="send: {email: welcome/hello}",
         ),
@@ -278,6 +289,7 @@ def scenario_schema() -> dict[str, Any]:
     assert set(step_kinds[-1]["properties"]["collect"]["properties"]) == set(COLLECT_KEYS)
     local = step_kinds[1]["properties"]["wait_until"]["oneOf"][1]["properties"]
     assert set(local) == set(LOCAL_TIME_KEYS)
+    assert set(best_time_keys(_ref("duration"))) == set(BEST_TIME_KEYS)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "urn:omni:scenario",

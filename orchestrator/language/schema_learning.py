@@ -38,6 +38,29 @@ def ladder_options(ref: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def best_time_keys(duration: dict[str, str]) -> dict[str, Any]:
+    """``at``, ``within`` and ``fallback`` beside a send or inside a ladder rung."""
+    return {
+        "at": {
+            "enum": ["best_time"],
+            "description": "best_time: hold the message for the hour this customer is "
+            "likeliest to react (their reactions, shrunk toward the shop's)",
+        },
+        "within": {
+            **duration,
+            "description": "with at: best_time, the longest hold (1h to 7d, default 24h)",
+        },
+        "fallback": {
+            "oneOf": [
+                {"const": "now"},
+                {"type": "string", "pattern": r"^([01]?\d|2[0-3]):[0-5]\d$"},
+            ],
+            "description": "with at: best_time and nothing to learn from: now (default) or a "
+            'local time, e.g. "10:00"',
+        },
+    }
+
+
 def split_arg(steps: dict[str, str]) -> dict[str, Any]:
     return {
         "type": "object",

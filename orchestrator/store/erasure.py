@@ -12,6 +12,7 @@ from orchestrator.store.tables import (
     ContactRow,
     EventRow,
     SendRow,
+    SendTimeRow,
     ShortLinkRow,
     SuppressionRow,
 )
@@ -22,7 +23,8 @@ async def erase_contact(sessions: async_sessionmaker[AsyncSession], contact_id: 
     never messaged again; the send log keeps no customer id; stored events keep their ids (so
     a repeat is still a duplicate) but not their data or contact fields; the short codes of
     their messages go (their tokens name the customer: a preference link then opens nothing,
-    a click link no longer redirects). False: no such contact."""
+    a click link no longer redirects). The sends held for their best time are forgotten.
+    False: no such contact."""
     async with write_lock(sessions), sessions() as s, s.begin():
         row = await s.get(ContactRow, contact_id)
         if row is None:
@@ -44,5 +46,7 @@ async def erase_contact(sessions: async_sessionmaker[AsyncSession], contact_id: 
             update(EventRow).where(EventRow.customer_id == contact_id).values(payload=None)
         )
         await s.execute(delete(ShortLinkRow).where(ShortLinkRow.customer_id == contact_id))
+        # Held sends (at: best_time) name the customer; their runs find the send log anyway.
+        await s.execute(delete(SendTimeRow).where(SendTimeRow.customer_id == contact_id))
         await s.delete(row)
     return True

@@ -146,6 +146,8 @@ class SendRow(Base):
         Index("ix_send_log_customer_sent", "customer_id", "status", "sent_at"),
         # The console's funnel: one scenario over a period, grouped by step and channel.
         Index("ix_send_log_funnel", "scenario", "created_at"),
+        # The shop's latest reactions, read backwards from now (store/send_times.py).
+        Index("ix_send_log_sent_at", "sent_at"),
     )
 
 
@@ -333,3 +335,29 @@ class PreferenceAuditRow(Base):
     at: Mapped[datetime]
     #: field -> {"from": old, "to": new}
     changes: Mapped[dict[str, Any]]
+
+
+class SendTimeRow(Base):
+    """A send held for its customer's best time (``at: best_time``), written by the
+    ``best_time`` activity when it holds one: the console's chart of the messages still to go
+    by local hour. Pending while its moment is ahead and the send log has no row for its key
+    (a goal, exit or cancel that stops it writes one)."""
+
+    __tablename__ = "send_times"
+
+    #: The send key of the held message (its first channel's, for first_of).
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(128), index=True)
+    scenario: Mapped[str] = mapped_column(String(100))
+    version: Mapped[str] = mapped_column(String(64), default="")
+    step: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(16))
+    decided_at: Mapped[datetime]
+    send_at: Mapped[datetime]
+    #: The moment in the customer's zone: 0 = Monday; 0-23.
+    local_day: Mapped[int]
+    local_hour: Mapped[int]
+    #: own, shop or fallback: whose reactions decided.
+    source: Mapped[str] = mapped_column(String(16))
+
+    __table_args__ = (Index("ix_send_times_pending", "scenario", "send_at"),)

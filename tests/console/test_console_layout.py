@@ -12,6 +12,7 @@ import pytest
 from axe_core import axe_script
 from console_browser import SCREENSHOTS, Tab, tab
 from console_stack import ConsoleStack
+from page_checks import check
 
 WIDTHS = (1280, 1920)
 
@@ -19,20 +20,6 @@ WIDTHS = (1280, 1920)
 @pytest.fixture(scope="module")
 def axe() -> Path:
     return axe_script()
-
-
-OVERFLOWING = """() => [...document.querySelectorAll('table')].map(t => {
-    const box = t.parentElement;
-    return {table: t.id || t.className || 'table', scroll: box.scrollWidth, client: box.clientWidth,
-            page: document.documentElement.scrollWidth, view: document.documentElement.clientWidth};
-}).filter(x => x.scroll > x.client + 1 || x.page > x.view + 1)"""
-
-AXE_RUN = """async () => {
-    const found = await axe.run(document, {resultTypes: ['violations']});
-    return found.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-        .map(v => ({id: v.id, impact: v.impact, help: v.help,
-                    nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
-}"""
 
 
 async def pages_of(t: Tab, stack: ConsoleStack) -> list[tuple[str, str]]:
@@ -74,13 +61,3 @@ async def test_every_page_fits_and_passes_axe(
             await check(t, name, axe, overflow, violations)
     assert overflow == {}, f"tables wider than their container at {width}px: {overflow}"
     assert violations == {}, f"axe-core, serious or critical at {width}px: {violations}"
-
-
-async def check(
-    t: Tab, name: str, axe: Path, overflow: dict[str, Any], violations: dict[str, Any]
-) -> None:
-    if found := await t.page.evaluate(OVERFLOWING):
-        overflow[name] = found
-    await t.page.add_script_tag(path=str(axe))
-    if found := await t.page.evaluate(AXE_RUN):
-        violations[name] = found

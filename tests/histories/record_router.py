@@ -6,13 +6,14 @@ current engine revision (``REVISION``), search attributes, the Temporal UI summa
 version, and stored trigger events (``stored=True``, read back by event id). Later events go
 through the router too, as the API delivers them. Histories land in ``tests/histories/r<REVISION>/
 <scenario>__<case>.json``; the variants in ``variants/`` add the keys a shipped scenario lacks
-(learned order, holdout, split, spread).
+(learned order, holdout, split, spread), ``variants_best_time/`` the sends held for their best
+time.
 
 Run it for a new revision (docs/operations.md, "Changing the workflow"), never to make a
-failing replay pass; name scenario ids to record only their cases (a new shipped scenario):
-    .venv/bin/python tests/histories/record_router.py [scenario ...]
-A digest window that ends while no worker runs needs real time: record_late_digest.py.
-"""
+failing replay pass; name scenario ids to record only their cases (a new shipped scenario), or
+``scenario/case`` to record one case (a new feature's):
+    .venv/bin/python tests/histories/record_router.py [scenario | scenario/case ...]
+"""
 
 from __future__ import annotations
 
@@ -48,7 +49,9 @@ from orchestrator.engine.learning import (  # noqa: E402
 from orchestrator.engine.messages import REVISION, EventSignal, RunState  # noqa: E402
 from orchestrator.engine.router import InMemoryRunIndex, Router  # noqa: E402
 from orchestrator.engine.runtime import build_worker  # noqa: E402
+from orchestrator.engine.send_time import Reaction  # noqa: E402
 from orchestrator.engine.sendlog import InMemorySendLog  # noqa: E402
+from orchestrator.engine.timing import InMemoryReactionTimes, SendTiming  # noqa: E402
 from orchestrator.language.loader import load_or_raise  # noqa: E402
 from orchestrator.language.model import CHANNELS, Scenario  # noqa: E402
 
@@ -78,6 +81,19 @@ CONTACTS = [
 ]
 #: Past reactions: learned ladders put eve's telegram first, and cost sorts out sms.
 HISTORY = {"eve": {"telegram": Tally(6, 5), "email": Tally(9, 1), "sms": Tally(12, 0)}}
+
+
+def opened_at(hour: int, days: int) -> list[Reaction]:
+    """An email opened at ``hour``:10 UTC on each of the ``days`` days before the recording
+    (the test server's clock starts at the real now: the history follows it)."""
+    now = datetime.now().astimezone()
+    first = now.replace(hour=hour, minute=10, second=0, microsecond=0)
+    return [Reaction(first - timedelta(days=d), "email", "opened") for d in range(1, days + 1)]
+
+
+#: When customers reacted, for sends held for their best time: cara (Berlin) in the evening,
+#: ann at noon; the others have none (the shop's hours, then the fallback, decide).
+TIMES = {"cara": opened_at(18, 5), "ann": opened_at(12, 4)}
 SHOP = {
     "email": Tally(1000, 200),
     "push": Tally(800, 60),
@@ -98,6 +114,8 @@ class Case:
     runs: dict[str, str]
     script: list[Step]
     variant: bool = False
+    #: The variants' folder when not ``variants/`` (one variant per scenario id a folder).
+    folder: str = ""
 
 
 @dataclass
@@ -159,8 +177,14 @@ async def record(env: WorkflowEnvironment, case: Case, scenarios: dict[str, Scen
     )
     router = shop.router()
     started = await next_morning(env)
+    timing = SendTiming.beside(activities, times=InMemoryReactionTimes(TIMES))
     async with build_worker(
-        env.client, task_queue=shop.queue, activities=activities, learning=learning, fail_fast=True
+        env.client,
+        task_queue=shop.queue,
+        activities=activities,
+        learning=learning,
+        timing=timing,
+        fail_fast=True,
     ):
         for offset, customer, name, data in case.script:
             now = (await env.get_current_time() - started).total_seconds()
@@ -340,6 +364,20 @@ CASES = [
         variant=True,
     ),
     Case(
+        "price_drop_digest",
+        "best_time",
+        {"cara": "best_time_held", "ann": "best_time_goal", "kim": "best_time_rung"},
+        [
+            (0, "cara", "price_dropped", drop("p-1", 40)),
+            (0, "ann", "price_dropped", drop("p-1", 40)),  # the same product, another run
+            (0, "kim", "price_dropped", drop("p-2", 30)),
+            (600, "cara", "price_dropped", drop("p-3", 20)),
+            (H, "ann", "order_placed", ORDER),  # during ann's hold: converted, unsent
+        ],
+        variant=True,
+        folder="variants_best_time",
+    ),
+    Case(
         "welcome_series",
         "variant",
         {"ann": "split_holdout_spread", "eve": "split_other", "xia": "held_out"},
@@ -370,11 +408,14 @@ async def main() -> None:
                 },
             )
         )
-        only = set(sys.argv[1:])  # scenario ids: record only their cases
+        only = set(sys.argv[1:])  # scenario ids (or scenario/case): record only those cases
         for case in CASES:
-            if only and case.scenario not in only:
+            if only and not {case.scenario, f"{case.scenario}/{case.name}"} & only:
                 continue
-            await record(env, case, variants if case.variant else shipped)
+            found = variants if case.variant else shipped
+            if case.folder:
+                found = load_or_raise([HERE / case.folder], ROOT / "templates")
+            await record(env, case, found)
 
 
 if __name__ == "__main__":

@@ -95,3 +95,41 @@ def test_wait_until_offsets_and_names_are_drawn(tmp_path: Path) -> None:
     assert texts["steps.3"][0] == "Reminder ladder"
     drawn = " ".join(t for ts in texts.values() for t in ts if t)
     assert "steps." not in drawn and "rung1" not in drawn
+
+
+def test_sends_and_rungs_held_for_their_best_time_say_so() -> None:
+    s = load_or_raise([ROOT / "docs" / "examples"], ROOT / "templates")["best_time_cart"]
+    svg = diagram(s)
+    ET.fromstring(svg)
+    boxes = {
+        g.attrib["data-step"]: "".join(g.itertext())
+        for g in ET.fromstring(svg).iter(f"{SVG}g")
+        if "data-step" in g.attrib
+    }
+    assert "best hour in 24 h" in boxes["steps.2.best_time.1"]
+    assert "best hour" not in boxes["steps.2.at_once.1"]
+
+
+def test_a_held_rung_is_labelled(tmp_path: Path) -> None:
+    s = write_scenario(
+        tmp_path,
+        """
+        scenario: ladder
+        trigger: {event: signed_up}
+        steps:
+          - escalate:
+              - email: t/hello
+                wait: 1d
+              - sms: t/hello
+                at: best_time
+                within: 12h
+        sample:
+          signed_up: {source: web}
+        """,
+        {
+            "t/hello/email": "{% block subject %}Hi{% endblock %}{% block html %}x{% endblock %}",
+            "t/hello/sms": "{% block text %}Hi{% endblock %}",
+        },
+    )
+    svg = diagram(s)
+    assert "2. sms · best hour in 12 h" in svg and "1. email<" in svg

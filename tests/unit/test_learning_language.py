@@ -143,8 +143,10 @@ def _hash_before_issue_15(scenario: Scenario) -> str:
 
     def strip(steps: list[dict[str, object]]) -> None:
         for step in steps:
-            for key in ("order", "costs", "value", "variants"):
+            for key in ("order", "costs", "value", "variants", "best_time"):
                 del step[key]
+            for rung in step["rungs"]:  # type: ignore[attr-defined]
+                del rung["best_time"]  # added by issue 26 (at: best_time)
             for nested in ("then", "otherwise", "on_event", "on_timeout"):
                 strip(step[nested])  # type: ignore[arg-type]
 

@@ -5,7 +5,8 @@ the main loop, how a run ends) and the plain classes it composes, one job each: 
 ``Timeline`` (what the run records and shows), the ``Clock`` (timers, waits, the stop
 checkpoint), the ``Inbox`` and the ``Generation`` (events delivered, and what the current
 trigger's share of the run heard), ``Conditions``, the experiment ``Arms``, the ``Learner``,
-the ``Sender``, the ``Ladder``, the digest ``Collector`` and the ``Steps`` interpreter. None
+the ``Sender`` (and its ``BestTime``, the hold of a send for its customer's best hour), the
+``Ladder``, the digest ``Collector`` and the ``Steps`` interpreter. None
 inherits from another: each gets what it uses in its constructor. docs/architecture.md draws
 who calls whom.
 

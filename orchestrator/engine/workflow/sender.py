@@ -1,4 +1,5 @@
-"""One message's way out of a run: whether the run sends it at all (holdout, too late), the
+"""One message's way out of a run: whether the run sends it at all (holdout, too late), its
+hold for the customer's best time when it says ``at: best_time`` (``best_time.py``), the
 ``send`` activity with its idempotency key, the holds it asks for (quiet hours, events still on
 their way: the activity answers ``deferred`` with a moment), and the message's fate in the
 timeline. A send under way when the run ends gets its fate from ``stop_send`` (``settle``).
@@ -16,6 +17,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, CancelledError
 
 from orchestrator.engine.workflow.arms import Arms
+from orchestrator.engine.workflow.best_time import BestTime
 from orchestrator.engine.workflow.clock import Clock
 from orchestrator.engine.workflow.digest import Collector
 from orchestrator.engine.workflow.generation import Generation, run_ref
@@ -61,6 +63,8 @@ class Sender:
         self._clock = clock
         #: The send under way, if any: a run that ends meanwhile settles its fate.
         self.pending: PendingSend | None = None
+        #: Sends with ``at: best_time``: decided once, then held.
+        self._best_time = BestTime(inp, gen, timeline, clock)
 
     async def deliver(
         self,
@@ -85,7 +89,9 @@ class Sender:
         # settles it (``settle``) — once: the activity's own answer clears it.
         self.pending = PendingSend(key=key, step=path, channel=channel, template=template)
         quiet = step.quiet_hours != "ignore"  # no hold for an answer to the customer, at once
-        result, deferred_from = await self._attempt(channel, template, path, key, stop, quiet)
+        result, deferred_from = None, ""
+        if await self._best_time.hold(step, path, step.channels or [channel], key, stop):
+            result, deferred_from = await self._attempt(channel, template, path, key, stop, quiet)
         self.pending = None
         if result is None:
             return None
