@@ -19,10 +19,11 @@ from orchestrator.console.refs import ref, unref
 from orchestrator.console.render import HEADERS, page
 from orchestrator.console.send_times import customer_timing
 from orchestrator.console.state import Console
-from orchestrator.console.words import outcome_counts
+from orchestrator.console.words import fate_chips, hold_chips
 from orchestrator.engine.ids import customer_ref
 from orchestrator.engine.run_status import describe_run, waiting
 from orchestrator.store.funnel import OutcomeRecord
+from orchestrator.store.message_views import Wanted
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -121,14 +122,15 @@ async def customer(request: Request, token: str, _: Login) -> Response:
     contact = await console.svc.contacts.get(customer_id) if customer_id else None
     if customer_id is None or contact is None:
         raise HTTPException(404, detail="no such customer (or the link has expired)")
-    found = await console.messages.of_customer(customer_id)
+    fates = await console.messages.fates(Wanted(customer_id=customer_id))
     return page(
         request,
         "customer.html",
         c=contact,
         history=await console.svc.contacts.history(customer_id),
         runs=await run_views(console, customer_id),
-        messages=found,
-        counts=outcome_counts(found),
+        messages=await console.messages.of_customer(customer_id),
+        counts=fate_chips(fates),
+        holds=hold_chips(fates),
         timing=await customer_timing(console, customer_id, contact.timezone or ""),
     )

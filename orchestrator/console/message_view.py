@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -18,8 +21,8 @@ from orchestrator.console.refs import unref
 from orchestrator.console.render import HEADERS, page
 from orchestrator.console.sanitize import linkify, telegram_html
 from orchestrator.console.state import Console
-from orchestrator.console.words import outcome_counts
-from orchestrator.store.message_views import LoggedMessage
+from orchestrator.console.words import PERIODS, fate_chips, hold_chips
+from orchestrator.store.message_views import LoggedMessage, Wanted
 
 router = APIRouter(include_in_schema=False)
 Login = Annotated[Session, Depends(require_session)]
@@ -65,18 +68,48 @@ def customer_urls(console: Console, m: LoggedMessage) -> dict[str, str]:
     return urls
 
 
+@dataclass(frozen=True)
+class ChipLink:
+    """What a count links to: Messages of the same scenario and period, for its reason."""
+
+    scenario: str
+    days: str
+    #: The reason shown now ("" for every message).
+    reason: str
+
+    def href(self, reason: str) -> str:
+        query = {"scenario": self.scenario, "days": self.days, "reason": reason}
+        return "/console/messages?" + urlencode({k: v for k, v in query.items() if v})
+
+
 @router.get("/console/messages")
-async def messages(request: Request, _: Login, scenario: str = "") -> Response:
+async def messages(
+    request: Request, _: Login, scenario: str = "", days: str = "7", reason: str = ""
+) -> Response:
+    """The latest messages of a period, optionally of one scenario and one skip or hold
+    reason; the counts above them are the database's, over the whole period."""
     console = console_of(request)
-    found = await console.messages.recent(scenario=scenario, limit=200)
-    names = sorted(console.svc.router.scenarios)
+    days = days if days in PERIODS else "7"
+    since = datetime.now(UTC) - timedelta(days=int(days))
+    period = Wanted(scenario=scenario, since=since)
+    fates = await console.messages.fates(period)
+    found = await console.messages.recent(replace(period, reason=reason), limit=200)
+    reasons = sorted({c.reason for c in fate_chips(fates) + hold_chips(fates) if c.reason})
+    if reason and reason not in reasons:
+        reasons.append(reason)
     return page(
         request,
         "messages.html",
         messages=found,
-        counts=outcome_counts(found),
+        counts=fate_chips(fates),
+        holds=hold_chips(fates),
         scenario=scenario,
-        scenarios=names,
+        scenarios=sorted(console.svc.router.scenarios),
+        days=days,
+        periods=PERIODS,
+        reason=reason,
+        reasons=reasons,
+        link=ChipLink(scenario, days, reason),
     )
 
 

@@ -32,6 +32,7 @@ from orchestrator.console.experiments import experiment_views
 from orchestrator.console.outcomes import sync_outcomes
 from orchestrator.console.render import HEADERS, page
 from orchestrator.console.send_times import scenario_chart
+from orchestrator.console.words import PERIODS
 from orchestrator.language.loader import load_all
 from orchestrator.language.model import Scenario
 from orchestrator.store.arms import SqlArms
@@ -40,7 +41,6 @@ from orchestrator.store.funnel import Funnel
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 Login = Annotated[Session, Depends(require_session)]
-PERIODS = {"1": "last 24 hours", "7": "last 7 days", "30": "last 30 days", "365": "last year"}
 
 
 @router.get("/")
@@ -144,7 +144,9 @@ def step_notes(funnel: Funnel) -> dict[str, str]:
         skipped = sum(f.skipped.values())
         text = f"{f.channel}: sent {f.sent}, opened {f.opened}, clicked {f.clicked}"
         text += f", recorded {f.recorded} (not sent)" if f.recorded else ""
-        notes[f.step] = text + (f", skipped {skipped}" if skipped else "")
+        held = sum(f.held.values())
+        text += f", skipped {skipped}" if skipped else ""
+        notes[f.step] = text + (f", held {held}" if held else "")
     return notes
 
 

@@ -7,6 +7,8 @@ them in the viewer's own time zone (the page reads the same without JavaScript).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +17,8 @@ from markupsafe import Markup
 from orchestrator.language.model import Scenario
 from orchestrator.language.names import names_by_path
 
-#: Reason code (the send log's reason up to ":") -> what it means, in a few words.
+#: Reason code (the send log's reason up to ":") -> what it means, in a few words. A skip and
+#: a hold read alike ("skipped · quiet hours", "held · quiet hours").
 REASONS = {
     "too_late": "too late",
     "holdout": "held out (holdout group)",
@@ -25,17 +28,36 @@ REASONS = {
     "suppressed": "unsubscribed or blocked",
     "no_address": "no address on file",
     "unknown_contact": "customer unknown",
+    "paused_by_customer": "paused by the customer",
+    "topic_off": "topic turned off by the customer",
     "stopped_by_goal": "stopped: goal reached",
     "stopped_by_exit": "stopped: exit event",
     "stopped_by_cancel": "stopped: run cancelled",
     "stopped_by_restart": "stopped: run restarted",
     "template_error": "template error",
-    "events_pending": "waiting for earlier events",
+    "trigger_data_gone": "trigger data erased",
+    "events_pending": "earlier events on their way",
     "not_worth_it": "not worth its cost",
     "too_costly": "not worth its cost",
     "uncertain": "outcome uncertain",
     "whatsapp_window": "WhatsApp window closed",
+    "whatsapp_session_closed": "WhatsApp window closed",
+    "error": "provider error",
+    "retrying": "retrying",
 }
+#: A message's status, as the console says it (a skip or failure adds its reason).
+STATUSES = {
+    "sent": "sent",
+    "recorded": "recorded, not sent",
+    "skipped": "skipped",
+    "failed": "failed",
+    "deferred": "held now",
+    "reserved": "sending",
+    "sending": "sending",
+    "uncertain": "uncertain",
+}
+#: The periods a page counts over (days -> words).
+PERIODS = {"1": "last 24 hours", "7": "last 7 days", "30": "last 30 days", "365": "last year"}
 
 
 def reason_code(reason: str) -> str:
@@ -132,10 +154,42 @@ def measured(channel: str, what: str) -> bool:
     return what in MEASURED.get(channel, frozenset())
 
 
-def outcome_counts(messages: list[Any]) -> list[tuple[str, int]]:
-    """``[("sent", 3), ("skipped · too late", 2)]``: every status and reason, with its count."""
-    counts: dict[str, int] = {}
-    for m in messages:
-        label = m.status if m.status == "sent" else f"{m.status} · {reason_words(m.reason)}"
-        counts[label] = counts.get(label, 0) + 1
-    return sorted(counts.items(), key=lambda item: (item[0] != "sent", -item[1], item[0]))
+@dataclass(frozen=True)
+class Chip:
+    """One count the console shows: ``skipped · too late 5``."""
+
+    label: str
+    count: int
+    #: The reason code it filters Messages by ("" for none).
+    reason: str = ""
+
+
+def _fate_label(status: str, reason: str, held: str) -> tuple[str, str]:
+    words = STATUSES.get(status, status.replace("_", " "))
+    if status in ("skipped", "failed"):
+        return f"{words} · {reason_words(reason)}", reason_code(reason)
+    if status == "deferred":
+        return f"{words} · {reason_words(held or reason)}", held or reason_code(reason)
+    return words, ""
+
+
+def fate_chips(counts: Iterable[Any]) -> list[Chip]:
+    """Every fate with its count (``FateCount``s from the store: status, reason, held,
+    count), sent first: ``[sent 3, skipped · too late 2, held now · quiet hours 1]``."""
+    found: dict[tuple[str, str], int] = {}
+    for c in counts:
+        key = _fate_label(c.status, c.reason, c.held)
+        found[key] = found.get(key, 0) + c.count
+    chips = [Chip(label, n, code) for (label, code), n in found.items()]
+    return sorted(chips, key=lambda c: (c.label != "sent", -c.count, c.label))
+
+
+def hold_chips(counts: Iterable[Any]) -> list[Chip]:
+    """Messages held back before they went (quiet hours, ...), by reason, whatever came of
+    them: ``[quiet hours 7]``."""
+    found: dict[str, int] = {}
+    for c in counts:
+        if c.held:
+            found[c.held] = found.get(c.held, 0) + c.count
+    chips = [Chip(reason_words(code), n, code) for code, n in found.items()]
+    return sorted(chips, key=lambda c: (-c.count, c.label))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 
 from temporalio import activity
@@ -49,6 +49,7 @@ from orchestrator.engine.preferences import PreferenceReader, send_skip
 from orchestrator.engine.resolve import EventData, Send, TriggerGone, resolve
 from orchestrator.engine.send_errors import UNEXPECTED_ERROR_ATTEMPTS, reason_code
 from orchestrator.engine.sendlog import (
+    DEFERRED,
     RECORDED,
     RECORDED_REASON,
     SendLog,
@@ -157,7 +158,7 @@ class Activities:
         if self.pending is not None and (done is None or done.status != SENDING):
             hold = await held(self.pending, req, activity.info().workflow_id or "")
             if hold is not None:
-                return hold
+                return await self._defer(req, hold)
         now = to_datetime(req.now)
         contact = await self.directory.get(req.customer_id)
         if contact is None:
@@ -192,7 +193,8 @@ class Activities:
         if req.quiet_hours is not None:
             until = quiet_until(now, req.quiet_hours, timezone)
             if until is not None and req.quiet_hours.action == "wait":
-                return SendResult("deferred", reason="quiet_hours", retry_at=until.isoformat())
+                hold = SendResult("deferred", reason="quiet_hours", retry_at=until.isoformat())
+                return await self._defer(req, hold)
             if until is not None:
                 return await self._skip(req, now, "quiet_hours")
         way = WhatsappWay()
@@ -328,6 +330,15 @@ class Activities:
         """``reason`` goes to the run's history; ``detail`` (if any) only to the send log."""
         await self._record(req, now, status, reason=detail or reason)
         return SendResult(status, reason=reason)
+
+    async def _defer(self, req: Send, hold: SendResult) -> SendResult:
+        """A deferral is a fate of its own in the send log while it lasts (the console counts
+        sends held by quiet hours, and lists them), and the entry keeps why it was held."""
+        entry = record_of(
+            req, to_datetime(req.now), DEFERRED, f"{hold.reason}: until {hold.retry_at}"
+        )
+        await self.send_log.defer(replace(entry, held=hold.reason))
+        return hold
 
     async def _record(
         self,

@@ -48,6 +48,12 @@ QUIET_DEFERRALS = Counter(
     "Sends held until the customer's quiet hours end",
     ["scenario", "channel"],
 )
+DEFERRALS = Counter(
+    "omni_send_deferrals",
+    "Sends held back for a while, then tried again, by scenario, channel and reason code "
+    "(quiet_hours, events_pending)",
+    ["scenario", "channel", "reason"],
+)
 PROVIDER_SECONDS = Histogram(
     "omni_provider_send_seconds",
     "Time a channel adapter took to hand one message to its provider",
@@ -94,8 +100,10 @@ def record_send(req: SendRequest, result: SendResult) -> None:
     )
     SENDS.labels(scenario, channel, status).inc()
     reason = reason_of(result)
-    if result.status == "deferred" and result.reason == "quiet_hours":
-        QUIET_DEFERRALS.labels(scenario, channel).inc()
+    if result.status == "deferred":
+        DEFERRALS.labels(scenario, channel, reason).inc()
+        if reason == "quiet_hours":
+            QUIET_DEFERRALS.labels(scenario, channel).inc()
     elif result.status in ("skipped", "failed"):
         SKIPS.labels(scenario, channel, reason).inc()
         if reason == "template_error":

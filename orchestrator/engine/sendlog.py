@@ -22,6 +22,14 @@ RECORDED = "recorded"
 RECORDED_REASON = f"{RECORDED}: kept locally, not delivered (no provider)"
 #: A send that reached its end; a late duplicate write must not overwrite it.
 FINAL = ("sent", RECORDED)
+#: Held back for a while (quiet hours, the customer's earlier events still on their way): the
+#: run sleeps and sends it again. The entry's ``held`` keeps the why after it went.
+DEFERRED = "deferred"
+#: Statuses a deferral may replace: nothing reached the provider yet.
+NOT_YET = ("reserved", DEFERRED)
+#: The provider may have it (``sending``: the intent; ``uncertain``: the answer was lost): a
+#: deferral must not hide that from the retry that looks for an earlier delivery.
+HANDED = ("sending", "uncertain")
 #: The reason a send stopped before its handover starts with this (``stopped_by_goal``,
 #: ``stopped_by_exit``, ``stopped_by_cancel``): its run ended first. Recorded as ``skipped``.
 STOPPED_BY = "stopped_by_"
@@ -35,7 +43,7 @@ class SendRecord:
     step: str
     channel: str
     template: str
-    status: str  # reserved | sending | sent | recorded | uncertain | skipped | failed
+    status: str  # reserved | deferred | sending | sent | recorded | uncertain | skipped | failed
     at: datetime
     reason: str = ""
     provider_id: str = ""
@@ -47,6 +55,8 @@ class SendRecord:
     body: str = ""
     #: A test send from the console.
     test: bool = False
+    #: Why it was held back before it went (``quiet_hours``, ``events_pending``), if it was.
+    held: str = ""
 
 
 def stopped(entry: SendRecord) -> bool:
@@ -65,9 +75,16 @@ class SendLog(Protocol):
         ...
 
     async def stop(self, entry: SendRecord) -> SendRecord:
-        """One atomic step with ``hand_over``: a send not handed over yet is recorded as
-        ``entry`` (``skipped``, reason ``stopped_by_…``) and can never be handed over after;
-        one already handed over (or finished) is left as it is. Returns the key's record."""
+        """One atomic step with ``hand_over``: a send not handed over yet (reserved, deferred
+        or never seen) is recorded as ``entry`` (``skipped``, reason ``stopped_by_…``) and can
+        never be handed over after; one already handed over (or finished) is left as it is.
+        Returns the key's record."""
+        ...
+
+    async def defer(self, entry: SendRecord) -> None:
+        """The send is held back (``entry``: status ``deferred``, ``held`` the reason code,
+        ``reason`` until when): recorded so unless the provider may already have it (an
+        intent or a lost answer keeps its status and only gets ``held``) or it has an end."""
         ...
 
     async def sent_since(self, customer_id: str, since: datetime) -> list[tuple[datetime, str]]:
@@ -96,10 +113,13 @@ class InMemorySendLog:
 
     def _put(self, entry: SendRecord) -> None:
         # A copy: a caller changing its entry afterwards does not change the log. A record
-        # that holds no slot is dated by its key's first write, as the SQL log dates it.
+        # that holds no slot is dated by its key's first write, as the SQL log dates it. As
+        # the SQL log's column: why it was held stays whatever is written after.
         created = self._created.setdefault(entry.key, entry.at)
+        before = self.entries.get(entry.key)
+        held = before.held if before is not None and before.held and not entry.held else entry.held
         self.entries[entry.key] = replace(
-            entry, at=entry.at if entry.status in COUNTED else created
+            entry, at=entry.at if entry.status in COUNTED else created, held=held
         )
 
     async def get(self, key: str) -> SendRecord | None:
@@ -123,9 +143,17 @@ class InMemorySendLog:
     async def stop(self, entry: SendRecord) -> SendRecord:
         async with self._lock:
             held = self.entries.get(entry.key)
-            if held is None or held.status == "reserved":
+            if held is None or held.status in NOT_YET:
                 self._put(entry)
             return replace(self.entries[entry.key])
+
+    async def defer(self, entry: SendRecord) -> None:
+        async with self._lock:
+            held = self.entries.get(entry.key)
+            if held is None or held.status in NOT_YET:
+                self._put(entry)
+            elif held.status in HANDED:
+                self.entries[entry.key] = replace(held, held=entry.held)
 
     async def sent_since(self, customer_id: str, since: datetime) -> list[tuple[datetime, str]]:
         return [

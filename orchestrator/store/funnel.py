@@ -12,9 +12,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from orchestrator.engine.sendlog import RECORDED
+from orchestrator.engine.experiments import HELD_OUT, HOLDOUT
+from orchestrator.engine.sendlog import DEFERRED, RECORDED
 from orchestrator.store.db import dialect_of, write_lock
-from orchestrator.store.tables import RunOutcomeRow, SendRow
+from orchestrator.store.tables import RunArmRow, RunOutcomeRow, SendRow
 
 
 @dataclass
@@ -32,6 +33,10 @@ class StepFunnel:
     recorded: int = 0
     #: reason code (the part before ":") -> messages skipped for it
     skipped: dict[str, int] = field(default_factory=dict)
+    #: reason code -> messages held back for it (quiet hours, ...) whatever came after.
+    held: dict[str, int] = field(default_factory=dict)
+    #: Held back now: the run sleeps until the hold ends, then sends.
+    waiting: int = 0
 
     def rate(self, count: int) -> str:
         return f"{100 * count / self.sent:.0f}%" if self.sent else "–"
@@ -42,6 +47,9 @@ class Funnel:
     steps: list[StepFunnel]
     #: outcome -> runs ("" for runs still open)
     outcomes: dict[str, int]
+    #: Runs in the holdout (``holdout:``), finished or still counting their goal: they send
+    #: nothing. From ``run_arms``, written when the run starts.
+    held_out: int = 0
 
     @property
     def entered(self) -> int:
@@ -94,6 +102,7 @@ class SqlFunnel:
             func.count(SendRow.opened_at),
             func.count(SendRow.clicked_at),
             func.count(SendRow.replied_at),
+            SendRow.held,
         ).where(
             SendRow.scenario == scenario,
             SendRow.created_at >= since,
@@ -105,16 +114,35 @@ class SqlFunnel:
             RunOutcomeRow.started_at >= since,
             RunOutcomeRow.started_at < until,
         )
+        o, a = RunOutcomeRow, RunArmRow
+        held_out = (
+            select(func.count())
+            .select_from(o)
+            .join(a, (a.workflow_id == o.workflow_id) & (a.version == o.version))
+            .where(
+                o.scenario == scenario,
+                o.started_at >= since,
+                o.started_at < until,
+                a.experiment == HOLDOUT,
+                a.arm == HELD_OUT,
+            )
+        )
         if version:
             sends = sends.where(SendRow.version == version)
             runs = runs.where(RunOutcomeRow.version == version)
-        sends = sends.group_by(SendRow.step, SendRow.channel, SendRow.status, SendRow.reason)
+            held_out = held_out.where(o.version == version)
+        sends = sends.group_by(
+            SendRow.step, SendRow.channel, SendRow.status, SendRow.reason, SendRow.held
+        )
         async with self.sessions() as s:
             rows = (await s.execute(sends)).all()
             outcome_rows = (await s.execute(runs.group_by(RunOutcomeRow.outcome))).all()
+            held_out_runs = await s.scalar(held_out) or 0
         by_key: dict[tuple[str, str], StepFunnel] = {}
-        for step, channel, status, reason, n, delivered, opened, clicked, replied in rows:
+        for step, channel, status, reason, n, delivered, opened, clicked, replied, held in rows:
             f = by_key.setdefault((step, channel), StepFunnel(step, channel))
+            if held:
+                f.held[held] = f.held.get(held, 0) + n
             if status == "sent":
                 f.sent += n
                 f.delivered += delivered
@@ -128,8 +156,11 @@ class SqlFunnel:
             elif status == "skipped":
                 code = reason_code(reason)
                 f.skipped[code] = f.skipped.get(code, 0) + n
+            elif status == DEFERRED:
+                f.waiting += n
         outcomes = {outcome: n for outcome, n in outcome_rows}
-        return Funnel(sorted(by_key.values(), key=lambda f: (f.step, f.channel)), outcomes)
+        steps = sorted(by_key.values(), key=lambda f: (f.step, f.channel))
+        return Funnel(steps, outcomes, held_out=held_out_runs)
 
     async def versions(self, scenario: str) -> list[str]:
         return [v.version for v in await self.version_history(scenario)]

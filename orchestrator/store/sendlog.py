@@ -10,7 +10,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from orchestrator.engine.sendlog import COUNTED, FINAL, STOPPED_BY, SendRecord, stopped
+from orchestrator.engine.sendlog import (
+    COUNTED,
+    FINAL,
+    HANDED,
+    NOT_YET,
+    STOPPED_BY,
+    SendRecord,
+    stopped,
+)
 from orchestrator.language.model import FrequencyCap
 from orchestrator.store.db import dialect_of, write_lock
 from orchestrator.store.tables import SendRow
@@ -62,7 +70,7 @@ class SqlSendLog:
             for _ in range(2):
                 done = await s.execute(
                     update(SendRow)
-                    .where(SendRow.key == entry.key, SendRow.status == "reserved")
+                    .where(SendRow.key == entry.key, SendRow.status.in_(NOT_YET))
                     .values(_columns(entry))
                     .execution_options(synchronize_session=False)
                 )
@@ -81,6 +89,33 @@ class SqlSendLog:
             row = await s.get(SendRow, entry.key, populate_existing=True)
             assert row is not None
             return _record(row)
+
+    async def defer(self, entry: SendRecord) -> None:
+        # Conditional statements, as ``stop``: a stop racing this deferral wins or loses whole.
+        async with write_lock(self.sessions), self.sessions() as s, s.begin():
+            held = {**_columns(entry), "held": entry.held}
+            done = await s.execute(
+                update(SendRow)
+                .where(SendRow.key == entry.key, SendRow.status.in_(NOT_YET))
+                .values(held)
+                .execution_options(synchronize_session=False)
+            )
+            if _count(done):
+                return
+            insert = pg_insert if dialect_of(s) == "postgresql" else sqlite_insert
+            added = await s.execute(
+                insert(SendRow)
+                .values(key=entry.key, created_at=entry.at, **held)
+                .on_conflict_do_nothing()
+            )
+            if _count(added):
+                return
+            await s.execute(
+                update(SendRow)
+                .where(SendRow.key == entry.key, SendRow.status.in_(HANDED))
+                .values(held=entry.held)
+                .execution_options(synchronize_session=False)
+            )
 
     async def sent_since(self, customer_id: str, since: datetime) -> list[tuple[datetime, str]]:
         async with self.sessions() as s:
@@ -222,6 +257,7 @@ def _record(row: SendRow) -> SendRecord:
         version=row.version,
         body=row.body or "",
         test=row.test,
+        held=row.held,
     )
 
 

@@ -141,6 +141,10 @@ class SendRow(Base):
     version: Mapped[str] = mapped_column(String(64), default="", server_default="")
     #: A test send from the console (kept out of the funnel).
     test: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: Why the send was last held back before it went (``quiet_hours``, ``events_pending``);
+    #: kept whatever it came to after, so the console counts deferrals, not only sends held
+    #: right now (``status`` is ``deferred`` while it waits).
+    held: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
     __table_args__ = (
         Index("ix_send_log_customer_sent", "customer_id", "status", "sent_at"),
@@ -148,6 +152,8 @@ class SendRow(Base):
         Index("ix_send_log_funnel", "scenario", "created_at"),
         # The shop's latest reactions, read backwards from now (store/send_times.py).
         Index("ix_send_log_sent_at", "sent_at"),
+        # The console's Messages page over every scenario: the latest first, a period's counts.
+        Index("ix_send_log_created", "created_at"),
     )
 
 

@@ -52,7 +52,7 @@ async def test_reminders_too_late_show_as_skipped_everywhere(stack: ConsoleStack
     async with logged_in(stack) as client:
         funnel = (await client.get("/console/scenarios/webinar_reminder?days=1")).text
         listed = (await client.get("/console/messages?scenario=webinar_reminder")).text
-    assert 'data-reason="too_late">too late <b>' in funnel
+    assert re.search(r'data-reason="too_late" href="[^"]*reason=too_late">too late <b>', funnel)
     assert "skipped · too late" in listed
     metrics = (await stack.http.get("/metrics")).text
     assert re.search(

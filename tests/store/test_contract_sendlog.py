@@ -218,3 +218,45 @@ async def test_a_retried_send_keeps_its_slot_and_a_failure_frees_it(stores: Stor
         await log.reserve(entry("now/e/r/g0/steps.1/email", "reserved"), [parse_cap("1 per 1d")])
         is None
     )
+
+
+def deferred(key: str, why: str = "quiet_hours") -> SendRecord:
+    return replace(entry(key, "deferred", f"{why}: until 2026-12-08T08:00:00+00:00"), held=why)
+
+
+async def test_a_deferral_is_recorded_and_its_reason_outlives_it(stores: Stores) -> None:
+    """Issue 23: the console counts sends held by quiet hours. The hold is an entry of its own
+    while it lasts; whatever the send comes to after (sent, or stopped by the run's goal while
+    held), the entry still says why it was held. Two customers, one run key each."""
+    send, run = stores.send_logs(2)
+    ann, bob = "cart/ann/r4/g0/steps.1/email", "cart/bob/r4/g0/steps.1/email"
+    await send.defer(deferred(ann))
+    await send.defer(deferred(bob, "events_pending"))
+    for key, why in ((ann, "quiet_hours"), (bob, "events_pending")):
+        held = await send.get(key)
+        assert held is not None and (held.status, held.held) == ("deferred", why)
+    # Ann's morning: reserved, handed over, sent — the hold stays on record.
+    assert await send.reserve(entry(ann, "reserved"), []) is None
+    assert await send.hand_over(entry(ann, "sending")) is True
+    await send.record(entry(ann, "sent"))
+    # Bob's run reaches its goal while his send is held: the stop wins, the hold stays.
+    stop = await run.stop(entry(bob, "skipped", "stopped_by_goal"))
+    assert stopped(stop)
+    assert await send.hand_over(entry(bob, "sending")) is False
+    found = {k: await send.get(k) for k in (ann, bob)}
+    assert {k: (r.status, r.held) for k, r in found.items() if r} == {
+        ann: ("sent", "quiet_hours"),
+        bob: ("skipped", "events_pending"),
+    }
+    # A deferral never hides a handover in doubt, nor undoes an end.
+    carl = "cart/carl/r5/g0/steps.1/email"
+    assert await send.hand_over(entry(carl, "sending")) is True
+    await send.defer(deferred(carl))
+    await send.defer(deferred(ann))
+    await send.defer(deferred(bob))
+    after = {k: await send.get(k) for k in (ann, bob, carl)}
+    assert {k: (r.status, r.held) for k, r in after.items() if r} == {
+        ann: ("sent", "quiet_hours"),
+        bob: ("skipped", "events_pending"),
+        carl: ("sending", "quiet_hours"),
+    }

@@ -96,3 +96,112 @@ async def test_kept_messages_are_erased_with_the_customer(
     await log.forget_bodies("c1")
     assert (await messages.one("b1")).body == ""  # type: ignore[union-attr]
     assert [m.key for m in await messages.of_customer("c1")] == ["b1"]
+
+
+async def test_every_skip_and_hold_is_counted_by_the_store(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    """Issue 23: too late, holdout, quiet hours (skipped, or held then sent, or held now),
+    cap, consent and no address — per step in the funnel, per fate in Messages and on a
+    customer's page, with Messages filtered by one reason; the holdout's runs counted too."""
+    from dataclasses import replace
+
+    from orchestrator.engine.learning import ArmRecord
+    from orchestrator.store.arms import SqlArms
+    from orchestrator.store.message_views import Wanted
+
+    log, funnel, messages = SqlSendLog(db), SqlFunnel(db), SqlMessages(db)
+    step = "steps.1.rung1"
+    skips = {
+        "late-a": "too_late: the moment for this send had already passed",
+        "late-b": "too_late: the moment for this send had already passed",
+        "out-a": "holdout: this customer is held out, so nothing is sent",
+        "cap-a": "frequency_cap: 3 per 1d reached",
+        "nocon-a": "no_consent: never granted",
+        "noaddr-a": "no_address: no email address on file",
+        "quiet-a": "quiet_hours",
+    }
+    for customer, reason in skips.items():
+        await log.record(
+            sent(customer, step, customer_id=customer, status="skipped", reason=reason)
+        )
+    # Held by quiet hours: one sent in the morning, one still waiting; a third customer's send
+    # was held for their earlier events.
+    for customer, why in (
+        ("held-a", "quiet_hours"),
+        ("held-b", "quiet_hours"),
+        ("held-c", "events_pending"),
+    ):
+        hold = sent(
+            customer, step, customer_id=customer, status="deferred", reason=f"{why}: until x"
+        )
+        await log.defer(replace(hold, held=why))
+    await log.record(sent("held-a", step, customer_id="held-a"))
+    await log.record(sent("held-c", step, customer_id="held-c"))
+    await log.record(sent("ok-a", step, customer_id="ok-a"))
+    await log.record(
+        sent(
+            "late-z",
+            step,
+            customer_id="late-z",
+            scenario="welcome",
+            status="skipped",
+            reason="too_late: x",
+        )
+    )
+    runs = [
+        OutcomeRecord(f"r-{c}", f"cart/{c}", "cart", "v1", c, status, outcome, T0, None)
+        for c, status, outcome in (
+            ("out-a", "running", ""),
+            ("out-b", "completed", "held_out"),
+            ("ok-a", "completed", "exhausted"),
+        )
+    ]
+    await funnel.save_outcomes(runs)
+    await SqlArms(db).record(
+        [
+            ArmRecord(f"cart/{c}", "v1", "cart", c, "holdout", arm, T0)
+            for c, arm in (("out-a", "held_out"), ("out-b", "held_out"), ("ok-a", "treated"))
+        ]
+    )
+
+    got = await funnel.funnel("cart", T0 - timedelta(days=1), T0 + timedelta(days=1))
+    [f] = got.steps
+    assert f.skipped == {
+        "too_late": 2,
+        "holdout": 1,
+        "frequency_cap": 1,
+        "no_consent": 1,
+        "no_address": 1,
+        "quiet_hours": 1,
+    }
+    assert f.held == {"quiet_hours": 2, "events_pending": 1} and f.waiting == 1
+    assert f.sent == 3  # ok-a, held-a and held-c once their holds ended
+    assert got.held_out == 2 and got.entered == 3
+
+    period = Wanted(scenario="cart", since=T0 - timedelta(days=1))
+    fates = {
+        (c.status, c.reason.split(":")[0], c.held): c.count for c in await messages.fates(period)
+    }
+    assert fates == {
+        ("sent", "", ""): 1,
+        ("sent", "", "quiet_hours"): 1,
+        ("sent", "", "events_pending"): 1,
+        ("deferred", "quiet_hours", "quiet_hours"): 1,
+        ("skipped", "too_late", ""): 2,
+        ("skipped", "holdout", ""): 1,
+        ("skipped", "frequency_cap", ""): 1,
+        ("skipped", "no_consent", ""): 1,
+        ("skipped", "no_address", ""): 1,
+        ("skipped", "quiet_hours", ""): 1,
+    }
+
+    async def who(reason: str) -> list[str]:
+        return sorted(m.customer_id for m in await messages.recent(replace(period, reason=reason)))
+
+    assert await who("too_late") == ["late-a", "late-b"]  # not the other scenario's
+    assert await who("holdout") == ["out-a"]
+    assert await who("quiet_hours") == ["held-a", "held-b", "quiet-a"]  # skipped or held
+    assert await who("no") == []  # a code, not a prefix of one
+    mine = await messages.fates(Wanted(customer_id="held-a"))
+    assert [(c.status, c.held, c.count) for c in mine] == [("sent", "quiet_hours", 1)]

@@ -36,6 +36,8 @@ with workflow.unsafe.imports_passed_through():
 
 #: Runs since this patch record the sends they skip as too late in the send log.
 SKIPS_LOGGED = "omni-skips-in-send-log"
+#: Runs since this patch record the sends a holdout keeps back in the send log too.
+HOLDOUT_LOGGED = "omni-holdout-in-send-log"
 #: The fate of a send under way when its run ends, by what ended it.
 STOPPED_BY = {
     "converted": "stopped_by_goal",
@@ -77,7 +79,7 @@ class Sender:
         """Send once (idempotently); holds defer and retry. None: ``stop`` came true while
         the send was held."""
         if self._arms.held_out:
-            return self._hold_back(path, channel, template)
+            return await self._hold_back(path, channel, template)
         if self._clock.late:
             reason = "too_late: the moment for this send had already passed"
             self._timeline.skip(path, channel, template, reason)
@@ -223,17 +225,21 @@ class Sender:
             return {"collected_refs": [ev.event_id for ev in collected]}
         return {"collected": [ev.data for ev in collected]}
 
-    def _hold_back(self, path: str, channel: str, template: str) -> SendResult:
-        # Not in the send log: a held-out run leaves no trace there (its arm counts it).
+    async def _hold_back(self, path: str, channel: str, template: str) -> SendResult:
         reason = "holdout: this customer is held out, so nothing is sent"
         self._timeline.skip(path, channel, template, reason)
+        # In the send log as every other skip: Messages lists it, the funnel counts it per
+        # step beside the arm's count of runs (older runs left it in their timeline only).
+        await self._log_skip(path, channel, template, reason, patch=HOLDOUT_LOGGED)
         return SendResult("skipped", reason="holdout")
 
-    async def _log_skip(self, path: str, channel: str, template: str, reason: str) -> None:
-        """A send the run skips by itself (too late) goes to the send log like every
+    async def _log_skip(
+        self, path: str, channel: str, template: str, reason: str, *, patch: str = SKIPS_LOGGED
+    ) -> None:
+        """A send the run skips by itself (too late, held out) goes to the send log like every
         other fate, so the console and /metrics count it. Patched: older runs kept such skips
         in their timeline only, and their histories replay without this local activity."""
-        if not workflow.patched(SKIPS_LOGGED):
+        if not workflow.patched(patch):
             return
         s = self._inp.scenario
         await workflow.execute_local_activity_method(
