@@ -41,7 +41,8 @@ class Tab:
     async def until(
         self, check: Callable[[], Awaitable[bool]], *, reload: bool = True, timeout: float = 20
     ) -> None:
-        """Reload the page until ``check`` holds (the console has no live updates)."""
+        """Wait until ``check`` holds, reloading the page between looks unless ``reload`` is
+        False (the pages that update themselves, after "play the customer" actions)."""
         deadline = asyncio.get_running_loop().time() + timeout
         while not await check():
             assert asyncio.get_running_loop().time() < deadline, "not reached in time"

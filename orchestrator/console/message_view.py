@@ -126,6 +126,8 @@ async def _show(request: Request, token: str, *, opened: bool = False, done: str
     console = console_of(request)
     m = await _message(request, token)
     rendered = shown(json.loads(m.body)) if m.body else None
+    # Whether the customer still takes this channel: what "Unsubscribe page" changes.
+    history = await console.svc.contacts.history(m.customer_id) if m.customer_id else {}
     return page(
         request,
         "message.html",
@@ -135,6 +137,8 @@ async def _show(request: Request, token: str, *, opened: bool = False, done: str
         urls=customer_urls(console, m),
         opened=opened,
         done=done,
+        suppressed=history.get("suppressions", {}).get(m.channel),
+        consent=history.get("consents", {}).get(m.channel),
     )
 
 
