@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import urlparse
 
 from console_browser import tab
 from console_stack import HOSTILE, ConsoleStack
@@ -266,9 +267,23 @@ async def test_open_reply_and_unsubscribe_as_the_customer(
         assert await t.page.inner_text("#status") == "sent"
 
         assert await t.page.inner_text("#subscription") == "subscribed"
+        message_path = urlparse(t.page.url).path
+        looks: list[str] = []
+        t.page.on(
+            "request",
+            lambda r: looks.append(r.url) if urlparse(r.url).path == message_path else None,
+        )
         async with t.page.expect_popup() as popup:
             await t.page.click("#unsubscribe")
         unsubscribe = await popup.value
+        # The customer takes their time on the unsubscribe page: meanwhile this page keeps
+        # looking (nothing it sees has changed), so their choice shows when it is made.
+        seen = len(looks)
+
+        async def kept_looking() -> bool:
+            return len(looks) >= seen + 4
+
+        await t.until(kept_looking, reload=False)
         await unsubscribe.click("button[type=submit]")
         assert "You are unsubscribed" in await unsubscribe.inner_text("h1")
         await unsubscribe.close()

@@ -37,9 +37,12 @@
     });
   }
   function parse(html) { return new DOMParser().parseFromString(html, "text/html"); }
-  // What a part says, but for the words of its moments ("just now" becomes "1 min ago"
-  // while nothing happened): their datetime attributes stay.
-  function gist(html) { return html.replace(/(<time\b[^>]*>)[^<]*/g, "$1"); }
+  // What a part says, but for what changes while nothing happens: the words of its moments
+  // ("just now" becomes "1 min ago"; their datetime attributes stay) and its links (a
+  // customer's link is an encrypted reference, new on every page).
+  function gist(html) {
+    return html.replace(/(<time\b[^>]*>)[^<]*/g, "$1").replace(/ href="[^"]*"/g, "");
+  }
   // Put in the parts of this page that ``fresh`` (a page from the server) has anew; true if
   // any had.
   function swap(fresh, selector) {
@@ -101,8 +104,9 @@
       .then(function () { if (button) button.disabled = false; });
   }
   document.addEventListener("DOMContentLoaded", function () {
-    localTimes(document);
+    // What the server sent, before its moments are rewritten here (and marked data-local).
     document.querySelectorAll("[data-live], #play-result").forEach(function (el) { el.dataset.served = gist(el.innerHTML); });
+    localTimes(document);
     document.querySelectorAll("form[data-play]").forEach(function (form) {
       form.addEventListener("submit", function (e) { e.preventDefault(); play(form); });
     });
