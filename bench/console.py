@@ -6,11 +6,14 @@ Fills a migrated store (SQLite in a temporary folder, and PostgreSQL when
 OMNI_TEST_POSTGRES_URL is set, in a schema of its own) with send-log rows, in time order as a
 send log grows, spread over
 ``--scenarios`` scenarios, 5 steps, 4 channels and ``--days`` days (80% sent, 15% skipped for
-three reasons, 5% failed; some delivered, opened, clicked, replied) and a run outcome per 5
+five reasons, 5% failed; some delivered, opened, clicked, replied; 3% of those sent held by
+quiet hours first) and a run outcome per 5
 rows. Then, in the same run, times (median of 7) the baseline — one ``SELECT COUNT(*)`` over
 the whole send log — and the scenario page's funnel (messages per step and channel, runs by
-outcome) for one scenario over 1, 7 and 30 days and for one version, and prints the plan the
-database chose for the send-log part.
+outcome) for one scenario over 1, 7 and 30 days and for one version, prints the plan the
+database chose for the send-log part, and times the Messages page (its counts by fate over
+every scenario and over one, a customer's counts, the latest 200 rows and those of one
+reason).
 """
 
 from __future__ import annotations
@@ -36,12 +39,19 @@ sys.path.insert(0, str(ROOT))
 
 from orchestrator.store.db import make_engine, sessions  # noqa: E402
 from orchestrator.store.funnel import SqlFunnel  # noqa: E402
+from orchestrator.store.messages import SqlMessages, Wanted  # noqa: E402
 from orchestrator.store.migrate import upgrade_async  # noqa: E402
 from orchestrator.store.tables import RunOutcomeRow, SendRow  # noqa: E402
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 CHANNELS = ("email", "push", "telegram", "sms")
-REASONS = ("no_address: no sms address on file", "quiet_hours", "frequency_cap: 4 per 1d")
+REASONS = (
+    "no_address: no sms address on file",
+    "quiet_hours",
+    "frequency_cap: 4 per 1d",
+    "too_late: the moment for this send had already passed",
+    "holdout: this customer is held out, so nothing is sent",
+)
 OUTCOMES = ("reacted", "exhausted", "converted", "exited", "nothing_sent", "")
 
 
@@ -76,6 +86,8 @@ def send_rows(
                 "replied_at": at if sent and rng.random() < 0.01 else None,
                 "version": f"v{i % 3}",
                 "test": False,
+                # Held by quiet hours first, then sent (3%).
+                "held": "quiet_hours" if sent and rng.random() < 0.03 else "",
             }
         )
     return rows
@@ -160,7 +172,29 @@ async def measure(label: str, url: str, args: argparse.Namespace) -> None:
     async with factory() as s:
         plan = (await s.execute(text(explain + sends), {"since": since, "until": NOW})).all()
     print("  plan:     " + "\n            ".join(str(row[-1]) for row in plan))
+    await messages_page(factory, baseline)
     await engine.dispose()
+
+
+async def messages_page(factory: Any, baseline: float) -> None:
+    """The Messages page and a customer's page: their counts by fate and their rows."""
+    messages = SqlMessages(factory)
+    week = NOW - timedelta(days=7)
+    cases: list[tuple[str, Wanted]] = [
+        ("every scenario, last 7 days", Wanted(since=week)),
+        ("one scenario, last 7 days", Wanted(scenario="s1", since=week)),
+        ("one customer, all time", Wanted(customer_id="4242")),
+    ]
+    for label, wanted in cases:
+        ms = await timed(lambda wanted=wanted: messages.fates(wanted))  # type: ignore[misc]
+        n = sum(c.count for c in await messages.fates(wanted))
+        print(f"  counts    {label:<34} {ms:8.1f} ms  ({n:,} messages; {ms / baseline:.2f}x)")
+    for label, wanted in (
+        ("latest 200, every scenario", Wanted(since=week)),
+        ("latest 200 held out, one scenario", Wanted(scenario="s1", since=week, reason="holdout")),
+    ):
+        ms = await timed(lambda wanted=wanted: messages.recent(wanted, 200))  # type: ignore[misc]
+        print(f"  rows      {label:<34} {ms:8.1f} ms  ({ms / baseline:.2f}x)")
 
 
 async def main() -> None:

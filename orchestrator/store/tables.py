@@ -152,8 +152,6 @@ class SendRow(Base):
         Index("ix_send_log_funnel", "scenario", "created_at"),
         # The shop's latest reactions, read backwards from now (store/send_times.py).
         Index("ix_send_log_sent_at", "sent_at"),
-        # The console's Messages page over every scenario: the latest first, a period's counts.
-        Index("ix_send_log_created", "created_at"),
     )
 
 

@@ -1,4 +1,4 @@
-"""send log: why a send was held back (quiet hours, pending events), and an index by time
+"""send log: why a send was held back (quiet hours, pending events)
 
 Revision ID: 0014
 Revises: 0013
@@ -21,10 +21,8 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("held", sa.String(length=40), server_default="", nullable=False)
         )
-        batch_op.create_index("ix_send_log_created", ["created_at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("send_log", schema=None) as batch_op:
-        batch_op.drop_index("ix_send_log_created")
         batch_op.drop_column("held")
