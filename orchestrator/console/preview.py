@@ -140,15 +140,25 @@ async def test_send(request: Request) -> Response:
     s, template = _pick(console, fields.get("scenario", ""), fields.get("template", ""))
     channel = template.rsplit("/", 1)[1]
     address = fields.get("address", "").strip()
+    # Each refusal names the field and the rule it breaks, as the API's 422s do.
     if channel not in TEST_CHANNELS or channel not in console.channels:
-        return await _page(request, fields, error=f"no test sends by {channel} here")
+        ways = [c for c in TEST_CHANNELS if c in console.channels]
+        error = (
+            f"template: must be a template of a channel test sends go by here "
+            f"({', '.join(ways) or 'none'}); this one is {channel}"
+        )
+        return await _page(request, fields, error=error, status=422)
     if address not in console.settings.test_recipients_for(channel):
-        error = "test sends go only to the test recipients declared in OMNI_TEST_RECIPIENTS"
+        error = (
+            "address: must be one of the test recipients declared in OMNI_TEST_RECIPIENTS "
+            "(test sends go to nobody else)"
+        )
         return await _page(request, fields, error=error, status=403)
     locale = fields.get("locale", "")
     message, problem = _render(s, template, locale, dict(SAMPLE_CONTACT, locale=locale or "en"))
     if message is None:
-        return await _page(request, fields, error=problem)
+        error = f"template: must render with the scenario's sample data: {problem}"
+        return await _page(request, fields, error=error, status=422)
     message.subject = f"[test] {message.subject}" if message.subject else ""
     key = f"test/{uuid.uuid4().hex}"
     entry = SendRecord(

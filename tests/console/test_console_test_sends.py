@@ -136,3 +136,27 @@ async def test_the_eleventh_test_within_an_hour_gets_429_and_each_names_its_send
     by_burst = [r for r in rows if r.test and r.reason == f"test send by api key {key_id}"]
     assert len(by_burst) == 10 and {r.status for r in by_burst} == {"sent"}
     assert f"test send by api key {key_id}" in listed.text
+
+
+async def test_a_template_no_test_send_can_go_by_names_the_field_and_the_rule(
+    stack: ConsoleStack,
+) -> None:
+    """Issue 23: a refusal says which field and which rule, as the API's 422s do."""
+    template = "abandoned_cart/reminder/push"
+    async with as_key(stack, "pusher") as (client, _):
+        page = await client.get(
+            "/console/preview", params={"scenario": "abandoned_cart", "template": template}
+        )
+        answer = await client.post(
+            "/console/test-send",
+            data={
+                "csrf": csrf_of(page.text),
+                "scenario": "abandoned_cart",
+                "template": template,
+                "address": "qa@example.com",
+            },
+            headers={"Origin": str(client.base_url).rstrip("/")},
+        )
+    assert answer.status_code == 422
+    assert "template: must be a template of a channel test sends go by here" in answer.text
+    assert "this one is push" in answer.text
