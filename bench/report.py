@@ -1,0 +1,226 @@
+"""Medians with the full range, per figure and commit, from the benches' results logs.
+
+    .venv/bin/python bench/report.py [engine ingest day ...]   # every figure, every commit
+    .venv/bin/python bench/report.py --docs                    # rewrite docs/scaling.md's blocks
+
+Every run a bench makes is a line of ``bench/results/<bench>.jsonl`` (bench/results.py). For
+each commit measured, a figure's median is taken over every run at that commit (a round
+figure's over every round of every run) and printed with its minimum and maximum and how many
+values there were — nothing is left out, so a bad round shows in the range.
+
+docs/scaling.md quotes a few figures of each bench in blocks this script writes
+(``<!-- bench report: engine @ <commit> -->`` … ``<!-- /bench report -->``); ``--docs``
+re-renders every block for the newest commit in its log (runs with uncommitted changes are
+reported, never quoted), and tests/unit/test_bench_report.py checks that each block is what
+this script renders from the log for the commit it names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.results import RESULTS, read  # noqa: E402
+
+DOCS = ROOT / "docs" / "scaling.md"
+BLOCK = re.compile(
+    r"<!-- bench report: (?P<bench>[a-z_]+) @ (?P<commit>[0-9a-f]+) -->\n"
+    r"(?P<body>.*?)"
+    r"<!-- /bench report -->",
+    re.S,
+)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A figure docs/scaling.md quotes: its label, where it is (``figures`` of each run or
+    ``rounds``) and its key, and how to print it."""
+
+    label: str
+    where: str
+    key: str
+    fmt: str = "{:,.2f}"
+
+
+#: What the docs quote of each bench.
+QUOTES: dict[str, list[Quote]] = {
+    "engine": [
+        Quote("throughput, Omni / hand-written (each round)", "rounds", "throughput_ratio"),
+        Quote(
+            "CPU per run, client + worker process, Omni / hand (each round)", "rounds", "cpu_ratio"
+        ),
+        Quote("CPU per run, dev server, Omni / hand (each round)", "rounds", "server_cpu_ratio"),
+        Quote(
+            "CPU per run, client + worker process, hand (ms, each round)",
+            "rounds",
+            "hand_cpu_ms",
+            "{:.1f}",
+        ),
+        Quote(
+            "CPU per run, client + worker process, Omni (ms, each round)",
+            "rounds",
+            "omni_cpu_ms",
+            "{:.1f}",
+        ),
+        Quote("history bytes per run, hand-written", "figures", "hand_history_bytes", "{:,.0f}"),
+        Quote("history bytes per run, Omni", "figures", "omni_history_bytes", "{:,.0f}"),
+        Quote("history, Omni / hand", "figures", "history_ratio"),
+        Quote("bytes per extra rung, hand-written", "figures", "hand_rung_bytes", "{:,.0f}"),
+        Quote("bytes per extra rung, Omni", "figures", "omni_rung_bytes", "{:,.0f}"),
+        Quote("billable actions per run, hand-written", "figures", "hand_actions", "{:.0f}"),
+        Quote("billable actions per run, Omni", "figures", "omni_actions", "{:.0f}"),
+        Quote("actions per extra rung, Omni", "figures", "omni_rung_actions", "{:+.0f}"),
+        Quote(
+            "history with a 100 KB cart / the cart, hand-written", "figures", "hand_big_cart_ratio"
+        ),
+        Quote("history with a 100 KB cart / the cart, Omni", "figures", "omni_big_cart_ratio"),
+    ],
+    "ingest": [
+        Quote("API / same start request (each round)", "rounds", "api_same_ratio"),
+        Quote("API / lean start (each round)", "rounds", "api_lean_ratio"),
+        Quote("same request / lean start (each round)", "rounds", "same_lean_ratio"),
+        Quote("API process CPU per event (ms, each round)", "rounds", "api_cpu_ms"),
+        Quote("API events/s (each round)", "rounds", "API_per_s", "{:,.0f}"),
+        Quote("API latency p50 (ms)", "figures", "api_p50_ms", "{:,.0f}"),
+        Quote("API latency p99 (ms)", "figures", "api_p99_ms", "{:,.0f}"),
+    ],
+    "day": [
+        Quote("customers", "figures", "customers", "{:,.0f}"),
+        Quote("events posted", "figures", "events", "{:,.0f}"),
+        Quote("sustained events/s", "figures", "events_per_s", "{:,.1f}"),
+        Quote("API latency p50 (ms)", "figures", "api_p50_ms", "{:,.0f}"),
+        Quote("API latency p99 (ms)", "figures", "api_p99_ms", "{:,.0f}"),
+        Quote("runs started", "figures", "runs", "{:,.0f}"),
+        Quote("messages at the peers", "figures", "messages", "{:,.0f}"),
+        Quote("messages delivered twice", "figures", "duplicates", "{:,.0f}"),
+        Quote("sends recorded sent but missing at the peers", "figures", "missing", "{:,.0f}"),
+        Quote("runs per (scenario, customer, key) above one", "figures", "run_repeats", "{:,.0f}"),
+        Quote("database bytes per customer", "figures", "db_bytes_per_customer", "{:,.0f}"),
+        Quote("database bytes per message", "figures", "db_bytes_per_message", "{:,.0f}"),
+        Quote("worker RSS, peak (MiB)", "figures", "worker_rss_mib", "{:,.0f}"),
+        Quote("console funnel page (s)", "figures", "funnel_page_s", "{:.3f}"),
+        Quote("console customer page (s)", "figures", "customer_page_s", "{:.3f}"),
+    ],
+}
+
+
+def code(line: dict[str, Any]) -> str:
+    """What a run measured: its commit, and a hash of the changes not committed yet."""
+    changes = line.get("changes") or ("uncommitted" if line["dirty"] else "")
+    return line["commit"] + (f"+{changes}" if changes else "")
+
+
+def by_commit(lines: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Runs grouped by the code they measured, in the order it was first measured."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for line in lines:
+        out.setdefault(code(line), []).append(line)
+    return out
+
+
+def values(runs: list[dict[str, Any]], where: str, key: str) -> list[float]:
+    if where == "rounds":
+        return [r[key] for run in runs for r in run["rounds"] if key in r]
+    return [run["figures"][key] for run in runs if key in run["figures"]]
+
+
+def spread(found: list[float], fmt: str) -> tuple[str, str]:
+    """(median, "min-max") as text; the range is the median alone for one value."""
+    if not found:
+        return "—", "—"
+    median = fmt.format(statistics.median(found))
+    low, high = fmt.format(min(found)), fmt.format(max(found))
+    return median, median if len(found) == 1 else f"{low}–{high}"
+
+
+def header(runs: list[dict[str, Any]]) -> str:
+    loads = [x for run in runs for x in (run["load_start"][0], run["load_end"][0])]
+    dates = sorted({run["date"][:10] for run in runs})
+    dirty = f" with uncommitted changes ({code(runs[0]).split('+')[1]})" if runs[0]["dirty"] else ""
+    return (
+        f"{len(runs)} run(s) at commit `{runs[0]['commit'][:10]}`{dirty}, "
+        f"{', '.join(dates)}, {runs[0]['cpus']} CPUs, 1-minute load average "
+        f"{min(loads):.1f}–{max(loads):.1f} during the runs"
+    )
+
+
+def clean(lines: list[dict[str, Any]], commit: str = "") -> list[dict[str, Any]]:
+    """Runs of committed code (at ``commit``, a prefix, if given): the only ones docs quote."""
+    return [x for x in lines if not x["dirty"] and x["commit"].startswith(commit)]
+
+
+def render(bench: str, commit: str, lines: list[dict[str, Any]]) -> str:
+    """The docs block's body: a table of the quoted figures of every run at ``commit``."""
+    runs = clean(lines, commit)
+    if not runs:
+        return f"No run of bench/{bench}.py at commit `{commit}` in bench/results/{bench}.jsonl.\n"
+    out = [
+        header(runs) + ":",
+        "",
+        "| figure | median | range (min–max) | values |",
+        "|---|---|---|---|",
+    ]
+    for q in QUOTES[bench]:
+        found = values(runs, q.where, q.key)
+        median, low_high = spread(found, q.fmt)
+        out.append(f"| {q.label} | {median} | {low_high} | {len(found)} |")
+    return "\n".join(out) + "\n"
+
+
+def block(bench: str, commit: str, lines: list[dict[str, Any]]) -> str:
+    return (
+        f"<!-- bench report: {bench} @ {commit[:10]} -->\n"
+        f"{render(bench, commit, lines)}"
+        "<!-- /bench report -->"
+    )
+
+
+def rewrite_docs(text: str, folder: Path = RESULTS) -> str:
+    """Every block of ``text`` re-rendered for the newest commit in its bench's log."""
+
+    def fresh(m: re.Match[str]) -> str:
+        lines = read(m["bench"], folder)
+        runs = clean(lines)
+        return block(m["bench"], runs[-1]["commit"] if runs else m["commit"], lines)
+
+    return BLOCK.sub(fresh, text)
+
+
+def print_all(benches: list[str], folder: Path = RESULTS) -> None:
+    for bench in benches:
+        lines = read(bench, folder)
+        print(f"== {bench}: {len(lines)} run(s) in bench/results/{bench}.jsonl")
+        for runs in by_commit(lines).values():
+            print(f"-- {header(runs)}")
+            for where in ("rounds", "figures"):
+                keys = sorted({k for run in runs for r in _where(run, where) for k in r})
+                for key in keys:
+                    found = values(runs, where, key)
+                    median, low_high = spread(found, "{:,.3f}")
+                    what = "each round" if where == "rounds" else "each run"
+                    print(f"   {key:<44} {median:>14}  ({low_high}; {len(found)}, {what})")
+
+
+def _where(run: dict[str, Any], where: str) -> list[dict[str, Any]]:
+    return list(run["rounds"]) if where == "rounds" else [run["figures"]]
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("benches", nargs="*", help="default: every log in bench/results")
+    parser.add_argument("--docs", action="store_true", help=f"rewrite the blocks in {DOCS.name}")
+    args = parser.parse_args()
+    if args.docs:
+        DOCS.write_text(rewrite_docs(DOCS.read_text(encoding="utf-8")), encoding="utf-8")
+        print(f"rewrote the bench report blocks of {DOCS.relative_to(ROOT)}")
+    else:
+        names = args.benches or sorted(p.stem for p in RESULTS.glob("*.jsonl"))
+        print_all(names)
