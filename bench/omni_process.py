@@ -2,8 +2,8 @@
 
     python bench/omni_process.py worker|api
 
-The same functions the omni commands call (``worker.run``, ``worker.run_api``) on the
-configuration from the environment, plus the one setting that has no variable:
+The same functions the omni commands call (``worker.run``, ``worker.run_api`` on uvloop, as
+``omni api`` runs it) on the configuration from the environment, plus the one setting that has no variable:
 ``BENCH_PUSH_ORIGIN``, the local push peer's origin (plain http on loopback), which the push
 channel (worker) and the contact check (API) must trust, as the tests' stacks do.
 """
@@ -35,4 +35,9 @@ def config() -> worker.WorkerConfig:
 if __name__ == "__main__":
     configure_logging()
     role = sys.argv[1]
-    asyncio.run(worker.run(config()) if role == "worker" else worker.run_api(config()))
+    if role == "worker":
+        asyncio.run(worker.run(config()))
+    else:
+        import uvloop
+
+        uvloop.run(worker.run_api(config()))  # as `omni api` runs it (orchestrator/cli.py)
