@@ -64,6 +64,7 @@ from bench.ingest import LeanClient, pct  # noqa: E402
 from bench.profiling import Spy  # noqa: E402
 from bench.results import RESULTS, Run, cpu_of, rss_mib  # noqa: E402
 from bench.scale import api_up, spawn, stop  # noqa: E402
+from bench.server_metrics import ActionCounter  # noqa: E402
 from channels.vapid import generate_vapid_keys  # noqa: E402
 from orchestrator.api.keys import ApiKeys  # noqa: E402
 from orchestrator.api.serve import free_port, serving  # noqa: E402
@@ -281,7 +282,10 @@ async def main(args: argparse.Namespace) -> None:
     peers = Peers()
     for c in people_list:
         peers.know(c)
-    env = await start_dev_server(db_file=Path(args.temporal_db) if args.temporal_db else None)
+    metrics_port = free_port()
+    env = await start_dev_server(
+        db_file=Path(args.temporal_db) if args.temporal_db else None, metrics_port=metrics_port
+    )
     async with env, pg_schema(args.database_url, keep=args.keep) as url:
         engine = make_engine(url)
         key = await ApiKeys(sessions(engine)).create("day", scopes=["ingest", "read"])
@@ -354,6 +358,7 @@ async def main(args: argparse.Namespace) -> None:
                         api.pid,
                         [w.pid for w in workers],
                         lambda: stop(workers),
+                        ActionCounter(metrics_port),
                     )
                 finally:
                     stop(procs)
@@ -376,10 +381,12 @@ async def measure_day(
     api_pid: int,
     worker_pids: list[int],
     stop_workers: Callable[[], None],
+    counter: ActionCounter,
 ) -> None:
     reactions = Reactions(base, clock, args.seed)
     peak: Counter[str] = Counter()
     cpu0 = {pid: cpu_of(pid) for pid in (api_pid, *worker_pids)}
+    actions0 = await counter.settled()
     watching = True
 
     async def watch() -> None:
@@ -420,6 +427,7 @@ async def measure_day(
     # the send log are compared.
     cpu = {pid: cpu_of(pid) - before for pid, before in cpu0.items()}
     stop_workers()
+    actions = await counter.settled() - actions0
     peers.take()  # counted; too late to react to
     await reactions.settle()
     runs = {
@@ -469,6 +477,10 @@ async def measure_day(
         f"peak RSS: workers {peak['workers']:,.0f} MiB, API {peak['api']:,.0f} MiB; CPU per "
         f"event: API {api_ms:.2f} ms, workers {worker_ms:.2f} ms"
     )
+    print(
+        f"Temporal actions (the dev server's counter, what Cloud bills): {actions:,.0f}, "
+        f"{actions / events:.2f} per event, {actions / len(people):.1f} per customer"
+    )
     ok = "PASS" if max(funnel_s, customer_s) <= PAGE_TARGET_S else "MISS"
     print(
         f"console at this size: funnel (abandoned_cart) {funnel_s:.3f} s, customer page "
@@ -496,6 +508,8 @@ async def measure_day(
         worker_rss_mib=peak["workers"],
         api_rss_mib=peak["api"],
         api_cpu_ms=api_ms,
+        actions=actions,
+        actions_per_event=actions / events,
         worker_cpu_ms=worker_ms,
         funnel_page_s=funnel_s,
         customer_page_s=customer_s,

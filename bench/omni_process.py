@@ -3,9 +3,10 @@
     python bench/omni_process.py worker|api
 
 The same functions the omni commands call (``worker.run``, ``worker.run_api`` on uvloop, as
-``omni api`` runs it) on the configuration from the environment, plus the one setting that has no variable:
-``BENCH_PUSH_ORIGIN``, the local push peer's origin (plain http on loopback), which the push
-channel (worker) and the contact check (API) must trust, as the tests' stacks do.
+``omni api`` runs it) on the configuration from the environment, plus the one setting that
+has no variable: ``BENCH_PUSH_ORIGIN``, the local push peer's origin (plain http on
+loopback), which the push channel (worker) and the contact check (API) must trust, as the
+tests' stacks do.
 """
 
 from __future__ import annotations
