@@ -182,6 +182,7 @@ def show(run: Run, name: str, views: list[dict[str, float]]) -> None:
     print(f"  {name:<52} {billable:>17g} {server:>14g}  {shown}")
     key = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
     run.set(**{f"{key}_billable": billable, f"{key}_server_actions": server})
+    run.notes.setdefault("pages", {})[key] = name
 
 
 async def runs_of_customers(
@@ -296,6 +297,7 @@ async def doctor(run: Run, counter: ActionCounter, settings: dict[str, str]) -> 
     checks = f"{sum(x.startswith('ok') for x in lines)} checks ok, exit {done.returncode}"
     print(f"  {'omni doctor (its own process)':<52} {'-':>17} {after - before:>14g}  ({checks})")
     run.set(omni_doctor_server_actions=after - before)
+    run.notes.setdefault("pages", {})["omni_doctor"] = "`omni doctor` (its own process)"
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from bench.results import RESULTS, read  # noqa: E402
 
 DOCS = ROOT / "docs" / "scaling.md"
+KINDS = ("hand", "omni")
 BLOCK = re.compile(
     r"<!-- bench report: (?P<bench>[a-z_]+) @ (?P<commit>[0-9a-f]+) -->\n"
     r"(?P<body>.*?)"
@@ -102,7 +103,11 @@ QUOTES: dict[str, list[Quote]] = {
         Quote("messages at the peers", "figures", "messages", "{:,.0f}"),
         Quote("messages delivered twice", "figures", "duplicates", "{:,.0f}"),
         Quote("sends recorded sent but missing at the peers", "figures", "missing", "{:,.0f}"),
-        Quote("runs per (scenario, customer, key) above one", "figures", "run_repeats", "{:,.0f}"),
+        Quote("repeated events answered 'duplicate'", "figures", "duplicate_answers", "{:,.0f}"),
+        Quote("runs per customer", "figures", "runs_per_customer", "{:.2f}"),
+        Quote("Temporal actions per event", "figures", "actions_per_event", "{:.2f}"),
+        Quote("API CPU per event (ms)", "figures", "api_cpu_ms", "{:.2f}"),
+        Quote("worker CPU per event (ms)", "figures", "worker_cpu_ms", "{:.2f}"),
         Quote("database bytes per customer", "figures", "db_bytes_per_customer", "{:,.0f}"),
         Quote("database bytes per message", "figures", "db_bytes_per_message", "{:,.0f}"),
         Quote("worker RSS, peak (MiB)", "figures", "worker_rss_mib", "{:,.0f}"),
@@ -157,21 +162,60 @@ def clean(lines: list[dict[str, Any]], commit: str = "") -> list[dict[str, Any]]
     return [x for x in lines if not x["dirty"] and x["commit"].startswith(commit)]
 
 
-def render(bench: str, commit: str, lines: list[dict[str, Any]]) -> str:
-    """The docs block's body: a table of the quoted figures of every run at ``commit``."""
-    runs = clean(lines, commit)
-    if not runs:
-        return f"No run of bench/{bench}.py at commit `{commit}` in bench/results/{bench}.jsonl.\n"
-    out = [
-        header(runs) + ":",
-        "",
-        "| figure | median | range (min–max) | values |",
-        "|---|---|---|---|",
-    ]
-    for q in QUOTES[bench]:
+def quoted(bench: str, runs: list[dict[str, Any]]) -> list[str]:
+    out = ["| figure | median | range (min–max) | values |", "|---|---|---|---|"]
+    for q in QUOTES.get(bench, []):
         found = values(runs, q.where, q.key)
         median, low_high = spread(found, q.fmt)
         out.append(f"| {q.label} | {median} | {low_high} | {len(found)} |")
+    return out
+
+
+def parts_table(runs: list[dict[str, Any]]) -> list[str]:
+    """bench/engine.py's history bytes per run by part (bench/history.py), hand and Omni."""
+    names = sorted({k.split(" ", 1)[1] for run in runs for k in run["figures"] if "_part " in k})
+    out = ["| history bytes per run, by part | hand-written | Omni |", "|---|---|---|"]
+    for name in names:
+        cells = [spread(values(runs, "figures", f"{k}_part {name}"), "{:,.0f}")[0] for k in KINDS]
+        out.append(f"| {name} | {' | '.join(cells)} |")
+    return out
+
+
+def look_table(runs: list[dict[str, Any]]) -> list[str]:
+    """bench/look.py's pages: billable calls by the API's client and the server's counter."""
+    labels: dict[str, str] = {}
+    for run in runs:
+        labels |= run["notes"].get("pages", {})
+    keys = list(
+        dict.fromkeys(
+            k.removesuffix("_billable").removesuffix("_server_actions")
+            for run in runs
+            for k in run["figures"]
+        )
+    )
+    out = [
+        "| page view | billable calls (API client) | actions (server's counter) |",
+        "|---|---|---|",
+    ]
+    for key in keys:
+        client = spread(values(runs, "figures", f"{key}_billable"), "{:g}")[1]
+        server = spread(values(runs, "figures", f"{key}_server_actions"), "{:g}")[1]
+        out.append(f"| {labels.get(key, key)} | {client} | {server} |")
+    return out
+
+
+def render(bench: str, commit: str, lines: list[dict[str, Any]]) -> str:
+    """The docs block's body: tables of the quoted figures of every run at ``commit``."""
+    runs = clean(lines, commit)
+    if not runs:
+        return f"No run of bench/{bench}.py at commit `{commit}` in bench/results/{bench}.jsonl.\n"
+    out = [header(runs) + ":", ""]
+    if bench == "look":
+        out += look_table(runs)
+    else:
+        out += quoted(bench, runs)
+    if bench == "engine":
+        out += ["", *parts_table(runs)]
     return "\n".join(out) + "\n"
 
 

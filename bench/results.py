@@ -95,7 +95,7 @@ class Run:
         path = folder / f"{self.bench}.jsonl"
         with path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(self.line(), sort_keys=True) + "\n")
-        print(f"results appended to {path.relative_to(ROOT)}")
+        print(f"results appended to {path}")
         return path
 
 
