@@ -62,7 +62,7 @@ from bench import day_mix as mix  # noqa: E402
 from bench.day_peers import CHANNELS, TG_SECRET, Peers, Reactions  # noqa: E402
 from bench.ingest import LeanClient, pct  # noqa: E402
 from bench.profiling import Spy  # noqa: E402
-from bench.results import RESULTS, Run, cpu_of, rss_mib  # noqa: E402
+from bench.results import RESULTS, Run, children_named, cpu_of, rss_mib  # noqa: E402
 from bench.scale import api_up, spawn, stop  # noqa: E402
 from bench.server_metrics import ActionCounter  # noqa: E402
 from channels.vapid import generate_vapid_keys  # noqa: E402
@@ -359,6 +359,7 @@ async def main(args: argparse.Namespace) -> None:
                         [w.pid for w in workers],
                         lambda: stop(workers),
                         ActionCounter(metrics_port),
+                        children_named("temporal"),
                     )
                 finally:
                     stop(procs)
@@ -382,10 +383,11 @@ async def measure_day(
     worker_pids: list[int],
     stop_workers: Callable[[], None],
     counter: ActionCounter,
+    server_pids: list[int],
 ) -> None:
     reactions = Reactions(base, clock, args.seed)
     peak: Counter[str] = Counter()
-    cpu0 = {pid: cpu_of(pid) for pid in (api_pid, *worker_pids)}
+    cpu0 = {pid: cpu_of(pid) for pid in (api_pid, *worker_pids, *server_pids)}
     actions0 = await counter.settled()
     watching = True
 
@@ -473,9 +475,11 @@ async def measure_day(
     events = len(plan)
     api_ms = cpu[api_pid] / events * 1000
     worker_ms = sum(cpu[p] for p in worker_pids) / events * 1000
+    server_ms = sum(cpu[p] for p in server_pids) / events * 1000
     print(
         f"peak RSS: workers {peak['workers']:,.0f} MiB, API {peak['api']:,.0f} MiB; CPU per "
-        f"event: API {api_ms:.2f} ms, workers {worker_ms:.2f} ms"
+        f"event: API {api_ms:.2f} ms, workers {worker_ms:.2f} ms, Temporal dev server "
+        f"{server_ms:.2f} ms (PostgreSQL's is not attributable on a shared server)"
     )
     print(
         f"Temporal actions (the dev server's counter, what Cloud bills): {actions:,.0f}, "
@@ -511,6 +515,7 @@ async def measure_day(
         actions=actions,
         actions_per_event=actions / events,
         worker_cpu_ms=worker_ms,
+        server_cpu_ms=server_ms,
         funnel_page_s=funnel_s,
         customer_page_s=customer_s,
     )

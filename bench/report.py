@@ -108,6 +108,7 @@ QUOTES: dict[str, list[Quote]] = {
         Quote("Temporal actions per event", "figures", "actions_per_event", "{:.2f}"),
         Quote("API CPU per event (ms)", "figures", "api_cpu_ms", "{:.2f}"),
         Quote("worker CPU per event (ms)", "figures", "worker_cpu_ms", "{:.2f}"),
+        Quote("Temporal dev server CPU per event (ms)", "figures", "server_cpu_ms", "{:.2f}"),
         Quote("database bytes per customer", "figures", "db_bytes_per_customer", "{:,.0f}"),
         Quote("database bytes per message", "figures", "db_bytes_per_message", "{:,.0f}"),
         Quote("worker RSS, peak (MiB)", "figures", "worker_rss_mib", "{:,.0f}"),
@@ -216,7 +217,42 @@ def render(bench: str, commit: str, lines: list[dict[str, Any]]) -> str:
         out += quoted(bench, runs)
     if bench == "engine":
         out += ["", *parts_table(runs)]
+    if bench == "day":
+        out += ["", *capacity(runs)]
     return "\n".join(out) + "\n"
+
+
+#: Temporal Cloud's default namespace limit, actions per second (docs.temporal.io/cloud/limits).
+NAMESPACE_APS = 500
+#: The full day of bench/day.py --scale 1.
+DAY_EVENTS = 1_000_000
+
+
+def capacity(runs: list[dict[str, Any]]) -> list[str]:
+    """The day's arithmetic from its medians: what one machine and one namespace carry."""
+
+    def median(key: str) -> float:
+        found = values(runs, "figures", key)
+        return statistics.median(found) if found else float("nan")
+
+    api, workers, server = median("api_cpu_ms"), median("worker_cpu_ms"), median("server_cpu_ms")
+    per_event = api + workers + server
+    cores = runs[0]["cpus"]
+    machine = cores * 1000 / per_event
+    actions = median("actions_per_event")
+    average = DAY_EVENTS / 86_400
+    return [
+        f"One machine of {cores} cores, CPU only (PostgreSQL's own CPU on top): "
+        f"{cores} × 1,000 ms / ({api:.2f} + {workers:.2f} + {server:.2f}) ms per event = "
+        f"**{machine:,.0f} events/s**, {machine * 86_400 / 1e6:,.1f} M events a day at that "
+        f"rate; a day of {DAY_EVENTS:,} events averages {average:.1f} events/s "
+        f"({average * 1000 * per_event / 1000 / cores:.0%} of those cores).",
+        "",
+        f"One Temporal Cloud namespace at its default {NAMESPACE_APS} actions/s: "
+        f"{NAMESPACE_APS} / {actions:.2f} actions per event = **{NAMESPACE_APS / actions:,.0f} "
+        f"events/s**; a day of {DAY_EVENTS:,} events averages "
+        f"{average * actions:,.1f} actions/s ({average * actions / NAMESPACE_APS:.1%} of it).",
+    ]
 
 
 def block(bench: str, commit: str, lines: list[dict[str, Any]]) -> str:
