@@ -65,6 +65,8 @@ class Run:
     rounds: list[Figures] = field(default_factory=list)
     figures: Figures = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
+    #: The code measured, read when the run starts (files edited while it runs do not count).
+    code: tuple[str, str] = field(default_factory=git_commit)
 
     def round(self, figures: Figures) -> None:
         self.rounds.append({k: _num(v) for k, v in figures.items()})
@@ -73,7 +75,7 @@ class Run:
         self.figures.update({k: _num(v) for k, v in figures.items()})
 
     def line(self) -> dict[str, Any]:
-        commit, changes = git_commit()
+        commit, changes = self.code
         return {
             "bench": self.bench,
             "commit": commit,
