@@ -4,9 +4,10 @@ processes, the four providers' local peers, on a scaled-down clock.
     .venv/bin/python bench/day.py [DATABASE_URL] [--scale 0.01] [--rate 100] [--workers 1]
         [--clock N] [--drain S] [--temporal-db FILE] [--seed 7] [--keep]
 
-``--scale 1`` is the full day: 100,000 customers and about 1,000,000 events (hours, and a
-dev server persisted to ``--temporal-db`` for its memory); ``--scale 0.01`` (the default),
-1,000 customers and about 10,000 events, takes a few minutes. The events come from
+``--scale 1`` is the full day: 100,000 customers and about 1,000,000 events (hours, a dev
+server persisted to ``--temporal-db`` for its memory, and about 1 GB for this process's plan
+of the day); ``--scale 0.01`` (the default), 1,000 customers and about 10,000 events, takes
+a few minutes. The events come from
 bench/day_mix.py (visits with product views, carts updated in bursts, orders racing the
 reminders, sign-ups, webinars, price-drop sales, 5% of events sent twice). The clock: the
 day's events are posted over ``86,400 / clock`` seconds, and every duration in the scenarios

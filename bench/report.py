@@ -104,6 +104,7 @@ QUOTES: dict[str, list[Quote]] = {
         Quote("messages delivered twice", "figures", "duplicates", "{:,.0f}"),
         Quote("sends recorded sent but missing at the peers", "figures", "missing", "{:,.0f}"),
         Quote("repeated events answered 'duplicate'", "figures", "duplicate_answers", "{:,.0f}"),
+        Quote("runs still waiting when counted", "figures", "still_running", "{:,.0f}"),
         Quote("runs per customer", "figures", "runs_per_customer", "{:.2f}"),
         Quote("Temporal actions per event", "figures", "actions_per_event", "{:.2f}"),
         Quote("API CPU per event (ms)", "figures", "api_cpu_ms", "{:.2f}"),
@@ -246,7 +247,7 @@ def capacity(runs: list[dict[str, Any]]) -> list[str]:
         f"{cores} × 1,000 ms / ({api:.2f} + {workers:.2f} + {server:.2f}) ms per event = "
         f"**{machine:,.0f} events/s**, {machine * 86_400 / 1e6:,.1f} M events a day at that "
         f"rate; a day of {DAY_EVENTS:,} events averages {average:.1f} events/s "
-        f"({average * 1000 * per_event / 1000 / cores:.0%} of those cores).",
+        f"({average * per_event / 1000 / cores:.0%} of those cores).",
         "",
         f"One Temporal Cloud namespace at its default {NAMESPACE_APS} actions/s: "
         f"{NAMESPACE_APS} / {actions:.2f} actions per event = **{NAMESPACE_APS / actions:,.0f} "
