@@ -34,6 +34,7 @@ from sqlalchemy import func, insert, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.results import Run  # noqa: E402
 from orchestrator.store.db import make_engine, sessions  # noqa: E402
 from orchestrator.store.funnel import SqlFunnel  # noqa: E402
 from orchestrator.store.migrate import upgrade_async  # noqa: E402
@@ -188,4 +189,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    with Run("console", {"argv": sys.argv[1:]}).recording():
+        asyncio.run(main())

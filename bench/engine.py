@@ -500,7 +500,8 @@ if __name__ == "__main__":
     if args.memory:
         from bench.engine_memory import main as memory_main
 
-        asyncio.run(memory_main(args.runs or 10_000, args.concurrency))
+        with Run("engine_memory", {"runs": args.runs or 10_000}).recording():
+            asyncio.run(memory_main(args.runs or 10_000, args.concurrency))
     else:
         asyncio.run(
             main(args.runs or 300, args.concurrency, args.rounds, args.sample, args.profile)

@@ -281,6 +281,9 @@ def print_all(benches: list[str], folder: Path = RESULTS) -> None:
         print(f"== {bench}: {len(lines)} run(s) in bench/results/{bench}.jsonl")
         for runs in by_commit(lines).values():
             print(f"-- {header(runs)}")
+            printed = sum(1 for run in runs if run["notes"].get("output"))
+            if printed:
+                print(f"   (the printed output of {printed} run(s) is in their 'output' notes)")
             for where in ("rounds", "figures"):
                 keys = sorted({k for run in runs for r in _where(run, where) for k in r})
                 for key in keys:

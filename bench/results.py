@@ -15,15 +15,19 @@ one by pid (``/proc``), and the dev server's pid.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import resource
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -92,6 +96,23 @@ class Run:
             "notes": self.notes,
         }
 
+    @contextmanager
+    def recording(self, folder: Path = RESULTS) -> Iterator[Run]:
+        """For benches whose figures are their printed lines: everything printed while the
+        block runs is kept in the run's ``output`` note, and the run is saved at the end —
+        also when the bench fails, with the error."""
+        tee = _Tee(sys.stdout)
+        sys.stdout = tee
+        try:
+            yield self
+        except BaseException as exc:
+            self.notes["error"] = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            sys.stdout = tee.out
+            self.notes["output"] = "".join(tee.kept)
+            self.save(folder)
+
     def save(self, folder: Path = RESULTS) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{self.bench}.jsonl"
@@ -99,6 +120,19 @@ class Run:
             f.write(json.dumps(self.line(), sort_keys=True) + "\n")
         print(f"results appended to {path}")
         return path
+
+
+class _Tee(io.TextIOBase):
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.kept: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.kept.append(text)
+        return self.out.write(text)
+
+    def flush(self) -> None:
+        self.out.flush()
 
 
 def _num(value: float) -> float:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
@@ -85,6 +86,20 @@ def test_a_run_line_holds_the_commit_the_load_and_every_round(tmp_path: Path) ->
     assert len(saved["load_start"]) == 3 and len(saved["load_end"]) == 3
     assert saved["rounds"] == [{"rate": 1.234568}, {"rate": 2.0}]
     assert saved["figures"] == {"ratio": 0.5} and saved["args"] == {"events": 3}
+
+
+def test_a_bench_that_prints_its_figures_keeps_them_even_when_it_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Run("printer", {}).recording(tmp_path):
+        print("channel email adapter 512.0/s")
+    with pytest.raises(RuntimeError), Run("printer", {}).recording(tmp_path):
+        print("round 1: 0.93")
+        raise RuntimeError("peer gone")
+    first, failed = read("printer", tmp_path)
+    assert first["notes"]["output"] == "channel email adapter 512.0/s\n"
+    assert failed["notes"] == {"output": "round 1: 0.93\n", "error": "RuntimeError: peer gone"}
+    assert "round 1: 0.93" in capsys.readouterr().out  # still printed
 
 
 def test_history_parts_add_up_to_the_history() -> None:
