@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/console.py
 	$(BIN)/python bench/learning.py
 	$(BIN)/python bench/send_time.py
+	$(BIN)/python bench/look.py
 
 # pip-audit against the lock; exit 2 and "AUDIT NOT DONE" when the advisory database
 # (AUDIT_SERVICE: pypi or osv) cannot be reached, never a false "no known vulnerabilities".

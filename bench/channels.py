@@ -31,6 +31,7 @@ from peers.smtp import SmtpPeer  # noqa: E402
 from peers.telegram_api import TelegramPeer  # noqa: E402
 from peers.twilio_api import TwilioPeer  # noqa: E402
 
+from bench.runlog import Run  # noqa: E402
 from channels.base import Outbound, Rendered  # noqa: E402
 from channels.email import EmailChannel  # noqa: E402
 from channels.push import PushChannel  # noqa: E402
@@ -225,6 +226,7 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--only", default=",".join(BENCHES))
     args = parser.parse_args()
-    asyncio.run(main(args.messages, args.concurrency, args.only.split(",")))
+    with Run("channels", vars(args)).recording():
+        asyncio.run(main(args.messages, args.concurrency, args.only.split(",")))
     sys.stdout.flush()
     os._exit(0)  # the Temporal-free run still shares the CLI's exit path: no lingering threads

@@ -128,4 +128,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.path.insert(0, str(ROOT))
+    from bench.runlog import Run
+
+    with Run("cli", {"api": bool(os.environ.get("OMNI_API_URL"))}).recording():
+        main()

@@ -37,9 +37,10 @@ from sqlalchemy import func, insert, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.runlog import Run  # noqa: E402
 from orchestrator.store.db import make_engine, sessions  # noqa: E402
 from orchestrator.store.funnel import SqlFunnel  # noqa: E402
-from orchestrator.store.messages import SqlMessages, Wanted  # noqa: E402
+from orchestrator.store.message_views import SqlMessages, Wanted  # noqa: E402
 from orchestrator.store.migrate import upgrade_async  # noqa: E402
 from orchestrator.store.tables import RunOutcomeRow, SendRow  # noqa: E402
 
@@ -222,4 +223,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    with Run("console", {"argv": sys.argv[1:]}).recording():
+        asyncio.run(main())

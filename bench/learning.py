@@ -42,6 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.runlog import Run  # noqa: E402
 from orchestrator.engine.affinity import Tally, judge, rank, reaction_chance  # noqa: E402
 from orchestrator.engine.experiments import held_out  # noqa: E402
 from orchestrator.engine.uplift import compare, newcombe  # noqa: E402
@@ -249,4 +250,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with Run("learning", {"argv": sys.argv[1:]}).recording():
+        main()

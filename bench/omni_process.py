@@ -2,10 +2,10 @@
 
     python bench/omni_process.py worker|api
 
-The same functions the omni commands call (``run_worker``, ``run_api``) on the
-configuration from the environment, plus the one setting that has no variable:
-``BENCH_PUSH_ORIGIN``, the local push peer's origin (plain http on loopback), which the push
-channel (worker) and the contact check (API) must trust, as the tests' stacks do.
+The same functions the omni commands call (``run_worker``, ``run_api`` on uvloop, as ``omni
+api`` runs it) on the configuration from the environment, plus the one setting that has no
+variable: ``BENCH_PUSH_ORIGIN``, the local push peer's origin (plain http on loopback), which
+the push channel (worker) and the contact check (API) must trust, as the tests' stacks do.
 """
 
 from __future__ import annotations
@@ -35,4 +35,9 @@ def config() -> Settings:
 if __name__ == "__main__":
     configure_logging()
     role = sys.argv[1]
-    asyncio.run(run_worker(config()) if role == "worker" else run_api(config()))
+    if role == "worker":
+        asyncio.run(run_worker(config()))
+    else:
+        import uvloop
+
+        uvloop.run(run_api(config()))  # as `omni api` runs it (orchestrator/cli.py)

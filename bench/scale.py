@@ -50,6 +50,7 @@ from peers.smtp import SmtpPeer  # noqa: E402
 from peers.telegram_api import TelegramPeer  # noqa: E402
 from peers.twilio_api import TwilioPeer  # noqa: E402
 
+from bench.runlog import Run  # noqa: E402
 from channels.vapid import generate_vapid_keys  # noqa: E402
 from orchestrator.api.keys import ApiKeys  # noqa: E402
 from orchestrator.api.serve import free_port, serving  # noqa: E402
@@ -397,6 +398,7 @@ if __name__ == "__main__":
         f"events per round: {args.events}, POST concurrency {args.concurrency}, worker counts "
         f"{counts}; {os.cpu_count()} CPU cores shared by every process; load {os.getloadavg()}"
     )
-    asyncio.run(main(args.events, counts, args.concurrency, args.database_url))
+    with Run("scale", {k: v for k, v in vars(args).items() if k != "database_url"}).recording():
+        asyncio.run(main(args.events, counts, args.concurrency, args.database_url))
     sys.stdout.flush()
     os._exit(0)

@@ -4,6 +4,7 @@ a link to the Temporal UI) and messages."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Annotated
@@ -83,6 +84,11 @@ def temporal_link(console: Console, run: OutcomeRecord) -> str:
     return f"{base}/namespaces/{namespace}/workflows/{workflow}/{run.run_id}/history"
 
 
+#: Runs read from Temporal at once for one customer's page: their reads are independent, and
+#: one after another they made a page of 30 running runs take over a second (bench/day.py).
+READS_AT_ONCE = 8
+
+
 async def run_views(console: Console, customer_id: str) -> list[RunView]:
     """The customer's runs with Temporal's status: the store's copy of visibility, then a
     describe (free) of each run not known to have completed, for its status now, its start
@@ -92,27 +98,33 @@ async def run_views(console: Console, customer_id: str) -> list[RunView]:
         await sync_outcomes(console.svc.client, console.funnel)
     except Exception as exc:  # Temporal down: show what the store holds
         log.warning("run outcomes not synced: %s", exc)
-    views = []
-    for run in await console.funnel.runs_of(customer_ref(customer_id)):
+    reads = asyncio.Semaphore(READS_AT_ONCE)
+
+    async def view_of(run: OutcomeRecord) -> RunView:
         view = RunView(run, temporal_url=temporal_link(console, run))
-        if run.status != "completed":
+        if run.status == "completed":
+            return view
+        async with reads:
             try:
                 found = await describe_run(console.svc.client, run.workflow_id, run.run_id)
             except RPCError as exc:
                 log.info("status of %s: %s", run.workflow_id, exc)
-                found = None
-            if found is not None:
-                view.status, view.outcome, view.reason = found.status, found.outcome, found.reason
-                if found.starts_at is not None:  # trigger.spread: Temporal holds its first step
-                    view.current_step = "waiting to start (spread)"
-                    view.next_wakeup = found.starts_at.isoformat()
-                elif found.status == "running":
-                    timer = await waiting(console.svc.client, run.workflow_id, found.run_id)
-                    if timer is not None:
-                        view.current_step = timer.summary
-                        view.next_wakeup = timer.until.isoformat()
-        views.append(view)
-    return views
+                return view
+            if found is None:
+                return view
+            view.status, view.outcome, view.reason = found.status, found.outcome, found.reason
+            if found.starts_at is not None:  # trigger.spread: Temporal holds its first step
+                view.current_step = "waiting to start (spread)"
+                view.next_wakeup = found.starts_at.isoformat()
+            elif found.status == "running":
+                timer = await waiting(console.svc.client, run.workflow_id, found.run_id)
+                if timer is not None:
+                    view.current_step = timer.summary
+                    view.next_wakeup = timer.until.isoformat()
+        return view
+
+    runs = await console.funnel.runs_of(customer_ref(customer_id))
+    return list(await asyncio.gather(*(view_of(run) for run in runs)))
 
 
 @router.get("/console/customers/{token}")
