@@ -100,7 +100,7 @@ async def test_worker_killed_during_the_hold_sends_each_message_once(
     try:
         with smtp:
             env = worker_env(address, queue, store_url, tmp_path, **smtp_env(smtp.port))
-            workers.append(omni_process("run", env, tmp_path / "worker.log"))
+            workers.append(omni_process("run_worker", env, tmp_path / "worker.log"))
             wids = []
             for name in ZONES:  # one cart id for every customer
                 ev = EventSignal(
@@ -118,7 +118,7 @@ async def test_worker_killed_during_the_hold_sends_each_message_once(
             assert datetime.now(UTC) < moment and received == []
             os.kill(workers[0].pid, signal.SIGKILL)
             workers[0].wait(10)
-            workers.append(omni_process("run", env, tmp_path / "worker.log"))
+            workers.append(omni_process("run_worker", env, tmp_path / "worker.log"))
             states = [
                 await asyncio.wait_for(
                     client.get_workflow_handle(w, result_type=RunState).result(), 200
