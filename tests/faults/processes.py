@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal
 
 import httpx
 
@@ -31,8 +32,11 @@ def pid_listening_on(port: int) -> int:
     raise AssertionError(f"no dev server on {port}")
 
 
+Entry = Literal["run_worker", "run_api", "run_codec_server"]
+
+
 def omni_process(
-    entry: str, env: dict[str, str], log: Path | None = None
+    entry: Entry, env: dict[str, str], log: Path | None = None
 ) -> subprocess.Popen[bytes]:
     """``run_worker`` or ``run_api`` (``orchestrator.app.processes``) in a process of its own,
     configured by ``env``; its output is appended to ``log`` (kept for a failed test) or
@@ -42,6 +46,10 @@ def omni_process(
         "from orchestrator.config.settings import load_settings; "
         f"asyncio.run(processes.{entry}(load_settings()))"
     )
+    from orchestrator.app import processes
+
+    # A misspelt entry would only show as a child that died at once, in a log nobody reads.
+    assert callable(getattr(processes, entry, None)), f"no entry {entry} in app.processes"
     out = log.open("ab") if log is not None else subprocess.DEVNULL
     try:
         return subprocess.Popen(

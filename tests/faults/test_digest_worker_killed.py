@@ -187,7 +187,7 @@ async def test_a_worker_killed_mid_window_loses_no_drop_and_sends_one_digest(
                 handles = [client.get_workflow_handle(f"drops/customer-{c}") for c in CUSTOMERS]
                 # 1. Before any worker: the drops wait in the runs' histories.
                 statuses += await post(http, drops.burst(10))
-                workers.append(omni_process("run", env, tmp_path / "worker.log"))
+                workers.append(omni_process("run_worker", env, tmp_path / "worker.log"))
 
                 async def windows_open() -> bool:
                     types = [await event_types(h) for h in handles]
@@ -219,7 +219,7 @@ async def test_a_worker_killed_mid_window_loses_no_drop_and_sends_one_digest(
 
                 await until(windows_ended, "every window ended with no worker running")
                 assert smtp.received == [] and twilio.messages == []
-                workers.append(omni_process("run", env, tmp_path / "worker.log"))
+                workers.append(omni_process("run_worker", env, tmp_path / "worker.log"))
                 states = [await asyncio.wait_for(h.result(), 120) for h in handles]
     finally:
         kill_all(workers)
