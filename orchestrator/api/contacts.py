@@ -12,7 +12,8 @@ from orchestrator.api.auth import Admin, Ingest, Read, require_key
 from orchestrator.api.events import services
 from orchestrator.api.models import ConsentIn
 from orchestrator.api.services import Services
-from orchestrator.engine.contacts import ContactFields, ContactInvalid, PushSubscription
+from orchestrator.engine.contacts import ContactFields, PushSubscription
+from orchestrator.engine.invalid import FieldInvalid
 from orchestrator.engine.text import CustomerId
 
 log = logging.getLogger(__name__)
@@ -24,11 +25,8 @@ Svc = Annotated[Services, Depends(services)]
 async def put_contact(contact_id: CustomerId, body: ContactFields, svc: Svc) -> dict[str, Any]:
     """Create the contact or update the fields given (others keep their values)."""
     if body.id not in (None, contact_id):
-        raise HTTPException(422, detail="id: the body's id differs from the URL's")
-    try:
-        contact = await svc.contacts.upsert(contact_id, body, source="api")
-    except ContactInvalid as exc:
-        raise HTTPException(422, detail=str(exc)) from None
+        raise FieldInvalid("id", "id_mismatch", "the body's id differs from the URL's")
+    contact = await svc.contacts.upsert(contact_id, body, source="api")
     return contact.public()
 
 
@@ -70,10 +68,6 @@ async def change_consent(contact_id: CustomerId, body: ConsentIn, svc: Svc) -> d
 async def add_push_subscription(
     contact_id: CustomerId, body: PushSubscription, svc: Svc
 ) -> dict[str, Any]:
-    try:
-        ok = await svc.contacts.add_push_subscription(contact_id, body)
-    except ContactInvalid as exc:
-        raise HTTPException(422, detail=str(exc)) from None
-    if not ok:
+    if not await svc.contacts.add_push_subscription(contact_id, body):
         raise HTTPException(404, detail=f"no contact {contact_id!r}")
     return {"endpoint": body.endpoint}

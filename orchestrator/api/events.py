@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from temporalio.service import RPCError
@@ -21,7 +21,8 @@ from orchestrator.api.models import (
 )
 from orchestrator.api.services import Services
 from orchestrator.engine import metrics
-from orchestrator.engine.contacts import ContactFields, ContactInvalid, problems
+from orchestrator.engine.contacts import ContactFields, ContactInvalid
+from orchestrator.engine.invalid import FieldInvalid, Refused, pydantic_refusals
 from orchestrator.engine.messages import EventSignal
 from orchestrator.engine.router import Plan, Routed
 from orchestrator.store.contact_writes import ContactWrite
@@ -55,20 +56,19 @@ async def post_events(
                 )
             except ValidationError as exc:
                 metrics.EVENTS.labels("rejected", "contact_invalid").inc(len(events))
-                detail = problems(exc, f"events[{i}].contact")[0]
-                raise HTTPException(422, detail=detail) from None
+                found = pydantic_refusals(exc.errors(), f"events[{i}].contact")
+                raise Refused(found) from None
             except ContactInvalid as exc:
                 metrics.EVENTS.labels("rejected", "contact_invalid").inc(len(events))
-                raise HTTPException(422, detail=f"events[{i}].contact.{exc}") from None
+                raise exc.within(f"events[{i}].contact") from None
         if svc.settings.strict_events and not svc.router.knows(ev.name):
             metrics.EVENTS.labels("rejected", "unknown_event").inc(len(events))
-            raise HTTPException(
-                422, detail=f"events[{i}].name: no scenario uses {ev.name!r} (strict mode)"
-            )
+            why = f"no scenario uses {ev.name!r} (strict mode)"
+            raise FieldInvalid(f"events[{i}].name", "unknown_event", why)
         gaps = svc.router.warnings(ev.name, ev.data) if svc.settings.strict_events else []
         if gaps:
-            detail = f"events[{i}].data: {'; '.join(gaps)} (strict mode)"
-            raise HTTPException(422, detail=detail)
+            why = f"{'; '.join(gaps)} (strict mode)"
+            raise FieldInvalid(f"events[{i}].data", "missing_event_data", why)
     # Events of one customer keep their order; different customers are routed concurrently.
     by_customer: dict[str, list[int]] = {}
     for i, ev in enumerate(events):

@@ -14,7 +14,7 @@ from orchestrator.api.auth import require_scope
 from orchestrator.api.events import services
 from orchestrator.api.keys import Grant
 from orchestrator.api.services import Services
-from orchestrator.engine.preferences import PreferencesInvalid, checked_change
+from orchestrator.engine.preferences import checked_change
 from orchestrator.engine.text import CustomerId
 from orchestrator.language.model import CHANNELS
 from orchestrator.store.preferences import Profile, SqlPreferences
@@ -120,12 +120,9 @@ async def put_preferences(
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
     topics, switchable = shop_topics(svc)
-    try:
-        change = checked_change(
-            body.model_dump(exclude_unset=True), topics=set(topics), switchable=switchable, now=now
-        )
-    except PreferencesInvalid as exc:
-        raise HTTPException(422, detail=str(exc)) from None
+    change = checked_change(  # PreferencesInvalid: a 422 naming the field and rule
+        body.model_dump(exclude_unset=True), topics=set(topics), switchable=switchable, now=now
+    )
     prefs = store(svc)
     actor = await _key_name(svc, key.key_id)
     changed = await prefs.change(contact_id, change, actor=actor, now=now)

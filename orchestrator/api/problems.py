@@ -2,7 +2,8 @@
 
 Every 4xx and 5xx the API answers is a problem object — ``type``, ``title``, ``status``,
 ``detail``, ``instance`` — and a 422 adds ``errors``: one entry per broken rule with the
-field as a client writes it (``events[3].data.cart.id``), the rule and a message. Invalid
+field as a client writes it (``events[3].data.cart.id``), the rule (pydantic's error type or
+an ``engine.invalid.FieldInvalid``'s, snake_case) and a message. Invalid
 JSON names its position (line, column, character offset), not a field. The console's pages
 keep their own answers. ``document`` declares each route's problems in the OpenAPI document.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException
 
 from orchestrator.api.validation import field_path
 from orchestrator.engine import metrics
+from orchestrator.engine.invalid import FieldInvalid, Refused
 from orchestrator.store.db import unavailable
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,6 @@ TYPES = {
     413: "urn:omni:problem:body-too-large",
     503: "urn:omni:problem:unavailable",
 }
-#: A 422 detail string written as ``field: message`` (the routes' own checks).
-FIELD_DETAIL = re.compile(r"^([A-Za-z_][\w.\[\]]*): (.+)$", re.DOTALL)
 
 
 def problem_body(
@@ -97,6 +96,11 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
+def _joined(errors: list[dict[str, Any]]) -> str:
+    """The problem's ``detail``: the first three messages (``errors`` has them all)."""
+    return "; ".join(e["message"] for e in errors[:3]) + (" …" if len(errors) > 3 else "")
+
+
 def _is_console(request: Request) -> bool:
     return request.url.path.startswith("/console")
 
@@ -111,20 +115,22 @@ def install_problems(app: FastAPI, *, store_deadline_seconds: float = 5.0) -> No
         if _is_console(request):
             return await http_exception_handler(request, exc)
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-        errors = None
-        if exc.status_code == 422:
-            found = FIELD_DETAIL.match(detail)
-            field, rule = (found.group(1), "invalid") if found else ("body", "invalid")
-            errors = [{"field": field, "rule": rule, "message": detail}]
-        return problem(request, exc.status_code, detail, errors=errors, headers=exc.headers)
+        return problem(request, exc.status_code, detail, headers=exc.headers)
+
+    @app.exception_handler(FieldInvalid)
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Exception) -> Response:
+        # The engine's refusals (a contact, a preference change): each names its rule.
+        found = exc.errors if isinstance(exc, Refused) else [exc]
+        errors = [e.error() for e in found if isinstance(e, FieldInvalid)]
+        return problem(request, 422, _joined(errors), errors=errors)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = validation_errors(exc)
         if request.url.path == "/v1/events":
             metrics.EVENTS.labels("rejected", "invalid").inc()
-        detail = "; ".join(e["message"] for e in errors[:3]) + (" …" if len(errors) > 3 else "")
-        return problem(request, 422, detail, errors=errors)
+        return problem(request, 422, _joined(errors), errors=errors)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)

@@ -15,6 +15,7 @@ from orchestrator.api.events import services
 from orchestrator.api.reactions import reply_event
 from orchestrator.api.services import Services
 from orchestrator.engine.contacts import ContactFields
+from orchestrator.engine.invalid import FieldInvalid
 from orchestrator.engine.text import CustomerId
 from orchestrator.engine.tracking import TokenError
 
@@ -89,9 +90,9 @@ async def telegram_webhook(request: Request, svc: Svc) -> dict[str, str]:
     try:
         update = await request.json()
     except ValueError:
-        raise HTTPException(422, detail="body is not JSON") from None
+        raise FieldInvalid("body", "json_invalid", "not JSON") from None
     if not isinstance(update, dict):
-        raise HTTPException(422, detail="an update is a JSON object")
+        raise FieldInvalid("body", "dict_type", "an update is a JSON object")
     return {"result": await handle_update(svc, update)}
 
 
@@ -112,5 +113,5 @@ async def telegram_link(contact_id: CustomerId, svc: Svc) -> dict[str, str]:
     try:
         url = svc.tracker.telegram_link(svc.settings.telegram_bot_username, contact_id)
     except ValueError as exc:
-        raise HTTPException(422, detail=str(exc)) from None
+        raise FieldInvalid("contact_id", "telegram_start_too_long", str(exc)) from None
     return {"url": url}

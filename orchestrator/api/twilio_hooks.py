@@ -16,6 +16,7 @@ from twilio.request_validator import RequestValidator
 from orchestrator.api.events import services
 from orchestrator.api.reactions import reply_event
 from orchestrator.api.services import Services
+from orchestrator.engine.invalid import FieldInvalid
 from orchestrator.engine.text import text_problem
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ async def verified_form(request: Request, svc: Services) -> dict[str, str]:
     for name, value in form.items():
         problem = text_problem(value)
         if problem:
-            raise HTTPException(422, detail=f"{name}: {problem}")
+            raise FieldInvalid(name, "text", problem)
     return form
 
 

@@ -88,13 +88,13 @@ def push_endpoint(value: str) -> str:
     return value
 
 
-def endpoint_refused(endpoints: Iterable[str], trusted: Collection[str]) -> str | None:
-    """``push_subscriptions[i].endpoint: why`` for the first endpoint this deployment must not
-    call (not https on a public host, unless its origin is ``trusted``), or None."""
+def endpoint_refused(endpoints: Iterable[str], trusted: Collection[str]) -> tuple[int, str] | None:
+    """The index of the first endpoint this deployment must not call (not https on a public
+    host, unless its origin is ``trusted``) and why, or None."""
     for i, endpoint in enumerate(endpoints):
         problem = endpoint_problem(endpoint, trusted)
         if problem is not None:
-            return f"push_subscriptions[{i}].endpoint: {problem}"
+            return i, problem
     return None
 
 

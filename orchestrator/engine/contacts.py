@@ -12,12 +12,12 @@ suppressions a store derives from its addresses. ``Contact.updated`` is how fiel
 profile, the rule every store keeps (held together by tests/store/test_contract_contacts.py).
 
 Whether a push endpoint may be called is the deployment's policy, not the contact's shape:
-stores refuse endpoints ``addresses.endpoint_refused`` names before they write anything.
+stores refuse endpoints by ``refuse_endpoints`` before they write anything.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from typing import Annotated, Any, Protocol
 
 from pydantic import (
@@ -43,15 +43,16 @@ from orchestrator.engine.addresses import (
     push_endpoint,
     push_key,
 )
+from orchestrator.engine.invalid import FieldInvalid, pydantic_refusals
 from orchestrator.engine.policies import MARKETING_ONLY
 from orchestrator.engine.text import MAX_DEPTH, TEXT_RULE, CustomerId, check_plain
 from orchestrator.language.model import CHANNELS
 from orchestrator.language.timezones import UnknownTimezone, zone
 
 
-class ContactInvalid(ValueError):
-    """Contact data a store refuses (a push endpoint this deployment may not call); the
-    message starts with the field (``push_subscriptions[0].endpoint: …``)."""
+class ContactInvalid(FieldInvalid):
+    """Contact data refused: by a store (a push endpoint this deployment may not call), or
+    whole-profile JSON a person wrote (``--contact``, a scenario's sample)."""
 
 
 def _checked(rule: Callable[[str], str], kind: str) -> AfterValidator:
@@ -249,28 +250,23 @@ def new_contact(contact_id: str) -> Contact:
     return Contact.model_construct(id=contact_id)
 
 
-def problems(exc: ValidationError, prefix: str = "") -> list[str]:
-    """``field: why`` for each broken rule, the field as a client writes it
-    (``push_subscriptions[0].keys.auth``), inside ``prefix`` (``events[2].contact``)."""
-    out = []
-    for error in exc.errors():
-        where = prefix
-        for part in error["loc"]:
-            if part == "[key]":  # pydantic's mark of a key (a consent's channel)
-                continue
-            where += f"[{part}]" if isinstance(part, int) else f".{part}" if where else str(part)
-        where += str((error.get("ctx") or {}).get("at", ""))  # inside attributes
-        out.append(f"{where}: {error['msg']}")
-    return out
-
-
 def contact_of(data: Any, source: str) -> Contact:
     """A whole profile from JSON a person wrote (``--contact``, a scenario's sample);
     ContactInvalid naming ``source`` and each broken rule."""
     try:
         return Contact.model_validate(data)
     except ValidationError as exc:
-        raise ContactInvalid(f"{source}: {'; '.join(problems(exc))}") from None
+        found = pydantic_refusals(exc.errors())
+        raise ContactInvalid(source, found[0].rule, "; ".join(map(str, found))) from None
+
+
+def refuse_endpoints(endpoints: Iterable[str], trusted: Collection[str], prefix: str) -> None:
+    """ContactInvalid naming ``{prefix}[i].endpoint`` for the first push endpoint this
+    deployment may not call; what every store checks before it writes anything."""
+    refused = endpoint_refused(endpoints, trusted)
+    if refused is not None:
+        i, why = refused
+        raise ContactInvalid(f"{prefix}[{i}].endpoint", "push_endpoint_refused", why)
 
 
 class ContactDirectory(Protocol):
@@ -333,11 +329,11 @@ class InMemoryDirectory:
     async def upsert(self, contact_id: str, fields: ContactFields, *, source: str) -> Contact:
         """Create or update (``Contact.updated``); ContactInvalid, and nothing changes, for a
         push endpoint this deployment may not call."""
-        refused = endpoint_refused(
-            (s.endpoint for s in fields.push_subscriptions), self.trusted_push_origins
+        refuse_endpoints(
+            (s.endpoint for s in fields.push_subscriptions),
+            self.trusted_push_origins,
+            "push_subscriptions",
         )
-        if refused is not None:
-            raise ContactInvalid(refused)
         kept = self._contacts.get(contact_id) or new_contact(contact_id)
         self._contacts[contact_id] = kept.updated(fields)
         found = await self.get(contact_id)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from orchestrator.engine.invalid import FieldInvalid
 from orchestrator.language.model import CHANNELS
 
 #: The source a change made by the customer is recorded with (consents and audit).
@@ -24,8 +25,8 @@ MAX_PAUSE = timedelta(days=366)
 TOPIC_FORM = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
-class PreferencesInvalid(ValueError):
-    """A change that cannot be applied; the message names the field and is safe to show."""
+class PreferencesInvalid(FieldInvalid):
+    """A change that cannot be applied."""
 
 
 @dataclass
@@ -93,14 +94,18 @@ def checked_change(
     change = Change()
     for name, value in _mapping(data.get("channels"), "channels").items():
         if name not in CHANNELS:
-            raise PreferencesInvalid(f"channels.{_shown(name)}: not a channel")
+            raise PreferencesInvalid(f"channels.{_shown(name)}", "unknown_channel", "not a channel")
         change.channels[name] = _flag(value, f"channels.{name}")
     for name, value in _mapping(data.get("topics"), "topics").items():
         if not isinstance(name, str) or not TOPIC_FORM.match(name) or name not in topics:
-            raise PreferencesInvalid(f"topics.{_shown(name)}: not a topic of this shop")
+            raise PreferencesInvalid(
+                f"topics.{_shown(name)}", "unknown_topic", "not a topic of this shop"
+            )
         flag = _flag(value, f"topics.{name}")
         if name not in switchable and not flag:
-            raise PreferencesInvalid(f"topics.{name}: transactional; cannot be turned off")
+            raise PreferencesInvalid(
+                f"topics.{name}", "transactional_topic", "transactional; cannot be turned off"
+            )
         change.topics[name] = flag
     if "preferred_channel" in data:
         preferred = data["preferred_channel"]
@@ -109,7 +114,7 @@ def checked_change(
         elif isinstance(preferred, str) and preferred in CHANNELS:
             change.preferred_channel = preferred
         else:
-            raise PreferencesInvalid("preferred_channel: not a channel")
+            raise PreferencesInvalid("preferred_channel", "unknown_channel", "not a channel")
     if "paused_until" in data:
         until = data["paused_until"]
         if until in (None, ""):
@@ -123,27 +128,33 @@ def _mapping(value: Any, name: str) -> dict[Any, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise PreferencesInvalid(f"{name}: expected an object of name: true/false")
+        raise PreferencesInvalid(name, "object_type", "expected an object of name: true/false")
     return value
 
 
 def _flag(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
-        raise PreferencesInvalid(f"{name}: expected true or false")
+        raise PreferencesInvalid(name, "bool_type", "expected true or false")
     return value
 
 
 def _moment(value: Any, now: datetime) -> datetime:
     if not isinstance(value, str):
-        raise PreferencesInvalid("paused_until: expected an ISO 8601 time with an offset")
+        raise PreferencesInvalid(
+            "paused_until", "datetime_parsing", "expected an ISO 8601 time with an offset"
+        )
     try:
         at = datetime.fromisoformat(value)
     except ValueError:
-        raise PreferencesInvalid("paused_until: expected an ISO 8601 time with an offset") from None
+        raise PreferencesInvalid(
+            "paused_until", "datetime_parsing", "expected an ISO 8601 time with an offset"
+        ) from None
     if at.tzinfo is None:
-        raise PreferencesInvalid("paused_until: give a time zone offset (e.g. Z)")
+        raise PreferencesInvalid(
+            "paused_until", "timezone_aware", "give a time zone offset (e.g. Z)"
+        )
     if at - now > MAX_PAUSE:
-        raise PreferencesInvalid("paused_until: at most 366 days ahead")
+        raise PreferencesInvalid("paused_until", "too_far_ahead", "at most 366 days ahead")
     return at
 
 

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import delete, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from orchestrator.engine.addresses import endpoint_refused
 from orchestrator.engine.contacts import (
     REPLACED,
     Contact,
@@ -19,6 +18,7 @@ from orchestrator.engine.contacts import (
     ContactInvalid,
     PushKeys,
     PushSubscription,
+    refuse_endpoints,
     strongest,
 )
 from orchestrator.engine.policies import MARKETING_ONLY
@@ -129,11 +129,11 @@ class SqlContacts:
     def prepared(self, contact_id: str, fields: ContactFields, *, source: str) -> ContactWrite:
         """The write of ``fields``, once this deployment may call their push endpoints
         (ContactInvalid naming the field if not): for ``apply`` or an event's claim."""
-        refused = endpoint_refused(
-            (s.endpoint for s in fields.push_subscriptions), self.trusted_push_origins
+        refuse_endpoints(
+            (s.endpoint for s in fields.push_subscriptions),
+            self.trusted_push_origins,
+            "push_subscriptions",
         )
-        if refused is not None:
-            raise ContactInvalid(refused)
         return ContactWrite(contact_id, fields, source, datetime.now(UTC))
 
     async def apply(self, write: ContactWrite) -> None:
@@ -164,9 +164,10 @@ class SqlContacts:
 
     async def add_push_subscription(self, contact_id: str, sub: PushSubscription) -> bool:
         """False: no such contact; ContactInvalid: an endpoint this deployment may not call."""
-        refused = endpoint_refused([sub.endpoint], self.trusted_push_origins)
-        if refused is not None:
-            raise ContactInvalid(refused.removeprefix("push_subscriptions[0]."))
+        try:
+            refuse_endpoints([sub.endpoint], self.trusted_push_origins, "push_subscriptions")
+        except ContactInvalid as exc:  # the body is one subscription: its field is ``endpoint``
+            raise ContactInvalid("endpoint", exc.rule, exc.why) from None
         async with write_lock(self.sessions), self.sessions() as s, s.begin():
             if await s.get(ContactRow, contact_id) is None:
                 return False

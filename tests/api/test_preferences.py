@@ -202,25 +202,26 @@ async def test_api_reads_and_changes_preferences_with_audit(s: Stack) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "says"),
+    ("body", "says", "rule"),
     [
-        ({"topics": {"order_updates": False}}, "transactional"),
-        ({"topics": {"<b>x</b>": False}}, "not a topic"),
-        ({"topics": {"webinars\r\nX: y": False}}, "not a topic"),
-        ({"channels": {"fax": True}}, "not a channel"),
-        ({"channels": {"email": "yes"}}, "channels"),
-        ({"preferred_channel": "pigeon"}, "preferred_channel"),
-        ({"paused_until": "2030-01-01T00:00:00"}, "offset"),
-        ({"paused_until": "2099-01-01T00:00:00Z"}, "366 days"),
-        ({"paused_until": "soon"}, "ISO 8601"),
-        ({"colour": "blue"}, "colour"),
+        ({"topics": {"order_updates": False}}, "transactional", "transactional_topic"),
+        ({"topics": {"<b>x</b>": False}}, "not a topic", "unknown_topic"),
+        ({"topics": {"webinars\r\nX: y": False}}, "not a topic", "unknown_topic"),
+        ({"channels": {"fax": True}}, "not a channel", "unknown_channel"),
+        ({"channels": {"email": "yes"}}, "channels", "bool_type"),
+        ({"preferred_channel": "pigeon"}, "preferred_channel", "unknown_channel"),
+        ({"paused_until": "2030-01-01T00:00:00"}, "offset", "timezone_aware"),
+        ({"paused_until": "2099-01-01T00:00:00Z"}, "366 days", "too_far_ahead"),
+        ({"paused_until": "soon"}, "ISO 8601", "datetime_parsing"),
+        ({"colour": "blue"}, "colour", "extra_forbidden"),
     ],
 )
 async def test_api_refuses_bad_changes_naming_the_field(
-    s: Stack, body: dict[str, object], says: str
+    s: Stack, body: dict[str, object], says: str, rule: str
 ) -> None:
     done = await s.http.put("/v1/contacts/alex/preferences", headers=s.auth, json=body)
     assert done.status_code == 422 and says in done.text, done.text
+    assert [e["rule"] for e in done.json()["errors"]] == [rule], done.text
     assert "\r\n" not in done.text
     audit = (await s.http.get("/v1/contacts/alex/preferences/audit", headers=s.auth)).json()
     assert audit["audit"] == []

@@ -45,6 +45,39 @@ async def test_every_422_lists_field_rule_and_message(api: Api) -> None:
     assert problem(email, 422)["errors"][0]["message"]
 
 
+async def test_route_refusals_name_their_rule_not_a_catch_all(api: Api) -> None:
+    """The routes' and the engine's own checks name a rule a client can branch on, the field
+    inside the batch as the client wrote it, and nothing is written."""
+    mismatch = await api.client.put("/v1/contacts/c-1", headers=api.auth, json={"id": "c-2"})
+    [error] = problem(mismatch, 422)["errors"]
+    assert error == {
+        "field": "id",
+        "rule": "id_mismatch",
+        "message": "id: the body's id differs from the URL's",
+    }
+    email = await api.client.put("/v1/contacts/c-1", headers=api.auth, json={"email": "nope"})
+    [error] = problem(email, 422)["errors"]
+    assert (error["field"], error["rule"]) == ("email", "email")
+    # Inside a batch: every broken rule of the contact, each under events[i].contact.
+    hostile = {"email": "a@@b", "phone": "+1 call me\r\nBcc: x", "consents": {"fax": True}}
+    batch = {"events": [api.event("r1"), {**api.event("r2", customer="r-2"), "contact": hostile}]}
+    answer = await api.client.post("/v1/events", headers=api.auth, json=batch)
+    fields = {e["field"]: e["rule"] for e in problem(answer, 422)["errors"]}
+    assert fields["events[1].contact.email"] == "email"
+    assert fields["events[1].contact.phone"] == "phone"
+    assert all(f.startswith("events[1].contact.") for f in fields), fields
+    assert "invalid" not in fields.values()
+    # A store's refusal (a push endpoint this deployment may not call), placed in the batch.
+    sub = {"endpoint": "http://push.example.com/x", "keys": {"p256dh": "a" * 87, "auth": "b" * 22}}
+    pushed = {**api.event("r3", customer="r-3"), "contact": {"push_subscriptions": [sub]}}
+    answer = await api.client.post("/v1/events", headers=api.auth, json={"events": [pushed]})
+    [error] = problem(answer, 422)["errors"]
+    assert error["field"] == "events[0].contact.push_subscriptions[0].endpoint"
+    assert error["rule"] == "push_endpoint_refused" and "https" in error["message"]
+    for who in ("c-1", "r-2", "r-3"):
+        assert (await api.client.get(f"/v1/contacts/{who}", headers=api.auth)).status_code == 404
+
+
 async def test_invalid_json_names_its_position_not_a_field(api: Api) -> None:
     text = '{"name": "cart_updated",\n "customer_id": 42,, "event_id": "x"}'
     answer = await api.client.post(
