@@ -58,7 +58,7 @@ def test_a_worker_without_an_email_provider_refuses_to_start(
     assert "add email to OMNI_RECORD_ONLY" in err, err
     # Record-only and provided channels are not complained about.
     assert "push has no provider" not in err and "sms has no provider" not in err, err
-    assert not (tmp_path / "data" / "outbox").exists()  # nothing was written anywhere
+    assert not (tmp_path / "data" / "recorded").exists()  # nothing was written anywhere
 
 
 async def test_record_only_channels_record_and_the_others_are_refused(tmp_path: Path) -> None:
@@ -68,7 +68,7 @@ async def test_record_only_channels_record_and_the_others_are_refused(tmp_path: 
     scenarios = load_scenarios(config)
     channels = build_channels(config)
     assert isinstance(channels["email"], RecordingChannel)
-    assert channels["email"].file == tmp_path / "outbox" / "email.jsonl"
+    assert channels["email"].file == tmp_path / "recorded" / "email.jsonl"
     assert isinstance(channels["whatsapp"], UnconfiguredChannel)  # no shipped scenario uses it
     await check_channels(config, scenarios, channels)  # starts
     without_email = load_settings(
@@ -142,5 +142,5 @@ async def test_a_send_by_a_channel_without_provider_is_retried_never_recorded(
         await ActivityEnvironment().run(acts.send, request)
     entry = await log.get(request.key)
     assert entry is not None and entry.status == "reserved", entry
-    assert not (tmp_path / "outbox").exists()
+    assert not (tmp_path / "recorded").exists()
     assert not isinstance(channels["email"], EmailChannel)

@@ -1,4 +1,4 @@
-"""The channels a process sends by: a provider's adapter where one is configured, the outbox
+"""The channels a process sends by: a provider's adapter where one is configured, a recording
 where a channel records only, and otherwise an unconfigured channel that stops a worker whose
 scenarios need it."""
 
@@ -22,14 +22,14 @@ class NoProvider(ValueError):
 
 
 def build_channels(config: Settings, *, dev: bool = False) -> dict[str, Channel]:
-    """Configured providers. A channel without one records to the outbox when it is
+    """Configured providers. A channel without one is recorded (a RecordingChannel) when it is
     record-only (OMNI_RECORD_ONLY) or under ``omni dev`` (``dev``); otherwise it is
     unconfigured, and a worker whose scenarios use it refuses to start (``check_channels``)."""
-    outbox = config.store.data_dir / "outbox"
+    recorded = config.store.data_dir / "recorded"
     channels: dict[str, Channel] = {}
     for name in CHANNELS:
         if dev or name in config.recording.record_only:
-            channels[name] = RecordingChannel(name, file=outbox / f"{name}.jsonl")
+            channels[name] = RecordingChannel(name, file=recorded / f"{name}.jsonl")
         else:
             channels[name] = UnconfiguredChannel(name, variables=provider_variables(name))
     if config.email is not None:

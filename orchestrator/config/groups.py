@@ -167,7 +167,7 @@ def hide_password(url: str) -> str:
 class StoreSettings(SettingsGroup):
     #: SQLAlchemy URL; unset: SQLite under data_dir. May hold a password: never printed.
     database_url: Annotated[SecretStr, AfterValidator(_database_url)] | None = None
-    #: Development data: SQLite store, Temporal dev database, outbox, mail sink.
+    #: Development data: SQLite store, Temporal dev database, recorded messages, mail sink.
     data_dir: Path = Path(".data")
 
     @property
@@ -227,7 +227,7 @@ class ObservabilitySettings(SettingsGroup):
 class RecordingSettings(SettingsGroup):
     """Channels with no provider on purpose (a staging stack, a channel not bought yet)."""
 
-    #: Channels whose messages are only recorded, in ``OMNI_DATA_DIR/outbox/<channel>.jsonl``
+    #: Channels whose messages are only recorded, in ``OMNI_DATA_DIR/recorded/<channel>.jsonl``
     #: and in the send log as ``recorded``: never delivered, never counted as sent. Any other
     #: channel without a provider stops a worker whose scenarios use it (``omni dev`` records
     #: every such channel).

@@ -128,7 +128,7 @@ SETTINGS: tuple[Group, ...] = (
             Var(
                 "OMNI_DATA_DIR",
                 "data_dir",
-                "development data (store, Temporal dev database, outbox, mail)",
+                "development data (store, Temporal dev database, recorded messages, mail)",
             ),
         ),
     ),
@@ -332,7 +332,7 @@ SETTINGS: tuple[Group, ...] = (
             Var(
                 "OMNI_RECORD_ONLY",
                 "record_only",
-                "channels whose messages are only recorded (`OMNI_DATA_DIR/outbox/`, send log "
+                "channels whose messages are only recorded (`OMNI_DATA_DIR/recorded/`, send log "
                 "status `recorded`), never delivered, e.g. `sms,push` on a staging stack; a "
                 "worker whose scenarios use a channel with neither a provider nor this refuses "
                 "to start (`omni dev` records such channels itself)",

@@ -255,7 +255,7 @@ async def run_dev() -> int:
         unsent = [c for c in CHANNELS if not config.has_provider(c)]
         if unsent:
             print(
-                f"outbox               {config.store.data_dir / 'outbox'}/<channel>.jsonl: "
+                f"recorded             {config.store.data_dir / 'recorded'}/<channel>.jsonl: "
                 f"{', '.join(unsent)} have no provider: their messages are RECORDED there, never "
                 "sent (send log status 'recorded'; outside omni dev a worker refuses such "
                 "channels unless OMNI_RECORD_ONLY names them)"

@@ -118,7 +118,7 @@ def test_doctor_reports_the_channels_worker_and_dev_use(tmp_path: Path) -> None:
         "FAIL  channel email (omni worker): a scenario uses it; email has no provider: "
         "set OMNI_SMTP_HOST"
     ) in out, out
-    outbox = tmp_path / "data" / "outbox"
+    outbox = tmp_path / "data" / "recorded"
     assert (
         f"ok    channel sms (omni worker): RECORD-ONLY (OMNI_RECORD_ONLY): messages kept in "
         f"{outbox / 'sms.jsonl'}, never delivered"
