@@ -273,6 +273,9 @@ def pages(
         "API: GET /v1/runs/{id}, ended": [get(f"/v1/runs/{p['ended']}") for p in people],
         "API: GET /v1/runs/{id}, cancelled": [get(f"/v1/runs/{p['cancelled']}") for p in people],
         "API: GET /v1/runs/{id}, running": [get(f"/v1/runs/{p['running']}") for p in people],
+        "API: GET /v1/runs/{id}?live=true, running (asks the run)": [
+            get(f"/v1/runs/{p['running']}?live=true") for p in people
+        ],
         "API: GET /v1/runs/{id}, unknown id": [get("/v1/runs/nobody/x", 404)],
         "console: scenarios (/console)": [get("/console")],
         "console: funnel (/console/scenarios/abandoned_cart)": [

@@ -1,9 +1,11 @@
 """/v1/runs and /v1/contacts/{id}/runs: what the shop backend and support staff see of runs.
 
 A run's status is Temporal's, from ``describe`` (not billed): a run that failed, was terminated
-or timed out reads so, with the reason. Only one running run's full view takes its ``state``
-query (1 billable action); which runs a customer has comes from the run index. Workflows of
-other types in the namespace are not runs: 404, never queried or signalled.
+or timed out reads so, with the reason. Looking costs no billable action: a running run's
+view comes from its history (who, which key, the timer it waits on) and the send log (its
+messages and reactions); only ``?live=true`` asks the run itself (its ``state`` query, 1
+action). Which runs a customer has comes from the run index. Workflows of other types in the
+namespace are not runs: 404, never queried or signalled.
 
 Workflow ids contain ``/`` (``abandoned_cart/customer-42/cart-c-981``), so the routes take them
 with a ``path`` converter: URL-encode nothing, or encode the slashes as ``%2F`` — both reach the
@@ -29,14 +31,19 @@ from orchestrator.api.services import Services
 from orchestrator.engine.delayed import delayed_run
 from orchestrator.engine.ids import customer_ref
 from orchestrator.engine.messages import CancelRun, RunState
-from orchestrator.engine.run_status import READ_TIMEOUT, RunStatus, describe_run
+from orchestrator.engine.run_status import READ_TIMEOUT, RunStatus, describe_run, waiting
 from orchestrator.engine.text import CustomerId, Text, WorkflowId
 from orchestrator.engine.workflow import ScenarioWorkflow
+from orchestrator.store.message_views import LoggedMessage, Wanted
 
 log = logging.getLogger(__name__)
 #: How long one run's ``state`` query may take: a running run whose worker is down (or busy
 #: past this) answers 503 instead of holding the request for the server's own deadline.
 QUERY_TIMEOUT = timedelta(seconds=5)
+#: A run's messages shown at most (a run sends a few; a digest's may send more).
+MESSAGES_SHOWN = 200
+#: A run's reactions, as its ``state`` names them, and the send log column of each.
+REACTIONS = {"opened": "opened_at", "clicked": "clicked_at", "replied": "replied_at"}
 router = APIRouter(prefix="/v1", tags=["runs"], dependencies=[Depends(require_key)])
 Svc = Annotated[Services, Depends(services)]
 
@@ -79,7 +86,11 @@ class RunOut(BaseModel):
     version: str
     customer_id: str
     run_key: str
-    current_step: str = ""
+    current_step: str = Field(
+        "",
+        description="where the run waits, in the console's words (the timer's summary); with "
+        "?live=true the step's path (steps.2)",
+    )
     next_wakeup: str = ""
     outcome: str = ""
     #: Why a run failed, was terminated, timed out or was cancelled through Temporal.
@@ -165,9 +176,40 @@ async def described(client: Client, found: RunStatus) -> RunOut:
     return listed(found, run.customer_id, run.run_key)
 
 
-async def full_run(client: Client, found: RunStatus) -> RunOut:
-    """One run with its step and messages. Free but for a running run: its ``state`` query
-    (1 billable action), bounded by QUERY_TIMEOUT (503 when its worker does not answer)."""
+def _entry(m: LoggedMessage) -> dict[str, Any]:
+    """A send log row as the ``state`` query shows a message."""
+    entry = {
+        "at": m.at.isoformat(),
+        "kind": "send" if m.status == "sent" else "skip",
+        "step": m.step,
+        "channel": m.channel,
+        "template": m.template,
+        "status": m.status,
+        "reason": m.reason,
+        "key": m.key,
+    }
+    return {k: v for k, v in entry.items() if v}
+
+
+async def watched(svc: Services, found: RunStatus) -> RunOut:
+    """An open run without asking it (free): who and which key from its start event, where
+    it waits and until when from its open timer, its messages and reactions from the send
+    log (each send's fate is written there before the run hears of it)."""
+    out = await described(svc.client, found)
+    timer = await waiting(svc.client, found.workflow_id, found.run_id)
+    if timer is not None:
+        out.current_step, out.next_wakeup = timer.summary, timer.until.isoformat()
+    wanted = Wanted(customer_id=out.customer_id, run=found.run_ref)
+    logged = await svc.messages.recent(wanted, limit=MESSAGES_SHOWN)
+    out.messages = [_entry(m) for m in reversed(logged)]
+    out.engagement = {k: any(getattr(m, col) for m in logged) for k, col in REACTIONS.items()}
+    return out
+
+
+async def full_run(svc: Services, found: RunStatus, *, live: bool = False) -> RunOut:
+    """One run with its step and messages, free; ``live``: a running run's own ``state``
+    query (1 billable action), bounded by QUERY_TIMEOUT (503 when its worker does not answer)."""
+    client = svc.client
     handle = client.get_workflow_handle(
         found.workflow_id, run_id=found.run_id, result_type=RunState
     )
@@ -177,12 +219,19 @@ async def full_run(client: Client, found: RunStatus) -> RunOut:
     if found.status not in ("running", "ended"):
         # Scheduled (no workflow code has run yet) or closed otherwise (no worker needed).
         return await described(client, found)
+    if not live:
+        return await watched(svc, found)
     try:
-        state = await handle.query(ScenarioWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
-    except RPCError as exc:
+        # The client retries a query whose attempt failed (each attempt bounded by its rpc
+        # timeout): the whole wait is bounded here.
+        state = await asyncio.wait_for(
+            handle.query(ScenarioWorkflow.state, rpc_timeout=QUERY_TIMEOUT),
+            QUERY_TIMEOUT.total_seconds(),
+        )
+    except (RPCError, TimeoutError) as exc:
         # The client's own deadline reads CANCELLED ("Timeout expired"); the server's, and
         # a worker that never polls, DEADLINE_EXCEEDED.
-        if exc.status not in (
+        if isinstance(exc, RPCError) and exc.status not in (
             RPCStatusCode.CANCELLED,
             RPCStatusCode.DEADLINE_EXCEEDED,
             RPCStatusCode.UNAVAILABLE,
@@ -225,9 +274,11 @@ async def customer_runs(contact_id: CustomerId, svc: Svc) -> RunsOut:
         503: {"description": "the run is running and its worker did not answer in time"},
     },
 )
-async def get_run(workflow_id: WorkflowId, svc: Svc) -> RunOut:
-    """One run's state. The id may contain ``/``: ``GET /v1/runs/abandoned_cart/customer-42``."""
-    return await full_run(svc.client, await run_status(svc.client, workflow_id))
+async def get_run(workflow_id: WorkflowId, svc: Svc, live: bool = False) -> RunOut:
+    """One run's state, at no billable action. The id may contain ``/``:
+    ``GET /v1/runs/abandoned_cart/customer-42``. ``?live=true`` asks a running run itself
+    (its ``state`` query: 1 billable action; 503 when its worker does not answer in time)."""
+    return await full_run(svc, await run_status(svc.client, workflow_id), live=live)
 
 
 @router.post(
@@ -249,9 +300,9 @@ async def cancel_run(workflow_id: WorkflowId, body: CancelIn, svc: Svc) -> RunOu
     if found.status == "scheduled":
         # The signal waits in its history: the run's first step sees it and ends, sending
         # nothing (Temporal does not end a start delay for a plain signal).
-        return await full_run(svc.client, found)
+        return await full_run(svc, found)
     try:  # the run ends within a workflow task
         await asyncio.wait_for(handle.result(), timeout=10)
     except TimeoutError:  # its worker is down: the cancel waits in its history
         return await described(svc.client, found)
-    return await full_run(svc.client, await run_status(svc.client, workflow_id))
+    return await full_run(svc, await run_status(svc.client, workflow_id))

@@ -22,6 +22,7 @@ from orchestrator.store.db import bound_waits
 from orchestrator.store.events import EventLog
 from orchestrator.store.inbound import InboundMessages
 from orchestrator.store.links import SqlShortLinks
+from orchestrator.store.message_views import SqlMessages
 from orchestrator.store.runs import SqlRunIndex
 from orchestrator.store.sendlog import SqlSendLog
 from orchestrator.store.tokens import TokenUses
@@ -40,6 +41,8 @@ class Services:
     tokens: TokenUses
     short_links: SqlShortLinks
     inbound: InboundMessages
+    #: The send log as runs and people read it (a run's messages without its query).
+    messages: SqlMessages
     tracker: Tracker | None = None
     settings: ApiSettings = field(default_factory=ApiSettings)
     auth_throttle: FailureThrottle = field(default_factory=FailureThrottle)
@@ -82,6 +85,7 @@ def build_services(
         tokens=TokenUses(sessions),
         short_links=SqlShortLinks(sessions),
         inbound=InboundMessages(sessions, contacts),
+        messages=SqlMessages(sessions),
         tracker=tracker,
         settings=settings,
         auth_throttle=FailureThrottle(

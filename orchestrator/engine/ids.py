@@ -84,6 +84,12 @@ def workflow_id(scenario_id: str, key: str) -> str:
     return f"{scenario_id}/{key}"
 
 
+def chain_ref(workflow_id: str, first_run_id: str) -> str:
+    """A run of ``workflow_id`` whose chain (continue-as-new) began with ``first_run_id``:
+    distinct from earlier runs of the same id; the send keys' prefix and the send log's run."""
+    return f"{workflow_id}/{first_run_id.replace('-', '')[:16]}"
+
+
 def spread_delay(workflow_id: str, spread_s: int) -> float:
     """Where in ``[0, spread_s)`` seconds this run starts: even over run ids, and the same
     every time the run's id is routed (a relayed or repeated event asks for the same delay)."""

@@ -17,6 +17,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistoryEv
 from temporalio.service import RPCError, RPCStatusCode
 
 from orchestrator.engine import search
+from orchestrator.engine.ids import chain_ref
 
 #: The type name ScenarioWorkflow is registered under; other types in the namespace are not
 #: Omni's runs (another app's workflows), and no route reads or signals them.
@@ -50,6 +51,8 @@ class RunStatus:
     reason: str
     started_at: datetime
     closed_at: datetime | None
+    #: The run as the send log names it (``engine.ids.chain_ref``).
+    run_ref: str
     #: When a scheduled run's first step runs.
     starts_at: datetime | None
 
@@ -99,6 +102,9 @@ async def describe_run(
         reason=reason,
         started_at=desc.start_time,
         closed_at=desc.close_time,
+        run_ref=chain_ref(
+            workflow_id, desc.raw_description.workflow_execution_info.first_run_id or desc.run_id
+        ),
         starts_at=starts_at,
     )
 

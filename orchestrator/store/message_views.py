@@ -78,9 +78,13 @@ class Wanted:
     since: datetime | None = None
     #: A reason code (``too_late``, ``quiet_hours``): skipped or failed for it, or held for it.
     reason: str = ""
+    #: One run (``engine.ids.chain_ref``): its messages, whatever their scenario or age.
+    run: str = ""
 
     def where(self) -> list[Any]:
         found: list[Any] = []
+        if self.run:
+            found.append(SendRow.run_id == self.run)
         if self.scenario:
             found.append(SendRow.scenario == self.scenario)
         if self.customer_id:

@@ -39,7 +39,12 @@ async def api(
 ) -> AsyncIterator[Api]:
     spread = request.node.get_closest_marker("spread")
     deadline = request.node.get_closest_marker("store_deadline")
-    scenario = quick_cart(tmp_path, spread=spread.args[0] if spread else "")
+    first_wait = request.node.get_closest_marker("first_wait")
+    scenario = quick_cart(
+        tmp_path,
+        spread=spread.args[0] if spread else "",
+        first_wait=first_wait.args[0] if first_wait else "1h",
+    )
     engine = make_engine(api_db)
     factory = sessions(engine)
     queue = f"api-{uuid.uuid4()}"

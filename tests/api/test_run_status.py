@@ -91,12 +91,11 @@ async def test_failed_terminated_and_timed_out_runs_read_so_with_the_reason(api:
         run = one.json()
         assert (run["status"], run["outcome"], run["reason"]) == (status, outcome, reason)
         assert run["customer_id"] == customer
-    # One run's full view queries the running run only.
-    assert api.calls.count["query_workflow"] == 1, api.calls.count
-    assert (
-        run_state_step(await api.client.get(f"/v1/runs/{api.wid_for(running)}", headers=api.auth))
-        == "steps.1"
-    )
+    # One run's full view is free too; only ?live=true asks the running run (1 action).
+    assert api.calls.billable == 0, api.calls.count
+    live = await api.client.get(f"/v1/runs/{api.wid_for(running)}?live=true", headers=api.auth)
+    assert run_state_step(live) == "steps.1"
+    assert api.calls.count["query_workflow"] == api.calls.billable == 1, api.calls.count
 
     for customer in (terminated, failed, timed_out):
         refused = await api.client.post(
@@ -134,7 +133,7 @@ async def test_another_apps_workflow_and_unknown_ids_are_404_at_once(api: Api) -
     await other.terminate("test over")
 
 
-async def test_a_running_run_whose_worker_is_down_answers_503_in_bounded_time(
+async def test_a_running_run_whose_worker_is_down_reads_from_history_or_503_when_live(
     api: Api,
 ) -> None:
     queue = f"gone-{uuid.uuid4()}"
@@ -144,8 +143,13 @@ async def test_a_running_run_whose_worker_is_down_answers_503_in_bounded_time(
         handle = await start_run(api.svc.client, scenario, "down-1", api.cart, task_queue=queue)
         up = await api.client.get(f"/v1/runs/{handle.id}", headers=api.auth)
         assert up.status_code == 200 and up.json()["status"] == "running", up.text
+    # Its view needs no worker: history and the send log answer.
+    free = await api.client.get(f"/v1/runs/{handle.id}", headers=api.auth)
+    assert free.status_code == 200, free.text
+    assert (free.json()["status"], free.json()["customer_id"]) == ("running", "down-1")
+    # Asking the run itself waits for its worker: 503 within the query's bound.
     down = await api.client.get(
-        f"/v1/runs/{handle.id}",
+        f"/v1/runs/{handle.id}?live=true",
         headers=api.auth,
         timeout=httpx.Timeout(QUERY_TIMEOUT.total_seconds() + 5),
     )

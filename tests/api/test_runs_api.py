@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -28,7 +30,13 @@ async def test_customer_runs_one_run_and_cancel(api: Api) -> None:
     encoded = await api.client.get(f"/v1/runs/{quote(api.wid, safe='')}", headers=api.auth)
     assert plain.status_code == encoded.status_code == 200, plain.text
     assert plain.json()["workflow_id"] == encoded.json()["workflow_id"] == api.wid
-    assert plain.json()["current_step"] == "steps.1"
+    # Free: the timer it waits on names the step in the console's words; live, its path.
+    assert plain.json()["current_step"] == "Wait 1 h" and plain.json()["next_wakeup"]
+    live = await api.client.get(f"/v1/runs/{api.wid}?live=true", headers=api.auth)
+    assert live.json()["current_step"] == "steps.1"
+    # The same timer: the run's clock at the command, the server's at the event.
+    wakes = [datetime.fromisoformat(r.json()["next_wakeup"]) for r in (live, plain)]
+    assert abs((wakes[0] - wakes[1]).total_seconds()) < 1, wakes
     missing = await api.client.get("/v1/runs/quick_cart/customer-42/nope", headers=api.auth)
     assert missing.status_code == 404
     cancelled = await api.client.post(
@@ -112,3 +120,73 @@ async def test_a_run_in_its_start_delay_is_scheduled_and_can_be_cancelled(api: A
 
 def run_id(cart: str, customer: str) -> str:
     return workflow_id("quick_cart", f"customer-{id_part(customer)}/cart-{cart}")
+
+
+@pytest.mark.first_wait("1s")
+async def test_a_running_runs_view_is_free_and_shows_only_its_own_messages(api: Api) -> None:
+    """Three customers, a cart key two of them share and a customer with two carts, events
+    interleaved: each run's free view lists exactly its own sends (as its live state does),
+    and a reaction shows on the run it belongs to only."""
+    shared, own = f"{api.cart}-shared", f"{api.cart}-own"
+    carts = {"ann": [shared, own], "bob": [shared], "cy": [own]}
+    contact = {"consents": {"email": True}}
+    for i, (who, cart) in enumerate([("ann", shared), ("bob", shared), ("cy", own), ("ann", own)]):
+        event = {
+            "name": "cart_updated",
+            "customer_id": who,
+            "event_id": f"{api.cart}-e{i}",
+            "data": {"cart": {"id": cart, "total": 9}},
+            "contact": {**contact, "email": f"{who}@example.com"},
+        }
+        assert (
+            await api.client.post("/v1/events", headers=api.auth, json=event)
+        ).status_code == 202
+    runs = {
+        (who, cart): f"quick_cart/customer-{who}/cart-{cart}"
+        for who, mine in carts.items()
+        for cart in mine
+    }
+    views: dict[tuple[str, str], dict[str, Any]] = {}
+    for _ in range(200):  # each run sends its email after a second, then waits 4 h
+        views = {
+            run: (await api.client.get(f"/v1/runs/{wid}", headers=api.auth)).json()
+            for run, wid in runs.items()
+        }
+        if all(v["messages"] for v in views.values()):
+            break
+        await asyncio.sleep(0.1)
+    api.calls.count.clear()
+    for (who, _cart), wid in runs.items():
+        view = (await api.client.get(f"/v1/runs/{wid}", headers=api.auth)).json()
+        [sent] = view["messages"]
+        assert view["customer_id"] == who and sent["key"].startswith(f"{wid}/")
+        assert (sent["channel"], sent["status"], sent["kind"]) == ("email", "sent", "send")
+        assert view["next_wakeup"] and view["engagement"] == {
+            "opened": False,
+            "clicked": False,
+            "replied": False,
+        }
+    assert api.calls.billable == 0, api.calls.count
+    # The provider got one email per run, each at its own customer's address.
+    outbound = api.providers["email"].sent
+    assert sorted((o.customer_id, o.address) for o in outbound) == sorted(
+        (who, f"{who}@example.com") for who, _ in runs
+    )
+    # Bob opens his: his run shows it, Ann's run of the same cart key does not.
+    bob = next(o for o in outbound if o.customer_id == "bob")
+    assert api.svc.tracker is not None
+    pixel = api.svc.tracker.pixel_url(
+        run_id=runs["bob", shared], message_key=bob.key, customer_id="bob"
+    )
+    assert (await api.client.get(pixel.removeprefix(str(api.client.base_url)))).status_code == 200
+    opened = (await api.client.get(f"/v1/runs/{runs['bob', shared]}", headers=api.auth)).json()
+    assert opened["engagement"]["opened"] is True
+    for run in (("ann", shared), ("ann", own), ("cy", own)):
+        other = (await api.client.get(f"/v1/runs/{runs[run]}", headers=api.auth)).json()
+        assert other["engagement"]["opened"] is False, run
+    # The live state (1 action) agrees on what was sent.
+    live = await api.client.get(f"/v1/runs/{runs['ann', own]}?live=true", headers=api.auth)
+    free = views["ann", own]
+    assert [(m["key"], m["status"]) for m in live.json()["messages"]] == [
+        (m["key"], m["status"]) for m in free["messages"]
+    ]

@@ -10,6 +10,7 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from orchestrator.engine.ids import chain_ref
     from orchestrator.engine.messages import EventSignal
     from orchestrator.language.model import REACTION_EVENTS
 
@@ -18,8 +19,7 @@ def run_ref() -> str:
     """This run, distinct from earlier runs of the same workflow id and stable across
     retries, crashes and continue-as-new: the send keys' prefix (see README, "Send keys")."""
     info = workflow.info()
-    chain = (info.first_execution_run_id or info.run_id).replace("-", "")[:16]
-    return f"{info.workflow_id}/{chain}"
+    return chain_ref(info.workflow_id, info.first_execution_run_id or info.run_id)
 
 
 class Generation:
