@@ -49,7 +49,7 @@ audit: $(STAMP)
 	$(BIN)/python tools/audit.py $(LOCK) --service $(AUDIT_SERVICE)
 
 lock: $(STAMP)
-	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe --strip-extras \
+	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe --no-strip-extras \
 	    --build-deps-for wheel --build-deps-for editable --index-url https://pypi.org/simple \
 	    --no-emit-index-url --no-emit-find-links --output-file $(LOCK) pyproject.toml
 

@@ -22,8 +22,9 @@ AUDIT = ROOT / "tools" / "audit.py"
 def locked() -> dict[str, str]:
     """name -> pinned version, for every package in the lock (each must carry hashes)."""
     text = LOCK.read_text()
-    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==([^\s;\\]+)", text, flags=re.M))
-    blocks = re.split(r"\n(?=[A-Za-z0-9_.-]+==)", text)
+    # A package needed with an extra is locked with it (``sqlalchemy[asyncio]==…``).
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^\s;\\]+)", text, flags=re.M))
+    blocks = re.split(r"\n(?=[A-Za-z0-9_.-]+(?:\[[^\]]*\])?==)", text)
     unhashed = [b.split("==")[0] for b in blocks if "==" in b and "--hash=sha256:" not in b]
     assert unhashed == [], f"locked without hashes: {unhashed}"
     return {name.lower().replace("_", "-"): version for name, version in pins.items()}
