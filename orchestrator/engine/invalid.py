@@ -42,7 +42,7 @@ def pydantic_refusals(
 ) -> list[FieldInvalid]:
     """pydantic's errors (``ValidationError.errors()``) as refusals, each field as a client
     writes it (``push_subscriptions[0].keys.auth``) inside ``prefix``; the rule is pydantic's
-    error type (``string_too_long``, ``missing``) or a custom check's (``text_control``)."""
+    error type (``string_too_long``, ``missing``) or a custom check's (``text``, ``email``)."""
     out = []
     for error in errors:
         where = prefix
