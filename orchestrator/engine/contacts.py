@@ -260,13 +260,17 @@ def contact_of(data: Any, source: str) -> Contact:
         raise ContactInvalid(source, found[0].rule, "; ".join(map(str, found))) from None
 
 
-def refuse_endpoints(endpoints: Iterable[str], trusted: Collection[str], prefix: str) -> None:
-    """ContactInvalid naming ``{prefix}[i].endpoint`` for the first push endpoint this
-    deployment may not call; what every store checks before it writes anything."""
+def refuse_endpoints(
+    endpoints: Iterable[str],
+    trusted: Collection[str],
+    field: str = "push_subscriptions[{i}].endpoint",
+) -> None:
+    """ContactInvalid naming ``field`` (``{i}``: the endpoint's index) for the first push
+    endpoint this deployment may not call; what every store checks before it writes."""
     refused = endpoint_refused(endpoints, trusted)
     if refused is not None:
         i, why = refused
-        raise ContactInvalid(f"{prefix}[{i}].endpoint", "push_endpoint_refused", why)
+        raise ContactInvalid(field.format(i=i), "push_endpoint_refused", why)
 
 
 class ContactDirectory(Protocol):
@@ -329,11 +333,7 @@ class InMemoryDirectory:
     async def upsert(self, contact_id: str, fields: ContactFields, *, source: str) -> Contact:
         """Create or update (``Contact.updated``); ContactInvalid, and nothing changes, for a
         push endpoint this deployment may not call."""
-        refuse_endpoints(
-            (s.endpoint for s in fields.push_subscriptions),
-            self.trusted_push_origins,
-            "push_subscriptions",
-        )
+        refuse_endpoints((s.endpoint for s in fields.push_subscriptions), self.trusted_push_origins)
         kept = self._contacts.get(contact_id) or new_contact(contact_id)
         self._contacts[contact_id] = kept.updated(fields)
         found = await self.get(contact_id)

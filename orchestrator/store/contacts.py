@@ -15,7 +15,6 @@ from orchestrator.engine.contacts import (
     REPLACED,
     Contact,
     ContactFields,
-    ContactInvalid,
     PushKeys,
     PushSubscription,
     refuse_endpoints,
@@ -129,11 +128,7 @@ class SqlContacts:
     def prepared(self, contact_id: str, fields: ContactFields, *, source: str) -> ContactWrite:
         """The write of ``fields``, once this deployment may call their push endpoints
         (ContactInvalid naming the field if not): for ``apply`` or an event's claim."""
-        refuse_endpoints(
-            (s.endpoint for s in fields.push_subscriptions),
-            self.trusted_push_origins,
-            "push_subscriptions",
-        )
+        refuse_endpoints((s.endpoint for s in fields.push_subscriptions), self.trusted_push_origins)
         return ContactWrite(contact_id, fields, source, datetime.now(UTC))
 
     async def apply(self, write: ContactWrite) -> None:
@@ -164,10 +159,8 @@ class SqlContacts:
 
     async def add_push_subscription(self, contact_id: str, sub: PushSubscription) -> bool:
         """False: no such contact; ContactInvalid: an endpoint this deployment may not call."""
-        try:
-            refuse_endpoints([sub.endpoint], self.trusted_push_origins, "push_subscriptions")
-        except ContactInvalid as exc:  # the body is one subscription: its field is ``endpoint``
-            raise ContactInvalid("endpoint", exc.rule, exc.why) from None
+        # The body is one subscription: its field is ``endpoint``.
+        refuse_endpoints([sub.endpoint], self.trusted_push_origins, field="endpoint")
         async with write_lock(self.sessions), self.sessions() as s, s.begin():
             if await s.get(ContactRow, contact_id) is None:
                 return False

@@ -78,6 +78,21 @@ async def test_route_refusals_name_their_rule_not_a_catch_all(api: Api) -> None:
         assert (await api.client.get(f"/v1/contacts/{who}", headers=api.auth)).status_code == 404
 
 
+async def test_the_push_route_names_its_own_field(api: Api) -> None:
+    """The route's body is one subscription: a refused endpoint is ``endpoint``, not a path
+    inside a contact, and the contact keeps no subscription."""
+    made = await api.client.put("/v1/contacts/p-1", headers=api.auth, json={"locale": "en"})
+    assert made.status_code == 200, made.text
+    sub = {"endpoint": "http://push.example.com/x", "keys": {"p256dh": "a" * 87, "auth": "b" * 22}}
+    answer = await api.client.post(
+        "/v1/contacts/p-1/push-subscriptions", headers=api.auth, json=sub
+    )
+    [error] = problem(answer, 422)["errors"]
+    assert (error["field"], error["rule"]) == ("endpoint", "push_endpoint_refused")
+    got = await api.client.get("/v1/contacts/p-1", headers=api.auth)
+    assert got.json()["push_subscriptions"] == []
+
+
 async def test_invalid_json_names_its_position_not_a_field(api: Api) -> None:
     text = '{"name": "cart_updated",\n "customer_id": 42,, "event_id": "x"}'
     answer = await api.client.post(
