@@ -31,7 +31,7 @@ from orchestrator.api.services import Services
 from orchestrator.engine.delayed import delayed_run
 from orchestrator.engine.ids import customer_ref
 from orchestrator.engine.messages import CancelRun, RunState
-from orchestrator.engine.run_status import READ_TIMEOUT, RunStatus, describe_run, waiting
+from orchestrator.engine.run_status import READ_TIMEOUT, RunStatus, describe_run, read_history
 from orchestrator.engine.text import CustomerId, Text, WorkflowId
 from orchestrator.engine.workflow import ScenarioWorkflow
 from orchestrator.store.message_views import LoggedMessage, Wanted
@@ -195,8 +195,11 @@ async def watched(svc: Services, found: RunStatus) -> RunOut:
     """An open run without asking it (free): who and which key from its start event, where
     it waits and until when from its open timer, its messages and reactions from the send
     log (each send's fate is written there before the run hears of it)."""
-    out = await described(svc.client, found)
-    timer = await waiting(svc.client, found.workflow_id, found.run_id)
+    start, timer = await read_history(svc.client, found.workflow_id, found.run_id)
+    if start is None:
+        raise LookupError(f"{found.workflow_id}: no start event")
+    run = start.run_input
+    out = listed(found, run.customer_id, run.run_key)
     if timer is not None:
         out.current_step, out.next_wakeup = timer.summary, timer.until.isoformat()
     wanted = Wanted(customer_id=out.customer_id, run=found.run_ref)

@@ -17,6 +17,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistoryEv
 from temporalio.service import RPCError, RPCStatusCode
 
 from orchestrator.engine import search
+from orchestrator.engine.delayed import Delayed, delayed_of
 from orchestrator.engine.ids import chain_ref
 
 #: The type name ScenarioWorkflow is registered under; other types in the namespace are not
@@ -139,11 +140,22 @@ class Waiting:
 async def waiting(client: Client, workflow_id: str, run_id: str) -> Waiting | None:
     """The run's latest open timer, from its history (free, unlike the ``state`` query that
     knows the step too). Histories stay small: runs continue as new before they grow."""
+    return (await read_history(client, workflow_id, run_id, with_start=False))[1]
+
+
+async def read_history(
+    client: Client, workflow_id: str, run_id: str, *, with_start: bool = True
+) -> tuple[Delayed | None, Waiting | None]:
+    """One read of the run's history: what its start event says (``with_start``) and its
+    latest open timer."""
     handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+    start: Delayed | None = None
     open_timers: dict[int, tuple[str, datetime]] = {}
     async for ev in handle.fetch_history_events(rpc_timeout=READ_TIMEOUT):
         t = ev.event_type
-        if t == EventType.EVENT_TYPE_TIMER_STARTED:
+        if t == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED and with_start:
+            start = await delayed_of(client, ev)
+        elif t == EventType.EVENT_TYPE_TIMER_STARTED:
             attrs = ev.timer_started_event_attributes
             until = ev.event_time.ToDatetime(tzinfo=UTC) + attrs.start_to_fire_timeout.ToTimedelta()
             summary = ""
@@ -155,6 +167,6 @@ async def waiting(client: Client, workflow_id: str, run_id: str) -> Waiting | No
         elif t == EventType.EVENT_TYPE_TIMER_CANCELED:
             open_timers.pop(ev.timer_canceled_event_attributes.started_event_id, None)
     if not open_timers:
-        return None
+        return start, None
     summary, until = open_timers[max(open_timers)]
-    return Waiting(summary, until)
+    return start, Waiting(summary, until)
